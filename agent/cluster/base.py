@@ -1,0 +1,103 @@
+"""The ClusterClient protocol: everything the agent asks of a cluster.
+
+Objects cross this boundary as plain JSON-like dicts, exactly as the
+Kubernetes API serializes them.  Errors are the API's own reasons, as
+exceptions carrying the HTTP code, so every backend (the embedded emulated
+cluster, a real API server through the official client) fails the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from agent.kinds import ResourceType
+
+JSON = dict[str, Any]
+FIELD_MANAGER = "gitops-agent"
+
+
+class ClusterError(Exception):
+    """An API error: ``code`` and ``reason`` as in a ``kind: Status``."""
+
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        if reason is not None:
+            self.reason = reason
+
+    def status(self) -> JSON:
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": str(self), "reason": self.reason, "code": self.code}
+
+
+class NotFound(ClusterError):
+    code, reason = 404, "NotFound"
+
+
+class AlreadyExists(ClusterError):
+    code, reason = 409, "AlreadyExists"
+
+
+class Conflict(ClusterError):
+    code, reason = 409, "Conflict"
+
+
+class Invalid(ClusterError):
+    code, reason = 422, "Invalid"
+
+
+class BadRequest(ClusterError):
+    code, reason = 400, "BadRequest"
+
+
+class Unavailable(ClusterError):
+    """The cluster cannot be reached or answered 5xx/429."""
+
+    code, reason = 503, "ServiceUnavailable"
+
+
+ERRORS_BY_REASON: dict[str, type[ClusterError]] = {
+    c.reason: c for c in (NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Unavailable)
+}
+
+
+@runtime_checkable
+class ClusterClient(Protocol):
+    """One implementation per kind of backend; a shared contract test suite
+    (``tests/integration/test_cluster_contract.py``) runs against each."""
+
+    def resource_type(self, api_version: str, kind: str) -> ResourceType:
+        """Scope and plural of a kind; raises NotFound for unknown kinds."""
+        ...
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
+        """The live object, or None."""
+        ...
+
+    def list(self, api_version: str, kind: str, namespace: str = "",
+             label_selector: Mapping[str, str] | None = None) -> list[JSON]:
+        """Objects of a kind (all namespaces when ``namespace`` is empty)
+        whose labels include ``label_selector``."""
+        ...
+
+    def create(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER,
+               dry_run: bool = False) -> JSON:
+        ...
+
+    def replace(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER,
+                dry_run: bool = False) -> JSON:
+        """PUT: ``obj['metadata']['resourceVersion']``, when set, is a
+        precondition (Conflict when the live object moved on)."""
+        ...
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str = "", *,
+               dry_run: bool = False) -> None:
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,213 @@
+"""The agent's configuration file (``agent.yaml``), as pydantic models.
+
+Relative paths (the emulated cluster's database, a kubeconfig, a local
+repository) are resolved against the directory of the configuration file, so
+a config works the same from any working directory.  ``${VAR}`` in a string
+expands from the environment (``$${VAR}`` is a literal ``${VAR}``); expanded
+values are registered with :mod:`agent.redact` and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from agent.errors import ConfigError
+from agent.redact import register_secret
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_REMOTE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)")
+_ENV = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class EmulatedCluster(_Model):
+    path: str = ".gitops-agent/cluster.db"
+
+
+class Kubeconfig(_Model):
+    path: str | None = None  # default: $KUBECONFIG or ~/.kube/config
+    context: str | None = None
+
+
+class ClusterConfig(_Model):
+    """Exactly one of ``emulated``, ``kubeconfig`` or ``inCluster``."""
+
+    emulated: EmulatedCluster | None = None
+    kubeconfig: Kubeconfig | None = None
+    in_cluster: bool = False
+    state_namespace: str = Field(default="gitops-agent", description="where revision records are kept")
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> ClusterConfig:
+        chosen = [n for n, v in (("emulated", self.emulated), ("kubeconfig", self.kubeconfig),
+                                 ("inCluster", self.in_cluster)) if v]
+        if len(chosen) > 1:
+            raise ValueError(f"choose one of emulated, kubeconfig, inCluster (got {', '.join(chosen)})")
+        return self
+
+    @property
+    def kind(self) -> Literal["emulated", "kubeconfig", "inCluster"]:
+        if self.kubeconfig is not None:
+            return "kubeconfig"
+        if self.in_cluster:
+            return "inCluster"
+        return "emulated"
+
+
+class SyncPolicy(_Model):
+    automated: bool = True
+    prune: bool = True
+    self_heal: bool = True
+    create_namespace: bool = False  # create the app's namespace when missing (never pruned)
+    rollback_on_failure: bool = True
+    health_timeout_seconds: float = Field(default=300, gt=0)
+
+
+class Application(_Model):
+    name: str
+    repo: str
+    revision: str = "HEAD"
+    path: str = "."
+    namespace: str = "default"
+    values_files: list[str] = Field(default_factory=list)
+    values: dict[str, Any] = Field(default_factory=dict)
+    interval_seconds: float = Field(default=60, gt=0)
+    sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _dns_label(cls, v: str) -> str:
+        if len(v) > 63 or not DNS1123_LABEL.match(v):
+            raise ValueError(f"{v!r} is not a valid name (lower-case letters, digits and '-', at most 63)")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, v: str) -> str:
+        parts = Path(v).parts
+        if Path(v).is_absolute() or ".." in parts:
+            raise ValueError(f"{v!r} must be a path inside the repository (no leading '/', no '..')")
+        return v
+
+
+class AgentConfig(_Model):
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    apps: list[Application] = Field(default_factory=list)
+    state_dir: str = Field(default=".gitops-agent", description="repository cache and local state")
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("apps")
+    @classmethod
+    def _unique_names(cls, apps: list[Application]) -> list[Application]:
+        seen: set[str] = set()
+        for app in apps:
+            if app.name in seen:
+                raise ValueError(f"two apps are named {app.name!r}")
+            seen.add(app.name)
+        return apps
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, relative to the config file's directory."""
+        p = Path(os.path.expanduser(path))
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    def repo_location(self, app: Application) -> str:
+        """A remote URL as written; a local repository path resolved
+        against the config file's directory."""
+        return app.repo if _REMOTE.match(app.repo) else str(self.resolve(app.repo))
+
+    def app(self, name: str) -> Application:
+        for app in self.apps:
+            if app.name == name:
+                return app
+        known = ", ".join(a.name for a in self.apps) or "none"
+        raise ConfigError(f"no app named {name!r} in the configuration (apps: {known})")
+
+    def select(self, names: list[str] | None) -> list[Application]:
+        return [self.app(n) for n in names] if names else list(self.apps)
+
+
+def _expand_env(value: Any, where: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):  # $${VAR} -> literal ${VAR}
+            return "${" + m.group(2) + "}"
+        name = m.group(2)
+        if name not in os.environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        secret = os.environ[name]
+        register_secret(secret)
+        return secret
+
+    return _ENV.sub(sub, value)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _message(err: Any) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err.get("type")
+    if kind == "greater_than":
+        return f"must be > {ctx.get('gt')}"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    msg = str(err.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ")
+
+
+def parse_config(data: Any, source: str, base_dir: Path) -> AgentConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping (cluster:, apps:)")
+    data = _expand_env(data, "")
+    data = {**data, "baseDir": base_dir}
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as e:
+        lines = [f"{_loc(tuple(err['loc']))}: {_message(err)}" for err in e.errors()]
+        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
+
+
+def load_config(path: str | Path) -> AgentConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found (use --config FILE)") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    return parse_config(data, str(path), path.resolve().parent)

@@ -1,0 +1,37 @@
+"""Machine- and review-readable reports: JSON and Markdown.
+
+The JSON documents carry ``schemaVersion`` so consumers can rely on them;
+Markdown comes from the Jinja templates in the top-level ``templates/``.
+Values reaching here are already masked by the diff stage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from agent.models import DriftReport, SyncResult
+from agent.redact import redact
+from agent.report.templates import render
+
+SCHEMA_VERSION = "gitops-agent.io/report/v1"
+
+
+def sync_document(results: Sequence[SyncResult], fmt: str) -> str:
+    if fmt == "json":
+        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "SyncReport",
+               "apps": [r.to_dict() for r in results]}
+        return redact(json.dumps(doc, indent=2, default=str)) + "\n"
+    if fmt == "markdown":
+        return redact(render("sync.md.j2", results=results))
+    raise ValueError(f"unknown report format {fmt!r}")
+
+
+def drift_document(reports: Sequence[DriftReport], fmt: str) -> str:
+    if fmt == "json":
+        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "DriftReport",
+               "apps": [r.to_dict() for r in reports]}
+        return redact(json.dumps(doc, indent=2, default=str)) + "\n"
+    if fmt == "markdown":
+        return redact(render("drift.md.j2", reports=reports))
+    raise ValueError(f"unknown report format {fmt!r}")

@@ -1,0 +1,49 @@
+"""Find the agent's own output templates, installed or in a checkout.
+
+The top-level ``templates/`` folder is shipped inside the wheel as
+``agent/_templates``; in a source checkout (or an editable install) it is
+read from the repository root.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+
+def templates_dir() -> Path:
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_templates"
+    if installed.is_dir():
+        return installed
+    checkout = package.parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"the agent's templates are missing (looked in {installed} and {checkout})")
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["short"] = lambda v, n=60: _short(v, n)
+    return env
+
+
+def _short(value: object, limit: int) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render(name: str, **context: object) -> str:
+    return environment().get_template(name).render(**context)

@@ -1,0 +1,1 @@
+"""Sync: plan (pure), apply, prune, revision records."""

@@ -1,0 +1,140 @@
+"""Revision records, kept in the cluster itself (like Helm's release Secrets).
+
+Each sync that changed something, or moved to a new commit, writes one
+Secret ``gitops-agent.<app>.v<N>`` in the state namespace, holding a gzipped
+JSON record: number, commit, inventory (what the app owns after the sync),
+the rendered manifests, the result and times.  The agent keeps no state of
+its own, so any replica (or a restarted agent) knows what an app owns.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.cluster.base import AlreadyExists, ClusterClient, ClusterError, NotFound
+from agent.errors import RecordError
+from agent.models import ObjectKey
+from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
+
+RECORD_OF_LABEL = "gitops-agent.io/record-of"
+RECORD_NUMBER_LABEL = "gitops-agent.io/revision"
+RECORD_TYPE = "gitops-agent.io/revision.v1"
+HISTORY_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class InventoryItem:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @property
+    def key(self) -> ObjectKey:
+        group = self.api_version.rpartition("/")[0]
+        return ObjectKey(group, self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class RevisionRecord:
+    app: str
+    number: int
+    commit: str
+    ref: str
+    repo: str
+    digest: str  # sha256 of the rendered manifests
+    result: str  # "Succeeded" | "Failed"
+    started: str
+    finished: str
+    inventory: tuple[InventoryItem, ...] = ()
+    manifests: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RevisionRecord:
+        data = dict(data)
+        data["inventory"] = tuple(InventoryItem(**i) for i in data.get("inventory") or ())
+        data["manifests"] = tuple(data.get("manifests") or ())
+        return cls(**data)
+
+
+def record_name(app: str, number: int) -> str:
+    return f"gitops-agent.{app}.v{number}"
+
+
+def _encode(record: RevisionRecord) -> str:
+    raw = json.dumps(record.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    return base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+
+
+def _decode(secret: dict[str, Any]) -> RevisionRecord:
+    blob = (secret.get("data") or {}).get("record", "")
+    raw = gzip.decompress(base64.b64decode(blob))
+    return RevisionRecord.from_json(json.loads(raw))
+
+
+class RecordStore:
+    """Reads and writes an app's revision records through a ClusterClient."""
+
+    def __init__(self, cluster: ClusterClient, namespace: str) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+
+    def history(self, app: str) -> list[RevisionRecord]:
+        """Records of ``app``, oldest first."""
+        try:
+            secrets = self.cluster.list("v1", "Secret", self.namespace, {RECORD_OF_LABEL: app})
+        except NotFound:
+            return []
+        except ClusterError as e:
+            raise RecordError(f"cannot read revision records of {app}: {e}") from None
+        records = []
+        for s in secrets:
+            try:
+                records.append(_decode(s))
+            except (ValueError, OSError, TypeError, KeyError) as e:
+                raise RecordError(f"revision record {s['metadata']['name']} is unreadable: {e}") from None
+        return sorted(records, key=lambda r: r.number)
+
+    def last(self, app: str) -> RevisionRecord | None:
+        records = self.history(app)
+        return records[-1] if records else None
+
+    def write(self, record: RevisionRecord, history: list[RevisionRecord]) -> None:
+        """Store ``record`` and trim the app's history to HISTORY_LIMIT."""
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": RECORD_TYPE,
+            "metadata": {
+                "name": record_name(record.app, record.number),
+                "namespace": self.namespace,
+                "labels": {MANAGED_BY_LABEL: MANAGED_BY, RECORD_OF_LABEL: record.app,
+                           RECORD_NUMBER_LABEL: str(record.number)},
+            },
+            "data": {"record": _encode(record)},
+        }
+        try:
+            self._ensure_namespace()
+            self.cluster.create(secret)
+            for old in history[: max(0, len(history) + 1 - HISTORY_LIMIT)]:
+                self.cluster.delete("v1", "Secret", record_name(old.app, old.number), self.namespace)
+        except ClusterError as e:
+            raise RecordError(f"cannot write revision record {record.number} of {record.app}: {e}") from None
+
+    def _ensure_namespace(self) -> None:
+        if self.cluster.get("v1", "Namespace", self.namespace) is not None:
+            return
+        try:
+            self.cluster.create({"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": self.namespace,
+                                              "labels": {MANAGED_BY_LABEL: MANAGED_BY}}})
+        except AlreadyExists:
+            pass
