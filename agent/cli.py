@@ -28,8 +28,12 @@ from agent.errors import AgentError, ConfigError
 from agent.models import Stage
 from agent.redact import redact
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Keep Kubernetes clusters equal to Git.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Keep Kubernetes clusters equal to Git.",
+)
 emulator_app = typer.Typer(no_args_is_help=True, help="Look at and change the embedded emulated cluster.")
 app.add_typer(emulator_app, name="emulator")
 
@@ -76,8 +80,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     pass
 
@@ -86,8 +91,12 @@ def _main(
 def sync(
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
-    prune: Annotated[bool | None, typer.Option("--prune/--no-prune", help="Override the apps' prune policy.")] = None,
-    revision: Annotated[str | None, typer.Option("--revision", help="Sync this branch, tag or commit.")] = None,
+    prune: Annotated[
+        bool | None, typer.Option("--prune/--no-prune", help="Override the apps' prune policy.")
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Sync this branch, tag or commit.")
+    ] = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Apply Git to the cluster and print what changed."""
@@ -120,7 +129,9 @@ def sync(
 def diff(
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
-    revision: Annotated[str | None, typer.Option("--revision", help="Compare this branch, tag or commit.")] = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Compare this branch, tag or commit.")
+    ] = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does."""
@@ -157,7 +168,7 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             fail(f"--set {item!r}: expected key.path=value")
-        value = yaml.safe_load(raw) if raw else ""
+        value: Any = yaml.safe_load(raw) if raw else ""
         for part in reversed(key.split(".")):
             value = {part: value}
         values = deep_merge(values, value)
@@ -168,7 +179,9 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
 def render_cmd(
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
     config: ConfigOption = Path("agent.yaml"),
-    values: Annotated[list[str] | None, typer.Option("--values", "-f", help="Values file (folder mode).")] = None,
+    values: Annotated[
+        list[str] | None, typer.Option("--values", "-f", help="Values file (folder mode).")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="key.path=value (folder mode).")] = None,
     namespace: Annotated[str, typer.Option("--namespace", "-n")] = "default",
     release: Annotated[str | None, typer.Option("--release")] = None,
@@ -182,7 +195,9 @@ def render_cmd(
     try:
         if folder.is_dir():
             req = RenderRequest(
-                root=folder.resolve(), path=".", label=target,
+                root=folder.resolve(),
+                path=".",
+                label=target,
                 release=Release(release or folder.resolve().name, namespace),
                 values_files=[str(Path(v).resolve()) for v in values or ()],
                 values=_parse_set(set_ or []),
@@ -190,13 +205,18 @@ def render_cmd(
         else:
             cfg = _load(config)
             application = cfg.app(target)
-            checkout = GitSource(cfg.resolve(cfg.state_dir)).checkout(cfg.repo_location(application),
-                                                                       application.revision)
+            checkout = GitSource(cfg.resolve(cfg.state_dir)).checkout(
+                cfg.repo_location(application), application.revision
+            )
             root = checkout.root
-            req = RenderRequest(root=root, path=application.path, label=f"{application.name}: {application.path}",
-                                release=Release(application.name, application.namespace),
-                                values_files=application.values_files,
-                                values=deep_merge(application.values, _parse_set(set_ or [])))
+            req = RenderRequest(
+                root=root,
+                path=application.path,
+                label=f"{application.name}: {application.path}",
+                release=Release(application.name, application.namespace),
+                values_files=application.values_files,
+                values=deep_merge(application.values, _parse_set(set_ or [])),
+            )
         result = render(req)
     except AgentError as e:
         fail(str(e))
@@ -229,7 +249,9 @@ def _kind(name: str) -> tuple[str, str]:
     raise AssertionError
 
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="Emulated cluster database (default: from config).")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="Emulated cluster database (default: from config).")
+]
 NsOption = Annotated[str, typer.Option("--namespace", "-n")]
 
 

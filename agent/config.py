@@ -49,8 +49,15 @@ class ClusterConfig(_Model):
 
     @model_validator(mode="after")
     def _one_backend(self) -> ClusterConfig:
-        chosen = [n for n, v in (("emulated", self.emulated), ("kubeconfig", self.kubeconfig),
-                                 ("inCluster", self.in_cluster)) if v]
+        chosen = [
+            n
+            for n, v in (
+                ("emulated", self.emulated),
+                ("kubeconfig", self.kubeconfig),
+                ("inCluster", self.in_cluster),
+            )
+            if v
+        ]
         if len(chosen) > 1:
             raise ValueError(f"choose one of emulated, kubeconfig, inCluster (got {', '.join(chosen)})")
         return self
@@ -172,7 +179,10 @@ def _message(err: Any) -> str:
     ctx = err.get("ctx") or {}
     kind = err.get("type")
     if kind == "greater_than":
-        return f"must be > {ctx.get('gt')}"
+        bound = ctx.get("gt")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"must be > {bound}"
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":
@@ -186,7 +196,10 @@ def parse_config(data: Any, source: str, base_dir: Path) -> AgentConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping (cluster:, apps:)")
-    data = _expand_env(data, "")
+    try:
+        data = _expand_env(data, "")
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
     data = {**data, "baseDir": base_dir}
     try:
         return AgentConfig.model_validate(data)

@@ -68,7 +68,14 @@ BUILTIN: tuple[ResourceType, ...] = (
     _t("coordination.k8s.io/v1", "Lease", "leases", True),
     _t("storage.k8s.io/v1", "StorageClass", "storageclasses", False, "sc"),
     _t("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False, "pc"),
-    _t("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False, "crd", "crds"),
+    _t(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        "crd",
+        "crds",
+    ),
 )
 
 _BY_GROUP_KIND: dict[tuple[str, str], ResourceType] = {(t.group, t.kind): t for t in BUILTIN}
@@ -85,8 +92,14 @@ def crd_resource_types(crd: Mapping[str, Any]) -> list[ResourceType]:
     namespaced = spec.get("scope", "Namespaced") == "Namespaced"
     group = str(spec.get("group", ""))
     return [
-        ResourceType(group, str(v.get("name")), str(names.get("kind", "")), str(names.get("plural", "")),
-                     namespaced, tuple(names.get("shortNames") or ()))
+        ResourceType(
+            group,
+            str(v.get("name")),
+            str(names.get("kind", "")),
+            str(names.get("plural", "")),
+            namespaced,
+            tuple(names.get("shortNames") or ()),
+        )
         for v in spec.get("versions") or ()
         if v.get("served", True)
     ]

@@ -38,7 +38,9 @@ class ObjectKey:
     def of(cls, obj: Mapping[str, Any]) -> ObjectKey:
         group, _ = split_api_version(str(obj.get("apiVersion", "")))
         meta = obj.get("metadata") or {}
-        return cls(group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+        return cls(
+            group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", ""))
+        )
 
     def __str__(self) -> str:
         kind = f"{self.kind}.{self.group}" if self.group and "." in self.group else self.kind
@@ -259,8 +261,9 @@ class SyncResult:
             "record": self.record,
             "summary": self.changeset.summary(),
             "objects": [e.to_dict() for e in self.changeset.entries],
-            "failure": None if self.failure is None else {"stage": str(self.failure.stage),
-                                                          "message": self.failure.message},
+            "failure": None
+            if self.failure is None
+            else {"stage": str(self.failure.stage), "message": self.failure.message},
         }
 
 
@@ -290,6 +293,7 @@ class DriftReport:
             "syncStatus": str(self.sync_status),
             "counts": {s.value: sum(1 for d in self.diffs if d.status is s) for s in DiffStatus},
             "objects": [d.to_dict() for d in self.diffs],
-            "failure": None if self.failure is None else {"stage": str(self.failure.stage),
-                                                          "message": self.failure.message},
+            "failure": None
+            if self.failure is None
+            else {"stage": str(self.failure.stage), "message": self.failure.message},
         }

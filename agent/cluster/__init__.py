@@ -15,8 +15,9 @@ def connect(config: AgentConfig) -> ClusterClient:
 
         emulated = cluster.emulated
         return EmulatedCluster(config.resolve(emulated.path if emulated else ".gitops-agent/cluster.db"))
-    raise ConfigError(f"cluster: the {cluster.kind} backend is not available in this version; "
-                      f"use cluster.emulated")
+    raise ConfigError(
+        f"cluster: the {cluster.kind} backend is not available in this version; use cluster.emulated"
+    )
 
 
 __all__ = ["ClusterClient", "ClusterError", "connect"]

@@ -31,8 +31,15 @@ class ClusterError(Exception):
             self.reason = reason
 
     def status(self) -> JSON:
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": str(self), "reason": self.reason, "code": self.code}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": str(self),
+            "reason": self.reason,
+            "code": self.code,
+        }
 
 
 class NotFound(ClusterError):
@@ -79,25 +86,30 @@ class ClusterClient(Protocol):
         """The live object, or None."""
         ...
 
-    def list(self, api_version: str, kind: str, namespace: str = "",
-             label_selector: Mapping[str, str] | None = None) -> list[JSON]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | None = None,
+    ) -> list[JSON]:
         """Objects of a kind (all namespaces when ``namespace`` is empty)
         whose labels include ``label_selector``."""
         ...
 
-    def create(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER,
-               dry_run: bool = False) -> JSON:
-        ...
+    def create(
+        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JSON: ...
 
-    def replace(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER,
-                dry_run: bool = False) -> JSON:
+    def replace(
+        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JSON:
         """PUT: ``obj['metadata']['resourceVersion']``, when set, is a
         precondition (Conflict when the live object moved on)."""
         ...
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str = "", *,
-               dry_run: bool = False) -> None:
-        ...
+    def delete(
+        self, api_version: str, kind: str, name: str, namespace: str = "", *, dry_run: bool = False
+    ) -> None: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...

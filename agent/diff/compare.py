@@ -82,6 +82,17 @@ def project(desired: Any, live: Any) -> tuple[Any, Any]:
     return desired, live
 
 
+def unkey(value: Any) -> Any:
+    """Undo :func:`_keyed` for display: keyed maps become lists again."""
+    if isinstance(value, dict):
+        if value and all(isinstance(k, str) and k.startswith("[") and "=" in k for k in value):
+            return [unkey(v) for v in value.values()]
+        return {k: unkey(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unkey(v) for v in value]
+    return value
+
+
 def _format_path(parts: list[Any]) -> str:
     out = ""
     for p in parts:
@@ -104,11 +115,11 @@ def field_changes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[
         for level in levels:
             path = _format_path(level.path(output_format="list"))
             if report_type in ("dictionary_item_removed", "iterable_item_removed"):
-                changes.append(FieldChange(path, level.t1, ABSENT))
+                changes.append(FieldChange(path, unkey(level.t1), ABSENT))
             elif report_type in ("dictionary_item_added", "iterable_item_added"):
-                changes.append(FieldChange(path, ABSENT, level.t2))
+                changes.append(FieldChange(path, ABSENT, unkey(level.t2)))
             else:
-                changes.append(FieldChange(path, level.t1, level.t2))
+                changes.append(FieldChange(path, unkey(level.t1), unkey(level.t2)))
     changes.sort(key=lambda c: c.path)
     return tuple(changes)
 
@@ -123,7 +134,9 @@ def _strip_server_metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def diff_object(key: ObjectKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None) -> ResourceDiff:
+def diff_object(
+    key: ObjectKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None
+) -> ResourceDiff:
     """Drift of one object. ``desired`` is None for an owned object Git no
     longer has (extraneous); ``live`` is None for one missing from the cluster."""
     if desired is None:
@@ -136,5 +149,6 @@ def diff_object(key: ObjectKey, desired: Mapping[str, Any] | None, live: Mapping
         want, have = mask_secret_values(want), mask_secret_values(live)
     changes = field_changes(want, have)
     status = DiffStatus.MODIFIED if changes else DiffStatus.IN_SYNC
-    return ResourceDiff(key, status, tuple(FieldChange(c.path, c.desired, c.live, ChangeKind.CHANGED)
-                                           for c in changes))
+    return ResourceDiff(
+        key, status, tuple(FieldChange(c.path, c.desired, c.live, ChangeKind.CHANGED) for c in changes)
+    )

@@ -62,8 +62,10 @@ def daemonset(obj: Obj) -> HealthStatus:
     if not _generation_observed(obj):
         return HealthStatus.PROGRESSING
     want = int(status.get("desiredNumberScheduled", 0) or 0)
-    if int(status.get("updatedNumberScheduled", 0) or 0) < want or \
-            int(status.get("numberAvailable", 0) or 0) < want:
+    if (
+        int(status.get("updatedNumberScheduled", 0) or 0) < want
+        or int(status.get("numberAvailable", 0) or 0) < want
+    ):
         return HealthStatus.PROGRESSING
     return HealthStatus.HEALTHY
 
@@ -81,7 +83,9 @@ def job(obj: Obj) -> HealthStatus:
 
 def pvc(obj: Obj) -> HealthStatus:
     phase = (obj.get("status") or {}).get("phase")
-    return {"Bound": HealthStatus.HEALTHY, "Lost": HealthStatus.DEGRADED}.get(str(phase), HealthStatus.PROGRESSING)
+    return {"Bound": HealthStatus.HEALTHY, "Lost": HealthStatus.DEGRADED}.get(
+        str(phase), HealthStatus.PROGRESSING
+    )
 
 
 RULES: dict[tuple[str, str], Callable[[Obj], HealthStatus]] = {

@@ -27,6 +27,7 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 import yaml
+from jinja2.exceptions import SecurityError
 
 from agent.errors import RenderError
 from agent.models import Manifest
@@ -83,7 +84,9 @@ class _ChartLoader(jinja2.BaseLoader):
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
         candidates = [template, f"templates/{template}"]
         for name in candidates:
             path = (self.root / name).resolve()
@@ -92,8 +95,12 @@ class _ChartLoader(jinja2.BaseLoader):
             if path.is_file():
                 text = path.read_text(encoding="utf-8")
                 mtime = path.stat().st_mtime
-                return text, str(path), lambda: path.stat().st_mtime == mtime
+                return text, str(path), _unchanged(path, mtime)
         raise jinja2.TemplateNotFound(template)
+
+
+def _unchanged(path: Path, mtime: float) -> Callable[[], bool]:
+    return lambda: path.exists() and path.stat().st_mtime == mtime
 
 
 def _to_yaml(value: Any) -> str:
@@ -103,6 +110,19 @@ def _to_yaml(value: Any) -> str:
 def _indent(text: str, width: int = 4) -> str:
     pad = " " * width
     return "\n".join(pad + line if line else line for line in str(text).splitlines())
+
+
+def _nindent(text: str, width: int = 4) -> str:
+    return "\n" + _indent(text, width)
+
+
+def _squote(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _trunc(value: Any, length: int = 63) -> str:
+    """Cut a name to ``length`` (63: a DNS label) without a trailing '-'."""
+    return str(value)[:length].rstrip("-")
 
 
 def _quote(value: Any) -> str:
@@ -134,24 +154,26 @@ def _environment(root: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - output is YAML, not HTML
+        autoescape=False,
     )
-    env.filters.update({
-        "to_yaml": _to_yaml,
-        "toYaml": _to_yaml,
-        "to_json": lambda v: json.dumps(v, sort_keys=True),
-        "from_yaml": lambda s: yaml.safe_load(s),
-        "from_json": json.loads,
-        "indent": _indent,
-        "nindent": lambda s, w=4: "\n" + _indent(s, w),
-        "quote": _quote,
-        "squote": lambda v: "'" + str(v).replace("'", "''") + "'",
-        "b64enc": _b64enc,
-        "b64dec": _b64dec,
-        "sha256sum": lambda v: hashlib.sha256(str(v).encode()).hexdigest(),
-        "required": _required,
-        "trunc": lambda s, n=63: str(s)[:n].rstrip("-"),
-    })
+    env.filters.update(
+        {
+            "to_yaml": _to_yaml,
+            "toYaml": _to_yaml,
+            "to_json": lambda v: json.dumps(v, sort_keys=True),
+            "from_yaml": yaml.safe_load,
+            "from_json": json.loads,
+            "indent": _indent,
+            "nindent": _nindent,
+            "quote": _quote,
+            "squote": _squote,
+            "b64enc": _b64enc,
+            "b64dec": _b64dec,
+            "sha256sum": lambda v: hashlib.sha256(str(v).encode()).hexdigest(),
+            "required": _required,
+            "trunc": _trunc,
+        }
+    )
     env.globals.update({"fail": _fail, "required": _required})
     return env
 
@@ -168,9 +190,7 @@ def _template_location(exc: BaseException, root: Path) -> str:
 def render_chart(root: Path, shown: str, release: Release, values: Mapping[str, Any]) -> list[Manifest]:
     """Render the chart at ``root``; ``shown`` is its path as users see it."""
     chart = _load_chart_yaml(root, shown)
-    templates_dir = root / "templates"
-    if not templates_dir.is_dir():
-        raise RenderError(f"{shown}: chart has no templates/ folder")
+    templates_dir = root / "templates"  # may be absent: a chart of nothing renders nothing, as in Helm
     env = _environment(root)
     context = {
         "values": values,
@@ -187,13 +207,21 @@ def render_chart(root: Path, shown: str, release: Release, values: Mapping[str, 
         try:
             text = env.get_template(rel).render(context)
         except jinja2.TemplateSyntaxError as e:
-            raise RenderError(f"{shown}/{_relative(e.filename, root) or rel}:{e.lineno}: {e.message}") from None
+            raise RenderError(
+                f"{shown}/{_relative(e.filename, root) or rel}:{e.lineno}: {e.message}"
+            ) from None
         except jinja2.TemplateNotFound as e:
             raise RenderError(f"{shown_file}: template not found: {e.message}") from None
         except RenderError as e:
             where = _template_location(e, root) or rel
             raise RenderError(f"{shown}/{where}: {e}") from None
-        except (jinja2.TemplateError, jinja2.sandbox.SecurityError, ArithmeticError, TypeError, ValueError) as e:
+        except (
+            jinja2.TemplateError,
+            SecurityError,
+            ArithmeticError,
+            TypeError,
+            ValueError,
+        ) as e:
             where = _template_location(e, root) or rel
             message = getattr(e, "message", None) or str(e)
             raise RenderError(f"{shown}/{where}: {message}") from None

@@ -19,8 +19,7 @@ SCHEMA_VERSION = "gitops-agent.io/report/v1"
 
 def sync_document(results: Sequence[SyncResult], fmt: str) -> str:
     if fmt == "json":
-        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "SyncReport",
-               "apps": [r.to_dict() for r in results]}
+        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "SyncReport", "apps": [r.to_dict() for r in results]}
         return redact(json.dumps(doc, indent=2, default=str)) + "\n"
     if fmt == "markdown":
         return redact(render("sync.md.j2", results=results))
@@ -29,8 +28,7 @@ def sync_document(results: Sequence[SyncResult], fmt: str) -> str:
 
 def drift_document(reports: Sequence[DriftReport], fmt: str) -> str:
     if fmt == "json":
-        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "DriftReport",
-               "apps": [r.to_dict() for r in reports]}
+        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "DriftReport", "apps": [r.to_dict() for r in reports]}
         return redact(json.dumps(doc, indent=2, default=str)) + "\n"
     if fmt == "markdown":
         return redact(render("drift.md.j2", reports=reports))

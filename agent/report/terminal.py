@@ -35,6 +35,9 @@ def _revision(r: SyncResult | DriftReport) -> str:
 
 def print_sync(results: Sequence[SyncResult], console: Console) -> None:
     for r in results:
+        if r.failure is not None and not r.changeset.entries:
+            console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
+            continue
         console.print(f"[bold]{escape(r.app)}[/]{_revision(r)}")
         if r.changeset.entries:
             table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -51,7 +54,6 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         if r.ok:
             console.print(f"[green]✔[/] {escape(r.app)}: {summary}{recorded}")
         else:
-            assert r.failure is not None
             console.print(f"[red]✘[/] {escape(r.app)}: {summary}{recorded}")
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
         console.print()
@@ -66,9 +68,12 @@ def print_drift(reports: Sequence[DriftReport], console: Console) -> None:
         if not drifted:
             console.print(f"[green]✔[/] {escape(r.app)}: in sync{_revision(r)}")
             continue
-        console.print(f"[yellow]≠[/] {escape(r.app)}: {len(drifted)} of {len(r.diffs)} objects differ{_revision(r)}")
+        console.print(
+            f"[yellow]≠[/] {escape(r.app)}: {len(drifted)} of {len(r.diffs)} objects differ{_revision(r)}"
+        )
         for d in drifted:
             console.print(f"  [bold]{escape(str(d.key))}[/] [yellow]{d.status}[/]")
             for c in d.changes:
-                console.print(f"    {escape(c.path)}: git [green]{_value(c.desired)}[/] "
-                              f"live [red]{_value(c.live)}[/]")
+                console.print(
+                    f"    {escape(c.path)}: git [green]{_value(c.desired)}[/] live [red]{_value(c.live)}[/]"
+                )

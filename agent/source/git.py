@@ -68,8 +68,10 @@ def check_url(repo: str) -> None:
     if "://" in repo:
         scheme = repo.split("://", 1)[0].lower()
         if scheme not in ALLOWED_SCHEMES:
-            raise SourceError(f"repository {mask_url(repo)!r}: scheme {scheme!r} is not allowed "
-                              f"(allowed: {', '.join(ALLOWED_SCHEMES)})")
+            raise SourceError(
+                f"repository {mask_url(repo)!r}: scheme {scheme!r} is not allowed "
+                f"(allowed: {', '.join(ALLOWED_SCHEMES)})"
+            )
 
 
 def _lock_for(key: str) -> threading.Lock:
@@ -136,15 +138,18 @@ class GitSource:
 
     def _ls_remote(self, mirror: git.Repo, shown: str, ref: str) -> str | None:
         try:
-            out = mirror.git.ls_remote("origin", env=_git_env(), kill_after_timeout=_NETWORK_TIMEOUT)
+            out = str(mirror.git.ls_remote("origin", env=_git_env(), kill_after_timeout=_NETWORK_TIMEOUT))
         except git.GitCommandError as e:
             raise SourceError(f"cannot reach {shown}: {_git_reason(e)}") from None
         refs: dict[str, str] = {}
         for line in out.splitlines():
             sha, _, name = line.partition("\t")
             refs[name] = sha
-        wanted = ["HEAD"] if ref == "HEAD" else [ref, f"refs/heads/{ref}", f"refs/tags/{ref}^{{}}",
-                                                  f"refs/tags/{ref}"]
+        wanted = (
+            ["HEAD"]
+            if ref == "HEAD"
+            else [ref, f"refs/heads/{ref}", f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}"]
+        )
         for name in wanted:
             if name in refs:
                 return refs[name]
@@ -152,8 +157,14 @@ class GitSource:
 
     def _fetch(self, mirror: git.Repo, shown: str) -> None:
         try:
-            mirror.git.fetch("origin", "--prune", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
-                             env=_git_env(), kill_after_timeout=_NETWORK_TIMEOUT)
+            mirror.git.fetch(
+                "origin",
+                "--prune",
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+                env=_git_env(),
+                kill_after_timeout=_NETWORK_TIMEOUT,
+            )
         except git.GitCommandError as e:
             raise SourceError(f"cannot fetch {shown}: {_git_reason(e)}") from None
 

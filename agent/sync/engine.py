@@ -10,6 +10,7 @@ and free of conflicts, so a bad input never half-changes the cluster.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -38,7 +39,6 @@ from agent.source import GitSource
 from agent.sync.ownership import APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, Step, plan
 from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
-
 
 
 @dataclass
@@ -87,20 +87,23 @@ def fetch(ctx: Context, app: Application, ref: str | None = None) -> tuple[Path,
 
 
 def render_app(ctx: Context, app: Application, root: Path, is_install: bool = True) -> tuple[Manifest, ...]:
-    result = render(RenderRequest(
-        root=root,
-        path=app.path,
-        release=Release(name=app.name, namespace=app.namespace, is_install=is_install),
-        values_files=tuple(app.values_files),
-        values=app.values,
-        label=f"{app.name}: {app.path}",
-    ))
+    result = render(
+        RenderRequest(
+            root=root,
+            path=app.path,
+            release=Release(name=app.name, namespace=app.namespace, is_install=is_install),
+            values_files=tuple(app.values_files),
+            values=app.values,
+            label=f"{app.name}: {app.path}",
+        )
+    )
     owner = ctx.owner(app)
     return tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
 
 
-def read_live(ctx: Context, app: Application, manifests: tuple[Manifest, ...],
-              last: RevisionRecord | None) -> tuple[dict[ObjectKey, dict[str, Any]], dict[ObjectKey, str]]:
+def read_live(
+    ctx: Context, app: Application, manifests: tuple[Manifest, ...], last: RevisionRecord | None
+) -> tuple[dict[ObjectKey, dict[str, Any]], dict[ObjectKey, str]]:
     """Live objects of every kind the app has or had: one list per kind by
     the app label, then a get for each desired object not found that way
     (it may exist without the app's marks)."""
@@ -124,11 +127,11 @@ def read_live(ctx: Context, app: Application, manifests: tuple[Manifest, ...],
     for m in manifests:
         if m.key not in live:
             try:
-                obj = ctx.cluster.get(m.api_version, m.key.kind, m.key.name, m.key.namespace)
+                found = ctx.cluster.get(m.api_version, m.key.kind, m.key.name, m.key.namespace)
             except NotFound:
-                obj = None
-            if obj is not None:
-                live[m.key] = obj
+                found = None
+            if found is not None:
+                live[m.key] = found
     return live, owned
 
 
@@ -138,13 +141,15 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     last = history[-1] if history else None
     manifests = render_app(ctx, app, root, is_install=last is None)
     live, owned = read_live(ctx, app, manifests, last)
-    the_plan = plan(manifests, live, owned, owner=ctx.owner(app),
-                    prune=app.sync_policy.prune if prune is None else prune)
+    the_plan = plan(
+        manifests, live, owned, owner=ctx.owner(app), prune=app.sync_policy.prune if prune is None else prune
+    )
     return Prepared(revision, manifests, the_plan, last, history)
 
 
-def apply(ctx: Context, app: Application, the_plan: Plan,
-          progress: Callable[[Step], None] | None = None) -> tuple[list[ChangeSetEntry], Failure | None]:
+def apply(
+    ctx: Context, app: Application, the_plan: Plan, progress: Callable[[Step], None] | None = None
+) -> tuple[list[ChangeSetEntry], Failure | None]:
     """Run the plan's steps in order; stop at the first failure."""
     entries: list[ChangeSetEntry] = []
     failure: Failure | None = None
@@ -168,25 +173,26 @@ def apply(ctx: Context, app: Application, the_plan: Plan,
 
 
 def _write(ctx: Context, step: Step) -> None:
-    if step.action is Action.CREATED:
-        assert step.desired is not None
+    if step.action is Action.CREATED and step.desired is not None:
         ctx.cluster.create(step.desired)
-    elif step.action is Action.CONFIGURED:
-        assert step.desired is not None and step.live is not None
+    elif step.action is Action.CONFIGURED and step.desired is not None and step.live is not None:
         body = json.loads(json.dumps(step.desired))
         body["metadata"]["resourceVersion"] = step.live["metadata"]["resourceVersion"]
         ctx.cluster.replace(body)
     elif step.action is Action.PRUNED:
-        try:
+        with contextlib.suppress(NotFound):  # already gone: the goal is reached
             ctx.cluster.delete(step.api_version, step.key.kind, step.key.name, step.key.namespace)
-        except NotFound:
-            pass  # already gone: the goal is reached
 
 
 def _ensure_namespace(ctx: Context, namespace: str) -> None:
     if ctx.cluster.get("v1", "Namespace", namespace) is None:
-        ctx.cluster.create({"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}})
+        ctx.cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+            }
+        )
 
 
 def _inventory(prepared: Prepared, entries: list[ChangeSetEntry]) -> tuple[InventoryItem, ...]:
@@ -208,8 +214,14 @@ def _inventory(prepared: Prepared, entries: list[ChangeSetEntry]) -> tuple[Inven
 
 
 # -- entry points ------------------------------------------------------------------
-def reconcile(ctx: Context, app: Application, *, ref: str | None = None, prune: bool | None = None,
-              progress: Callable[[Step], None] | None = None) -> SyncResult:
+def reconcile(
+    ctx: Context,
+    app: Application,
+    *,
+    ref: str | None = None,
+    prune: bool | None = None,
+    progress: Callable[[Step], None] | None = None,
+) -> SyncResult:
     started = _now()
     try:
         prepared = prepare(ctx, app, ref, prune)
@@ -220,10 +232,15 @@ def reconcile(ctx: Context, app: Application, *, ref: str | None = None, prune: 
     the_plan = prepared.plan
     if the_plan.refusal or the_plan.conflicts:
         reasons = [the_plan.refusal] if the_plan.refusal else [s.reason for s in the_plan.conflicts]
-        entries = tuple(ChangeSetEntry(s.key, s.action if s.action is Action.FAILED else Action.SKIPPED,
-                                       s.diff, s.reason or None) for s in the_plan.steps)
-        return SyncResult(app.name, prepared.revision, ChangeSet(entries),
-                          Failure(Stage.APPLY, "; ".join(reasons)))
+        refused = tuple(
+            ChangeSetEntry(
+                s.key, s.action if s.action is Action.FAILED else Action.SKIPPED, s.diff, s.reason or None
+            )
+            for s in the_plan.steps
+        )
+        return SyncResult(
+            app.name, prepared.revision, ChangeSet(refused), Failure(Stage.APPLY, "; ".join(reasons))
+        )
     entries, failure = apply(ctx, app, the_plan, progress)
     changeset = ChangeSet(tuple(entries))
     try:
@@ -233,20 +250,39 @@ def reconcile(ctx: Context, app: Application, *, ref: str | None = None, prune: 
     return SyncResult(app.name, prepared.revision, changeset, failure, record=number)
 
 
-def _record(ctx: Context, app: Application, prepared: Prepared, entries: list[ChangeSetEntry],
-            failure: Failure | None, started: str) -> int | None:
+def _record(
+    ctx: Context,
+    app: Application,
+    prepared: Prepared,
+    entries: list[ChangeSetEntry],
+    failure: Failure | None,
+    started: str,
+) -> int | None:
     last = prepared.last
     the_digest = digest(prepared.manifests)
     changed = ChangeSet(tuple(entries)).changed
-    if not changed and failure is None and last is not None and last.commit == prepared.revision.commit \
-            and last.digest == the_digest and last.result == "Succeeded":
+    if (
+        not changed
+        and failure is None
+        and last is not None
+        and last.commit == prepared.revision.commit
+        and last.digest == the_digest
+        and last.result == "Succeeded"
+    ):
         return None  # nothing new to remember: a no-change reconcile writes nothing
     number = (last.number if last else 0) + 1
     record = RevisionRecord(
-        app=app.name, number=number, commit=prepared.revision.commit, ref=prepared.revision.ref,
-        repo=prepared.revision.repo, digest=the_digest,
-        result="Failed" if failure else "Succeeded", started=started, finished=_now(),
-        inventory=_inventory(prepared, entries), manifests=tuple(m.obj for m in prepared.manifests),
+        app=app.name,
+        number=number,
+        commit=prepared.revision.commit,
+        ref=prepared.revision.ref,
+        repo=prepared.revision.repo,
+        digest=the_digest,
+        result="Failed" if failure else "Succeeded",
+        started=started,
+        finished=_now(),
+        inventory=_inventory(prepared, entries),
+        manifests=tuple(m.obj for m in prepared.manifests),
         message=failure.message if failure else "",
     )
     ctx.records().write(record, prepared.history)

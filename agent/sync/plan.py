@@ -8,7 +8,7 @@ Ingresses.  Prune steps come last, in the reverse order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,15 +98,34 @@ def plan(
         current = live.get(m.key)
         diff = diff_object(m.key, m.obj, current)
         if current is not None and owner_of(current) not in (None, owner):
-            steps.append(Step(m.key, Action.FAILED, diff, m.api_version, m.obj, current,
-                              f"{m.key} is managed by {owner_of(current)}; not overwritten"))
+            steps.append(
+                Step(
+                    m.key,
+                    Action.FAILED,
+                    diff,
+                    m.api_version,
+                    m.obj,
+                    current,
+                    f"{m.key} is managed by {owner_of(current)}; not overwritten",
+                )
+            )
             continue
         if current is not None and owner_of(current) is None:
-            steps.append(Step(m.key, Action.FAILED, diff, m.api_version, m.obj, current,
-                              f"{m.key} already exists and is not managed by gitops-agent; not adopted"))
+            steps.append(
+                Step(
+                    m.key,
+                    Action.FAILED,
+                    diff,
+                    m.api_version,
+                    m.obj,
+                    current,
+                    f"{m.key} already exists and is not managed by gitops-agent; not adopted",
+                )
+            )
             continue
         action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
-            diff.status, Action.UNCHANGED)
+            diff.status, Action.UNCHANGED
+        )
         steps.append(Step(m.key, action, diff, m.api_version, m.obj, current))
 
     extraneous = sorted((k for k in owned if k not in wanted and k in live), key=rank, reverse=True)
@@ -118,13 +137,24 @@ def plan(
         if not prune:
             steps.append(Step(key, Action.SKIPPED, diff, owned[key], None, current, "prune is off"))
         elif prune_disabled(current):
-            steps.append(Step(key, Action.SKIPPED, diff, owned[key], None, current,
-                              "annotated gitops-agent.io/prune: disabled"))
+            steps.append(
+                Step(
+                    key,
+                    Action.SKIPPED,
+                    diff,
+                    owned[key],
+                    None,
+                    current,
+                    "annotated gitops-agent.io/prune: disabled",
+                )
+            )
         else:
             steps.append(Step(key, Action.PRUNED, diff, owned[key], None, current))
 
     refusal = None
     if not desired and any(s.action is Action.PRUNED for s in steps) and not allow_empty:
-        refusal = ("the render produced no objects and pruning would delete everything this app owns; "
-                   "refused (check the app's path, or allow empty renders explicitly)")
+        refusal = (
+            "the render produced no objects and pruning would delete everything this app owns; "
+            "refused (check the app's path, or allow empty renders explicitly)"
+        )
     return Plan(tuple(steps), refusal)

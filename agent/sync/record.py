@@ -10,6 +10,7 @@ its own, so any replica (or a restarted agent) knows what an app owns.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 from dataclasses import asdict, dataclass, field
@@ -116,8 +117,11 @@ class RecordStore:
             "metadata": {
                 "name": record_name(record.app, record.number),
                 "namespace": self.namespace,
-                "labels": {MANAGED_BY_LABEL: MANAGED_BY, RECORD_OF_LABEL: record.app,
-                           RECORD_NUMBER_LABEL: str(record.number)},
+                "labels": {
+                    MANAGED_BY_LABEL: MANAGED_BY,
+                    RECORD_OF_LABEL: record.app,
+                    RECORD_NUMBER_LABEL: str(record.number),
+                },
             },
             "data": {"record": _encode(record)},
         }
@@ -132,9 +136,11 @@ class RecordStore:
     def _ensure_namespace(self) -> None:
         if self.cluster.get("v1", "Namespace", self.namespace) is not None:
             return
-        try:
-            self.cluster.create({"apiVersion": "v1", "kind": "Namespace",
-                                 "metadata": {"name": self.namespace,
-                                              "labels": {MANAGED_BY_LABEL: MANAGED_BY}}})
-        except AlreadyExists:
-            pass
+        with contextlib.suppress(AlreadyExists):
+            self.cluster.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+                }
+            )

@@ -83,7 +83,7 @@ class EmulatedCluster:
         for t in self._custom_types():
             if t.group == group and t.kind == kind and t.version == version:
                 return t
-        raise NotFound(f'the server could not find the requested resource ({kind} in {api_version})')
+        raise NotFound(f"the server could not find the requested resource ({kind} in {api_version})")
 
     def _custom_types(self) -> list[ResourceType]:
         with self._lock:
@@ -105,15 +105,21 @@ class EmulatedCluster:
         obj = self.store.get(rt.group, rt.plural, namespace if rt.namespaced else "", name)
         return None if obj is None else self._as_version(obj, rt)
 
-    def list(self, api_version: str, kind: str, namespace: str = "",
-             label_selector: Mapping[str, str] | None = None) -> list[JSON]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | None = None,
+    ) -> list[JSON]:
         self.requests["list"] += 1
         rt = self.resource_type(api_version, kind)
         items = self.store.list(rt.group, rt.plural, namespace if (rt.namespaced and namespace) else None)
         if label_selector:
             want = dict(label_selector)
-            items = [o for o in items
-                     if want.items() <= ((o.get("metadata") or {}).get("labels") or {}).items()]
+            items = [
+                o for o in items if want.items() <= ((o.get("metadata") or {}).get("labels") or {}).items()
+            ]
         return [self._as_version(o, rt) for o in items]
 
     @staticmethod
@@ -122,8 +128,9 @@ class EmulatedCluster:
         return obj
 
     # -- writes -----------------------------------------------------------------
-    def create(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER,
-               dry_run: bool = False) -> JSON:
+    def create(
+        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JSON:
         self.requests["create"] += 1
         body, rt, namespace = self._admit(obj)
         meta = body["metadata"]
@@ -134,8 +141,9 @@ class EmulatedCluster:
             if rt.namespaced:
                 self._require_namespace(namespace)
             if self.store.get(rt.group, rt.plural, namespace, meta["name"]) is not None:
-                raise AlreadyExists(f'{rt.plural}{"." + rt.group if rt.group else ""} "{meta["name"]}" '
-                                    f"already exists")
+                raise AlreadyExists(
+                    f'{rt.plural}{"." + rt.group if rt.group else ""} "{meta["name"]}" already exists'
+                )
             for f in _SERVER_META:
                 meta.pop(f, None)
             meta["uid"] = str(uuid.uuid4())
@@ -153,8 +161,9 @@ class EmulatedCluster:
         self._changed(rt)
         return body
 
-    def replace(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER,
-                dry_run: bool = False) -> JSON:
+    def replace(
+        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JSON:
         self.requests["update"] += 1
         body, rt, namespace = self._admit(obj)
         meta = body["metadata"]
@@ -168,8 +177,10 @@ class EmulatedCluster:
             live_meta = live["metadata"]
             want_rv = meta.get("resourceVersion")
             if want_rv and want_rv != live_meta["resourceVersion"]:
-                raise Conflict(f'Operation cannot be fulfilled on {rt.plural} "{name}": the object has been '
-                               f"modified; please apply your changes to the latest version and try again")
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {rt.plural} "{name}": the object has been '
+                    f"modified; please apply your changes to the latest version and try again"
+                )
             for f in ("uid", "creationTimestamp"):
                 meta[f] = live_meta[f]
             meta.pop("managedFields", None)
@@ -186,8 +197,9 @@ class EmulatedCluster:
         self._changed(rt)
         return body
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str = "", *,
-               dry_run: bool = False) -> None:
+    def delete(
+        self, api_version: str, kind: str, name: str, namespace: str = "", *, dry_run: bool = False
+    ) -> None:
         self.requests["delete"] += 1
         rt = self.resource_type(api_version, kind)
         namespace = namespace if rt.namespaced else ""
@@ -205,8 +217,17 @@ class EmulatedCluster:
             tx.remove(rt.group, rt.plural, namespace, name, rv, live)
         self._changed(rt)
 
-    def merge_patch(self, api_version: str, kind: str, name: str, namespace: str, patch: Mapping[str, Any],
-                    *, field_manager: str = FIELD_MANAGER, dry_run: bool = False) -> JSON:
+    def merge_patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        patch: Mapping[str, Any],
+        *,
+        field_manager: str = FIELD_MANAGER,
+        dry_run: bool = False,
+    ) -> JSON:
         """JSON merge patch (RFC 7386), as ``kubectl patch --type merge``."""
         self.requests["patch"] += 1
         live = self.get(api_version, kind, name, namespace)
@@ -233,8 +254,10 @@ class EmulatedCluster:
         namespace = str(meta.get("namespace") or "")
         if rt.namespaced:
             if not namespace:
-                raise BadRequest("the namespace of the provided object does not match the namespace sent on "
-                                 "the request (none was set)")
+                raise BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request (none was set)"
+                )
         else:
             meta.pop("namespace", None)
             namespace = ""
@@ -258,14 +281,17 @@ class EmulatedCluster:
     @staticmethod
     def _validate_name(rt: ResourceType, name: Any) -> None:
         if not isinstance(name, str) or not name:
-            raise Invalid(f"{rt.kind} is invalid: metadata.name: Required value: name or generateName is "
-                          f"required")
+            raise Invalid(
+                f"{rt.kind} is invalid: metadata.name: Required value: name or generateName is required"
+            )
         pattern = DNS1123_LABEL if rt.kind in _LABEL_NAMED_KINDS else DNS1123_SUBDOMAIN
         limit = 63 if rt.kind in _LABEL_NAMED_KINDS else 253
         if len(name) > limit or not pattern.match(name):
-            raise Invalid(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase '
-                          f"RFC 1123 {'label' if limit == 63 else 'subdomain'} must consist of lower case "
-                          f"alphanumeric characters, '-' or '.'")
+            raise Invalid(
+                f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase '
+                f"RFC 1123 {'label' if limit == 63 else 'subdomain'} must consist of lower case "
+                f"alphanumeric characters, '-' or '.'"
+            )
 
     def _require_namespace(self, namespace: str) -> None:
         if self.store.get("", "namespaces", "", namespace) is None:

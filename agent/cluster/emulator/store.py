@@ -110,7 +110,8 @@ class Transaction:
     def put(self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON) -> None:
         text = json.dumps(body, separators=(",", ":"))
         self._db.execute(
-            "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (grp, resource, namespace, name, rv, text),
         )
         self._db.execute("UPDATE events SET body=? WHERE rv=?", (text, rv))

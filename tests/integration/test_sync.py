@@ -1,0 +1,239 @@
+"""Git -> render -> diff -> apply -> record, against the emulated cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.cluster.emulator import EmulatedCluster
+from agent.config import AgentConfig, parse_config
+from agent.models import Action, DiffStatus, Stage
+from agent.sync.engine import Context, drift, reconcile
+from tests.conftest import GitRepo
+
+CHART_FILES = {
+    "apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "apps/web/values.yaml": "replicas: 1\nimage: nginx:1.27\ngreeting: hello\n",
+    "apps/web/templates/deployment.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ release.name }}
+        spec:
+          replicas: {{ values.replicas }}
+          selector:
+            matchLabels: {app: web}
+          template:
+            metadata:
+              labels: {app: web}
+            spec:
+              containers:
+                - name: web
+                  image: {{ values.image }}
+        """,
+    "apps/web/templates/configmap.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: {{ release.name }}-config
+        data:
+          greeting: {{ values.greeting | quote }}
+        """,
+    "apps/web/templates/secret.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: {{ release.name }}-secret
+        stringData:
+          token: very-secret-token
+        """,
+    "apps/web/templates/namespace.yaml": """
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: {{ release.namespace }}
+        """,
+}
+
+
+@pytest.fixture
+def chart_repo(repo: GitRepo) -> GitRepo:
+    for rel, text in CHART_FILES.items():
+        repo.write(rel, text)
+    repo.commit("chart")
+    return repo
+
+
+def make_ctx(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster, **app: object
+) -> tuple[Context, AgentConfig]:
+    cfg = parse_config(
+        {"apps": [{"name": "web", "repo": str(repo.path), "path": "apps/web", "namespace": "web", **app}]},
+        "agent.yaml",
+        tmp_path,
+    )
+    return Context.create(cfg, cluster), cfg
+
+
+def test_sync_change_prune_and_no_change(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster)
+    app = cfg.apps[0]
+
+    first = reconcile(ctx, app)
+    assert first.ok, first.failure
+    assert first.changeset.summary() == {"created": 4}
+    assert first.record == 1
+    assert cluster.get("apps/v1", "Deployment", "web", "web")["spec"]["replicas"] == 1
+    assert cluster.get("v1", "Secret", "web-secret", "web")["data"]["token"]
+
+    # a second sync with nothing changed writes nothing
+    before = cluster.writes
+    again = reconcile(ctx, app)
+    assert again.ok and again.changeset.summary() == {"unchanged": 4}
+    assert again.record is None
+    assert cluster.writes == before
+
+    # a commit changes one object and removes another
+    chart_repo.write("apps/web/values.yaml", "replicas: 3\nimage: nginx:1.28\ngreeting: hello\n")
+    chart_repo.remove("apps/web/templates/configmap.yaml")
+    commit = chart_repo.commit("scale and drop config")
+    third = reconcile(ctx, app)
+    assert third.ok, third.failure
+    assert third.revision is not None and third.revision.commit == commit
+    assert {str(e.key): e.action for e in third.changeset.entries} == {
+        "Namespace/web": Action.UNCHANGED,
+        "Secret/web/web-secret": Action.UNCHANGED,
+        "Deployment/web/web": Action.CONFIGURED,
+        "ConfigMap/web/web-config": Action.PRUNED,
+    }
+    deploy = cluster.get("apps/v1", "Deployment", "web", "web")
+    assert deploy["spec"]["replicas"] == 3
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    assert deploy["metadata"]["generation"] == 2
+    assert cluster.get("v1", "ConfigMap", "web-config", "web") is None
+    assert third.record == 2
+    history = ctx.records().history("web")
+    assert [(r.number, r.commit, r.result) for r in history][-1] == (2, commit, "Succeeded")
+    assert {i.name for i in history[-1].inventory} == {"web", "web-secret"}
+
+
+def test_drift_after_a_hand_edit(tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster)
+    app = cfg.apps[0]
+    assert reconcile(ctx, app).ok
+    report = drift(ctx, app)
+    assert not report.drifted
+
+    cluster.merge_patch("apps/v1", "Deployment", "web", "web", {"spec": {"replicas": 5}})
+    cluster.merge_patch("v1", "Secret", "web-secret", "web", {"data": {"token": "Y2hhbmdlZA=="}})
+    report = drift(ctx, app)
+    drifted = {str(d.key): d for d in report.drifted}
+    assert set(drifted) == {"Deployment/web/web", "Secret/web/web-secret"}
+    (replicas,) = drifted["Deployment/web/web"].changes
+    assert (replicas.path, replicas.desired, replicas.live) == ("spec.replicas", 1, 5)
+    assert "very-secret-token" not in repr(report) and "Y2hhbmdlZA==" not in repr(report)
+
+    cluster.delete("v1", "Secret", "web-secret", "web")
+    statuses = {str(d.key): d.status for d in drift(ctx, app).drifted}
+    assert statuses["Secret/web/web-secret"] is DiffStatus.MISSING
+
+    # sync repairs it, and then there is no drift
+    assert reconcile(ctx, app).ok
+    assert not drift(ctx, app).drifted
+
+
+@pytest.mark.parametrize(
+    ("breakage", "stage"),
+    [
+        ({"apps/web/templates/deployment.yaml": "replicas: {{ values.nope }}\n"}, Stage.RENDER),
+        (
+            {
+                "apps/web/Chart.yaml": "name: web\nversion: 0.1.0\n",
+                "apps/web/templates/x.yaml": "kind: ConfigMap\n",
+            },
+            Stage.RENDER,
+        ),
+    ],
+)
+def test_bad_commit_changes_nothing(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster, breakage: dict[str, str], stage: Stage
+) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster)
+    app = cfg.apps[0]
+    assert reconcile(ctx, app).ok
+    for rel, text in breakage.items():
+        chart_repo.write(rel, text)
+    chart_repo.commit("break")
+    before = cluster.writes
+    result = reconcile(ctx, app)
+    assert result.failure is not None and result.failure.stage is stage
+    assert "apps/web/templates/" in result.failure.message
+    assert cluster.writes == before
+
+
+def test_missing_path_is_a_render_failure(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster, path="apps/nope")
+    result = reconcile(ctx, cfg.apps[0])
+    assert result.failure is not None and result.failure.stage is Stage.RENDER
+    assert "apps/nope: folder not found" in result.failure.message
+    assert cluster.writes == 0
+
+
+def test_existing_unowned_object_is_not_overwritten(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}})
+    cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "web-config", "namespace": "web"},
+            "data": {"mine": "yes"},
+        }
+    )
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster)
+    before = cluster.writes
+    result = reconcile(ctx, cfg.apps[0])
+    assert result.failure is not None
+    assert (
+        "ConfigMap/web/web-config already exists and is not managed by gitops-agent" in result.failure.message
+    )
+    assert cluster.writes == before
+    assert cluster.get("v1", "ConfigMap", "web-config", "web")["data"] == {"mine": "yes"}
+
+
+def test_empty_render_does_not_prune_everything(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster)
+    assert reconcile(ctx, cfg.apps[0]).ok
+    for name in ("deployment", "configmap", "secret", "namespace"):
+        chart_repo.remove(f"apps/web/templates/{name}.yaml")
+    chart_repo.commit("oops")
+    result = reconcile(ctx, cfg.apps[0])
+    assert result.failure is not None and "no objects" in result.failure.message
+    assert cluster.get("apps/v1", "Deployment", "web", "web") is not None
+
+
+def test_prune_off_keeps_removed_objects_owned(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster, syncPolicy={"prune": False})
+    assert reconcile(ctx, cfg.apps[0]).ok
+    chart_repo.remove("apps/web/templates/configmap.yaml")
+    chart_repo.commit("drop config")
+    result = reconcile(ctx, cfg.apps[0])
+    assert {str(e.key): e.action for e in result.changeset.entries}[
+        "ConfigMap/web/web-config"
+    ] is Action.SKIPPED
+    assert cluster.get("v1", "ConfigMap", "web-config", "web") is not None
+    # pruning later, by override, still finds it: it stayed in the inventory
+    pruned = reconcile(ctx, cfg.apps[0], prune=True)
+    assert {str(e.key): e.action for e in pruned.changeset.entries}[
+        "ConfigMap/web/web-config"
+    ] is Action.PRUNED
