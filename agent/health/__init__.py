@@ -1,9 +1,11 @@
 """Health (pure): one function per kind, and aggregation by the worst.
 
-``assess(obj)`` returns a :class:`HealthStatus` for one live object;
-``aggregate`` takes the worst of several (Healthy < Suspended < Progressing
-< Missing < Degraded < Unknown).  Kinds without a rule are Healthy once they
-exist, as in Argo CD.
+``assess(obj)`` returns a :class:`Health` (status and a short reason) for one
+live object; ``aggregate`` takes the worst of several, in the order
+Healthy < Suspended < Progressing < Missing < Degraded < Unknown (Argo CD's
+order).  Kinds without a rule are Healthy once they exist, except custom
+resources, which are judged by their ``Ready`` condition and
+``observedGeneration`` when they publish them (see :mod:`.generic`).
 """
 
 from __future__ import annotations
@@ -11,98 +13,72 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from agent.health.batch import cronjob, job
+from agent.health.core import Health, Obj
+from agent.health.generic import custom_resource
+from agent.health.networking import hpa, ingress, service
+from agent.health.storage import crd, namespace, pvc
+from agent.health.workloads import daemonset, deployment, pod, replicaset, statefulset
 from agent.models import HealthStatus
 
-Obj = Mapping[str, Any]
+__all__ = ["RULES", "Health", "aggregate", "assess", "assess_status"]
 
-
-def _conditions(obj: Obj) -> dict[str, Mapping[str, Any]]:
-    status = obj.get("status") or {}
-    return {str(c.get("type")): c for c in status.get("conditions") or ()}
-
-
-def _generation_observed(obj: Obj) -> bool:
-    status = obj.get("status") or {}
-    meta = obj.get("metadata") or {}
-    return int(status.get("observedGeneration", 0) or 0) >= int(meta.get("generation", 0) or 0)
-
-
-def deployment(obj: Obj) -> HealthStatus:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    if spec.get("paused"):
-        return HealthStatus.SUSPENDED
-    if not _generation_observed(obj):
-        return HealthStatus.PROGRESSING
-    progressing = _conditions(obj).get("Progressing")
-    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return HealthStatus.DEGRADED
-    want = int(spec.get("replicas", 1))
-    for field in ("updatedReplicas", "availableReplicas"):
-        if int(status.get(field, 0) or 0) < want:
-            return HealthStatus.PROGRESSING
-    if int(status.get("replicas", 0) or 0) > int(status.get("updatedReplicas", 0) or 0):
-        return HealthStatus.PROGRESSING
-    return HealthStatus.HEALTHY
-
-
-def statefulset(obj: Obj) -> HealthStatus:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    if not _generation_observed(obj):
-        return HealthStatus.PROGRESSING
-    want = int(spec.get("replicas", 1))
-    if int(status.get("readyReplicas", 0) or 0) < want:
-        return HealthStatus.PROGRESSING
-    if status.get("updateRevision") and status.get("currentRevision") != status.get("updateRevision"):
-        return HealthStatus.PROGRESSING
-    return HealthStatus.HEALTHY
-
-
-def daemonset(obj: Obj) -> HealthStatus:
-    status = obj.get("status") or {}
-    if not _generation_observed(obj):
-        return HealthStatus.PROGRESSING
-    want = int(status.get("desiredNumberScheduled", 0) or 0)
-    if (
-        int(status.get("updatedNumberScheduled", 0) or 0) < want
-        or int(status.get("numberAvailable", 0) or 0) < want
-    ):
-        return HealthStatus.PROGRESSING
-    return HealthStatus.HEALTHY
-
-
-def job(obj: Obj) -> HealthStatus:
-    conditions = _conditions(obj)
-    if (conditions.get("Failed") or {}).get("status") == "True":
-        return HealthStatus.DEGRADED
-    if (conditions.get("Complete") or {}).get("status") == "True":
-        return HealthStatus.HEALTHY
-    if (obj.get("spec") or {}).get("suspend"):
-        return HealthStatus.SUSPENDED
-    return HealthStatus.PROGRESSING
-
-
-def pvc(obj: Obj) -> HealthStatus:
-    phase = (obj.get("status") or {}).get("phase")
-    return {"Bound": HealthStatus.HEALTHY, "Lost": HealthStatus.DEGRADED}.get(
-        str(phase), HealthStatus.PROGRESSING
-    )
-
-
-RULES: dict[tuple[str, str], Callable[[Obj], HealthStatus]] = {
+RULES: dict[tuple[str, str], Callable[[Obj], Health]] = {
     ("apps", "Deployment"): deployment,
     ("apps", "StatefulSet"): statefulset,
     ("apps", "DaemonSet"): daemonset,
+    ("apps", "ReplicaSet"): replicaset,
+    ("", "Pod"): pod,
     ("batch", "Job"): job,
+    ("batch", "CronJob"): cronjob,
     ("", "PersistentVolumeClaim"): pvc,
+    ("", "Service"): service,
+    ("networking.k8s.io", "Ingress"): ingress,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crd,
+    ("", "Namespace"): namespace,
 }
 
+# Groups of the built-in API: their kinds without a rule are healthy once they exist.
+_BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "storage.k8s.io",
+        "scheduling.k8s.io",
+        "coordination.k8s.io",
+        "apiextensions.k8s.io",
+        "admissionregistration.k8s.io",
+        "node.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "certificates.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "resource.k8s.io",
+    }
+)
 
-def assess(obj: Obj | None) -> HealthStatus:
+
+def assess(obj: Mapping[str, Any] | None) -> Health:
     if obj is None:
-        return HealthStatus.MISSING
+        return Health(HealthStatus.MISSING, "not found in the cluster")
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    rule = RULES.get((group, str(obj.get("kind", ""))))
-    return HealthStatus.HEALTHY if rule is None else rule(obj)
+    kind = str(obj.get("kind", ""))
+    rule = RULES.get((group, kind))
+    if rule is not None:
+        return rule(obj)
+    if group in _BUILTIN_GROUPS:
+        return Health(HealthStatus.HEALTHY)
+    return custom_resource(obj)
+
+
+def assess_status(obj: Mapping[str, Any] | None) -> HealthStatus:
+    return assess(obj).status
 
 
 def aggregate(statuses: Iterable[HealthStatus]) -> HealthStatus:
