@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.cluster.base import ClusterClient, ClusterError, NotFound
+from agent.cluster.base import AlreadyExists, ClusterClient, ClusterError, NotFound
 from agent.config import AgentConfig, Application
 from agent.errors import AgentError
 from agent.models import (
@@ -39,6 +39,7 @@ from agent.source import GitSource
 from agent.sync.ownership import APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, Step, plan
 from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
+from agent.sync.waves import DeletePolicy
 
 
 @dataclass
@@ -142,7 +143,12 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     manifests = render_app(ctx, app, root, is_install=last is None)
     live, owned = read_live(ctx, app, manifests, last)
     the_plan = plan(
-        manifests, live, owned, owner=ctx.owner(app), prune=app.sync_policy.prune if prune is None else prune
+        manifests,
+        live,
+        owned,
+        owner=ctx.owner(app),
+        prune=app.sync_policy.prune if prune is None else prune,
+        is_install=last is None,
     )
     return Prepared(revision, manifests, the_plan, last, history)
 
@@ -150,29 +156,48 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
 def apply(
     ctx: Context, app: Application, the_plan: Plan, progress: Callable[[Step], None] | None = None
 ) -> tuple[list[ChangeSetEntry], Failure | None]:
-    """Run the plan's steps in order; stop at the first failure."""
+    """Run the plan batch by batch (hooks and waves in order, prunes last);
+    stop at the first failure, then run the SyncFail hooks."""
     entries: list[ChangeSetEntry] = []
     failure: Failure | None = None
     if app.sync_policy.create_namespace and any(s.action is Action.CREATED for s in the_plan.steps):
         _ensure_namespace(ctx, app.namespace)
-    for step in the_plan.steps:
-        if failure is not None:
-            entries.append(ChangeSetEntry(step.key, Action.SKIPPED, step.diff, "not attempted"))
-            continue
-        try:
-            _write(ctx, step)
-        except ClusterError as e:
-            stage = Stage.PRUNE if step.action is Action.PRUNED else Stage.APPLY
-            failure = Failure(stage, f"{step.key}: {e}")
-            entries.append(ChangeSetEntry(step.key, Action.FAILED, step.diff, str(e)))
-            continue
-        entries.append(ChangeSetEntry(step.key, step.action, step.diff, step.reason or None))
-        if progress is not None:
-            progress(step)
+    for batch in the_plan.batches():
+        for step in batch.steps:
+            if failure is not None:
+                entries.append(ChangeSetEntry(step.key, Action.SKIPPED, step.diff, "not attempted"))
+                continue
+            failure = _run_step(ctx, step, entries, progress)
+    if failure is not None:
+        for step in the_plan.on_failure():
+            _run_step(ctx, step, entries, progress)
     return entries, failure
 
 
+def _run_step(
+    ctx: Context, step: Step, entries: list[ChangeSetEntry], progress: Callable[[Step], None] | None
+) -> Failure | None:
+    try:
+        _write(ctx, step)
+    except ClusterError as e:
+        stage = Stage.PRUNE if step.action is Action.PRUNED else Stage.APPLY
+        entries.append(ChangeSetEntry(step.key, Action.FAILED, step.diff, str(e)))
+        return Failure(stage, f"{step.key}: {e}")
+    entries.append(ChangeSetEntry(step.key, step.action, step.diff, step.reason or None))
+    if progress is not None:
+        progress(step)
+    return None
+
+
 def _write(ctx: Context, step: Step) -> None:
+    if step.hook is not None and step.live is not None:
+        if DeletePolicy.BEFORE_HOOK_CREATION not in step.hook.delete_policies:
+            raise AlreadyExists(
+                f"hook {step.key} from an earlier sync still exists and its delete policy does not "
+                "include BeforeHookCreation"
+            )
+        with contextlib.suppress(NotFound):
+            ctx.cluster.delete(step.api_version, step.key.kind, step.key.name, step.key.namespace)
     if step.action is Action.CREATED and step.desired is not None:
         ctx.cluster.create(step.desired)
     elif step.action is Action.CONFIGURED and step.desired is not None and step.live is not None:
@@ -203,7 +228,7 @@ def _inventory(prepared: Prepared, entries: list[ChangeSetEntry]) -> tuple[Inven
     if prepared.last is not None:
         for item in prepared.last.inventory:
             items[item.key] = item
-    for step in prepared.plan.steps:
+    for step in prepared.plan.resources:
         item = InventoryItem(step.api_version, step.key.kind, step.key.namespace, step.key.name)
         action = done.get(step.key)
         if action is Action.PRUNED:
@@ -296,4 +321,4 @@ def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftRep
         return DriftReport(app.name, None, failure=e.failure())
     except ClusterError as e:
         return DriftReport(app.name, None, failure=Failure(Stage.CLUSTER, str(e)))
-    return DriftReport(app.name, prepared.revision, tuple(s.diff for s in prepared.plan.steps))
+    return DriftReport(app.name, prepared.revision, tuple(s.diff for s in prepared.plan.resources))

@@ -3,7 +3,9 @@
 Order follows what must exist before what uses it: CRDs, Namespaces,
 cluster-wide RBAC, ServiceAccounts, namespaced RBAC, Secrets, ConfigMaps,
 storage, workloads, other kinds (custom resources), then Services and
-Ingresses.  Prune steps come last, in the reverse order.
+Ingresses; that order applies within each sync wave, and waves and hooks
+(:mod:`agent.sync.waves`) come first.  Prune steps come last, in the
+reverse order (highest wave first).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from agent.diff import diff_object
 from agent.models import Action, DiffStatus, Manifest, ObjectKey, ResourceDiff
 from agent.sync.ownership import owner_of, prune_disabled
+from agent.sync.waves import AnnotationError, Hook, Phase, hook_of, wave_of
 
 KIND_ORDER: tuple[str, ...] = (
     "CustomResourceDefinition",
@@ -63,6 +66,25 @@ class Step:
     desired: Mapping[str, Any] | None = None  # stamped object to write
     live: Mapping[str, Any] | None = None
     reason: str = ""  # why a step is skipped or failed
+    wave: int = 0
+    hook: Hook | None = None  # set for hook objects (run around the sync, never inventoried)
+
+    @property
+    def phase(self) -> Phase:
+        return self.hook.phase if self.hook is not None else Phase.SYNC
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Steps that run together: one wave of one phase.  The engine waits for
+    a batch to be healthy (hooks: complete) before starting the next."""
+
+    phase: Phase
+    wave: int
+    steps: tuple[Step, ...]
+
+
+_PHASE_ORDER = {Phase.PRE_SYNC: 0, Phase.SYNC: 1, Phase.POST_SYNC: 2, Phase.SYNC_FAIL: 3}
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,46 @@ class Plan:
     def conflicts(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.action is Action.FAILED)
 
+    @property
+    def resources(self) -> tuple[Step, ...]:
+        """Steps of the app's own objects (not hooks): what drift is about."""
+        return tuple(s for s in self.steps if s.hook is None)
+
+    def batches(self) -> tuple[Batch, ...]:
+        """Apply batches in execution order: PreSync hooks, the app's objects
+        and Sync hooks, PostSync hooks, each by wave; then prunes.  SyncFail
+        hooks are not included (see :meth:`on_failure`)."""
+        out: list[Batch] = []
+        for step in self.steps:
+            if step.phase is Phase.SYNC_FAIL or step.action is Action.PRUNED:
+                continue
+            if out and (out[-1].phase, out[-1].wave) == (step.phase, step.wave):
+                out[-1] = Batch(step.phase, step.wave, (*out[-1].steps, step))
+            else:
+                out.append(Batch(step.phase, step.wave, (step,)))
+        prunes = tuple(s for s in self.steps if s.action is Action.PRUNED)
+        if prunes:
+            out.append(Batch(Phase.SYNC, prunes[0].wave, prunes))
+        return tuple(out)
+
+    def on_failure(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.phase is Phase.SYNC_FAIL)
+
+
+def _order(step: Step) -> tuple[int, int, tuple[int, str, str, str]]:
+    return (_PHASE_ORDER[step.phase], step.wave, rank(step.key))
+
+
+def _ownership_conflict(key: ObjectKey, current: Mapping[str, Any] | None, owner: str) -> str:
+    if current is None:
+        return ""
+    theirs = owner_of(current)
+    if theirs is None:
+        return f"{key} already exists and is not managed by gitops-agent; not adopted"
+    if theirs != owner:
+        return f"{key} is managed by {theirs}; not overwritten"
+    return ""
+
 
 def plan(
     desired: Sequence[Manifest],
@@ -87,72 +149,69 @@ def plan(
     owner: str,
     prune: bool,
     allow_empty: bool = False,
+    is_install: bool = False,
 ) -> Plan:
     """``desired`` are stamped manifests; ``live`` maps keys to live objects
     (desired ones and owned ones); ``owned`` maps the keys this app owns
     (its last inventory and live objects carrying its marks) to their
-    apiVersion."""
+    apiVersion.  ``is_install`` is true for an app's first sync (Helm's
+    install hooks run then, its upgrade hooks afterwards)."""
     steps: list[Step] = []
     wanted = {m.key for m in desired}
-    for m in sorted(desired, key=lambda m: rank(m.key)):
+    for m in desired:
         current = live.get(m.key)
-        diff = diff_object(m.key, m.obj, current)
-        if current is not None and owner_of(current) not in (None, owner):
+        try:
+            hook, wave = hook_of(m.obj, is_install=is_install), wave_of(m.obj)
+        except AnnotationError as e:
+            failed = diff_object(m.key, m.obj, current)
+            steps.append(Step(m.key, Action.FAILED, failed, m.api_version, m.obj, current, f"{m.key}: {e}"))
+            continue
+        if hook is not None and hook.phase is Phase.SKIP:
+            continue
+        if hook is not None:  # hooks are (re)created on every sync; never diffed
+            diff = ResourceDiff(m.key, DiffStatus.MISSING)
+        else:
+            diff = diff_object(m.key, m.obj, current)
+        conflict = _ownership_conflict(m.key, current, owner)
+        if conflict:
             steps.append(
-                Step(
-                    m.key,
-                    Action.FAILED,
-                    diff,
-                    m.api_version,
-                    m.obj,
-                    current,
-                    f"{m.key} is managed by {owner_of(current)}; not overwritten",
-                )
+                Step(m.key, Action.FAILED, diff, m.api_version, m.obj, current, conflict, wave, hook)
             )
             continue
-        if current is not None and owner_of(current) is None:
-            steps.append(
-                Step(
-                    m.key,
-                    Action.FAILED,
-                    diff,
-                    m.api_version,
-                    m.obj,
-                    current,
-                    f"{m.key} already exists and is not managed by gitops-agent; not adopted",
-                )
+        if hook is not None:
+            action = Action.CREATED
+        else:
+            action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
+                diff.status, Action.UNCHANGED
             )
-            continue
-        action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
-            diff.status, Action.UNCHANGED
-        )
-        steps.append(Step(m.key, action, diff, m.api_version, m.obj, current))
+        steps.append(Step(m.key, action, diff, m.api_version, m.obj, current, "", wave, hook))
+    steps.sort(key=_order)
 
-    extraneous = sorted((k for k in owned if k not in wanted and k in live), key=rank, reverse=True)
-    for key in extraneous:
+    prunes: list[Step] = []
+    for key in (k for k in owned if k not in wanted and k in live):
         current = live[key]
-        diff = diff_object(key, None, current)
         if owner_of(current) != owner:
             continue  # marks changed hands since the last inventory: not ours to prune
+        try:
+            if hook_of(current, is_install=is_install) is not None:
+                continue  # a hook left by an earlier sync: hooks are never pruned
+            wave = wave_of(current)
+        except AnnotationError:
+            wave = 0
+        diff = diff_object(key, None, current)
         if not prune:
-            steps.append(Step(key, Action.SKIPPED, diff, owned[key], None, current, "prune is off"))
+            prunes.append(Step(key, Action.SKIPPED, diff, owned[key], None, current, "prune is off", wave))
         elif prune_disabled(current):
-            steps.append(
-                Step(
-                    key,
-                    Action.SKIPPED,
-                    diff,
-                    owned[key],
-                    None,
-                    current,
-                    "annotated gitops-agent.io/prune: disabled",
-                )
-            )
+            reason = "annotated gitops-agent.io/prune: disabled"
+            prunes.append(Step(key, Action.SKIPPED, diff, owned[key], None, current, reason, wave))
         else:
-            steps.append(Step(key, Action.PRUNED, diff, owned[key], None, current))
+            prunes.append(Step(key, Action.PRUNED, diff, owned[key], None, current, "", wave))
+    prunes.sort(key=lambda s: (s.wave, rank(s.key)), reverse=True)
+    steps.extend(prunes)
 
     refusal = None
-    if not desired and any(s.action is Action.PRUNED for s in steps) and not allow_empty:
+    renders_objects = any(s.hook is None and s.desired is not None for s in steps)
+    if not renders_objects and any(s.action is Action.PRUNED for s in steps) and not allow_empty:
         refusal = (
             "the render produced no objects and pruning would delete everything this app owns; "
             "refused (check the app's path, or allow empty renders explicitly)"

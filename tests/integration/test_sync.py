@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agent.cluster.emulator import EmulatedCluster
 from agent.config import AgentConfig, parse_config
@@ -237,3 +238,65 @@ def test_prune_off_keeps_removed_objects_owned(
     assert {str(e.key): e.action for e in pruned.changeset.entries}[
         "ConfigMap/web/web-config"
     ] is Action.PRUNED
+
+
+def created_order(cluster: EmulatedCluster) -> list[str]:
+    with cluster.store.transaction():
+        rows = cluster.store._db.execute(
+            "SELECT name FROM events WHERE type='ADDED' AND namespace='web' ORDER BY rv"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_waves_and_hooks_run_in_order(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> None:
+    docs = []
+    for kind, name, notes in [
+        ("ConfigMap", "post", {"argocd.argoproj.io/hook": "PostSync"}),
+        ("ConfigMap", "late", {"gitops-agent.io/sync-wave": "2"}),
+        ("Service", "svc", {}),
+        ("ConfigMap", "cfg", {}),
+        ("ConfigMap", "pre", {"argocd.argoproj.io/hook": "PreSync"}),
+        ("ConfigMap", "mid", {"argocd.argoproj.io/hook": "Sync", "argocd.argoproj.io/sync-wave": "1"}),
+        ("ConfigMap", "on-failure", {"argocd.argoproj.io/hook": "SyncFail"}),
+    ]:
+        doc: dict = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "annotations": notes}}
+        if kind == "Service":
+            doc["spec"] = {"ports": [{"port": 80}]}
+        docs.append(doc)
+    repo.write("app/all.yaml", yaml.safe_dump_all(docs))
+    repo.commit("waves")
+    cfg = parse_config(
+        {
+            "apps": [
+                {
+                    "name": "web",
+                    "repo": str(repo.path),
+                    "path": "app",
+                    "namespace": "web",
+                    "syncPolicy": {"createNamespace": True},
+                }
+            ]
+        },
+        "agent.yaml",
+        tmp_path,
+    )
+    ctx = Context.create(cfg, cluster)
+    result = reconcile(ctx, cfg.apps[0])
+    assert result.ok, result.failure
+    assert created_order(cluster) == ["pre", "cfg", "svc", "mid", "late", "post"]
+    # hooks are not part of the app: not in the inventory, not drift
+    (record,) = ctx.records().history("web")
+    assert {i.name for i in record.inventory} == {"cfg", "svc", "late"}
+    assert not drift(ctx, cfg.apps[0]).drifted
+    # the next sync runs the hooks again (BeforeHookCreation) and leaves the rest alone
+    again = reconcile(ctx, cfg.apps[0])
+    assert again.ok, again.failure
+    actions = {e.key.name: e.action for e in again.changeset.entries}
+    assert actions == {
+        "pre": Action.CREATED,
+        "cfg": Action.UNCHANGED,
+        "svc": Action.UNCHANGED,
+        "mid": Action.CREATED,
+        "late": Action.UNCHANGED,
+        "post": Action.CREATED,
+    }
