@@ -50,6 +50,7 @@ class Output(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 ConfigOption = Annotated[

@@ -133,6 +133,7 @@ class ResourceDiff:
     key: ObjectKey
     status: DiffStatus
     changes: tuple[FieldChange, ...] = ()
+    unified: str = ""  # unified YAML diff, live -> Git, secrets masked (empty when in sync)
 
     @property
     def drifted(self) -> bool:
@@ -144,6 +145,7 @@ class ResourceDiff:
             "key": self.key.to_dict(),
             "status": str(self.status),
             "changes": [c.to_dict() for c in self.changes],
+            "diff": self.unified,
         }
 
 

@@ -12,14 +12,16 @@ the comparison itself.
 from __future__ import annotations
 
 import base64
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from deepdiff import DeepDiff
 
 from agent.diff.mask import mask_secret_values
-from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
+from agent.models import DiffStatus, FieldChange, ObjectKey, ResourceDiff
 
 ABSENT = "<absent>"
 # Tried in order; the first one present and unique in every item keys the list.
@@ -107,9 +109,8 @@ def _format_path(parts: list[Any]) -> str:
     return out
 
 
-def field_changes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldChange, ...]:
-    d, lv = project(_strip_server_metadata(desired), live)
-    tree = DeepDiff(d, lv, verbose_level=2, view="tree")
+def _changes(want_view: Any, live_view: Any) -> tuple[FieldChange, ...]:
+    tree = DeepDiff(want_view, live_view, verbose_level=2, view="tree")
     changes: list[FieldChange] = []
     for report_type, levels in tree.items():
         for level in levels:
@@ -124,6 +125,12 @@ def field_changes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[
     return tuple(changes)
 
 
+def field_changes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """The fields ``desired`` declares whose live value differs."""
+    want_view, live_view = project(_strip_server_metadata(desired), live)
+    return () if want_view == live_view else _changes(want_view, live_view)
+
+
 def _strip_server_metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(obj)
     out.pop("status", None)
@@ -134,21 +141,38 @@ def _strip_server_metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _unified(key: ObjectKey, live: Any, desired: Any) -> str:
+    """A ``kubectl diff``-style unified diff: ``-`` live, ``+`` Git."""
+
+    def lines(view: Any) -> list[str]:
+        if view is None:
+            return []
+        return yaml.safe_dump(unkey(view), sort_keys=True, default_flow_style=False).splitlines(keepends=True)
+
+    return "".join(difflib.unified_diff(lines(live), lines(desired), f"live/{key}", f"git/{key}"))
+
+
 def diff_object(
     key: ObjectKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None
 ) -> ResourceDiff:
     """Drift of one object. ``desired`` is None for an owned object Git no
     longer has (extraneous); ``live`` is None for one missing from the cluster."""
+    secret = key.kind == "Secret" and not key.group
     if desired is None:
-        return ResourceDiff(key, DiffStatus.EXTRANEOUS)
-    if live is None:
-        return ResourceDiff(key, DiffStatus.MISSING)
+        shown = _strip_server_metadata(live or {})
+        if secret:
+            shown = mask_secret_values(shown)
+        return ResourceDiff(key, DiffStatus.EXTRANEOUS, unified=_unified(key, shown, None))
     want = normalize_desired(desired)
-    have: Mapping[str, Any] = live
-    if key.kind == "Secret" and not key.group:
-        want, have = mask_secret_values(want), mask_secret_values(live)
-    changes = field_changes(want, have)
-    status = DiffStatus.MODIFIED if changes else DiffStatus.IN_SYNC
-    return ResourceDiff(
-        key, status, tuple(FieldChange(c.path, c.desired, c.live, ChangeKind.CHANGED) for c in changes)
-    )
+    if secret:
+        want = mask_secret_values(want)
+    if live is None:
+        return ResourceDiff(key, DiffStatus.MISSING, unified=_unified(key, None, want))
+    have: Mapping[str, Any] = mask_secret_values(live) if secret else live
+    want_view, live_view = project(_strip_server_metadata(want), have)
+    if want_view == live_view:
+        return ResourceDiff(key, DiffStatus.IN_SYNC)
+    changes = _changes(want_view, live_view)
+    if not changes:
+        return ResourceDiff(key, DiffStatus.IN_SYNC)
+    return ResourceDiff(key, DiffStatus.MODIFIED, changes, _unified(key, live_view, want_view))

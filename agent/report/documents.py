@@ -1,7 +1,7 @@
-"""Machine- and review-readable reports: JSON and Markdown.
+"""Machine- and review-readable reports: JSON, Markdown and HTML.
 
 The JSON documents carry ``schemaVersion`` so consumers can rely on them;
-Markdown comes from the Jinja templates in the top-level ``templates/``.
+Markdown and self-contained HTML pages come from the Jinja templates in the top-level ``templates/``.
 Values reaching here are already masked by the diff stage.
 """
 
@@ -21,8 +21,8 @@ def sync_document(results: Sequence[SyncResult], fmt: str) -> str:
     if fmt == "json":
         doc = {"schemaVersion": SCHEMA_VERSION, "kind": "SyncReport", "apps": [r.to_dict() for r in results]}
         return redact(json.dumps(doc, indent=2, default=str)) + "\n"
-    if fmt == "markdown":
-        return redact(render("sync.md.j2", results=results))
+    if fmt in ("markdown", "html"):
+        return redact(render(f"sync.{'md' if fmt == 'markdown' else 'html'}.j2", results=results))
     raise ValueError(f"unknown report format {fmt!r}")
 
 
@@ -30,6 +30,6 @@ def drift_document(reports: Sequence[DriftReport], fmt: str) -> str:
     if fmt == "json":
         doc = {"schemaVersion": SCHEMA_VERSION, "kind": "DriftReport", "apps": [r.to_dict() for r in reports]}
         return redact(json.dumps(doc, indent=2, default=str)) + "\n"
-    if fmt == "markdown":
-        return redact(render("drift.md.j2", reports=reports))
+    if fmt in ("markdown", "html"):
+        return redact(render(f"drift.{'md' if fmt == 'markdown' else 'html'}.j2", reports=reports))
     raise ValueError(f"unknown report format {fmt!r}")

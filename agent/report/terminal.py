@@ -59,7 +59,16 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         console.print()
 
 
-def print_drift(reports: Sequence[DriftReport], console: Console) -> None:
+_LINE_STYLE = {"+": "green", "-": "red", "@": "cyan"}
+
+
+def print_unified(text: str, console: Console) -> None:
+    for line in redact(text).splitlines():
+        style = "bold" if line.startswith(("+++", "---")) else _LINE_STYLE.get(line[:1], "")
+        console.print(f"      [{style}]{escape(line)}[/]" if style else f"      {escape(line)}")
+
+
+def print_drift(reports: Sequence[DriftReport], console: Console, *, show_diff: bool = True) -> None:
     for r in reports:
         if r.failure is not None:
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
@@ -77,3 +86,5 @@ def print_drift(reports: Sequence[DriftReport], console: Console) -> None:
                 console.print(
                     f"    {escape(c.path)}: git [green]{_value(c.desired)}[/] live [red]{_value(c.live)}[/]"
                 )
+            if show_diff and d.unified:
+                print_unified(d.unified, console)

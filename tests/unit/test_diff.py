@@ -120,3 +120,20 @@ def test_secret_string_data_equals_data_and_values_are_masked() -> None:
         live["data"]["password"],
     ):
         assert clear not in text
+
+
+def test_unified_diff_live_to_git_and_masked() -> None:
+    d = deployment()
+    diff = diff_object(KEY, d, live_of(deployment(replicas=5)))
+    assert diff.unified.startswith("--- live/Deployment/ns/web\n+++ git/Deployment/ns/web\n")
+    assert "-  replicas: 5\n" in diff.unified and "+  replicas: 2\n" in diff.unified
+    assert "revisionHistoryLimit" not in diff.unified  # only declared fields are shown
+    assert diff_object(KEY, d, live_of(d)).unified == ""
+
+    key = ObjectKey("", "Secret", "ns", "s")
+    missing = diff_object(key, _secret(stringData={"password": "hunter2-long"}), None)
+    assert missing.status is DiffStatus.MISSING and "+data:" in missing.unified
+    extraneous = diff_object(key, None, _secret(data={"password": "aHVudGVyMi1sb25n"}))
+    assert extraneous.status is DiffStatus.EXTRANEOUS and "-data:" in extraneous.unified
+    for text in (missing.unified, extraneous.unified):
+        assert "hunter2-long" not in text and "aHVudGVyMi1sb25n" not in text
