@@ -1,10 +1,11 @@
 """The command line: ``gitops-agent sync|diff|render|emulator``.
 
 Exit codes:
-  0  success (sync: every app synced; diff: no drift)
-  1  diff: drift found
-  2  sync: a change failed part-way (the report says which object)
-  3  error before any change: configuration, source, render, cluster access
+  0  success (sync: every app synced; diff: no drift; status: all synced and healthy)
+  1  diff: drift found; status: an app is out of sync or not healthy
+  2  sync: a change failed (and was rolled back where possible), or the commit is
+     held after a rollback; rollback: the rollback failed
+  3  error before any change: configuration, source, render, plan, cluster access
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_DRIFT = 1
 EXIT_SYNC_FAILED = 2
 EXIT_ERROR = 3
-_EARLY_STAGES = {Stage.CONFIG, Stage.SOURCE, Stage.RENDER, Stage.CLUSTER}
+_EARLY_STAGES = {Stage.CONFIG, Stage.SOURCE, Stage.RENDER, Stage.PLAN, Stage.CLUSTER}
 
 
 class Output(StrEnum):
@@ -98,6 +99,9 @@ def sync(
     revision: Annotated[
         str | None, typer.Option("--revision", help="Sync this branch, tag or commit.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply a commit that is held after a rollback.")
+    ] = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Apply Git to the cluster and print what changed."""
@@ -113,17 +117,25 @@ def sync(
         return
     try:
         ctx = Context.create(cfg, cluster)
-        results = [reconcile(ctx, a, ref=revision, prune=prune) for a in selected]
+        results = [reconcile(ctx, a, ref=revision, prune=prune, force=force) for a in selected]
     finally:
         cluster.close()
     if output is Output.text:
         print_sync(results, out)
     else:
         sys.stdout.write(sync_document(results, output.value))
-    failures = [r.failure for r in results if r.failure is not None]
-    if failures:
-        early = all(f.stage in _EARLY_STAGES for f in failures)
-        raise typer.Exit(EXIT_ERROR if early else EXIT_SYNC_FAILED)
+    raise typer.Exit(_sync_exit_code(results))
+
+
+def _sync_exit_code(results: list[Any]) -> int:
+    """0 all synced; 2 a change failed (rolled back or not) or a commit is
+    held after a rollback; 3 every failure came before any change."""
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return 0
+    if all(r.failure is not None and r.failure.stage in _EARLY_STAGES for r in failed):
+        return EXIT_ERROR
+    return EXIT_SYNC_FAILED
 
 
 @app.command()
@@ -159,6 +171,113 @@ def diff(
         raise typer.Exit(EXIT_ERROR)
     if any(r.drifted for r in reports):
         raise typer.Exit(EXIT_DRIFT)
+
+
+def _context(config: Path) -> tuple[Any, Any]:
+    from agent.sync.engine import Context
+
+    cfg = _load(config)
+    try:
+        cluster = connect(cfg)
+    except (ConfigError, ClusterError) as e:
+        fail(str(e))
+        raise
+    return cfg, Context.create(cfg, cluster)
+
+
+@app.command()
+def status(
+    apps: AppsArgument = None,
+    config: ConfigOption = Path("agent.yaml"),
+    output: OutputOption = Output.text,
+) -> None:
+    """Sync status, health, revision and last result of each app."""
+    from agent.report import print_status
+    from agent.sync.engine import status as app_status
+
+    cfg, ctx = _context(config)
+    try:
+        selected = cfg.select(apps)
+        statuses = [app_status(ctx, a) for a in selected]
+    except ConfigError as e:
+        fail(str(e))
+        return
+    finally:
+        ctx.cluster.close()
+    if output is Output.json:
+        doc = {
+            "schemaVersion": "gitops-agent.io/report/v1",
+            "kind": "StatusReport",
+            "apps": [s.to_dict() for s in statuses],
+        }
+        sys.stdout.write(redact(json.dumps(doc, indent=2)) + "\n")
+    else:
+        print_status(statuses, out)
+    if any(s.sync_status.value != "Synced" or s.health.label != "Healthy" for s in statuses):
+        raise typer.Exit(EXIT_DRIFT)
+
+
+@app.command()
+def history(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app.")],
+    config: ConfigOption = Path("agent.yaml"),
+    output: OutputOption = Output.text,
+) -> None:
+    """List the revisions recorded for an app, oldest first."""
+    from agent.report import print_history
+
+    cfg, ctx = _context(config)
+    try:
+        application = cfg.app(app_name)
+        records = ctx.records().history(application.name)
+    except AgentError as e:
+        fail(str(e))
+        return
+    finally:
+        ctx.cluster.close()
+    if output is Output.json:
+        rows = [{k: v for k, v in r.to_json().items() if k != "manifests"} for r in records]
+        doc = {
+            "schemaVersion": "gitops-agent.io/report/v1",
+            "kind": "History",
+            "app": app_name,
+            "revisions": rows,
+        }
+        sys.stdout.write(redact(json.dumps(doc, indent=2)) + "\n")
+    else:
+        print_history(app_name, records, out)
+
+
+@app.command()
+def rollback(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app.")],
+    to: Annotated[
+        int | None,
+        typer.Option("--to", help="Revision number (default: the last healthy one before the current)."),
+    ] = None,
+    config: ConfigOption = Path("agent.yaml"),
+    output: OutputOption = Output.text,
+) -> None:
+    """Return an app to an earlier revision and hold it there until its
+    source moves to a new commit."""
+    from agent.report import print_rollback
+    from agent.sync.rollback import rollback_by_hand
+
+    cfg, ctx = _context(config)
+    try:
+        application = cfg.app(app_name)
+        result = rollback_by_hand(ctx, application, to)
+    except AgentError as e:
+        fail(str(e))
+        return
+    finally:
+        ctx.cluster.close()
+    if output is Output.json:
+        sys.stdout.write(redact(json.dumps({"app": app_name, **result.to_dict()}, indent=2)) + "\n")
+    else:
+        print_rollback(app_name, result, out)
+    if not result.ok:
+        raise typer.Exit(EXIT_SYNC_FAILED)
 
 
 def _parse_set(items: list[str]) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class Application(_Model):
     values_files: list[str] = Field(default_factory=list)
     values: dict[str, Any] = Field(default_factory=dict)
     interval_seconds: float = Field(default=60, gt=0)
+    history_limit: int = Field(default=10, ge=1, description="revision records kept")
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
 
     @field_validator("name", "namespace")

@@ -190,6 +190,7 @@ class Stage(enum.StrEnum):
     CONFIG = "Config"
     SOURCE = "Source"
     RENDER = "Render"
+    PLAN = "Plan"
     DIFF = "Diff"
     APPLY = "Apply"
     PRUNE = "Prune"
@@ -239,6 +240,36 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class RollbackResult:
+    """A return to an earlier revision: after a failed sync, or by hand."""
+
+    to_revision: int
+    commit: str
+    reason: str
+    changeset: ChangeSet = ChangeSet()
+    failure: Failure | None = None
+    record: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def to_dict(self) -> JSONDict:
+        return {
+            "toRevision": self.to_revision,
+            "commit": self.commit,
+            "reason": self.reason,
+            "ok": self.ok,
+            "record": self.record,
+            "summary": self.changeset.summary(),
+            "objects": [e.to_dict() for e in self.changeset.entries],
+            "failure": None
+            if self.failure is None
+            else {"stage": str(self.failure.stage), "message": self.failure.message},
+        }
+
+
+@dataclass(frozen=True)
 class SyncResult:
     """Outcome of one reconcile of one app."""
 
@@ -249,10 +280,12 @@ class SyncResult:
     dry_run: bool = False
     record: int | None = None  # revision record number written, if any
     notes: tuple[str, ...] = field(default=())
+    rollback: RollbackResult | None = None
+    held: str | None = None  # why the revision was not applied (held after a rollback)
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        return self.failure is None and self.held is None
 
     def to_dict(self) -> JSONDict:
         return {
@@ -266,6 +299,8 @@ class SyncResult:
             "failure": None
             if self.failure is None
             else {"stage": str(self.failure.stage), "message": self.failure.message},
+            "rollback": None if self.rollback is None else self.rollback.to_dict(),
+            "held": self.held,
         }
 
 
@@ -298,4 +333,34 @@ class DriftReport:
             "failure": None
             if self.failure is None
             else {"stage": str(self.failure.stage), "message": self.failure.message},
+        }
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """What ``gitops-agent status`` shows for one app."""
+
+    app: str
+    sync_status: SyncStatus
+    health: HealthStatus
+    revision: Revision | None
+    last_revision: int | None = None
+    last_result: str = ""
+    last_operation: str = ""
+    last_finished: str = ""
+    message: str = ""
+    drifted: int = 0
+
+    def to_dict(self) -> JSONDict:
+        return {
+            "app": self.app,
+            "syncStatus": str(self.sync_status),
+            "health": str(self.health),
+            "revision": None if self.revision is None else self.revision.__dict__,
+            "lastRevision": self.last_revision,
+            "lastResult": self.last_result,
+            "lastOperation": self.last_operation,
+            "lastFinished": self.last_finished,
+            "drifted": self.drifted,
+            "message": self.message,
         }

@@ -1,6 +1,14 @@
-"""Reports of sync results and drift: terminal, JSON, Markdown."""
+"""Reports of sync results, drift, status and history: terminal, JSON, Markdown, HTML."""
 
 from agent.report.documents import drift_document, sync_document
-from agent.report.terminal import print_drift, print_sync
+from agent.report.terminal import print_drift, print_history, print_rollback, print_status, print_sync
 
-__all__ = ["drift_document", "print_drift", "print_sync", "sync_document"]
+__all__ = [
+    "drift_document",
+    "print_drift",
+    "print_history",
+    "print_rollback",
+    "print_status",
+    "print_sync",
+    "sync_document",
+]

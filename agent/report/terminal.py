@@ -10,8 +10,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.models import Action, DriftReport, SyncResult
+from agent.models import (
+    Action,
+    AppStatus,
+    ChangeSet,
+    ChangeSetEntry,
+    DriftReport,
+    RollbackResult,
+    SyncResult,
+)
 from agent.redact import redact
+from agent.sync.record import RevisionRecord
 
 _STYLE = {
     Action.CREATED: "green",
@@ -33,30 +42,104 @@ def _revision(r: SyncResult | DriftReport) -> str:
     return "" if rev is None else f" at {rev.short} ({escape(rev.ref)}) of {escape(rev.repo)}"
 
 
+def _changes_table(entries: Sequence[ChangeSetEntry]) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("OBJECT")
+    table.add_column("ACTION")
+    for e in entries:
+        action = f"[{_STYLE[e.action]}]{e.action}[/]"
+        if e.error:
+            action += f" [dim]({escape(redact(e.error))})[/]"
+        table.add_row(escape(str(e.key)), action)
+    return table
+
+
+def _summary(changeset: ChangeSet) -> str:
+    return ", ".join(f"{n} {a}" for a, n in changeset.summary().items()) or "no objects"
+
+
 def print_sync(results: Sequence[SyncResult], console: Console) -> None:
     for r in results:
+        if r.held is not None:
+            console.print(f"[yellow]⏸[/] {escape(r.app)}: {escape(redact(r.held))}")
+            console.print()
+            continue
         if r.failure is not None and not r.changeset.entries:
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
             continue
         console.print(f"[bold]{escape(r.app)}[/]{_revision(r)}")
         if r.changeset.entries:
-            table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-            table.add_column("OBJECT")
-            table.add_column("ACTION")
-            for e in r.changeset.entries:
-                action = f"[{_STYLE[e.action]}]{e.action}[/]"
-                if e.error:
-                    action += f" [dim]({escape(redact(e.error))})[/]"
-                table.add_row(escape(str(e.key)), action)
-            console.print(table)
-        summary = ", ".join(f"{n} {a}" for a, n in r.changeset.summary().items()) or "no objects"
+            console.print(_changes_table(r.changeset.entries))
         recorded = f"; revision {r.record} recorded" if r.record else ""
-        if r.ok:
-            console.print(f"[green]✔[/] {escape(r.app)}: {summary}{recorded}")
+        if r.failure is None:
+            console.print(f"[green]✔[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
         else:
-            console.print(f"[red]✘[/] {escape(r.app)}: {summary}{recorded}")
+            console.print(f"[red]✘[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
+        if r.rollback is not None:
+            print_rollback(r.app, r.rollback, console)
         console.print()
+
+
+def print_rollback(app: str, rb: RollbackResult, console: Console) -> None:
+    console.print(
+        f"[bold]{escape(app)}[/]: rolling back to revision {rb.to_revision} (commit {rb.commit[:7]})"
+    )
+    if rb.changeset.entries:
+        console.print(_changes_table(rb.changeset.entries))
+    recorded = f"; revision {rb.record} recorded" if rb.record else ""
+    if rb.ok:
+        console.print(
+            f"[yellow]↩[/] {escape(app)}: rolled back to revision {rb.to_revision}: {_summary(rb.changeset)}"
+            f"{recorded}"
+        )
+    else:
+        console.print(f"[red]✘[/] {escape(app)}: rollback to revision {rb.to_revision} failed{recorded}")
+        console.print(f"[bold red]error:[/] {escape(app)}: {escape(redact(str(rb.failure)))}")
+
+
+def print_history(app: str, records: Sequence[RevisionRecord], console: Console) -> None:
+    if not records:
+        console.print(f"{escape(app)}: no revisions recorded yet")
+        return
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("REVISION", "COMMIT", "OPERATION", "TRIGGER", "RESULT", "HEALTH", "FINISHED", "MESSAGE"):
+        table.add_column(column)
+    for r in records:
+        result = f"[green]{r.result}[/]" if r.succeeded else f"[red]{r.result}[/]"
+        operation = r.operation if r.operation == "sync" else f"rollback to {r.commit[:7]}"
+        table.add_row(
+            str(r.number),
+            r.commit[:7],
+            operation,
+            r.trigger,
+            result,
+            r.health or "-",
+            r.finished,
+            escape(redact(r.message)),
+        )
+    console.print(table)
+
+
+def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("APP", "SYNC", "HEALTH", "REVISION", "LAST", "RESULT", "MESSAGE"):
+        table.add_column(column)
+    for s in statuses:
+        sync = {"Synced": "green", "OutOfSync": "yellow"}.get(str(s.sync_status), "red")
+        health = {"Healthy": "green", "Progressing": "cyan", "Suspended": "cyan"}.get(s.health.label, "red")
+        revision = f"{s.revision.short} ({escape(s.revision.ref)})" if s.revision else "-"
+        last = f"{s.last_revision} ({s.last_operation})" if s.last_revision else "-"
+        table.add_row(
+            escape(s.app),
+            f"[{sync}]{s.sync_status}[/]",
+            f"[{health}]{s.health}[/]",
+            revision,
+            last,
+            s.last_result or "-",
+            escape(redact(s.message)),
+        )
+    console.print(table)
 
 
 _LINE_STYLE = {"+": "green", "-": "red", "@": "cyan"}

@@ -1,6 +1,7 @@
-"""One reconcile of one app, as a script of named stages.
+r"""One reconcile of one app, as a script of named stages.
 
     fetch -> render -> read live -> plan -> apply -> prune -> record
+                                              \-> (failure) rollback -> record
 
 Each stage raises a typed error (SourceError, RenderError, ...) or a
 ClusterError; :func:`reconcile` turns it into a :class:`SyncResult` whose
@@ -10,232 +11,45 @@ and free of conflicts, so a bad input never half-changes the cluster.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-from agent.cluster.base import AlreadyExists, ClusterClient, ClusterError, NotFound
-from agent.config import AgentConfig, Application
+from agent.cluster.base import ClusterError
+from agent.config import Application
 from agent.errors import AgentError
+from agent.health import aggregate, assess
 from agent.models import (
     Action,
+    AppStatus,
     ChangeSet,
     ChangeSetEntry,
     DriftReport,
     Failure,
-    Manifest,
-    ObjectKey,
+    HealthStatus,
     Revision,
     Stage,
     SyncResult,
+    SyncStatus,
 )
-from agent.render import Release, RenderRequest, render
-from agent.source import GitSource
-from agent.sync.ownership import APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL, owner_id, stamp
-from agent.sync.plan import Plan, Step, plan
-from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
-from agent.sync.waves import DeletePolicy
+from agent.sync.apply import Progress, apply
+from agent.sync.plan import Plan
+from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
+from agent.sync.rollback import holding, rollback_after_failure
+from agent.sync.stages import Context, Prepared, digest, fetch, inventory, now, prepare, render_app
+
+__all__ = ["Context", "drift", "fetch", "reconcile", "render_app", "status"]
 
 
-@dataclass
-class Context:
-    """What every reconcile needs: the config, a cluster and a git cache."""
-
-    config: AgentConfig
-    cluster: ClusterClient
-    source: GitSource
-
-    @classmethod
-    def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
-        return cls(config, cluster, GitSource(config.resolve(config.state_dir)))
-
-    def owner(self, app: Application) -> str:
-        return owner_id(self.config.cluster.state_namespace, app.name)
-
-    def records(self) -> RecordStore:
-        return RecordStore(self.cluster, self.config.cluster.state_namespace)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything known before the first write."""
-
-    revision: Revision
-    manifests: tuple[Manifest, ...]
-    plan: Plan
-    last: RevisionRecord | None
-    history: list[RevisionRecord]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def digest(manifests: tuple[Manifest, ...]) -> str:
-    blob = json.dumps([m.obj for m in manifests], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-# -- stages ----------------------------------------------------------------------
-def fetch(ctx: Context, app: Application, ref: str | None = None) -> tuple[Path, Revision]:
-    checkout = ctx.source.checkout(ctx.config.repo_location(app), ref or app.revision)
-    return checkout.root, checkout.revision
-
-
-def render_app(ctx: Context, app: Application, root: Path, is_install: bool = True) -> tuple[Manifest, ...]:
-    result = render(
-        RenderRequest(
-            root=root,
-            path=app.path,
-            release=Release(name=app.name, namespace=app.namespace, is_install=is_install),
-            values_files=tuple(app.values_files),
-            values=app.values,
-            label=f"{app.name}: {app.path}",
+def refused(the_plan: Plan) -> tuple[ChangeSet, Failure] | None:
+    """A plan that must not run at all: conflicts, or an empty render that
+    would prune everything.  Nothing has been written at that point."""
+    if not the_plan.refusal and not the_plan.conflicts:
+        return None
+    reasons = [the_plan.refusal] if the_plan.refusal else [s.reason for s in the_plan.conflicts]
+    entries = tuple(
+        ChangeSetEntry(
+            s.key, s.action if s.action is Action.FAILED else Action.SKIPPED, s.diff, s.reason or None
         )
+        for s in the_plan.steps
     )
-    owner = ctx.owner(app)
-    return tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
-
-
-def read_live(
-    ctx: Context, app: Application, manifests: tuple[Manifest, ...], last: RevisionRecord | None
-) -> tuple[dict[ObjectKey, dict[str, Any]], dict[ObjectKey, str]]:
-    """Live objects of every kind the app has or had: one list per kind by
-    the app label, then a get for each desired object not found that way
-    (it may exist without the app's marks)."""
-    kinds = {(m.api_version, m.key.kind) for m in manifests}
-    if last is not None:
-        kinds |= {(i.api_version, i.kind) for i in last.inventory}
-    live: dict[ObjectKey, dict[str, Any]] = {}
-    owned: dict[ObjectKey, str] = {}
-    for api_version, kind in sorted(kinds):
-        try:
-            items = ctx.cluster.list(api_version, kind, "", {APP_LABEL: app.name})
-        except NotFound:  # a kind the cluster does not serve yet (CRD in this same sync)
-            continue
-        for obj in items:
-            key = ObjectKey.of(obj)
-            live[key] = obj
-            owned[key] = api_version
-    if last is not None:
-        for item in last.inventory:
-            owned.setdefault(item.key, item.api_version)
-    for m in manifests:
-        if m.key not in live:
-            try:
-                found = ctx.cluster.get(m.api_version, m.key.kind, m.key.name, m.key.namespace)
-            except NotFound:
-                found = None
-            if found is not None:
-                live[m.key] = found
-    return live, owned
-
-
-def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
-    root, revision = fetch(ctx, app, ref)
-    history = ctx.records().history(app.name)
-    last = history[-1] if history else None
-    manifests = render_app(ctx, app, root, is_install=last is None)
-    live, owned = read_live(ctx, app, manifests, last)
-    the_plan = plan(
-        manifests,
-        live,
-        owned,
-        owner=ctx.owner(app),
-        prune=app.sync_policy.prune if prune is None else prune,
-        is_install=last is None,
-    )
-    return Prepared(revision, manifests, the_plan, last, history)
-
-
-def apply(
-    ctx: Context, app: Application, the_plan: Plan, progress: Callable[[Step], None] | None = None
-) -> tuple[list[ChangeSetEntry], Failure | None]:
-    """Run the plan batch by batch (hooks and waves in order, prunes last);
-    stop at the first failure, then run the SyncFail hooks."""
-    entries: list[ChangeSetEntry] = []
-    failure: Failure | None = None
-    if app.sync_policy.create_namespace and any(s.action is Action.CREATED for s in the_plan.steps):
-        _ensure_namespace(ctx, app.namespace)
-    for batch in the_plan.batches():
-        for step in batch.steps:
-            if failure is not None:
-                entries.append(ChangeSetEntry(step.key, Action.SKIPPED, step.diff, "not attempted"))
-                continue
-            failure = _run_step(ctx, step, entries, progress)
-    if failure is not None:
-        for step in the_plan.on_failure():
-            _run_step(ctx, step, entries, progress)
-    return entries, failure
-
-
-def _run_step(
-    ctx: Context, step: Step, entries: list[ChangeSetEntry], progress: Callable[[Step], None] | None
-) -> Failure | None:
-    try:
-        _write(ctx, step)
-    except ClusterError as e:
-        stage = Stage.PRUNE if step.action is Action.PRUNED else Stage.APPLY
-        entries.append(ChangeSetEntry(step.key, Action.FAILED, step.diff, str(e)))
-        return Failure(stage, f"{step.key}: {e}")
-    entries.append(ChangeSetEntry(step.key, step.action, step.diff, step.reason or None))
-    if progress is not None:
-        progress(step)
-    return None
-
-
-def _write(ctx: Context, step: Step) -> None:
-    if step.hook is not None and step.live is not None:
-        if DeletePolicy.BEFORE_HOOK_CREATION not in step.hook.delete_policies:
-            raise AlreadyExists(
-                f"hook {step.key} from an earlier sync still exists and its delete policy does not "
-                "include BeforeHookCreation"
-            )
-        with contextlib.suppress(NotFound):
-            ctx.cluster.delete(step.api_version, step.key.kind, step.key.name, step.key.namespace)
-    if step.action is Action.CREATED and step.desired is not None:
-        ctx.cluster.create(step.desired)
-    elif step.action is Action.CONFIGURED and step.desired is not None and step.live is not None:
-        body = json.loads(json.dumps(step.desired))
-        body["metadata"]["resourceVersion"] = step.live["metadata"]["resourceVersion"]
-        ctx.cluster.replace(body)
-    elif step.action is Action.PRUNED:
-        with contextlib.suppress(NotFound):  # already gone: the goal is reached
-            ctx.cluster.delete(step.api_version, step.key.kind, step.key.name, step.key.namespace)
-
-
-def _ensure_namespace(ctx: Context, namespace: str) -> None:
-    if ctx.cluster.get("v1", "Namespace", namespace) is None:
-        ctx.cluster.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-            }
-        )
-
-
-def _inventory(prepared: Prepared, entries: list[ChangeSetEntry]) -> tuple[InventoryItem, ...]:
-    """What the app owns after the sync: every desired object that exists,
-    every owned object that was not pruned (nothing is ever orphaned)."""
-    done = {e.key: e.action for e in entries}
-    items: dict[ObjectKey, InventoryItem] = {}
-    if prepared.last is not None:
-        for item in prepared.last.inventory:
-            items[item.key] = item
-    for step in prepared.plan.resources:
-        item = InventoryItem(step.api_version, step.key.kind, step.key.namespace, step.key.name)
-        action = done.get(step.key)
-        if action is Action.PRUNED:
-            items.pop(step.key, None)
-        elif action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED) or step.live is not None:
-            items[step.key] = item
-    return tuple(sorted(items.values(), key=lambda i: (i.kind, i.namespace, i.name)))
+    return ChangeSet(entries), Failure(Stage.PLAN, "; ".join(r for r in reasons if r))
 
 
 # -- entry points ------------------------------------------------------------------
@@ -245,34 +59,38 @@ def reconcile(
     *,
     ref: str | None = None,
     prune: bool | None = None,
-    progress: Callable[[Step], None] | None = None,
+    force: bool = False,
+    trigger: str = "manual",
+    progress: Progress | None = None,
 ) -> SyncResult:
-    started = _now()
+    """One sync: the pipeline, then, when a change failed and the app
+    allows it, a rollback to the last healthy revision."""
+    started = now()
     try:
         prepared = prepare(ctx, app, ref, prune)
     except AgentError as e:
         return SyncResult(app.name, None, failure=e.failure())
     except ClusterError as e:
         return SyncResult(app.name, None, failure=Failure(Stage.CLUSTER, str(e)))
-    the_plan = prepared.plan
-    if the_plan.refusal or the_plan.conflicts:
-        reasons = [the_plan.refusal] if the_plan.refusal else [s.reason for s in the_plan.conflicts]
-        refused = tuple(
-            ChangeSetEntry(
-                s.key, s.action if s.action is Action.FAILED else Action.SKIPPED, s.diff, s.reason or None
-            )
-            for s in the_plan.steps
-        )
-        return SyncResult(
-            app.name, prepared.revision, ChangeSet(refused), Failure(Stage.APPLY, "; ".join(reasons))
-        )
-    entries, failure = apply(ctx, app, the_plan, progress)
+    hold = holding(prepared.history, prepared.revision.commit)
+    if hold is not None and not force:
+        return SyncResult(app.name, prepared.revision, held=hold)
+    refusal = refused(prepared.plan)
+    if refusal is not None:
+        return SyncResult(app.name, prepared.revision, refusal[0], refusal[1])
+    namespace = app.namespace if app.sync_policy.create_namespace else ""
+    entries, failure = apply(ctx.cluster, prepared.plan, create_namespace=namespace, progress=progress)
     changeset = ChangeSet(tuple(entries))
     try:
-        number = _record(ctx, app, prepared, entries, failure, started)
+        number = _record(ctx, app, prepared, entries, failure, started, trigger)
     except AgentError as e:
-        number, failure = None, failure or e.failure()
-    return SyncResult(app.name, prepared.revision, changeset, failure, record=number)
+        return SyncResult(app.name, prepared.revision, changeset, failure or e.failure())
+    rolled_back = None
+    if failure is not None and app.sync_policy.rollback_on_failure:
+        rolled_back = rollback_after_failure(
+            ctx, app, failed=number, commit=prepared.revision.commit, reason=str(failure)
+        )
+    return SyncResult(app.name, prepared.revision, changeset, failure, record=number, rollback=rolled_back)
 
 
 def _record(
@@ -282,6 +100,7 @@ def _record(
     entries: list[ChangeSetEntry],
     failure: Failure | None,
     started: str,
+    trigger: str,
 ) -> int | None:
     last = prepared.last
     the_digest = digest(prepared.manifests)
@@ -292,7 +111,8 @@ def _record(
         and last is not None
         and last.commit == prepared.revision.commit
         and last.digest == the_digest
-        and last.result == "Succeeded"
+        and last.succeeded
+        and last.operation == "sync"
     ):
         return None  # nothing new to remember: a no-change reconcile writes nothing
     number = (last.number if last else 0) + 1
@@ -303,14 +123,15 @@ def _record(
         ref=prepared.revision.ref,
         repo=prepared.revision.repo,
         digest=the_digest,
-        result="Failed" if failure else "Succeeded",
+        result=FAILED if failure else SUCCEEDED,
         started=started,
-        finished=_now(),
-        inventory=_inventory(prepared, entries),
+        finished=now(),
+        inventory=inventory(last, prepared.plan, entries),
         manifests=tuple(m.obj for m in prepared.manifests),
         message=failure.message if failure else "",
+        trigger=trigger,
     )
-    ctx.records().write(record, prepared.history)
+    ctx.records().write(record, prepared.history, app.history_limit)
     return number
 
 
@@ -322,3 +143,46 @@ def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftRep
     except ClusterError as e:
         return DriftReport(app.name, None, failure=Failure(Stage.CLUSTER, str(e)))
     return DriftReport(app.name, prepared.revision, tuple(s.diff for s in prepared.plan.resources))
+
+
+def status(ctx: Context, app: Application) -> AppStatus:
+    """Sync status (a diff against Git), health of the live objects, and
+    the last revision record."""
+    try:
+        prepared = prepare(ctx, app, None, prune=True)
+    except (AgentError, ClusterError) as e:
+        message = e.failure().message if isinstance(e, AgentError) else str(e)
+        try:
+            last = ctx.records().last(app.name)
+        except AgentError:
+            last = None
+        return _status(app, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, None, last, message, 0)
+    resources = prepared.plan.resources
+    drifted = sum(1 for s in resources if s.diff.drifted)
+    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    sync = SyncStatus.OUT_OF_SYNC if drifted else SyncStatus.SYNCED
+    hold = holding(prepared.history, prepared.revision.commit)
+    return _status(app, sync, health, prepared.revision, prepared.last, hold or "", drifted)
+
+
+def _status(
+    app: Application,
+    sync: SyncStatus,
+    health: HealthStatus,
+    revision: Revision | None,
+    last: RevisionRecord | None,
+    message: str,
+    drifted: int,
+) -> AppStatus:
+    return AppStatus(
+        app.name,
+        sync,
+        health,
+        revision,
+        last.number if last else None,
+        last.result if last else "",
+        last.operation if last else "",
+        last.finished if last else "",
+        message or (last.message if last else ""),
+        drifted,
+    )

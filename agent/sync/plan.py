@@ -150,12 +150,14 @@ def plan(
     prune: bool,
     allow_empty: bool = False,
     is_install: bool = False,
+    run_hooks: bool = True,
 ) -> Plan:
     """``desired`` are stamped manifests; ``live`` maps keys to live objects
     (desired ones and owned ones); ``owned`` maps the keys this app owns
     (its last inventory and live objects carrying its marks) to their
     apiVersion.  ``is_install`` is true for an app's first sync (Helm's
-    install hooks run then, its upgrade hooks afterwards)."""
+    install hooks run then, its upgrade hooks afterwards); ``run_hooks`` is
+    false for a rollback, which restores objects and runs no hooks."""
     steps: list[Step] = []
     wanted = {m.key for m in desired}
     for m in desired:
@@ -166,7 +168,7 @@ def plan(
             failed = diff_object(m.key, m.obj, current)
             steps.append(Step(m.key, Action.FAILED, failed, m.api_version, m.obj, current, f"{m.key}: {e}"))
             continue
-        if hook is not None and hook.phase is Phase.SKIP:
+        if hook is not None and (hook.phase is Phase.SKIP or not run_hooks):
             continue
         if hook is not None:  # hooks are (re)created on every sync; never diffed
             diff = ResourceDiff(m.key, DiffStatus.MISSING)

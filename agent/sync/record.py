@@ -13,7 +13,7 @@ import base64
 import contextlib
 import gzip
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from agent.cluster.base import AlreadyExists, ClusterClient, ClusterError, NotFound
@@ -25,6 +25,8 @@ RECORD_OF_LABEL = "gitops-agent.io/record-of"
 RECORD_NUMBER_LABEL = "gitops-agent.io/revision"
 RECORD_TYPE = "gitops-agent.io/revision.v1"
 HISTORY_LIMIT = 10
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,34 @@ class RevisionRecord:
     ref: str
     repo: str
     digest: str  # sha256 of the rendered manifests
-    result: str  # "Succeeded" | "Failed"
+    result: str  # SUCCEEDED | FAILED
     started: str
     finished: str
     inventory: tuple[InventoryItem, ...] = ()
     manifests: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     message: str = ""
+    health: str = ""  # the app's health when the sync ended ("" when not measured)
+    operation: str = "sync"  # "sync" | "rollback"
+    trigger: str = "manual"  # manual | schedule | webhook | automatic (a rollback after a failure)
+    rollback_of: int | None = None  # for a rollback: the revision that failed (None when by hand)
+    hold: str = ""  # commit not to apply again until the source moves on (after a rollback)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result == SUCCEEDED
+
+    @property
+    def healthy(self) -> bool:
+        """A revision worth rolling back to."""
+        return self.succeeded and self.health in ("", "Healthy")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RevisionRecord:
-        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}  # records of newer agents still read
         data["inventory"] = tuple(InventoryItem(**i) for i in data.get("inventory") or ())
         data["manifests"] = tuple(data.get("manifests") or ())
         return cls(**data)
@@ -108,8 +125,10 @@ class RecordStore:
         records = self.history(app)
         return records[-1] if records else None
 
-    def write(self, record: RevisionRecord, history: list[RevisionRecord]) -> None:
-        """Store ``record`` and trim the app's history to HISTORY_LIMIT."""
+    def write(
+        self, record: RevisionRecord, history: list[RevisionRecord], limit: int = HISTORY_LIMIT
+    ) -> None:
+        """Store ``record`` and trim the app's history to ``limit`` records."""
         secret = {
             "apiVersion": "v1",
             "kind": "Secret",
@@ -128,7 +147,7 @@ class RecordStore:
         try:
             self._ensure_namespace()
             self.cluster.create(secret)
-            for old in history[: max(0, len(history) + 1 - HISTORY_LIMIT)]:
+            for old in history[: max(0, len(history) + 1 - limit)]:
                 self.cluster.delete("v1", "Secret", record_name(old.app, old.number), self.namespace)
         except ClusterError as e:
             raise RecordError(f"cannot write revision record {record.number} of {record.app}: {e}") from None

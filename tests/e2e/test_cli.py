@@ -187,3 +187,32 @@ def test_version_and_help() -> None:
     help_text = agent("--help").stdout
     for command in ("sync", "diff", "render", "emulator"):
         assert command in help_text
+
+
+def test_status_history_and_rollback_commands(project: GitRepo) -> None:
+    config = str(project.path / "examples-repo" / "agent.yaml")
+    assert agent("sync", "-c", config, "hello").returncode == 0
+    deploy = project.path / "examples-repo" / "apps" / "hello" / "app.yaml"
+    deploy.write_text(deploy.read_text().replace("replicas: 1", "replicas: 2"))
+    project.commit("scale hello")
+    assert agent("sync", "-c", config, "hello").returncode == 0
+
+    history = agent("history", "hello", "-c", config)
+    assert history.returncode == 0, history.stderr
+    rows = [line.split() for line in history.stdout.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["1", "2"] and all("Succeeded" in r for r in rows)
+
+    back = agent("rollback", "hello", "--to", "1", "-c", config)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "rolled back to revision 1" in back.stdout
+    held = agent("sync", "-c", config, "hello")
+    assert held.returncode == 2 and "held at revision 3" in held.stdout
+
+    st = agent("status", "-c", config, "hello", "-o", "json")
+    (app,) = json.loads(st.stdout)["apps"]
+    assert (
+        app["syncStatus"] == "OutOfSync" and app["lastRevision"] == 3 and app["lastOperation"] == "rollback"
+    )
+    assert st.returncode == 1
+    table = agent("status", "-c", config, "hello")
+    assert "OutOfSync" in table.stdout and "rollback" in table.stdout

@@ -1,0 +1,134 @@
+"""Rollback: return an app to an earlier, healthy revision.
+
+After a sync whose apply failed (or, once health is awaited, whose health
+did not reach Healthy in time), the last healthy revision's manifests are
+applied again and whatever the failed revision added is pruned.  The record
+of the rollback *holds* the failed commit: it is not applied again until the
+source moves to another commit, or someone forces a sync.  A rollback by
+hand holds the commit the source pointed at when it was asked for.
+
+Rollbacks restore objects only; they run no hooks.
+"""
+
+from __future__ import annotations
+
+from agent.cluster.base import ClusterError
+from agent.config import Application
+from agent.errors import AgentError, SourceError
+from agent.models import ChangeSet, Failure, Manifest, RollbackResult, Stage
+from agent.sync.apply import apply
+from agent.sync.plan import plan
+from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
+from agent.sync.stages import Context, digest, fetch, inventory, now, read_live
+
+
+def holding(history: list[RevisionRecord], commit: str) -> str | None:
+    """Why ``commit`` must not be applied, or None: the last record is a
+    rollback that holds exactly this commit."""
+    if not history or not history[-1].hold or history[-1].hold != commit:
+        return None
+    last = history[-1]
+    why = f"revision {last.rollback_of} failed" if last.rollback_of else "rolled back by hand"
+    return (
+        f"held at revision {last.number} (commit {last.commit[:7]}): commit {commit[:7]} is not applied "
+        f"again after a rollback ({why}); push a new commit or sync with --force"
+    )
+
+
+def last_healthy(history: list[RevisionRecord], before: int | None = None) -> RevisionRecord | None:
+    for record in reversed(history):
+        if before is not None and record.number >= before:
+            continue
+        if record.healthy:
+            return record
+    return None
+
+
+def roll_back(
+    ctx: Context,
+    app: Application,
+    target: RevisionRecord,
+    *,
+    hold: str,
+    reason: str,
+    failed: int | None,
+    trigger: str,
+) -> RollbackResult:
+    """Apply ``target``'s manifests again, prune what later revisions added,
+    and record the rollback."""
+    started = now()
+    records = ctx.records()
+    history = records.history(app.name)
+    last = history[-1] if history else None
+    manifests = tuple(Manifest(obj, f"revision {target.number}") for obj in target.manifests)
+    try:
+        live, owned = read_live(ctx, app, manifests, last)
+    except ClusterError as e:
+        return RollbackResult(target.number, target.commit, reason, failure=Failure(Stage.CLUSTER, str(e)))
+    the_plan = plan(
+        manifests, live, owned, owner=ctx.owner(app), prune=True, allow_empty=True, run_hooks=False
+    )
+    if the_plan.conflicts:
+        message = "; ".join(s.reason for s in the_plan.conflicts)
+        return RollbackResult(target.number, target.commit, reason, failure=Failure(Stage.PLAN, message))
+    entries, failure = apply(ctx.cluster, the_plan)
+    number = (last.number if last else 0) + 1
+    record = RevisionRecord(
+        app=app.name,
+        number=number,
+        commit=target.commit,
+        ref=target.ref,
+        repo=target.repo,
+        digest=digest(manifests),
+        result=FAILED if failure else SUCCEEDED,
+        started=started,
+        finished=now(),
+        inventory=inventory(last, the_plan, entries),
+        manifests=target.manifests,
+        message=f"rollback to revision {target.number}: {reason}" + (f"; {failure}" if failure else ""),
+        operation="rollback",
+        trigger=trigger,
+        rollback_of=failed,
+        hold=hold,
+    )
+    try:
+        records.write(record, history, app.history_limit)
+    except AgentError as e:
+        failure = failure or e.failure()
+        number = None  # type: ignore[assignment]
+    return RollbackResult(target.number, target.commit, reason, ChangeSet(tuple(entries)), failure, number)
+
+
+def rollback_after_failure(
+    ctx: Context, app: Application, *, failed: int | None, commit: str, reason: str
+) -> RollbackResult | None:
+    """The automatic rollback after a failed sync (None: nothing to go back to)."""
+    history = ctx.records().history(app.name)
+    target = last_healthy(history, before=failed)
+    if target is None:
+        return None
+    return roll_back(ctx, app, target, hold=commit, reason=reason, failed=failed, trigger="automatic")
+
+
+def rollback_by_hand(ctx: Context, app: Application, to: int | None = None) -> RollbackResult:
+    """``gitops-agent rollback APP [--to N]``: the app stays at that revision
+    until its source moves to a new commit."""
+    history = ctx.records().history(app.name)
+    if not history:
+        raise AgentError(f"{app.name}: no revisions recorded yet; nothing to roll back to")
+    if to is None:
+        target = last_healthy(history, before=history[-1].number)
+        if target is None:
+            raise AgentError(f"{app.name}: no earlier healthy revision to roll back to (see history)")
+    else:
+        target = next((r for r in history if r.number == to), None)
+        if target is None:
+            known = ", ".join(str(r.number) for r in history)
+            raise AgentError(f"{app.name}: no revision {to} in the history (kept: {known})")
+    try:
+        _, current = fetch(ctx, app)
+        hold = current.commit
+    except SourceError:
+        hold = history[-1].commit  # the source is unreachable: hold what was applied last
+    reason = f"rolled back by hand to revision {target.number}"
+    return roll_back(ctx, app, target, hold=hold, reason=reason, failed=None, trigger="manual")

@@ -1,0 +1,156 @@
+"""The stages of a reconcile before anything is written, and shared helpers.
+
+``prepare`` runs fetch -> render -> read live -> plan and returns everything
+known before the first write; :mod:`agent.sync.engine` and
+:mod:`agent.sync.rollback` build on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.cluster.base import ClusterClient, NotFound
+from agent.config import AgentConfig, Application
+from agent.models import Action, ChangeSetEntry, Manifest, ObjectKey, Revision
+from agent.render import Release, RenderRequest, render
+from agent.source import GitSource
+from agent.sync.ownership import APP_LABEL, owner_id, stamp
+from agent.sync.plan import Plan, plan
+from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
+
+
+@dataclass
+class Context:
+    """What every reconcile needs: the config, a cluster and a git cache."""
+
+    config: AgentConfig
+    cluster: ClusterClient
+    source: GitSource
+
+    @classmethod
+    def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
+        return cls(config, cluster, GitSource(config.resolve(config.state_dir)))
+
+    def owner(self, app: Application) -> str:
+        return owner_id(self.config.cluster.state_namespace, app.name)
+
+    def records(self) -> RecordStore:
+        return RecordStore(self.cluster, self.config.cluster.state_namespace)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything known before the first write."""
+
+    revision: Revision
+    manifests: tuple[Manifest, ...]
+    plan: Plan
+    last: RevisionRecord | None
+    history: list[RevisionRecord]
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def digest(manifests: tuple[Manifest, ...]) -> str:
+    blob = json.dumps([m.obj for m in manifests], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# -- stages ----------------------------------------------------------------------
+def fetch(ctx: Context, app: Application, ref: str | None = None) -> tuple[Path, Revision]:
+    checkout = ctx.source.checkout(ctx.config.repo_location(app), ref or app.revision)
+    return checkout.root, checkout.revision
+
+
+def render_app(ctx: Context, app: Application, root: Path, is_install: bool = True) -> tuple[Manifest, ...]:
+    result = render(
+        RenderRequest(
+            root=root,
+            path=app.path,
+            release=Release(name=app.name, namespace=app.namespace, is_install=is_install),
+            values_files=tuple(app.values_files),
+            values=app.values,
+            label=f"{app.name}: {app.path}",
+        )
+    )
+    owner = ctx.owner(app)
+    return tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
+
+
+def read_live(
+    ctx: Context, app: Application, manifests: tuple[Manifest, ...], last: RevisionRecord | None
+) -> tuple[dict[ObjectKey, dict[str, Any]], dict[ObjectKey, str]]:
+    """Live objects of every kind the app has or had: one list per kind by
+    the app label, then a get for each desired object not found that way
+    (it may exist without the app's marks)."""
+    kinds = {(m.api_version, m.key.kind) for m in manifests}
+    if last is not None:
+        kinds |= {(i.api_version, i.kind) for i in last.inventory}
+    live: dict[ObjectKey, dict[str, Any]] = {}
+    owned: dict[ObjectKey, str] = {}
+    for api_version, kind in sorted(kinds):
+        try:
+            items = ctx.cluster.list(api_version, kind, "", {APP_LABEL: app.name})
+        except NotFound:  # a kind the cluster does not serve yet (CRD in this same sync)
+            continue
+        for obj in items:
+            key = ObjectKey.of(obj)
+            live[key] = obj
+            owned[key] = api_version
+    if last is not None:
+        for item in last.inventory:
+            owned.setdefault(item.key, item.api_version)
+    for m in manifests:
+        if m.key not in live:
+            try:
+                found = ctx.cluster.get(m.api_version, m.key.kind, m.key.name, m.key.namespace)
+            except NotFound:
+                found = None
+            if found is not None:
+                live[m.key] = found
+    return live, owned
+
+
+def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
+    """Fetch, render, read live and plan: everything before the first write."""
+    root, revision = fetch(ctx, app, ref)
+    history = ctx.records().history(app.name)
+    last = history[-1] if history else None
+    manifests = render_app(ctx, app, root, is_install=last is None)
+    live, owned = read_live(ctx, app, manifests, last)
+    the_plan = plan(
+        manifests,
+        live,
+        owned,
+        owner=ctx.owner(app),
+        prune=app.sync_policy.prune if prune is None else prune,
+        is_install=last is None,
+    )
+    return Prepared(revision, manifests, the_plan, last, history)
+
+
+def inventory(
+    last: RevisionRecord | None, the_plan: Plan, entries: list[ChangeSetEntry]
+) -> tuple[InventoryItem, ...]:
+    """What the app owns after a sync: every desired object that exists,
+    every owned object that was not pruned (nothing is ever orphaned)."""
+    done = {e.key: e.action for e in entries}
+    items: dict[ObjectKey, InventoryItem] = {}
+    if last is not None:
+        for item in last.inventory:
+            items[item.key] = item
+    for step in the_plan.resources:
+        item = InventoryItem(step.api_version, step.key.kind, step.key.namespace, step.key.name)
+        action = done.get(step.key)
+        if action is Action.PRUNED:
+            items.pop(step.key, None)
+        elif action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED) or step.live is not None:
+            items[step.key] = item
+    return tuple(sorted(items.values(), key=lambda i: (i.kind, i.namespace, i.name)))
