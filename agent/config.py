@@ -76,6 +76,9 @@ class SyncPolicy(_Model):
     prune: bool = True
     self_heal: bool = True
     create_namespace: bool = False  # create the app's namespace when missing (never pruned)
+    adopt: bool = False  # take over existing objects no agent manages (otherwise: a conflict)
+    allow_empty: bool = False  # let a render of no objects prune everything the app owns
+    max_prune_percent: int | None = Field(default=None, ge=1, le=100)  # refuse syncs pruning more
     rollback_on_failure: bool = True
     health_timeout_seconds: float = Field(default=300, gt=0)
 

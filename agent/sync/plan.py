@@ -130,12 +130,17 @@ def _order(step: Step) -> tuple[int, int, tuple[int, str, str, str]]:
     return (_PHASE_ORDER[step.phase], step.wave, rank(step.key))
 
 
-def _ownership_conflict(key: ObjectKey, current: Mapping[str, Any] | None, owner: str) -> str:
+def _ownership_conflict(key: ObjectKey, current: Mapping[str, Any] | None, owner: str, adopt: bool) -> str:
     if current is None:
         return ""
     theirs = owner_of(current)
     if theirs is None:
-        return f"{key} already exists and is not managed by gitops-agent; not adopted"
+        if adopt:
+            return ""
+        return (
+            f"{key} already exists and is not managed by gitops-agent; not adopted "
+            "(set syncPolicy.adopt to take it over)"
+        )
     if theirs != owner:
         return f"{key} is managed by {theirs}; not overwritten"
     return ""
@@ -151,13 +156,18 @@ def plan(
     allow_empty: bool = False,
     is_install: bool = False,
     run_hooks: bool = True,
+    adopt: bool = False,
+    max_prune_percent: int | None = None,
 ) -> Plan:
     """``desired`` are stamped manifests; ``live`` maps keys to live objects
     (desired ones and owned ones); ``owned`` maps the keys this app owns
     (its last inventory and live objects carrying its marks) to their
     apiVersion.  ``is_install`` is true for an app's first sync (Helm's
     install hooks run then, its upgrade hooks afterwards); ``run_hooks`` is
-    false for a rollback, which restores objects and runs no hooks."""
+    false for a rollback, which restores objects and runs no hooks.  ``adopt``
+    takes over existing objects no agent manages; ``max_prune_percent``
+    refuses a plan that would prune more than that share of what the app
+    owns."""
     steps: list[Step] = []
     wanted = {m.key for m in desired}
     for m in desired:
@@ -174,7 +184,7 @@ def plan(
             diff = ResourceDiff(m.key, DiffStatus.MISSING)
         else:
             diff = diff_object(m.key, m.obj, current)
-        conflict = _ownership_conflict(m.key, current, owner)
+        conflict = _ownership_conflict(m.key, current, owner, adopt)
         if conflict:
             steps.append(
                 Step(m.key, Action.FAILED, diff, m.api_version, m.obj, current, conflict, wave, hook)
@@ -213,9 +223,18 @@ def plan(
 
     refusal = None
     renders_objects = any(s.hook is None and s.desired is not None for s in steps)
-    if not renders_objects and any(s.action is Action.PRUNED for s in steps) and not allow_empty:
+    pruned = sum(1 for s in prunes if s.action is Action.PRUNED)
+    if not renders_objects and pruned and not allow_empty:
         refusal = (
             "the render produced no objects and pruning would delete everything this app owns; "
-            "refused (check the app's path, or allow empty renders explicitly)"
+            "refused (check the app's path, or set syncPolicy.allowEmpty)"
         )
+    elif pruned and max_prune_percent is not None:
+        total = len({k for k in owned if k in live} | wanted)
+        share = 100 * pruned / max(total, 1)
+        if share > max_prune_percent:
+            refusal = (
+                f"the sync would prune {pruned} of the {total} objects this app owns ({share:.0f}%), "
+                f"more than syncPolicy.maxPrunePercent {max_prune_percent}; refused"
+            )
     return Plan(tuple(steps), refusal)

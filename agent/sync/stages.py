@@ -132,6 +132,9 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
         owner=ctx.owner(app),
         prune=app.sync_policy.prune if prune is None else prune,
         is_install=last is None,
+        adopt=app.sync_policy.adopt,
+        allow_empty=app.sync_policy.allow_empty,
+        max_prune_percent=app.sync_policy.max_prune_percent,
     )
     return Prepared(revision, manifests, the_plan, last, history)
 

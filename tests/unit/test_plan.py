@@ -109,3 +109,23 @@ def test_stamp_does_not_mutate_and_marks_owner() -> None:
     assert "labels" not in o["metadata"]
     assert s["metadata"]["labels"]["gitops-agent.io/app"] == "app"
     assert owner_of(s) == OWNER
+
+
+def test_adopting_unowned_objects_is_explicit() -> None:
+    unowned = obj("ConfigMap", "u")
+    live = {ObjectKey.of(unowned): unowned}
+    refused = plan([m(obj("ConfigMap", "u"))], live, {}, owner=OWNER, prune=True)
+    assert refused.steps[0].action is Action.FAILED and "syncPolicy.adopt" in refused.steps[0].reason
+    adopted = plan([m(obj("ConfigMap", "u"))], live, {}, owner=OWNER, prune=True, adopt=True)
+    assert adopted.steps[0].action is Action.CONFIGURED  # it gains the app's marks
+
+
+def test_prune_share_limit() -> None:
+    objs = [m(obj("ConfigMap", f"c{i}")) for i in range(4)]
+    live = {x.key: x.obj for x in objs}
+    owned = {k: "v1" for k in live}
+    keep = objs[:1]
+    p = plan(keep, live, owned, owner=OWNER, prune=True, max_prune_percent=50)
+    assert p.refusal is not None and "prune 3 of the 4 objects this app owns (75%)" in p.refusal
+    assert plan(objs[:2], live, owned, owner=OWNER, prune=True, max_prune_percent=50).refusal is None
+    assert plan(keep, live, owned, owner=OWNER, prune=True).refusal is None
