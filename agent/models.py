@@ -116,9 +116,20 @@ class FieldChange:
     desired: Any
     live: Any
     kind: ChangeKind = ChangeKind.CHANGED
+    manager: str = ""  # who last wrote the live value (from managedFields), when known
+    time: str = ""  # and when
 
     def to_dict(self) -> JSONDict:
-        return {"path": self.path, "desired": self.desired, "live": self.live, "kind": str(self.kind)}
+        out: JSONDict = {
+            "path": self.path,
+            "desired": self.desired,
+            "live": self.live,
+            "kind": str(self.kind),
+        }
+        if self.manager:
+            out["manager"] = self.manager
+            out["time"] = self.time
+        return out
 
 
 class DiffStatus(enum.StrEnum):

@@ -1,6 +1,19 @@
 """The diff stage (pure): desired against live, drift classification, masking."""
 
-from agent.diff.compare import ABSENT, diff_object, normalize_desired
+from agent.diff.compare import ABSENT, DiffOptions, diff_object, normalize_desired
+from agent.diff.ignore import Ignored, IgnoreRule, ignored_for, keep_live_values, managed_fields
 from agent.diff.mask import mask_secret_values, mask_token
 
-__all__ = ["ABSENT", "diff_object", "mask_secret_values", "mask_token", "normalize_desired"]
+__all__ = [
+    "ABSENT",
+    "DiffOptions",
+    "IgnoreRule",
+    "Ignored",
+    "diff_object",
+    "ignored_for",
+    "keep_live_values",
+    "managed_fields",
+    "mask_secret_values",
+    "mask_token",
+    "normalize_desired",
+]

@@ -12,27 +12,64 @@ the comparison itself.
 from __future__ import annotations
 
 import base64
+import copy
 import difflib
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 from deepdiff import DeepDiff
 
+from agent.diff.ignore import Ignored, ManagedEntry, managed_fields
 from agent.diff.mask import mask_secret_values
-from agent.models import DiffStatus, FieldChange, ObjectKey, ResourceDiff
+from agent.diff.paths import Index, Key, Match, Path, Segment, covers, format_path, remove
+from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
 
 ABSENT = "<absent>"
 # Tried in order; the first one present and unique in every item keys the list.
 MERGE_KEY_CANDIDATES = ("name", "mountPath", "devicePath", "containerPort", "port", "ip", "topologyKey")
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+# Map-typed fields (Go maps): serialized with omitempty, so an empty one is
+# never stored.  Empty structs (``emptyDir: {}``) are kept, as the server does.
+EMPTY_MAPS_DROPPED = frozenset(
+    {
+        "labels",
+        "annotations",
+        "data",
+        "stringData",
+        "binaryData",
+        "nodeSelector",
+        "matchLabels",
+        "selector",
+        "limits",
+        "requests",
+        "parameters",
+    }
+)
+
+
+def drop_empty(value: Any) -> Any:
+    """Remove what the server would not store: empty lists, and empty maps
+    of map-typed fields."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            kept = drop_empty(v)
+            if kept == [] or (kept == {} and k in EMPTY_MAPS_DROPPED):
+                continue
+            out[k] = kept
+        return out
+    if isinstance(value, list):
+        return [drop_empty(v) for v in value]
+    return value
 
 
 def normalize_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
     """What the API server will store for ``obj``: a Secret's ``stringData``
-    folds into base64 ``data``."""
-    out = dict(obj)
+    folds into base64 ``data``; empty lists and maps are dropped."""
+    out: dict[str, Any] = drop_empty(dict(obj))
     if out.get("kind") != "Secret" or out.get("apiVersion") != "v1":
         return out
     string_data = out.pop("stringData", None)
@@ -95,40 +132,90 @@ def unkey(value: Any) -> Any:
     return value
 
 
-def _format_path(parts: list[Any]) -> str:
-    out = ""
+def to_path(parts: list[Any] | tuple[Any, ...]) -> Path:
+    """A DeepDiff / view path (keys, ``[name=web]`` strings, indexes) as a Path."""
+    out: list[Segment] = []
     for p in parts:
         if isinstance(p, int):
-            out += f"[{p}]"
-        elif isinstance(p, str) and p.startswith("[") and p.endswith("]"):
-            out += p
-        elif isinstance(p, str) and _PLAIN_KEY.match(p):
-            out += f".{p}" if out else p
+            out.append(Index(p))
+        elif isinstance(p, str) and p.startswith("[") and p.endswith("]") and "=" in p:
+            field, _, value = p[1:-1].partition("=")
+            out.append(Match(((field, value),)))
         else:
-            out += f'["{p}"]'
+            out.append(Key(str(p)))
+    return tuple(out)
+
+
+def to_view(value: Any) -> Any:
+    """A whole object with every keyable list turned into a keyed map."""
+    if isinstance(value, dict):
+        return {k: to_view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        key = merge_key(value)
+        if key is None:
+            return value
+        return {f"[{key}={item[key]}]": to_view(item) for item in value}
+    return value
+
+
+def leaves(view: Any, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], Any]:
+    """``path -> value`` for every leaf of a view (atomic lists are leaves)."""
+    if isinstance(view, dict) and view:
+        out: dict[tuple[Any, ...], Any] = {}
+        for k, v in view.items():
+            out.update(leaves(v, (*prefix, k)))
+        return out
+    return {prefix: view}
+
+
+def nodes(view: Any) -> set[tuple[Any, ...]]:
+    """Every path of a view that exists: leaves and all their ancestors."""
+    out: set[tuple[Any, ...]] = set()
+    for path in leaves(view):
+        out.update(path[:n] for n in range(1, len(path) + 1))
     return out
 
 
-def _changes(want_view: Any, live_view: Any) -> tuple[FieldChange, ...]:
+def _top_missing(
+    path: tuple[Any, ...], present: set[tuple[Any, ...]], leaf_paths: set[tuple[Any, ...]]
+) -> tuple[Any, ...] | None:
+    """The topmost ancestor of ``path`` absent from ``present`` (None when a
+    declared leaf covers it: an atomic value Git still declares)."""
+    for n in range(1, len(path) + 1):
+        if path[:n] in leaf_paths:
+            return None
+        if path[:n] not in present:
+            return path[:n]
+    return None
+
+
+def _at(view: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        view = view[part]
+    return view
+
+
+def _changes(want_view: Any, live_view: Any) -> list[tuple[Path, FieldChange]]:
     tree = DeepDiff(want_view, live_view, verbose_level=2, view="tree")
-    changes: list[FieldChange] = []
+    changes: list[tuple[Path, FieldChange]] = []
     for report_type, levels in tree.items():
         for level in levels:
-            path = _format_path(level.path(output_format="list"))
+            path = to_path(level.path(output_format="list"))
+            shown = format_path(path)
             if report_type in ("dictionary_item_removed", "iterable_item_removed"):
-                changes.append(FieldChange(path, unkey(level.t1), ABSENT))
+                change = FieldChange(shown, unkey(level.t1), ABSENT)
             elif report_type in ("dictionary_item_added", "iterable_item_added"):
-                changes.append(FieldChange(path, ABSENT, unkey(level.t2)))
+                change = FieldChange(shown, ABSENT, unkey(level.t2))
             else:
-                changes.append(FieldChange(path, unkey(level.t1), unkey(level.t2)))
-    changes.sort(key=lambda c: c.path)
-    return tuple(changes)
+                change = FieldChange(shown, unkey(level.t1), unkey(level.t2))
+            changes.append((path, change))
+    return changes
 
 
 def field_changes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """The fields ``desired`` declares whose live value differs."""
     want_view, live_view = project(_strip_server_metadata(desired), live)
-    return () if want_view == live_view else _changes(want_view, live_view)
+    return () if want_view == live_view else tuple(c for _, c in _changes(want_view, live_view))
 
 
 def _strip_server_metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,27 +239,132 @@ def _unified(key: ObjectKey, live: Any, desired: Any) -> str:
     return "".join(difflib.unified_diff(lines(live), lines(desired), f"live/{key}", f"git/{key}"))
 
 
+@dataclass(frozen=True)
+class DiffOptions:
+    """How to compare: ignored fields, strict mode, and the agent's own
+    field manager (whose writes are never 'out of band')."""
+
+    ignored: Ignored = field(default_factory=Ignored)
+    strict: bool = False
+    self_manager: str = "gitops-agent"
+
+
+def _without(obj: Mapping[str, Any], paths: tuple[Path, ...]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(obj))
+    for path in paths:
+        remove(out, path)
+    return out
+
+
 def diff_object(
-    key: ObjectKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None
+    key: ObjectKey,
+    desired: Mapping[str, Any] | None,
+    live: Mapping[str, Any] | None,
+    last_applied: Mapping[str, Any] | None = None,
+    options: DiffOptions = DiffOptions(),
 ) -> ResourceDiff:
     """Drift of one object. ``desired`` is None for an owned object Git no
-    longer has (extraneous); ``live`` is None for one missing from the cluster."""
+    longer has (extraneous); ``live`` is None for one missing from the
+    cluster; ``last_applied`` is what the previous revision applied (for
+    fields Git dropped since)."""
     secret = key.kind == "Secret" and not key.group
+    mask = mask_secret_values if secret else dict
     if desired is None:
-        shown = _strip_server_metadata(live or {})
-        if secret:
-            shown = mask_secret_values(shown)
-        return ResourceDiff(key, DiffStatus.EXTRANEOUS, unified=_unified(key, shown, None))
-    want = normalize_desired(desired)
-    if secret:
-        want = mask_secret_values(want)
+        return ResourceDiff(
+            key, DiffStatus.EXTRANEOUS, unified=_unified(key, mask(_strip_server_metadata(live or {})), None)
+        )
     if live is None:
-        return ResourceDiff(key, DiffStatus.MISSING, unified=_unified(key, None, want))
-    have: Mapping[str, Any] = mask_secret_values(live) if secret else live
-    want_view, live_view = project(_strip_server_metadata(want), have)
-    if want_view == live_view:
+        return ResourceDiff(
+            key, DiffStatus.MISSING, unified=_unified(key, None, mask(normalize_desired(desired)))
+        )
+    ignored = options.ignored.all_paths(live)
+    want = mask(_strip_server_metadata(_without(normalize_desired(desired), ignored)))
+    have = mask(_strip_server_metadata(_without(live, ignored)))
+    want_view, live_view = project(want, have)
+    found = [] if want_view == live_view else _changes(want_view, live_view)
+    if last_applied is not None:
+        last = mask(_strip_server_metadata(_without(normalize_desired(last_applied), ignored)))
+        found += _removed_in_git(want, last, have)
+    if options.strict:
+        last_seen = mask(_strip_server_metadata(normalize_desired(last_applied))) if last_applied else {}
+        found += _added_out_of_band(want, last_seen, have, live, options)
+    if not found:
         return ResourceDiff(key, DiffStatus.IN_SYNC)
-    changes = _changes(want_view, live_view)
-    if not changes:
-        return ResourceDiff(key, DiffStatus.IN_SYNC)
+    entries = managed_fields(live)
+    changes = tuple(
+        sorted((_attribute(p, c, entries, options.self_manager) for p, c in found), key=lambda c: c.path)
+    )
     return ResourceDiff(key, DiffStatus.MODIFIED, changes, _unified(key, live_view, want_view))
+
+
+def _removed_in_git(
+    want: Mapping[str, Any], last: Mapping[str, Any], have: Mapping[str, Any]
+) -> list[tuple[Path, FieldChange]]:
+    """Fields the previous revision applied and Git no longer declares, still
+    live (reported at the topmost field Git dropped)."""
+    want_view, live_view = to_view(want), to_view(have)
+    present, declared_leaves, live_nodes = nodes(want_view), set(leaves(want_view)), nodes(live_view)
+    tops = {_top_missing(path, present, declared_leaves) for path in leaves(to_view(last))}
+    out: list[tuple[Path, FieldChange]] = []
+    for top in sorted((t for t in tops if t is not None and t in live_nodes), key=str):
+        p = to_path(top)
+        value = unkey(_at(live_view, top))
+        out.append((p, FieldChange(format_path(p), ABSENT, value, ChangeKind.REMOVED_IN_GIT)))
+    return out
+
+
+def _added_out_of_band(
+    want: Mapping[str, Any],
+    last: Mapping[str, Any],
+    have: Mapping[str, Any],
+    live: Mapping[str, Any],
+    options: DiffOptions,
+) -> list[tuple[Path, FieldChange]]:
+    """Strict mode: live fields that neither Git nor the last revision
+    declares, written by a manager other than the agent (server defaults
+    have no manager, so they never show up here)."""
+    want_view, last_view, live_view = to_view(want), to_view(last), to_view(have)
+    present = nodes(want_view) | nodes(last_view)
+    declared_leaves = set(leaves(want_view)) | set(leaves(last_view))
+    others = [
+        e
+        for e in managed_fields(live)
+        if e.manager != options.self_manager
+        and e.manager not in options.ignored.managers
+        and e.subresource != "status"
+    ]
+    owned = [path for e in others for path in e.paths]
+    tops: set[tuple[Any, ...]] = set()
+    for path in leaves(live_view):
+        top = _top_missing(path, present, declared_leaves) if path else None
+        if top is None:
+            continue
+        # report at the shallowest undeclared field another manager owns
+        for n in range(len(top), len(path) + 1):
+            if any(covers(o, to_path(path[:n])) for o in owned):
+                tops.add(path[:n])
+                break
+    out: list[tuple[Path, FieldChange]] = []
+    for top in sorted(tops, key=str):
+        p = to_path(top)
+        out.append(
+            (p, FieldChange(format_path(p), ABSENT, unkey(_at(live_view, top)), ChangeKind.ADDED_OUT_OF_BAND))
+        )
+    return out
+
+
+def _attribute(
+    path: Path, change: FieldChange, entries: list[ManagedEntry], self_manager: str
+) -> FieldChange:
+    """Name who last wrote a changed field, from the live managedFields."""
+    owners = [
+        e
+        for e in entries
+        if e.manager != self_manager
+        and e.subresource != "status"
+        and any(covers(owned, path) or covers(path, owned) for owned in e.paths)
+    ]
+    if not owners:
+        return change
+    latest = max(owners, key=lambda e: e.time)
+    return replace(change, manager=latest.manager, time=latest.time)

@@ -1,0 +1,190 @@
+"""Ignore rules (pure): fields an app declares it does not care about.
+
+A rule selects objects by group, kind, name and namespace (each optional)
+and names fields three ways, as in Argo CD's ``ignoreDifferences``:
+
+- ``jsonPointers``: ``/spec/replicas``;
+- ``paths``: the dotted syntax of :mod:`agent.diff.paths`, with ``*`` and
+  ``[name=value]`` selectors;
+- ``managedFieldsManagers``: whatever a named field manager owns in the live
+  object (an autoscaler's ``spec.replicas``, a mesh injector's sidecar).
+
+Ignored fields are never drift, and sync leaves them alone: before an object
+is written, :func:`keep_live_values` puts the live values of its ignored fields
+into what is applied (Argo CD's ``RespectIgnoreDifferences``, always on).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.diff.paths import (
+    ANY,
+    Any_,
+    Index,
+    Key,
+    Match,
+    Path,
+    Value,
+    fields_v1_paths,
+    parse_dotted,
+    parse_pointer,
+)
+from agent.models import ObjectKey
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    group: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    managers: tuple[str, ...] = ()
+
+    def selects(self, key: ObjectKey) -> bool:
+        return all(
+            want is None or want in ("*", have)
+            for want, have in (
+                (self.group, key.group),
+                (self.kind, key.kind),
+                (self.name, key.name),
+                (self.namespace, key.namespace),
+            )
+        )
+
+    def field_paths(self) -> tuple[Path, ...]:
+        return tuple(parse_pointer(p) for p in self.json_pointers) + tuple(
+            parse_dotted(p) for p in self.paths
+        )
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """What to ignore in one object: explicit paths, and managers' fields."""
+
+    paths: tuple[Path, ...] = ()
+    managers: frozenset[str] = field(default_factory=frozenset)
+
+    def __bool__(self) -> bool:
+        return bool(self.paths or self.managers)
+
+    def all_paths(self, live: Mapping[str, Any] | None) -> tuple[Path, ...]:
+        """Explicit paths plus the paths the ignored managers own in ``live``."""
+        if not self.managers or live is None:
+            return self.paths
+        owned = [p for m in managed_fields(live) if m.manager in self.managers for p in m.paths]
+        return self.paths + tuple(owned)
+
+
+def ignored_for(key: ObjectKey, rules: Sequence[IgnoreRule]) -> Ignored:
+    chosen = [r for r in rules if r.selects(key)]
+    if not chosen:
+        return Ignored()
+    return Ignored(
+        tuple(p for r in chosen for p in r.field_paths()), frozenset(m for r in chosen for m in r.managers)
+    )
+
+
+@dataclass(frozen=True)
+class ManagedEntry:
+    manager: str
+    operation: str
+    time: str
+    subresource: str
+    paths: tuple[Path, ...]
+
+
+def managed_fields(live: Mapping[str, Any]) -> list[ManagedEntry]:
+    """Parse ``metadata.managedFields`` (FieldsV1) of a live object."""
+    out: list[ManagedEntry] = []
+    for entry in (live.get("metadata") or {}).get("managedFields") or ():
+        if not isinstance(entry, Mapping) or entry.get("fieldsType", "FieldsV1") != "FieldsV1":
+            continue
+        tree = entry.get("fieldsV1") or {}
+        paths = tuple(p for p in fields_v1_paths(tree) if p) if isinstance(tree, Mapping) else ()
+        out.append(
+            ManagedEntry(
+                str(entry.get("manager", "")),
+                str(entry.get("operation", "")),
+                str(entry.get("time", "")),
+                str(entry.get("subresource", "")),
+                paths,
+            )
+        )
+    return out
+
+
+def keep_live_values(
+    desired: Mapping[str, Any], live: Mapping[str, Any] | None, paths: Iterable[Path]
+) -> dict[str, Any]:
+    """A copy of ``desired`` whose ignored fields hold the live values (or
+    are absent where live has none), so writing it changes none of them."""
+    out = copy.deepcopy(dict(desired))
+    for path in paths:
+        _transplant(live, out, path)
+    return out
+
+
+def _transplant(src: Any, dst: Any, path: Path) -> None:
+    head, rest = path[0], path[1:]
+    if isinstance(dst, dict):
+        src_map = src if isinstance(src, Mapping) else {}
+        names = (
+            list(dst) + [k for k in src_map if k not in dst]
+            if isinstance(head, Any_)
+            else ([head.name] if isinstance(head, Key) else [])
+        )
+        for name in names:
+            if not rest:
+                if name in src_map:
+                    dst[name] = copy.deepcopy(src_map[name])
+                else:
+                    dst.pop(name, None)
+            elif name in dst:
+                _transplant(src_map.get(name), dst[name], rest)
+            elif name in src_map:
+                dst[name] = copy.deepcopy(src_map[name])
+    elif isinstance(dst, list):
+        src_list = src if isinstance(src, list) else []
+        for i, item in enumerate(list(dst)):
+            if isinstance(head, Index):
+                if i != head.n:
+                    continue
+                twin = src_list[i] if i < len(src_list) else None
+            elif isinstance(head, (Match, Any_)):
+                if isinstance(head, Match) and not head.matches(item):
+                    continue
+                twin = _twin(item, src_list)
+            elif isinstance(head, Value):
+                continue  # set items carry no fields
+            else:
+                continue
+            if rest:
+                _transplant(twin, item, rest)
+
+
+def _twin(item: Any, items: list[Any]) -> Any:
+    """The live list item that corresponds to a desired one (same name, or
+    same value of the first shared identifying field)."""
+    if not isinstance(item, Mapping):
+        return None
+    for key in ("name", "mountPath", "containerPort", "port", "key", "ip"):
+        if key in item:
+            return next((x for x in items if isinstance(x, Mapping) and x.get(key) == item[key]), None)
+    return None
+
+
+__all__ = [
+    "ANY",
+    "IgnoreRule",
+    "Ignored",
+    "ManagedEntry",
+    "ignored_for",
+    "keep_live_values",
+    "managed_fields",
+]
