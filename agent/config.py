@@ -18,6 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from agent.diff.ignore import IgnoreRule
+from agent.diff.paths import parse_dotted, parse_pointer
 from agent.errors import ConfigError
 from agent.redact import register_secret
 
@@ -83,6 +85,44 @@ class SyncPolicy(_Model):
     health_timeout_seconds: float = Field(default=300, gt=0)
 
 
+class IgnoreDifference(_Model):
+    """Fields of selected objects that are never drift and that sync leaves
+    alone (Argo CD's ``ignoreDifferences``)."""
+
+    group: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: list[str] = Field(default_factory=list)
+    paths: list[str] = Field(default_factory=list)
+    managed_fields_managers: list[str] = Field(default_factory=list)
+
+    @field_validator("json_pointers")
+    @classmethod
+    def _pointers(cls, v: list[str]) -> list[str]:
+        for p in v:
+            parse_pointer(p)
+        return v
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, v: list[str]) -> list[str]:
+        for p in v:
+            parse_dotted(p)
+        return v
+
+    def rule(self) -> IgnoreRule:
+        return IgnoreRule(
+            self.group,
+            self.kind,
+            self.name,
+            self.namespace,
+            tuple(self.json_pointers),
+            tuple(self.paths),
+            tuple(self.managed_fields_managers),
+        )
+
+
 class Application(_Model):
     name: str
     repo: str
@@ -93,6 +133,8 @@ class Application(_Model):
     values: dict[str, Any] = Field(default_factory=dict)
     interval_seconds: float = Field(default=60, gt=0)
     history_limit: int = Field(default=10, ge=1, description="revision records kept")
+    ignore_differences: list[IgnoreDifference] = Field(default_factory=list)
+    strict_drift: bool = False  # also report fields others added (present live, never in Git)
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
 
     @field_validator("name", "namespace")

@@ -13,9 +13,11 @@ from rich.table import Table
 from agent.models import (
     Action,
     AppStatus,
+    ChangeKind,
     ChangeSet,
     ChangeSetEntry,
     DriftReport,
+    FieldChange,
     RollbackResult,
     SyncResult,
 )
@@ -142,6 +144,21 @@ def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
     console.print(table)
 
 
+_KIND_NOTE = {
+    ChangeKind.REMOVED_IN_GIT: " (removed from Git)",
+    ChangeKind.ADDED_OUT_OF_BAND: " (added out of band)",
+}
+
+
+def _change_line(c: FieldChange) -> str:
+    """``spec.replicas: git 3 live 5 (kubectl-scale, 2026-11-22T10:03:12Z)``."""
+    line = f"{escape(c.path)}: git [green]{_value(c.desired)}[/] live [red]{_value(c.live)}[/]"
+    line += _KIND_NOTE.get(c.kind, "")
+    if c.manager:
+        line += f" [dim]({escape(c.manager)}, {escape(c.time)})[/]"
+    return line
+
+
 _LINE_STYLE = {"+": "green", "-": "red", "@": "cyan"}
 
 
@@ -166,8 +183,6 @@ def print_drift(reports: Sequence[DriftReport], console: Console, *, show_diff: 
         for d in drifted:
             console.print(f"  [bold]{escape(str(d.key))}[/] [yellow]{d.status}[/]")
             for c in d.changes:
-                console.print(
-                    f"    {escape(c.path)}: git [green]{_value(c.desired)}[/] live [red]{_value(c.live)}[/]"
-                )
+                console.print(f"    {_change_line(c)}")
             if show_diff and d.unified:
                 print_unified(d.unified, console)

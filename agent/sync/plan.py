@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.diff import diff_object
+from agent.diff import DiffOptions, IgnoreRule, diff_object, ignored_for, keep_live_values
 from agent.models import Action, DiffStatus, Manifest, ObjectKey, ResourceDiff
 from agent.sync.ownership import owner_of, prune_disabled
 from agent.sync.waves import AnnotationError, Hook, Phase, hook_of, wave_of
@@ -158,6 +158,9 @@ def plan(
     run_hooks: bool = True,
     adopt: bool = False,
     max_prune_percent: int | None = None,
+    last_applied: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
+    ignore: Sequence[IgnoreRule] = (),
+    strict: bool = False,
 ) -> Plan:
     """``desired`` are stamped manifests; ``live`` maps keys to live objects
     (desired ones and owned ones); ``owned`` maps the keys this app owns
@@ -167,7 +170,9 @@ def plan(
     false for a rollback, which restores objects and runs no hooks.  ``adopt``
     takes over existing objects no agent manages; ``max_prune_percent``
     refuses a plan that would prune more than that share of what the app
-    owns."""
+    owns.  ``last_applied`` (the previous revision's objects), ``ignore``
+    and ``strict`` shape the diff; fields ``ignore`` names keep their live
+    values in what is written."""
     steps: list[Step] = []
     wanted = {m.key for m in desired}
     for m in desired:
@@ -180,14 +185,19 @@ def plan(
             continue
         if hook is not None and (hook.phase is Phase.SKIP or not run_hooks):
             continue
+        ignored = ignored_for(m.key, ignore)
+        to_write: Mapping[str, Any] = m.obj
         if hook is not None:  # hooks are (re)created on every sync; never diffed
             diff = ResourceDiff(m.key, DiffStatus.MISSING)
         else:
-            diff = diff_object(m.key, m.obj, current)
+            previous = (last_applied or {}).get(m.key)
+            diff = diff_object(m.key, m.obj, current, previous, DiffOptions(ignored, strict))
+            if ignored and current is not None:
+                to_write = keep_live_values(m.obj, current, ignored.all_paths(current))
         conflict = _ownership_conflict(m.key, current, owner, adopt)
         if conflict:
             steps.append(
-                Step(m.key, Action.FAILED, diff, m.api_version, m.obj, current, conflict, wave, hook)
+                Step(m.key, Action.FAILED, diff, m.api_version, to_write, current, conflict, wave, hook)
             )
             continue
         if hook is not None:
@@ -196,7 +206,7 @@ def plan(
             action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
                 diff.status, Action.UNCHANGED
             )
-        steps.append(Step(m.key, action, diff, m.api_version, m.obj, current, "", wave, hook))
+        steps.append(Step(m.key, action, diff, m.api_version, to_write, current, "", wave, hook))
     steps.sort(key=_order)
 
     prunes: list[Step] = []

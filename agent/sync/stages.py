@@ -135,6 +135,9 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
         adopt=app.sync_policy.adopt,
         allow_empty=app.sync_policy.allow_empty,
         max_prune_percent=app.sync_policy.max_prune_percent,
+        last_applied={Manifest(o).key: o for o in last.manifests} if last is not None else None,
+        ignore=[d.rule() for d in app.ignore_differences],
+        strict=app.strict_drift,
     )
     return Prepared(revision, manifests, the_plan, last, history)
 

@@ -9,7 +9,8 @@ import yaml
 
 from agent.cluster.emulator import EmulatedCluster
 from agent.config import AgentConfig, parse_config
-from agent.models import Action, DiffStatus, Stage
+from agent.errors import AgentError
+from agent.models import Action, ChangeKind, DiffStatus, Stage
 from agent.sync.engine import Context, drift, reconcile
 from tests.conftest import GitRepo
 
@@ -300,3 +301,60 @@ def test_waves_and_hooks_run_in_order(tmp_path: Path, repo: GitRepo, cluster: Em
         "late": Action.UNCHANGED,
         "post": Action.CREATED,
     }
+
+
+def test_ignored_fields_are_not_drift_and_sync_leaves_them(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    ctx, cfg = make_ctx(
+        tmp_path, chart_repo, cluster, ignoreDifferences=[{"kind": "Deployment", "paths": ["spec.replicas"]}]
+    )
+    app = cfg.apps[0]
+    assert reconcile(ctx, app).ok
+    cluster.merge_patch("apps/v1", "Deployment", "web", "web", {"spec": {"replicas": 9}})
+    assert not drift(ctx, app).drifted
+    # a real change next to the ignored one: synced, and replicas keep their live value
+    chart_repo.write("apps/web/values.yaml", "replicas: 1\nimage: nginx:1.29\ngreeting: hello\n")
+    chart_repo.commit("new image")
+    result = reconcile(ctx, app)
+    assert result.ok, result.failure
+    deploy = cluster.get("apps/v1", "Deployment", "web", "web")
+    assert deploy["spec"]["replicas"] == 9
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.29"
+
+
+def test_fields_dropped_from_git_are_drift_and_removed_by_sync(
+    tmp_path: Path, chart_repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    ctx, cfg = make_ctx(tmp_path, chart_repo, cluster)
+    app = cfg.apps[0]
+    assert reconcile(ctx, app).ok
+    # a commit that drops a key from the ConfigMap: the live key is drift until synced
+    chart_repo.write(
+        "apps/web/templates/configmap.yaml",
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: {{ release.name }}-config
+        data:
+          other: "x"
+        """,
+    )
+    chart_repo.commit("drop greeting")
+    report = drift(ctx, app)
+    (entry,) = [d for d in report.drifted if d.key.kind == "ConfigMap"]
+    kinds = {c.path: c.kind for c in entry.changes}
+    assert kinds == {"data.greeting": ChangeKind.REMOVED_IN_GIT, "data.other": ChangeKind.CHANGED}
+    assert reconcile(ctx, app).ok
+    assert cluster.get("v1", "ConfigMap", "web-config", "web")["data"] == {"other": "x"}
+    assert not drift(ctx, app).drifted
+
+
+def test_bad_ignore_path_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(AgentError, match=r"apps\[0\]\.ignoreDifferences\[0\]\.paths: .*cannot parse"):
+        parse_config(
+            {"apps": [{"name": "a", "repo": "r", "ignoreDifferences": [{"paths": ['spec["x']}]}]},
+            "agent.yaml",
+            tmp_path,
+        )
