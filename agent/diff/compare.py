@@ -27,6 +27,7 @@ from agent.diff.paths import Index, Key, Match, Path, Segment, covers, format_pa
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
 
 ABSENT = "<absent>"
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when PyYAML has it
 # Tried in order; the first one present and unique in every item keys the list.
 MERGE_KEY_CANDIDATES = ("name", "mountPath", "devicePath", "containerPort", "port", "ip", "topologyKey")
 
@@ -195,20 +196,48 @@ def _at(view: Any, path: tuple[Any, ...]) -> Any:
     return view
 
 
+_MISSING = object()
+
+
+def _differing(a: Any, b: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any, Any]]:
+    """The smallest pairs of sub-maps that differ (cheap equality first), so
+    deepdiff only looks at what changed: most of a drifted object is equal."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [(prefix, a, b)]
+    pieces: list[tuple[tuple[Any, ...], Any, Any]] = []
+    left: dict[Any, Any] = {}
+    right: dict[Any, Any] = {}
+    for k in (*a, *(k for k in b if k not in a)):
+        x, y = a.get(k, _MISSING), b.get(k, _MISSING)
+        if x == y:
+            continue
+        if isinstance(x, dict) and isinstance(y, dict):
+            pieces.extend(_differing(x, y, (*prefix, k)))
+        else:
+            if x is not _MISSING:
+                left[k] = x
+            if y is not _MISSING:
+                right[k] = y
+    if left or right:
+        pieces.append((prefix, left, right))
+    return pieces
+
+
 def _changes(want_view: Any, live_view: Any) -> list[tuple[Path, FieldChange]]:
-    tree = DeepDiff(want_view, live_view, verbose_level=2, view="tree")
     changes: list[tuple[Path, FieldChange]] = []
-    for report_type, levels in tree.items():
-        for level in levels:
-            path = to_path(level.path(output_format="list"))
-            shown = format_path(path)
-            if report_type in ("dictionary_item_removed", "iterable_item_removed"):
-                change = FieldChange(shown, unkey(level.t1), ABSENT)
-            elif report_type in ("dictionary_item_added", "iterable_item_added"):
-                change = FieldChange(shown, ABSENT, unkey(level.t2))
-            else:
-                change = FieldChange(shown, unkey(level.t1), unkey(level.t2))
-            changes.append((path, change))
+    for prefix, t1, t2 in _differing(want_view, live_view):
+        tree = DeepDiff(t1, t2, verbose_level=2, view="tree")
+        for report_type, levels in tree.items():
+            for level in levels:
+                path = to_path((*prefix, *level.path(output_format="list")))
+                shown = format_path(path)
+                if report_type in ("dictionary_item_removed", "iterable_item_removed"):
+                    change = FieldChange(shown, unkey(level.t1), ABSENT)
+                elif report_type in ("dictionary_item_added", "iterable_item_added"):
+                    change = FieldChange(shown, ABSENT, unkey(level.t2))
+                else:
+                    change = FieldChange(shown, unkey(level.t1), unkey(level.t2))
+                changes.append((path, change))
     return changes
 
 
@@ -234,7 +263,8 @@ def _unified(key: ObjectKey, live: Any, desired: Any) -> str:
     def lines(view: Any) -> list[str]:
         if view is None:
             return []
-        return yaml.safe_dump(unkey(view), sort_keys=True, default_flow_style=False).splitlines(keepends=True)
+        text = yaml.dump(unkey(view), Dumper=_Dumper, sort_keys=True, default_flow_style=False)
+        return text.splitlines(keepends=True)
 
     return "".join(difflib.unified_diff(lines(live), lines(desired), f"live/{key}", f"git/{key}"))
 
@@ -249,7 +279,9 @@ class DiffOptions:
     self_manager: str = "gitops-agent"
 
 
-def _without(obj: Mapping[str, Any], paths: tuple[Path, ...]) -> dict[str, Any]:
+def _without(obj: Mapping[str, Any], paths: tuple[Path, ...]) -> Mapping[str, Any]:
+    if not paths:
+        return obj
     out = copy.deepcopy(dict(obj))
     for path in paths:
         remove(out, path)
