@@ -69,7 +69,10 @@ def make_ctx(
     tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster, **app: object
 ) -> tuple[Context, AgentConfig]:
     cfg = parse_config(
-        {"apps": [{"name": "web", "repo": str(repo.path), "path": "apps/web", "namespace": "web", **app}]},
+        {
+            "source": {"allowedSchemes": ["file"]},
+            "apps": [{"name": "web", "repo": str(repo.path), "path": "apps/web", "namespace": "web", **app}],
+        },
         "agent.yaml",
         tmp_path,
     )
