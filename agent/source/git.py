@@ -92,8 +92,16 @@ class GitSource:
         git_dir = self.cache_dir / "repos" / hashlib.sha256(url.key.encode()).hexdigest()[:32]
         schemes = [s for s in KNOWN_SCHEMES if self.settings.policy.allows(s)]
         timeout = self.settings.timeout
+        authenticated = url.password is not None or (
+            credential is not None and (credential.password is not None or credential.ssh_key is not None)
+        )
         mirror = Mirror(
-            git_dir, url, lambda: git_environment(url, credential, schemes, timeout), timeout, self.counters
+            git_dir,
+            url,
+            lambda: git_environment(url, credential, schemes, timeout),
+            timeout,
+            self.counters,
+            authenticated=authenticated,
         )
         with self._locked(url.key, git_dir):
             mirror.ensure()

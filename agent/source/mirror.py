@@ -41,8 +41,16 @@ class Counters:
 
 class Mirror:
     def __init__(
-        self, git_dir: Path, url: RepoUrl, env: EnvFactory, timeout: float, counters: Counters
+        self,
+        git_dir: Path,
+        url: RepoUrl,
+        env: EnvFactory,
+        timeout: float,
+        counters: Counters,
+        *,
+        authenticated: bool = False,
     ) -> None:
+        self.authenticated = authenticated
         self.git_dir = git_dir
         self.url = url
         self.env = env
@@ -76,7 +84,7 @@ class Mirror:
                     ["ls-remote", "--quiet", "origin"], git_dir=self.git_dir, env=env, timeout=self.timeout
                 )
         except GitFailed as e:
-            raise SourceError(f"cannot reach {self.url.shown}: {e.reason}") from None
+            raise SourceError(f"cannot reach {self.url.shown}: {explain(e, self.authenticated)}") from None
         return parse_ls_remote(out.stdout)
 
     def fetch(self, refspecs: list[str], *, depth: int | None = 1, what: str = "") -> None:
@@ -92,7 +100,8 @@ class Mirror:
             with self.env() as env:
                 run_git([*args, "origin", *refspecs], git_dir=self.git_dir, env=env, timeout=self.timeout)
         except GitFailed as e:
-            raise SourceError(f"cannot fetch {what or 'from'} {self.url.shown}: {e.reason}") from None
+            why = explain(e, self.authenticated)
+            raise SourceError(f"cannot fetch {what or 'from'} {self.url.shown}: {why}") from None
 
     def _clear_stale_locks(self) -> None:
         """Remove lock files left by a git killed mid-fetch (a timeout, a
@@ -130,5 +139,31 @@ class Mirror:
             return None
         return out.stdout.strip() or None
 
-    def local_ref(self, refname: str) -> str:
+    @staticmethod
+    def local_ref(refname: str) -> str:
         return "refs/agent/HEAD" if refname == "HEAD" else refname
+
+
+_AUTH = (
+    "could not read Username",
+    "could not read Password",
+    "Authentication failed",
+    "error: 401",
+    "error: 403",
+    "Permission denied (publickey",
+)
+_HOST_KEY = ("Host key verification failed", "No ED25519 host key is known", "host key for")
+
+
+def explain(e: GitFailed, authenticated: bool) -> str:
+    """Git's reason, said so that the reader knows what to do."""
+    text = f"{e.stderr}\n{e.reason}"
+    if e.timed_out:
+        return e.reason
+    if any(s in text for s in _HOST_KEY):
+        return "host key verification failed: the server's key is not in knownHosts (never trusted silently)"
+    if any(s in text for s in _AUTH):
+        if authenticated:
+            return "authentication failed: the server refused the configured credentials"
+        return "authentication required: no credentials are configured for this URL (source.credentials)"
+    return e.reason
