@@ -113,12 +113,18 @@ def _extract(git_dir: Path, commit: str, dest: Path, shown: str, timeout: float)
     ) as proc:
         if proc.stdout is None or proc.stderr is None:  # pragma: no cover - PIPE was asked for
             raise SourceError(f"cannot export {where}: no output from git archive")
+        extracted = 0
         try:
             with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
                 for member in tar:
                     if time.monotonic() > deadline:
                         raise SourceError(f"cannot export {where}: timed out after {timeout:g}s")
                     tar.extract(member, dest, filter="data")
+                    extracted += 1
+        except tarfile.ReadError:
+            if extracted:  # a cut stream; an empty tree is an archive with no header
+                proc.kill()
+                raise SourceError(f"cannot export {where}: the archive ended early") from None
         except tarfile.FilterError as e:
             proc.kill()
             member = e.tarinfo

@@ -105,9 +105,10 @@ def _verify_openpgp(
     codes = {line.split()[1]: line for line in status.splitlines() if line.startswith("[GNUPG:] ")}
     bad = [c for c in _BAD_GPG if c in codes]
     if bad or "VALIDSIG" not in codes or "GOODSIG" not in codes:
-        unknown = "NO_PUBKEY" in codes or "ERRSIG" in codes
-        why = "by a key that is not in" if unknown else "validly by a key of"
-        raise SourceError(f"{where} is not signed {why} the keyring {keyring}; not applied")
+        if "NO_PUBKEY" in codes or ("ERRSIG" in codes and "GOODSIG" not in codes):
+            raise SourceError(f"{where} is signed by a key that is not in the keyring {keyring}; not applied")
+        problem = ", ".join(bad) or "no valid signature"
+        raise SourceError(f"{where}: the signature does not verify with {keyring} ({problem}); not applied")
     # [GNUPG:] GOODSIG <long keyid> <user id>
     parts = codes["GOODSIG"].split(maxsplit=3)
     fingerprint = codes["VALIDSIG"].split()[2]

@@ -25,7 +25,7 @@ KNOWN_SCHEMES = ("https", "http", "ssh", "git", "file")
 DEFAULT_SCHEMES = ("https", "ssh", "git")
 # user@host:path, the scp-like form of an ssh URL (no "://" before the colon)
 _SCP_LIKE = re.compile(
-    r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<path>(?!//).*)$"
+    r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^/:@\s\[\]]+|\[[0-9A-Fa-f:.]+\]):(?P<path>(?!//).*)$"
 )
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
