@@ -80,6 +80,7 @@ class GitSource:
         self.checkouts = Checkouts(cache_dir / "checkouts", self.settings.checkout_ttl)
         self._answers: dict[str, _Answer] = {}
         self._verified: dict[tuple[str, SignaturePolicy], str] = {}
+        self._present: set[tuple[str, str]] = set()  # (repository, commit) known to be in its mirror
 
     @classmethod
     def from_config(cls, config: AgentConfig) -> GitSource:
@@ -166,6 +167,8 @@ class GitSource:
             return commit
         if found is None:
             raise SourceError(f"{shown}: {_not_found(refs, ref)}")
+        if (mirror.url.key, found.commit) in self._present:
+            return found.commit  # the usual poll: nothing moved, no local lookup either
         commit = mirror.commit_of(found.commit)
         if commit is None:
             mirror.fetch_ref(found.refname)
@@ -173,6 +176,7 @@ class GitSource:
             commit = mirror.commit_of(found.commit) or mirror.commit_of(mirror.local_ref(found.refname))
         if commit is None:
             raise SourceError(f"{shown}: {ref!r} is at {found.commit[:12]}, which the fetch did not bring")
+        self._present.add((mirror.url.key, commit))
         return commit
 
     def _verify(self, mirror: Mirror, commit: str, policy: SignaturePolicy) -> str:

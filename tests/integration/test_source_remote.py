@@ -108,11 +108,12 @@ def test_no_change_poll_sends_no_fetch_to_the_server(
     source = make_source(tmp_path, token_credential(http, monkeypatch))
     source.checkout(http.url("app.git"), "main")
     assert http.commands().count("fetch") == 1
-    asked = http.commands().count("ls-refs")
+    before = len(http.requests)
     for _ in range(3):
         source.checkout(http.url("app.git"), "main")
     assert http.commands().count("fetch") == 1  # the server sent no pack
-    assert http.commands().count("ls-refs") == asked + 3  # one ls-remote per poll
+    polls = http.requests[before:]
+    assert [(r.method, r.path) for r in polls] == [("GET", "/app.git/info/refs")] * 3  # one request each
 
 
 def test_force_push_is_followed(served: Served, remote: tuple[str, GitSource]) -> None:
