@@ -103,3 +103,50 @@ def test_old_checkouts_are_removed(repo: GitRepo, tmp_path: Path) -> None:
     # used again later: exported again, same content
     again = source.checkout(str(repo.path), old.revision.commit)
     assert (again.root / "a").read_text() == "1"
+
+
+def test_source_settings_from_the_configuration(tmp_path: Path) -> None:
+    from agent.config import parse_config
+    from agent.errors import ConfigError
+    from agent.source import signature_policy
+    from agent.source.settings import source_settings
+
+    cfg = parse_config(
+        {
+            "source": {
+                "allowedSchemes": ["https", "file"],
+                "timeoutSeconds": 5,
+                "credentials": [
+                    {"url": "https://git.example.com/team/", "password": {"file": "secrets/token"}},
+                    {"url": "ssh://git.example.com/", "sshKey": {"env": "DEPLOY_KEY"}},
+                ],
+            },
+            "apps": [
+                {"name": "a", "repo": "r", "verify": {"keyring": "keys/release.asc"}},
+                {"name": "b", "repo": "r"},
+            ],
+        },
+        "agent.yaml",
+        tmp_path,
+    )
+    settings = source_settings(cfg)
+    assert settings.policy.schemes == ("https", "file") and settings.timeout == 5
+    assert settings.credentials[0].password is not None
+    assert settings.credentials[0].password.file == tmp_path / "secrets" / "token"
+    assert settings.credentials[1].ssh_key is not None and settings.credentials[1].ssh_key.env == "DEPLOY_KEY"
+    policy = signature_policy(cfg, cfg.apps[0])
+    assert policy is not None and policy.keyring == tmp_path / "keys" / "release.asc"
+    assert signature_policy(cfg, cfg.apps[1]) is None
+    assert parse_config({}, "agent.yaml", tmp_path).source.allowed_schemes == ["https", "ssh", "git"]
+
+    bad = {
+        "source": {"allowedSchemes": ["ext"], "credentials": [{"url": "https://x/", "password": {}}]},
+        "apps": [{"name": "a", "repo": "r", "verify": {}}],
+    }
+    with pytest.raises(ConfigError) as e:
+        parse_config(bad, "agent.yaml", tmp_path)
+    message = str(e.value)
+    assert message.startswith("agent.yaml: ")
+    assert "source.allowedSchemes[0]: " in message
+    assert "source.credentials[0].password: set exactly one of env, file" in message
+    assert "apps[0].verify: set keyring, allowedSigners or both" in message
