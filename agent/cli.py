@@ -309,7 +309,7 @@ def render_cmd(
     """Print the manifests an app or a folder renders to (like helm template)."""
     from agent.render import Release, RenderRequest, render
     from agent.render.chart import deep_merge
-    from agent.source import GitSource
+    from agent.source import GitSource, signature_policy
 
     folder = Path(target)
     try:
@@ -325,8 +325,10 @@ def render_cmd(
         else:
             cfg = _load(config)
             application = cfg.app(target)
-            checkout = GitSource(cfg.resolve(cfg.state_dir)).checkout(
-                cfg.repo_location(application), application.revision
+            checkout = GitSource.from_config(cfg).checkout(
+                cfg.repo_location(application),
+                application.revision,
+                verify=signature_policy(cfg, application),
             )
             root = checkout.root
             req = RenderRequest(

@@ -123,6 +123,67 @@ class IgnoreDifference(_Model):
         )
 
 
+class SecretRef(_Model):
+    """A secret read when needed: from an environment variable or a file
+    (relative to the configuration file), never written in the config."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("set exactly one of env, file")
+        return self
+
+
+class RepoCredentials(_Model):
+    """Credentials for every repository whose URL starts with ``url``
+    (the longest matching prefix wins)."""
+
+    url: str
+    username: str | None = None  # HTTPS user (default "git")
+    password: SecretRef | None = None  # HTTPS password or token
+    ssh_key: SecretRef | None = None  # OpenSSH private key, no passphrase
+    known_hosts: SecretRef | None = None  # known_hosts lines (default: ~/.ssh/known_hosts)
+
+    @model_validator(mode="after")
+    def _something(self) -> RepoCredentials:
+        if self.password is None and self.ssh_key is None and self.known_hosts is None:
+            raise ValueError("set password, sshKey or knownHosts")
+        return self
+
+
+Scheme = Literal["https", "http", "ssh", "git", "file"]
+DEFAULT_SCHEMES: tuple[Scheme, ...] = ("https", "ssh", "git")
+
+
+class SourceConfig(_Model):
+    """How repositories are fetched: allowed URL schemes, credentials, timeouts."""
+
+    allowed_schemes: list[Scheme] = Field(
+        default_factory=lambda: list(DEFAULT_SCHEMES),
+        description="add http for plain HTTP, file for local paths and file:// URLs",
+    )
+    timeout_seconds: float = Field(default=60, gt=0, description="for every git network operation")
+    checkout_ttl_seconds: float = Field(default=3600, gt=0, description="unused checkouts are removed")
+    credentials: list[RepoCredentials] = Field(default_factory=list)
+
+
+class SignatureVerification(_Model):
+    """Apply only commits signed by a trusted key: OpenPGP keys in a keyring
+    file, and/or SSH keys in an allowed-signers file."""
+
+    keyring: str | None = None
+    allowed_signers: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SignatureVerification:
+        if self.keyring is None and self.allowed_signers is None:
+            raise ValueError("set keyring, allowedSigners or both")
+        return self
+
+
 class Application(_Model):
     name: str
     repo: str
@@ -136,6 +197,7 @@ class Application(_Model):
     ignore_differences: list[IgnoreDifference] = Field(default_factory=list)
     strict_drift: bool = False  # also report fields others added (present live, never in Git)
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
+    verify: SignatureVerification | None = None
 
     @field_validator("name", "namespace")
     @classmethod
@@ -157,6 +219,7 @@ class AgentConfig(_Model):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     apps: list[Application] = Field(default_factory=list)
     state_dir: str = Field(default=".gitops-agent", description="repository cache and local state")
+    source: SourceConfig = Field(default_factory=SourceConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("apps")

@@ -2,38 +2,44 @@
 
 Layout of the cache (under the agent's state directory)::
 
-    repos/<sha256 of normalized URL>/      bare mirror, fetched in place
+    repos/<sha256 of normalized URL>/      bare mirror (shallow), fetched in place
+    repos/<...>.lock                       the repository's lock, across processes
     checkouts/<commit sha>/                the commit's tree, exported once
+    gnupg/<sha256 of a keyring>/           a keyring imported for verification
 
-A checkout is keyed by its commit, so it never changes under a render and
-apps on the same commit share it.  Exports go through ``git archive`` and
-Python's ``tarfile`` "data" filter, which refuses links that leave the tree.
+A poll asks the remote first (``ls-remote``): a ref that has not moved
+costs no fetch, and a commit already exported costs no export.  Reconciles
+of apps on one repository take turns under a lock; one that waited while
+another asked the remote reuses that answer, so apps polled together on one
+repository and revision share one ``ls-remote``, one fetch and one checkout.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import os
-import re
-import shutil
-import tarfile
-import tempfile
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-import git
+from filelock import FileLock, Timeout
 
 from agent.errors import SourceError
 from agent.models import Revision
-from agent.redact import mask_url
+from agent.source.checkouts import Checkouts
+from agent.source.credentials import credential_for, git_environment
+from agent.source.mirror import Counters, Mirror
+from agent.source.revisions import FULL_SHA, SHORT_SHA, is_semver_range, resolve
+from agent.source.settings import SourceSettings, source_settings
+from agent.source.signatures import SignaturePolicy, verify_commit
+from agent.source.urls import KNOWN_SCHEMES, check_url
 
-ALLOWED_SCHEMES = ("https", "http", "ssh", "git", "file")
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
-_NETWORK_TIMEOUT = 120  # seconds, for clone/fetch/ls-remote
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
+
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -42,162 +48,153 @@ _locks_guard = threading.Lock()
 class Checkout:
     root: Path
     revision: Revision
+    signed_by: str | None = None  # who signed the commit, when the app verifies
+
+    def path(self, rel: str) -> Path:
+        """A path inside the checkout; one that leaves it (``..``, an
+        absolute path, a symlink resolving outside) is refused."""
+        target = (self.root / rel).resolve()
+        if not target.is_relative_to(self.root.resolve()):
+            raise SourceError(f"{self.revision.repo}: path {rel!r} leaves the repository; refused")
+        return target
 
 
-def normalize_url(repo: str) -> str:
-    """The cache key of a repository: scheme and host lower-cased, no
-    credentials, no trailing ``/`` or ``.git``."""
-    if "://" not in repo and not _SCP_LIKE.match(repo):
-        return "file://" + str(Path(repo).resolve())
-    if _SCP_LIKE.match(repo):
-        user_host, _, path = repo.partition(":")
-        repo = f"ssh://{user_host}/{path}"
-    parts = urlsplit(repo)
-    host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
-    path = parts.path.rstrip("/").removesuffix(".git")
-    return f"{parts.scheme.lower()}://{host}{port}{path}"
+@dataclass
+class _Answer:
+    asked_at: float
+    refs: dict[str, str]
 
 
-def check_url(repo: str) -> None:
-    """Refuse URLs that run code or are options in disguise."""
-    if repo.startswith("-"):
-        raise SourceError(f"repository {mask_url(repo)!r} looks like a command-line option; refused")
-    if "::" in repo.split("/", 1)[0] or repo.startswith("ext::"):
-        raise SourceError(f"repository {mask_url(repo)!r} uses a git remote helper; refused")
-    if "://" in repo:
-        scheme = repo.split("://", 1)[0].lower()
-        if scheme not in ALLOWED_SCHEMES:
-            raise SourceError(
-                f"repository {mask_url(repo)!r}: scheme {scheme!r} is not allowed "
-                f"(allowed: {', '.join(ALLOWED_SCHEMES)})"
-            )
-
-
-def _lock_for(key: str) -> threading.Lock:
+def _thread_lock(key: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _git_env() -> dict[str, str]:
-    # Never prompt for credentials on a terminal; fail instead.
-    return {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "echo", "SSH_ASKPASS": "echo"}
-
-
 class GitSource:
-    """Repository cache rooted at ``cache_dir``."""
+    """The repository cache rooted at ``cache_dir``."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, settings: SourceSettings | None = None) -> None:
         self.cache_dir = cache_dir
+        self.settings = settings or SourceSettings()
+        self.counters = Counters()
+        self.checkouts = Checkouts(cache_dir / "checkouts", self.settings.checkout_ttl)
+        self._answers: dict[str, _Answer] = {}
+        self._verified: dict[tuple[str, SignaturePolicy], str] = {}
+        self._present: set[tuple[str, str]] = set()  # (repository, commit) known to be in its mirror
 
-    def checkout(self, repo: str, ref: str) -> Checkout:
-        check_url(repo)
-        key = normalize_url(repo)
-        shown = mask_url(repo)
-        mirror_dir = self.cache_dir / "repos" / hashlib.sha256(key.encode()).hexdigest()[:32]
-        with _lock_for(key):
-            mirror = self._mirror(repo, shown, mirror_dir)
-            commit = self._resolve(mirror, repo, shown, ref)
-            root = self._export(mirror, commit, shown)
-        return Checkout(root, Revision(repo=shown, ref=ref, commit=commit))
+    @classmethod
+    def from_config(cls, config: AgentConfig) -> GitSource:
+        return cls(config.resolve(config.state_dir), source_settings(config))
 
-    # -- stages ---------------------------------------------------------------
-    def _mirror(self, repo: str, shown: str, path: Path) -> git.Repo:
-        if (path / "HEAD").exists():
-            return git.Repo(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=path.parent))
+    def checkout(self, repo: str, ref: str, *, verify: SignaturePolicy | None = None) -> Checkout:
+        asked = time.monotonic()
+        url = check_url(repo, self.settings.policy)
+        credential = credential_for(self.settings.credentials, url)
+        git_dir = self.cache_dir / "repos" / hashlib.sha256(url.key.encode()).hexdigest()[:32]
+        schemes = [s for s in KNOWN_SCHEMES if self.settings.policy.allows(s)]
+        timeout = self.settings.timeout
+        authenticated = url.password is not None or (
+            credential is not None and (credential.password is not None or credential.ssh_key is not None)
+        )
+        mirror = Mirror(
+            git_dir,
+            url,
+            lambda: git_environment(url, credential, schemes, timeout),
+            timeout,
+            self.counters,
+            authenticated=authenticated,
+        )
+        with self._locked(url.key, git_dir):
+            mirror.ensure()
+            commit = self._resolve(mirror, ref, asked)
+            signed_by = self._verify(mirror, commit, verify) if verify is not None else None
+            root = self.checkouts.get(commit)
+            if root is None:
+                self.counters.export += 1
+                root = self.checkouts.export(git_dir, commit, url.shown, timeout)
+        self.checkouts.prune()
+        return Checkout(root, Revision(repo=url.shown, ref=ref, commit=commit), signed_by)
+
+    @contextmanager
+    def _locked(self, key: str, git_dir: Path) -> Iterator[None]:
+        """One reconcile at a time per repository, in this process (thread
+        lock) and across processes sharing the state directory (file lock)."""
+        wait = self.settings.timeout * 3
+        thread_lock = _thread_lock(str(git_dir))
+        if not thread_lock.acquire(timeout=wait):
+            raise SourceError(f"{key}: the repository stayed busy for {wait:g}s; try again")
         try:
-            git.Repo.clone_from(repo, tmp, mirror=True, env=_git_env(), kill_after_timeout=_NETWORK_TIMEOUT)
-            os.replace(tmp, path)
-            return git.Repo(path)
-        except git.GitCommandError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise SourceError(f"cannot clone {shown}: {_git_reason(e)}") from None
+            git_dir.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(git_dir) + ".lock", timeout=wait):
+                yield
+        except Timeout:
+            raise SourceError(f"{key}: the repository stayed locked for {wait:g}s; try again") from None
+        finally:
+            thread_lock.release()
 
-    def _resolve(self, mirror: git.Repo, repo: str, shown: str, ref: str) -> str:
-        """Resolve ``ref`` to a commit, asking the remote first (``ls-remote``)
-        so that a ref that has not moved costs no fetch."""
-        if _SHA.match(ref):
-            commit = self._local_commit(mirror, ref)
+    def _refs(self, mirror: Mirror, asked: float) -> dict[str, str]:
+        """The remote's refs: asked now, unless another reconcile asked
+        after this one started waiting (its answer is as fresh)."""
+        answer = self._answers.get(mirror.url.key)
+        if answer is not None and answer.asked_at >= asked:
+            return answer.refs
+        started = time.monotonic()
+        refs = mirror.ls_remote()
+        self._answers[mirror.url.key] = _Answer(started, refs)
+        return refs
+
+    def _resolve(self, mirror: Mirror, ref: str, asked: float) -> str:
+        shown = mirror.url.shown
+        if FULL_SHA.match(ref):
+            commit = mirror.commit_of(ref)
             if commit is None:
-                self._fetch(mirror, shown)
-                commit = self._local_commit(mirror, ref)
+                mirror.fetch_commit(ref)
+                commit = mirror.commit_of(ref)
             if commit is None:
                 raise SourceError(f"{shown}: commit {ref} not found")
             return commit
-        remote = self._ls_remote(mirror, shown, ref)
-        if remote is None:
-            raise SourceError(f"{shown}: revision {ref!r} not found (no such branch or tag)")
-        if self._local_commit(mirror, remote) is None:
-            self._fetch(mirror, shown)
-        commit = self._local_commit(mirror, remote)
+        if SHORT_SHA.match(ref):
+            commit = mirror.commit_of(ref)
+            if commit is not None:
+                return commit  # commits never change: no need to ask the remote
+        refs = self._refs(mirror, asked)
+        found = resolve(refs, ref)
+        if found is None and SHORT_SHA.match(ref):
+            mirror.fetch_all()
+            commit = mirror.commit_of(ref)
+            if commit is None:
+                raise SourceError(f"{shown}: commit {ref} not found")
+            return commit
+        if found is None:
+            raise SourceError(f"{shown}: {_not_found(refs, ref)}")
+        if (mirror.url.key, found.commit) in self._present:
+            return found.commit  # the usual poll: nothing moved, no local lookup either
+        commit = mirror.commit_of(found.commit)
         if commit is None:
-            raise SourceError(f"{shown}: {ref!r} points at {remote[:12]}, which the fetch did not bring")
+            mirror.fetch_ref(found.refname)
+            # the ref may have moved between ls-remote and fetch: take what came
+            commit = mirror.commit_of(found.commit) or mirror.commit_of(mirror.local_ref(found.refname))
+        if commit is None:
+            raise SourceError(f"{shown}: {ref!r} is at {found.commit[:12]}, which the fetch did not bring")
+        self._present.add((mirror.url.key, commit))
         return commit
 
-    def _ls_remote(self, mirror: git.Repo, shown: str, ref: str) -> str | None:
-        try:
-            out = str(mirror.git.ls_remote("origin", env=_git_env(), kill_after_timeout=_NETWORK_TIMEOUT))
-        except git.GitCommandError as e:
-            raise SourceError(f"cannot reach {shown}: {_git_reason(e)}") from None
-        refs: dict[str, str] = {}
-        for line in out.splitlines():
-            sha, _, name = line.partition("\t")
-            refs[name] = sha
-        wanted = (
-            ["HEAD"]
-            if ref == "HEAD"
-            else [ref, f"refs/heads/{ref}", f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}"]
+    def _verify(self, mirror: Mirror, commit: str, policy: SignaturePolicy) -> str:
+        known = self._verified.get((commit, policy))
+        if known is not None:
+            return known
+        signer = verify_commit(
+            mirror.git_dir, commit, policy, self.cache_dir / "gnupg", mirror.url.shown, self.settings.timeout
         )
-        for name in wanted:
-            if name in refs:
-                return refs[name]
-        return None
-
-    def _fetch(self, mirror: git.Repo, shown: str) -> None:
-        try:
-            mirror.git.fetch(
-                "origin",
-                "--prune",
-                "+refs/heads/*:refs/heads/*",
-                "+refs/tags/*:refs/tags/*",
-                env=_git_env(),
-                kill_after_timeout=_NETWORK_TIMEOUT,
-            )
-        except git.GitCommandError as e:
-            raise SourceError(f"cannot fetch {shown}: {_git_reason(e)}") from None
-
-    @staticmethod
-    def _local_commit(mirror: git.Repo, rev: str) -> str | None:
-        try:
-            return str(mirror.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}"))
-        except git.GitCommandError:
-            return None
-
-    def _export(self, mirror: git.Repo, commit: str, shown: str) -> Path:
-        dest = self.cache_dir / "checkouts" / commit
-        if dest.is_dir():
-            return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
-        try:
-            stream = io.BytesIO()
-            mirror.archive(stream, treeish=commit, format="tar")
-            stream.seek(0)
-            with tarfile.open(fileobj=stream) as tar:
-                tar.extractall(tmp, filter="data")
-            os.replace(tmp, dest)
-        except (git.GitCommandError, tarfile.TarError, OSError) as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if dest.is_dir():  # another process exported it first
-                return dest
-            raise SourceError(f"cannot export {commit[:12]} of {shown}: {e}") from None
-        return dest
+        self._verified[(commit, policy)] = signer
+        return signer
 
 
-def _git_reason(e: git.GitCommandError) -> str:
-    stderr = str(e.stderr or "").strip().replace("stderr: ", "").strip("' \n")
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    reason = lines[-1] if lines else f"git exited with {e.status}"
-    return mask_url(reason.removeprefix("fatal: "))
+def _not_found(refs: dict[str, str], ref: str) -> str:
+    if is_semver_range(ref):
+        tags = sorted(r.removeprefix("refs/tags/") for r in refs if r.startswith("refs/tags/"))
+        listed = ", ".join(tags[-8:]) if tags else "none"
+        return f"no tag matches the semver range {ref!r} (tags: {listed})"
+    if ref == "HEAD":
+        return "the remote has no HEAD (an empty repository?)"
+    return f"revision {ref!r} not found (no such branch or tag)"

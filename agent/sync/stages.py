@@ -18,7 +18,7 @@ from agent.cluster.base import ClusterClient, NotFound
 from agent.config import AgentConfig, Application
 from agent.models import Action, ChangeSetEntry, Manifest, ObjectKey, Revision
 from agent.render import Release, RenderRequest, render
-from agent.source import GitSource
+from agent.source import GitSource, signature_policy
 from agent.sync.ownership import APP_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, plan
 from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
@@ -34,7 +34,7 @@ class Context:
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
-        return cls(config, cluster, GitSource(config.resolve(config.state_dir)))
+        return cls(config, cluster, GitSource.from_config(config))
 
     def owner(self, app: Application) -> str:
         return owner_id(self.config.cluster.state_namespace, app.name)
@@ -65,7 +65,9 @@ def digest(manifests: tuple[Manifest, ...]) -> str:
 
 # -- stages ----------------------------------------------------------------------
 def fetch(ctx: Context, app: Application, ref: str | None = None) -> tuple[Path, Revision]:
-    checkout = ctx.source.checkout(ctx.config.repo_location(app), ref or app.revision)
+    checkout = ctx.source.checkout(
+        ctx.config.repo_location(app), ref or app.revision, verify=signature_policy(ctx.config, app)
+    )
     return checkout.root, checkout.revision
 
 

@@ -131,6 +131,7 @@ def test_secret_values_never_printed(project: GitRepo) -> None:
         ),
         (
             lambda p: (p / "examples-repo" / "agent.yaml").write_text(
+                "source: {allowedSchemes: [file]}\n"
                 "apps:\n  - name: x\n    repo: ..\n    path: examples-repo/apps/missing\n"
             ),
             "examples-repo/apps/missing: folder not found",

@@ -46,6 +46,7 @@ def setup(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> tuple[Cont
     repo.commit("v1")
     cfg = parse_config(
         {
+            "source": {"allowedSchemes": ["file"]},
             "apps": [
                 {
                     "name": "web",
@@ -54,7 +55,7 @@ def setup(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> tuple[Cont
                     "namespace": "web",
                     "syncPolicy": {"createNamespace": True},
                 }
-            ]
+            ],
         },
         "agent.yaml",
         tmp_path,
@@ -127,6 +128,7 @@ def test_no_rollback_when_disabled(
     ctx, _, repo = setup
     cfg = parse_config(
         {
+            "source": {"allowedSchemes": ["file"]},
             "apps": [
                 {
                     "name": "web",
@@ -135,7 +137,7 @@ def test_no_rollback_when_disabled(
                     "namespace": "web",
                     "syncPolicy": {"createNamespace": True, "rollbackOnFailure": False},
                 }
-            ]
+            ],
         },
         "agent.yaml",
         tmp_path,

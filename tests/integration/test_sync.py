@@ -71,7 +71,10 @@ def make_ctx(
     tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster, **app: object
 ) -> tuple[Context, AgentConfig]:
     cfg = parse_config(
-        {"apps": [{"name": "web", "repo": str(repo.path), "path": "apps/web", "namespace": "web", **app}]},
+        {
+            "source": {"allowedSchemes": ["file"]},
+            "apps": [{"name": "web", "repo": str(repo.path), "path": "apps/web", "namespace": "web", **app}],
+        },
         "agent.yaml",
         tmp_path,
     )
@@ -268,6 +271,7 @@ def test_waves_and_hooks_run_in_order(tmp_path: Path, repo: GitRepo, cluster: Em
     repo.commit("waves")
     cfg = parse_config(
         {
+            "source": {"allowedSchemes": ["file"]},
             "apps": [
                 {
                     "name": "web",
@@ -276,7 +280,7 @@ def test_waves_and_hooks_run_in_order(tmp_path: Path, repo: GitRepo, cluster: Em
                     "namespace": "web",
                     "syncPolicy": {"createNamespace": True},
                 }
-            ]
+            ],
         },
         "agent.yaml",
         tmp_path,
