@@ -1,19 +1,18 @@
-"""Run one git command with a deadline.
+"""Run one git command with a deadline, through GitPython.
 
 Git starts helpers of its own (``git-remote-https``, ``ssh``) that hold its
 output pipes; a timeout that killed only git would leave a reader waiting on
-them.  Each command runs in its own process group and the whole group is
-killed when the deadline passes.
+them.  GitPython's ``kill_after_timeout`` kills git and every descendant; the
+command also runs in a session of its own so no terminal is ever asked for
+credentials.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+import git
 
 from agent.redact import redact
 
@@ -43,30 +42,21 @@ def run_git(
     timeout: float,
 ) -> Output:
     cmd = ["git", *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
-    full_env = {**os.environ, **(env or {})}
-    with subprocess.Popen(
+    status, out, err = git.Git().execute(
         cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=full_env,
+        with_extended_output=True,
+        with_exceptions=False,
+        kill_after_timeout=timeout,  # GitPython kills git and its helpers (pgrep -P, recursively)
+        strip_newline_in_stdout=False,
+        env=env or {},
         start_new_session=True,
-    ) as proc:
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
-            raise GitFailed(f"timed out after {timeout:g}s", timed_out=True) from None
-    stderr = err.decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise GitFailed(reason(stderr, proc.returncode), stderr=redact(stderr))
-    return Output(out.decode("utf-8", "replace"), stderr)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    )
+    stderr = str(err)
+    if stderr.startswith("Timeout:"):
+        raise GitFailed(f"timed out after {timeout:g}s", timed_out=True)
+    if status != 0:
+        raise GitFailed(reason(stderr, int(status)), stderr=redact(stderr))
+    return Output(str(out), stderr)
 
 
 def reason(stderr: str, code: int) -> str:
