@@ -161,7 +161,7 @@ def diff(
 
 
 def _parse_set(items: list[str]) -> dict[str, Any]:
-    from agent.render.chart import deep_merge
+    from agent.render import deep_merge
 
     values: dict[str, Any] = {}
     for item in items:
@@ -188,7 +188,7 @@ def render_cmd(
 ) -> None:
     """Print the manifests an app or a folder renders to (like helm template)."""
     from agent.render import Release, RenderRequest, render
-    from agent.render.chart import deep_merge
+    from agent.render import deep_merge
     from agent.source import GitSource
 
     folder = Path(target)

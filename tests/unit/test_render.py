@@ -6,7 +6,7 @@ import pytest
 
 from agent.errors import RenderError
 from agent.render import Release, RenderRequest, render
-from agent.render.chart import deep_merge
+from agent.render import deep_merge
 from tests.conftest import EXAMPLES
 
 
@@ -36,6 +36,7 @@ CHART = {
 
 
 def _req(root: Path, path: str = "chart", **kw: object) -> RenderRequest:
+    kw.setdefault("validate", False)
     return RenderRequest(root=root, path=path, release=Release("rel", "team"), **kw)  # type: ignore[arg-type]
 
 
