@@ -90,6 +90,7 @@ class Application(_Model):
     values: dict[str, Any] = Field(default_factory=dict)
     interval_seconds: float = Field(default=60, gt=0)
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
+    openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
 
     @field_validator("name", "namespace")
     @classmethod

@@ -94,7 +94,9 @@ def finalize(
         meta = m.obj["metadata"]
         if is_namespaced(group, m.obj["kind"], types):
             if not meta.get("namespace"):
-                meta["namespace"] = namespace
+                # right after the name, where people write it
+                rest = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
+                meta = m.obj["metadata"] = {"name": meta["name"], "namespace": namespace, **rest}
         else:
             meta.pop("namespace", None)
         key = m.key

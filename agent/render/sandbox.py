@@ -64,6 +64,17 @@ class ChartLoader(jinja2.BaseLoader):
                     yield root, f"templates/{rest}", shown
                     yield root, rest, shown
 
+    def in_library(self, name: str) -> bool:
+        """Whether ``<key>/<rest>`` names a file of a library."""
+        head, _, rest = name.partition("/")
+        for key, root, _shown in self.libraries:
+            if key == head:
+                for rel in (f"templates/{rest}", rest):
+                    path = (root / rel).resolve()
+                    if path.is_relative_to(root) and path.is_file():
+                        return True
+        return False
+
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
@@ -208,6 +219,17 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         self._tpl_cache: OrderedDict[str, jinja2.Template] = OrderedDict()
         self._tpl_lock = threading.Lock()
 
+    def join_path(self, template: str, parent: str) -> str:
+        """A name imported by a library's partial (``{% from "_names.j2" ...
+        %}`` inside ``common/_labels.j2``) is looked up in that library first."""
+        head, sep, _ = parent.partition("/")
+        loader = self.loader
+        if sep and isinstance(loader, ChartLoader) and not template.startswith(f"{head}/"):
+            candidate = f"{head}/{template}"
+            if loader.in_library(candidate):
+                return candidate
+        return template
+
     # -- compile time ------------------------------------------------------------
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -265,8 +287,9 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
                 if isinstance(seq, str | list | tuple) and isinstance(n, int) and not isinstance(n, bool):
                     budget.check_planned(len(seq) * max(n, 0), "the * operator")
                     if isinstance(seq, list | tuple) and len(seq) * max(n, 0) > budget.limits.max_items:
+                        most = budget.limits.max_items
                         raise RenderError(
-                            f"the * operator would make a list of more than {budget.limits.max_items:,} items; refused"
+                            f"the * operator would make a list of more than {most:,} items; refused"
                         )
         elif operator == "**" and isinstance(left, int) and isinstance(right, int):
             if right > 0 and abs(left) > 1:
