@@ -135,7 +135,7 @@ class Files:
     def _index(self) -> dict[str, Path]:
         found = {
             rel: real
-            for rel, real in walk_files(self._root, self._shown)
+            for rel, real in walk_files(self._root, self._shown, scope="chart")
             if not rel.startswith(("templates/", "charts/"))
         }
         if self._only is not None:

@@ -118,7 +118,9 @@ def validate(manifests: Sequence[Manifest], kube_version: str) -> None:
             continue
         with _lock:
             validator = _validator(version, definition)
-        errors = sorted(validator.iter_errors(m.obj), key=lambda e: [str(p) for p in e.absolute_path])
+        errors = sorted(
+            validator.iter_errors(m.obj), key=lambda e: ([str(p) for p in e.absolute_path], e.validator)
+        )
         if errors:
             fields = "; ".join(describe(e) for e in errors[:5])
             problems.append(f"{m.source} (document {m.index + 1}): {m.key}: {fields}")

@@ -23,12 +23,15 @@ def inside(base: Path, rel: str, what: str, shown: str, scope: str = "repository
     return path
 
 
-def walk_files(folder: Path, shown: str, boundary: Path | None = None) -> Iterator[tuple[str, Path]]:
+def walk_files(
+    folder: Path, shown: str, boundary: Path | None = None, scope: str = "folder"
+) -> Iterator[tuple[str, Path]]:
     """Every file under ``folder`` as (posix path relative to ``folder``, real
     path), in byte order of the relative path, so the result never depends on
     the file system's listing order.  Hidden files and folders (``.git``,
     ``.github``) are skipped.  A symlink whose target leaves ``boundary``
-    (default: ``folder``) is refused; one inside it is followed once."""
+    (default: ``folder``; ``scope`` names it in messages) is refused; one
+    inside it is followed once."""
     root = folder.resolve()
     limit = (boundary or folder).resolve()
     found: list[tuple[str, Path]] = []
@@ -47,8 +50,7 @@ def walk_files(folder: Path, shown: str, boundary: Path | None = None) -> Iterat
                 if entry.is_symlink():
                     real = real.resolve()
                     if not real.is_relative_to(limit):
-                        where = "folder" if limit == root else "repository"
-                        raise RenderError(f"{shown}/{rel}: symlink points outside the {where}; refused")
+                        raise RenderError(f"{shown}/{rel}: symlink points outside the {scope}; refused")
                 if real.is_dir():
                     visit(real, rel + "/")
                 elif real.is_file():

@@ -279,6 +279,13 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             expanded_size(value, limits.current())
         return self.finalize_text(value)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``values.items`` is the key ``items`` when there is one (as in
+        Helm), not the dict method of that name."""
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         budget = limits.current()
         budget.tick()

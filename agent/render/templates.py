@@ -97,7 +97,9 @@ def _render(
             "files": Files(chart.root, chart.shown),
         }
         notes: list[str] = []
-        for rel, _ in walk_files(chart.root / "templates", f"{chart.shown}/templates", boundary=chart.root):
+        for rel, _ in walk_files(
+            chart.root / "templates", f"{chart.shown}/templates", boundary=chart.root, scope="chart"
+        ):
             name = rel.rsplit("/", 1)[-1]
             if name in NOTES:
                 if top and rel in NOTES:
@@ -124,7 +126,7 @@ def _crds(chart: Chart) -> list[Manifest]:
         return []
     budget = limits.current()
     found: list[Manifest] = []
-    for rel, real in walk_files(folder, f"{chart.shown}/crds", boundary=chart.root):
+    for rel, real in walk_files(folder, f"{chart.shown}/crds", boundary=chart.root, scope="chart"):
         if not rel.endswith(CRD_SUFFIXES):
             continue
         shown = f"{chart.shown}/crds/{rel}"

@@ -206,7 +206,9 @@ def check_values(values: Mapping[str, Any], schema: Mapping[str, Any], shown: st
     # An empty registry: a "$ref" to a remote schema is an error, never a download.
     validator = cls(schema, registry=Registry())
     try:
-        errors = sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path])
+        errors = sorted(
+            validator.iter_errors(values), key=lambda e: ([str(p) for p in e.absolute_path], e.validator)
+        )
     except Exception as e:  # an unresolvable $ref and the like
         raise RenderError(f"{shown}: cannot check values: {e}") from None
     if errors:

@@ -103,7 +103,9 @@ def test_plain_yaml_folder_recursive_in_path_order(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
-            "app/a.yaml": cm("a") + "---\n---\n" + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: elsewhere}\n",
+            "app/a.yaml": cm("a")
+            + "---\n---\n"
+            + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: elsewhere}\n",
             "app/sub/c.json": '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "c"}}',
             "app/B.yml": cm("upper"),
             "app/README.md": "not yaml",
@@ -121,7 +123,9 @@ def test_plain_yaml_folder_recursive_in_path_order(tmp_path: Path) -> None:
 
 
 def test_kind_list_is_unfolded(tmp_path: Path) -> None:
-    write(tmp_path, {"app/l.yaml": "apiVersion: v1\nkind: List\nitems:\n  - " + cm("x").replace("\n", "\n    ")})
+    write(
+        tmp_path, {"app/l.yaml": "apiVersion: v1\nkind: List\nitems:\n  - " + cm("x").replace("\n", "\n    ")}
+    )
     assert [m.key.name for m in run(tmp_path, "app").manifests] == ["x"]
 
 
@@ -133,7 +137,10 @@ def test_kind_list_is_unfolded(tmp_path: Path) -> None:
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", "ConfigMap has no metadata.name"),
         ("- a\n- b\n", "expected a Kubernetes object"),
         ("a: 1\n b: [\n", r"app/a\.yaml:\d+: invalid YAML"),
-        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: 3}\n", "namespace must be a string"),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: 3}\n",
+            "namespace must be a string",
+        ),
     ],
 )
 def test_documents_that_are_not_objects(tmp_path: Path, doc: str, message: str) -> None:
@@ -146,7 +153,8 @@ def test_duplicates_name_both_places(tmp_path: Path) -> None:
     write(tmp_path, {"app/a.yaml": cm("a"), "app/b.yaml": cm("a")})
     with pytest.raises(
         RenderError,
-        match=r"app/b\.yaml \(document 1\): ConfigMap/team/a is defined twice \(also in app/a\.yaml \(document 1\)\)",
+        match=r"app/b\.yaml \(document 1\): ConfigMap/team/a is defined twice "
+        r"\(also in app/a\.yaml \(document 1\)\)",
     ):
         run(tmp_path, "app")
 
@@ -200,7 +208,9 @@ def test_deep_merge_semantics() -> None:
 
 def test_request_for_the_engine_keeps_working(tmp_path: Path) -> None:
     """The sync engine's call: release, values files, inline values, label."""
-    root = chart(tmp_path, {"cm.yaml": cm("{{ release.name }}", "{n: {{ values.n | quote }}}")}, values="n: 1\n")
+    root = chart(
+        tmp_path, {"cm.yaml": cm("{{ release.name }}", "{n: {{ values.n | quote }}}")}, values="n: 1\n"
+    )
     result = render(
         RenderRequest(
             root=root,

@@ -43,12 +43,20 @@ def test_crds_are_marked_for_the_planner_and_never_pruned(repo: Path) -> None:
     objs = render_umbrella(repo)
     annotations = objs["CustomResourceDefinition/widgets.example.com"]["metadata"]["annotations"]
     assert annotations == {CHART_CRD_ANNOTATION: "umbrella", PRUNE_ANNOTATION: "disabled"}
-    assert objs["CustomResourceDefinition/databases.example.com"]["metadata"]["annotations"][CHART_CRD_ANNOTATION] == "db"
+    assert (
+        objs["CustomResourceDefinition/databases.example.com"]["metadata"]["annotations"][
+            CHART_CRD_ANNOTATION
+        ]
+        == "db"
+    )
 
 
 def test_crds_folder_holds_crds_only(repo: Path) -> None:
     write(repo, {"umbrella/crds/bad.yaml": cm("x")})
-    with pytest.raises(RenderError, match=r"umbrella/crds/bad\.yaml \(document 1\): crds/ holds CustomResourceDefinitions only"):
+    with pytest.raises(
+        RenderError,
+        match=r"umbrella/crds/bad\.yaml \(document 1\): crds/ holds CustomResourceDefinitions only",
+    ):
         run(repo, "umbrella")
 
 
@@ -66,7 +74,14 @@ def test_subchart_values_alias_global_and_defaults(repo: Path) -> None:
 
 
 def test_app_null_deletes_a_subchart_default(repo: Path) -> None:
-    write(repo, {"umbrella/charts/db/templates/db.yaml": cm("{{ release.name }}-db", "{keys: {{ values.keys() | list | join(',') | quote }}}")})
+    write(
+        repo,
+        {
+            "umbrella/charts/db/templates/db.yaml": cm(
+                "{{ release.name }}-db", "{keys: {{ values.keys() | list | join(',') | quote }}}"
+            )
+        },
+    )
     data = render_umbrella(repo, values={"store": {"engine": None}})["ConfigMap/r-db"]["data"]
     assert data["keys"] == "size,global,enabled"
 
@@ -157,7 +172,10 @@ def test_remote_schema_refs_are_never_fetched(repo: Path) -> None:
             "leaves the repository; refused",
         ),
         ("name: x\nversion: 1.0.0\ndependencies: [{name: y, repository: 'file://nowhere'}]\n", "no chart at"),
-        ("name: x\nversion: 1.0.0\ndependencies: [{name: a}, {name: a}]\n", "two dependencies are called 'a'"),
+        (
+            "name: x\nversion: 1.0.0\ndependencies: [{name: a}, {name: a}]\n",
+            "two dependencies are called 'a'",
+        ),
     ],
 )
 def test_bad_chart_yaml(tmp_path: Path, chart_yaml: str, message: str) -> None:
@@ -191,7 +209,13 @@ def test_a_chart_depending_on_itself(tmp_path: Path) -> None:
 
 def test_notes_only_of_the_top_chart_and_not_as_manifests(tmp_path: Path) -> None:
     root = chart(tmp_path, {"NOTES.txt.j2": "Hello {{ release.name }}\n", "a.yaml": cm("a")})
-    write(root, {"chart/charts/sub/Chart.yaml": "name: sub\nversion: 1.0.0\n", "chart/charts/sub/templates/NOTES.txt": "sub"})
+    write(
+        root,
+        {
+            "chart/charts/sub/Chart.yaml": "name: sub\nversion: 1.0.0\n",
+            "chart/charts/sub/templates/NOTES.txt": "sub",
+        },
+    )
     result = run(root)
     assert result.notes == "Hello rel"
     assert [m.key.name for m in result.manifests] == ["a"]
@@ -203,7 +227,8 @@ def test_files_helpers(tmp_path: Path) -> None:
         {
             "cm.yaml": cm(
                 "a",
-                "{lines: {{ files.lines('conf/a.txt') | length | quote }}, b64: {{ files.get_b64('conf/a.txt') | quote }}, "
+                "{lines: {{ files.lines('conf/a.txt') | length | quote }}, "
+                "b64: {{ files.get_b64('conf/a.txt') | quote }}, "
                 "n: {{ files.glob('conf/*') | length | quote }}, has: {{ ('conf/a.txt' in files) | quote }}}",
             ),
             "secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n"
@@ -229,7 +254,8 @@ def test_release_and_chart_context(tmp_path: Path) -> None:
             "cm.yaml": cm(
                 "a",
                 "{rev: {{ release.revision | quote }}, install: {{ release.is_install | quote }}, "
-                "upgrade: {{ release.is_upgrade | quote }}, svc: {{ release.service }}, app: {{ chart.appVersion | quote }}}",
+                "upgrade: {{ release.is_upgrade | quote }}, svc: {{ release.service }}, "
+                "app: {{ chart.appVersion | quote }}}",
             )
         },
     )
