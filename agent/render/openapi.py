@@ -103,17 +103,23 @@ def validate(manifests: Sequence[Manifest], kube_version: str) -> None:
     with _lock:
         _, by_gvk = _definitions(version)
     kinds = {(g, k) for g, _, k in by_gvk}
+    builtin_groups = {g for g, _, _ in by_gvk} | {"extensions"}
     problems: list[str] = []
     for m in manifests:
         group, ver = split_api_version(m.api_version)
         kind = m.obj["kind"]
         definition = by_gvk.get((group, ver, kind))
         if definition is None:
-            if (group, kind) in kinds:
-                served = sorted(f"{g}/{v}" if g else v for g, v, k in by_gvk if (g, k) == (group, kind))
+            # Custom resources have no schema here; a built-in group (one
+            # Kubernetes serves, or a core one without a dot) must know the kind.
+            if (group, kind) in kinds or group in builtin_groups or "." not in group:
+                served = sorted(
+                    f"{g}/{v}" if g else v for g, v, k in by_gvk if k == kind and g != "extensions"
+                )
+                hint = f"use {', '.join(served)}" if served else "no such kind"
                 problems.append(
                     f"{m.source} (document {m.index + 1}): {m.api_version} {kind} is not served by "
-                    f"Kubernetes {version} (use {', '.join(served)})"
+                    f"Kubernetes {version} ({hint})"
                 )
             continue
         with _lock:
