@@ -52,7 +52,7 @@ class ChartLoader(jinja2.BaseLoader):
         self.root = root
         self.shown = shown
         self.libraries = libraries
-        self.shown_by_file: dict[str, str] = {}
+        self.shown_files: set[str] = set()  # the file names templates are compiled under
 
     def _candidates(self, name: str) -> Iterator[tuple[Path, str, str]]:
         yield self.root, f"templates/{name}", self.shown
@@ -86,9 +86,12 @@ class ChartLoader(jinja2.BaseLoader):
             if path.is_file():
                 shown_file = f"{shown}/{path.relative_to(base).as_posix()}"
                 text = read_text(path, shown_file, MAX_TEMPLATE_BYTES)
-                self.shown_by_file[str(path)] = shown_file
+                self.shown_files.add(shown_file)
                 stat = path.stat()
-                return text, str(path), _unchanged(path, stat.st_mtime_ns, stat.st_size)
+                # The file name compiled into the template is the one users
+                # see: error locations need no mapping, and a template whose
+                # text did not change in a new revision reuses its code.
+                return text, shown_file, _unchanged(path, stat.st_mtime_ns, stat.st_size)
         raise jinja2.TemplateNotFound(template)
 
 
@@ -231,6 +234,31 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         return template
 
     # -- compile time ------------------------------------------------------------
+    def compile(  # type: ignore[override]
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        """Compiled code, shared by every chart environment for the same
+        text, name and file name (all of them compile alike)."""
+        if raw or defer_init or not isinstance(source, str):
+            return super().compile(source, name, filename, raw, defer_init)
+        key = (source, name, filename)
+        with _code_lock:
+            code = _code_cache.get(key)
+            if code is not None:
+                _code_cache.move_to_end(key)
+                return code
+        code = super().compile(source, name, filename)
+        with _code_lock:
+            _code_cache[key] = code
+            while len(_code_cache) > CODE_CACHE_SIZE:
+                _code_cache.popitem(last=False)
+        return code
+
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         _Guards(self).visit(tree)
@@ -334,6 +362,11 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             budget.depth -= 1
         return budget.check_size(result, "a call's result")
 
+
+# -- caches -----------------------------------------------------------------------
+_code_cache: OrderedDict[tuple[str, str | None, str | None], Any] = OrderedDict()
+_code_lock = threading.Lock()
+CODE_CACHE_SIZE = 4096
 
 # -- one environment per chart -----------------------------------------------------
 _cache: OrderedDict[tuple[Any, ...], ChartEnvironment] = OrderedDict()

@@ -149,7 +149,7 @@ def _run(env: ChartEnvironment, name: str, context: dict[str, Any], shown_file: 
             chunks.append(chunk)
         budget.check_time()
     except jinja2.TemplateSyntaxError as e:
-        where = loader.shown_by_file.get(str(e.filename), shown_file)
+        where = e.filename if e.filename in loader.shown_files else shown_file
         raise RenderError(f"{where}:{e.lineno}: {e.message}") from None
     except jinja2.TemplateNotFound as e:
         where = _location(e, loader) or shown_file
@@ -172,7 +172,6 @@ def _run(env: ChartEnvironment, name: str, context: dict[str, Any], shown_file: 
 def _location(exc: BaseException, loader: ChartLoader) -> str:
     """``chart/templates/x.yaml:12`` of the innermost template frame."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        shown = loader.shown_by_file.get(frame.filename)
-        if shown is not None:
-            return f"{shown}:{frame.lineno}"
+        if frame.filename in loader.shown_files:
+            return f"{frame.filename}:{frame.lineno}"
     return ""
