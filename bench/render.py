@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.render import Release, RenderRequest, render  # noqa: E402
+from agent.render import Release, RenderRequest, render
 
 HELPERS = """\
 {% macro fullname() %}{{ (release.name ~ "-" ~ chart.name) | trunc(63) | trim_suffix("-") }}{% endmacro %}

@@ -234,7 +234,7 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         return template
 
     # -- compile time ------------------------------------------------------------
-    def compile(  # type: ignore[override]
+    def compile(
         self,
         source: str | nodes.Template,
         name: str | None = None,
@@ -245,7 +245,7 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         """Compiled code, shared by every chart environment for the same
         text, name and file name (all of them compile alike)."""
         if raw or defer_init or not isinstance(source, str):
-            return super().compile(source, name, filename, raw, defer_init)
+            return super().compile(source, name, filename, raw=raw, defer_init=defer_init)  # type: ignore[call-overload]
         key = (source, name, filename)
         with _code_lock:
             code = _code_cache.get(key)
