@@ -232,7 +232,11 @@ def _child(parent: Chart, path: Path, dep: Dependency, repo: Path, ancestors: li
         raise RenderError(
             f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {shown} is chart {meta['name']!r}"
         )
-    if dep.version and not semver.satisfies(meta["version"], dep.version):
+    try:
+        allowed = not dep.version or semver.satisfies(meta["version"], dep.version)
+    except RenderError as e:
+        raise RenderError(f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {e}") from None
+    if not allowed:
         raise RenderError(
             f"{parent.shown}/Chart.yaml: dependency {dep.name!r} wants version {dep.version!r}, "
             f"{shown} is {meta['version']}"
