@@ -280,19 +280,14 @@ def rollback(
         raise typer.Exit(EXIT_SYNC_FAILED)
 
 
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    from agent.render.chart import deep_merge
-
-    values: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            fail(f"--set {item!r}: expected key.path=value")
-        value: Any = yaml.safe_load(raw) if raw else ""
-        for part in reversed(key.split(".")):
-            value = {part: value}
-        values = deep_merge(values, value)
-    return values
+def _repository_root(folder: Path) -> Path:
+    """The work tree a chart folder belongs to (the nearest parent with a
+    ``.git``), so ``repository: file://../common`` can reach a sibling
+    chart; the folder itself outside any work tree."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
 
 
 @app.command("render")
@@ -300,51 +295,88 @@ def render_cmd(
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
     config: ConfigOption = Path("agent.yaml"),
     values: Annotated[
-        list[str] | None, typer.Option("--values", "-f", help="Values file (folder mode).")
+        list[str] | None, typer.Option("--values", "-f", help="Values file, over the chart's and the app's.")
     ] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="key.path=value (folder mode).")] = None,
-    namespace: Annotated[str, typer.Option("--namespace", "-n")] = "default",
-    release: Annotated[str | None, typer.Option("--release")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="key.path=value (Helm syntax), over everything.")
+    ] = None,
+    set_string: Annotated[
+        list[str] | None, typer.Option("--set-string", help="key.path=value, the value kept a string.")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Default: the app's, or default.")
+    ] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="Default: the app's name, or the folder's.")
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="App mode: render this branch, tag or commit.")
+    ] = None,
+    kube_version: Annotated[
+        str | None, typer.Option("--kube-version", help="Kubernetes version for capabilities (default 1.33).")
+    ] = None,
+    api_versions: Annotated[
+        list[str] | None,
+        typer.Option("--api-versions", "-a", help="Extra API versions for capabilities (group/version)."),
+    ] = None,
+    validate: Annotated[
+        bool | None,
+        typer.Option("--validate/--no-validate", help="Check objects against the Kubernetes schemas."),
+    ] = None,
 ) -> None:
-    """Print the manifests an app or a folder renders to (like helm template)."""
-    from agent.render import Release, RenderRequest, render
-    from agent.render.chart import deep_merge
+    """Print the manifests an app or a folder renders to (like helm template).
+
+    The manifests go to standard output; the chart's NOTES.txt, if any, to
+    standard error."""
+    from agent.render import Capabilities, Release, RenderRequest, load_values_file, parse_set, render
+    from agent.render.manifests import to_yaml_stream
     from agent.source import GitSource, signature_policy
 
     folder = Path(target)
     try:
+        overrides = [load_values_file(Path(v), v) for v in values or ()]
+        overrides.append(parse_set(set_ or []))
+        overrides.append(parse_set(set_string or [], as_string=True))
+        capabilities = Capabilities.of(kube_version, api_versions or ())
         if folder.is_dir():
+            real = folder.resolve()
+            root = _repository_root(real)
             req = RenderRequest(
-                root=folder.resolve(),
-                path=".",
-                label=target,
-                release=Release(release or folder.resolve().name, namespace),
-                values_files=[str(Path(v).resolve()) for v in values or ()],
-                values=_parse_set(set_ or []),
+                root=root,
+                path=real.relative_to(root).as_posix() or ".",
+                label=target.rstrip("/") or target,
+                release=Release(release or real.name, namespace or "default"),
+                overrides=overrides,
+                capabilities=capabilities,
+                validate=True if validate is None else validate,
             )
         else:
             cfg = _load(config)
             application = cfg.app(target)
             checkout = GitSource.from_config(cfg).checkout(
                 cfg.repo_location(application),
-                application.revision,
+                revision or application.revision,
                 verify=signature_policy(cfg, application),
             )
-            root = checkout.root
             req = RenderRequest(
-                root=root,
+                root=checkout.root,
                 path=application.path,
                 label=f"{application.name}: {application.path}",
-                release=Release(application.name, application.namespace),
+                release=Release(release or application.name, namespace or application.namespace),
                 values_files=application.values_files,
-                values=deep_merge(application.values, _parse_set(set_ or [])),
+                values=application.values,
+                overrides=overrides,
+                capabilities=capabilities,
+                validate=application.openapi_validation if validate is None else validate,
             )
         result = render(req)
     except AgentError as e:
         fail(str(e))
         return
-    docs = [m.obj for m in result.manifests]
-    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False, explicit_start=True))
+    sys.stdout.write(to_yaml_stream(result.manifests))
+    sys.stdout.flush()
+    if result.notes:
+        err.print(f"NOTES:\n{result.notes}", markup=False)
 
 
 # -- emulator -----------------------------------------------------------------------

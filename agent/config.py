@@ -198,6 +198,7 @@ class Application(_Model):
     strict_drift: bool = False  # also report fields others added (present live, never in Git)
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
     verify: SignatureVerification | None = None
+    openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
 
     @field_validator("name", "namespace")
     @classmethod

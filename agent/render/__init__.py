@@ -1,25 +1,53 @@
 """The render stage (pure): a folder of a checkout in, manifests out.
 
-A folder with ``Chart.yaml`` is a Jinja chart (:mod:`agent.render.chart`);
-any other folder is plain YAML, read recursively (``.yaml``, ``.yml``,
-``.json``) in path order.
+A folder with ``Chart.yaml`` is a Jinja chart (:mod:`agent.render.chart`,
+:mod:`agent.render.templates`); any other folder is plain YAML, read
+recursively (``.yaml``, ``.yml``, ``.json``) in path order.  Either way the
+objects are checked (:mod:`agent.render.manifests`), given the app's
+namespace where they have none, and validated against the Kubernetes
+OpenAPI schemas (:mod:`agent.render.openapi`) unless the app turns that
+off.  Nothing here touches git, a cluster, the network, the clock or the
+environment: the same inputs always give the same manifests, byte for byte.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from agent.errors import RenderError
 from agent.models import Manifest
-from agent.render.chart import Release, chart_values, load_values_file, render_chart
-from agent.render.manifests import finalize, parse_manifests
+from agent.render import limits, openapi
+from agent.render.chart import load_chart
+from agent.render.context import Capabilities, Release
+from agent.render.limits import DEFAULT_LIMITS, Limits
+from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
+from agent.render.paths import inside, read_text, walk_files
+from agent.render.templates import render_tree
+from agent.render.values import deep_merge, load_values_file, parse_set
 
 PLAIN_SUFFIXES = (".yaml", ".yml", ".json")
 
-__all__ = ["Release", "RenderRequest", "RenderResult", "render"]
+__all__ = [
+    "Capabilities",
+    "Limits",
+    "Release",
+    "RenderRequest",
+    "RenderResult",
+    "deep_merge",
+    "load_values_file",
+    "parse_set",
+    "render",
+    "to_yaml_stream",
+]
+
+
+@lru_cache(maxsize=1)
+def _default_capabilities() -> Capabilities:
+    return Capabilities.default()
 
 
 @dataclass(frozen=True)
@@ -27,56 +55,60 @@ class RenderRequest:
     root: Path  # the repository checkout
     path: str  # folder inside it
     release: Release
-    values_files: Sequence[str] = ()  # relative to the app folder
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values_files: Sequence[str] = ()  # relative to the app folder, inside the repository
+    values: Mapping[str, Any] = field(default_factory=dict)  # the app's inline values
     label: str = ""  # how to name the folder in messages (default: path)
+    overrides: Sequence[Mapping[str, Any]] = ()  # over everything, in order (--values, --set)
+    capabilities: Capabilities | None = None  # the target cluster (default: Capabilities.default())
+    validate: bool = True  # check objects against the Kubernetes OpenAPI schemas
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
 class RenderResult:
-    manifests: tuple[Manifest, ...]
+    manifests: tuple[Manifest, ...]  # a chart's crds/ first, then the templates' objects
     chart: bool
-
-
-def _inside(root: Path, rel: str, what: str, shown: str) -> Path:
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise RenderError(f"{shown}: {what} {rel!r} leaves the repository; refused")
-    return path
+    notes: str = ""  # the top chart's rendered NOTES.txt
+    crds: int = 0  # how many of the first manifests come from crds/ folders
 
 
 def render(req: RenderRequest) -> RenderResult:
     shown = req.label or req.path
-    folder = _inside(req.root, req.path, "path", shown)
+    repo = req.root.resolve()
+    folder = inside(repo, req.path, "path", shown)
     if not folder.is_dir():
         raise RenderError(f"{shown}: folder not found in the repository at this revision")
-    if (folder / "Chart.yaml").is_file():
-        layers: list[Mapping[str, Any]] = []
-        for name in req.values_files:
-            vf = _inside(folder, name, "values file", shown)
-            if not vf.is_relative_to(req.root.resolve()):
-                raise RenderError(f"{shown}: values file {name!r} leaves the repository; refused")
-            layers.append(load_values_file(vf, f"{shown}/{name}"))
-        layers.append(req.values)
-        values = chart_values(folder, shown, layers)
-        manifests = render_chart(folder, shown, req.release, values)
-        chart = True
-    else:
-        if req.values_files or req.values:
-            raise RenderError(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")
-        manifests = _plain(folder, shown)
-        chart = False
-    return RenderResult(tuple(finalize(manifests, req.release.namespace)), chart)
+    capabilities = req.capabilities or _default_capabilities()
+    with limits.budget(req.limits):
+        if (folder / "Chart.yaml").is_file():
+            layers: list[Mapping[str, Any]] = []
+            for name in req.values_files:
+                path = (folder / name).resolve()
+                if not path.is_relative_to(repo):
+                    raise RenderError(f"{shown}: values file {name!r} leaves the repository; refused")
+                layers.append(load_values_file(path, f"{shown}/{name}"))
+            layers.append(req.values)
+            layers.extend(req.overrides)
+            chart = load_chart(folder, shown, repo)
+            out = render_tree(chart, layers, req.release, capabilities)
+            manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True
+        else:
+            if req.values_files or req.values or any(req.overrides):
+                raise RenderError(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")
+            manifests, notes, crds, is_chart = _plain(folder, shown), "", 0, False
+        manifests = finalize(manifests, req.release.namespace)
+        if req.validate:
+            openapi.validate(manifests, capabilities.kube_version.version)
+    return RenderResult(tuple(manifests), is_chart, notes, crds)
 
 
 def _plain(folder: Path, shown: str) -> list[Manifest]:
+    budget = limits.current()
     out: list[Manifest] = []
-    root = folder.resolve()
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix not in PLAIN_SUFFIXES:
+    for rel, real in walk_files(folder, shown):
+        if not rel.endswith(PLAIN_SUFFIXES):
             continue
-        rel = path.relative_to(folder).as_posix()
-        if not path.resolve().is_relative_to(root):
-            raise RenderError(f"{shown}/{rel}: symlink leaves the app folder; refused")
-        out.extend(parse_manifests(path.read_text(encoding="utf-8"), f"{shown}/{rel}"))
+        text = read_text(real, f"{shown}/{rel}", budget.limits.max_output_bytes)
+        budget.add_output(len(text))
+        out.extend(parse_manifests(text, f"{shown}/{rel}"))
     return out

@@ -1,262 +1,246 @@
-"""Helm-like charts written in Jinja.
+"""Charts on disk: ``Chart.yaml``, dependencies and the tree they form.
 
-A chart is a folder with ``Chart.yaml``, ``values.yaml`` and ``templates/``.
-Every ``templates/*.yaml|*.yml|*.j2`` file is rendered; files whose name
-starts with ``_`` are partials (macros), only imported.
+A chart is a folder with ``Chart.yaml`` (``apiVersion`` v1 or v2, ``name``,
+``version``, ``appVersion``, ``description``, ``type: application|library``,
+``dependencies``), ``values.yaml``, an optional ``values.schema.json``,
+``templates/`` and an optional ``crds/`` folder.
 
-Values, lowest precedence first: the chart's ``values.yaml``, then the app's
-values files in order, then the app's inline values.  Maps merge deeply and
-``null`` deletes a key, as in Helm.
-
-Templates run in Jinja's ``ImmutableSandboxedEnvironment`` with
-``StrictUndefined``: an undefined value is an error naming the template and
-line.  The loader only reads files inside the chart.
+A dependency is found, in this order, as a chart vendored unpacked in
+``charts/`` (its ``Chart.yaml`` name matches, as ``helm dependency build``
+leaves it), or through ``repository: file://<path>`` relative to the chart,
+which must stay inside the repository.  Repositories are never contacted
+while rendering: a dependency from a remote repository must be vendored.
+Charts in ``charts/`` that ``Chart.yaml`` does not list are subcharts too,
+as in Helm.  ``alias`` renames a dependency (its values key and its name),
+``condition`` (``a.enabled,b.enabled``: the first path that holds a boolean
+decides) and ``tags`` switch it off; library charts only provide macros.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.sandbox
-import yaml
-from jinja2.exceptions import SecurityError
-
 from agent.errors import RenderError
-from agent.models import Manifest
-from agent.render.manifests import load_yaml_documents, parse_manifests
+from agent.render import semver
+from agent.render.documents import load_mapping
+from agent.render.paths import read_text
+from agent.render.values import Values, load_values_file, lookup
 
-TEMPLATE_SUFFIXES = (".yaml", ".yml", ".j2")
+MAX_DEPTH = 10  # levels of subcharts
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Release:
+class Dependency:
     name: str
-    namespace: str
-    revision: int = 1
-    is_install: bool = True
+    version: str = ""
+    repository: str = ""
+    alias: str = ""
+    condition: str = ""
+    tags: tuple[str, ...] = ()
 
     @property
-    def is_upgrade(self) -> bool:
-        return not self.is_install
+    def key(self) -> str:
+        return self.alias or self.name
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``; maps merge, ``None`` deletes."""
-    out = dict(base)
-    for key, value in override.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
+@dataclass
+class Chart:
+    """One chart of the tree, with what its parent said about it."""
+
+    root: Path  # resolved folder
+    shown: str  # how messages name the folder
+    meta: dict[str, Any]  # Chart.yaml as written (the template's ``chart``)
+    defaults: Values
+    key: str  # its name in its parent's values (alias or name)
+    condition: str = ""
+    tags: tuple[str, ...] = ()
+    children: list[Chart] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self.meta["version"])
+
+    @property
+    def library(self) -> bool:
+        return self.meta.get("type") == "library"
+
+    def enabled_in(self, parent_values: Mapping[str, Any]) -> bool:
+        """Helm's rules: a condition path holding a boolean decides; else
+        any listed tag set true enables, all listed tags set false disable."""
+        for path in (p.strip() for p in self.condition.split(",") if p.strip()):
+            found, value = lookup(parent_values, path)
+            if found and isinstance(value, bool):
+                return value
+        tags = parent_values.get("tags")
+        if self.tags and isinstance(tags, Mapping):
+            states = [tags[t] for t in self.tags if isinstance(tags.get(t), bool)]
+            if states:
+                return any(states)
+        return True
+
+
+def load_chart_meta(root: Path, shown: str) -> dict[str, Any]:
+    where = f"{shown}/Chart.yaml"
+    meta = load_mapping(read_text(root / "Chart.yaml", where, 1024 * 1024), where, "Chart.yaml")
+    api = meta.get("apiVersion", "v2")
+    if api not in ("v1", "v2"):
+        raise RenderError(f"{where}: apiVersion must be v1 or v2, not {api!r}")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise RenderError(f"{where}: missing name")
+    if not _NAME.match(name):
+        raise RenderError(f"{where}: name {name!r} must be letters, digits, '-', '_' or '.'")
+    version = meta.get("version")
+    if version is None or version == "":
+        raise RenderError(f"{where}: missing version")
+    meta["version"] = str(version)
+    try:
+        semver.parse(meta["version"])
+    except RenderError:
+        raise RenderError(f"{where}: version {version!r} is not a semantic version (like 1.2.3)") from None
+    kind = meta.get("type", "application")
+    if kind not in ("application", "library"):
+        raise RenderError(f"{where}: type must be application or library, not {kind!r}")
+    return meta
+
+
+def _dependencies(meta: Mapping[str, Any], where: str) -> list[Dependency]:
+    raw = meta.get("dependencies") or []
+    if not isinstance(raw, list):
+        raise RenderError(f"{where}: dependencies must be a list")
+    out: list[Dependency] = []
+    keys: set[str] = set()
+    for i, d in enumerate(raw):
+        at = f"{where}: dependencies[{i}]"
+        if not isinstance(d, Mapping) or not isinstance(d.get("name"), str) or not d["name"]:
+            raise RenderError(f"{at}: needs a name")
+        tags = d.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise RenderError(f"{at}.tags: must be a list of names")
+        dep = Dependency(
+            name=d["name"],
+            version=str(d.get("version") or ""),
+            repository=str(d.get("repository") or ""),
+            alias=str(d.get("alias") or ""),
+            condition=str(d.get("condition") or ""),
+            tags=tuple(tags),
+        )
+        if dep.alias and not _NAME.match(dep.alias):
+            raise RenderError(f"{at}.alias: {dep.alias!r} is not a valid name")
+        if dep.key in keys:
+            raise RenderError(f"{at}: two dependencies are called {dep.key!r} (use alias)")
+        keys.add(dep.key)
+        out.append(dep)
     return out
 
 
-def load_values_file(path: Path, shown: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RenderError(f"{shown}: values file not found") from None
-    except OSError as e:
-        raise RenderError(f"{shown}: cannot read: {e.strerror}") from None
-    docs = load_yaml_documents(text, shown)
-    data = docs[0] if docs else None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise RenderError(f"{shown}: values must be a mapping")
-    return data
-
-
-class _ChartLoader(jinja2.BaseLoader):
-    """Loads templates by chart-relative path; refuses anything (including
-    a symlink target) outside the chart."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Callable[[], bool]]:
-        candidates = [template, f"templates/{template}"]
-        for name in candidates:
-            path = (self.root / name).resolve()
-            if not path.is_relative_to(self.root):
-                raise jinja2.TemplateNotFound(f"{template} (outside the chart; refused)")
-            if path.is_file():
-                text = path.read_text(encoding="utf-8")
-                mtime = path.stat().st_mtime
-                return text, str(path), _unchanged(path, mtime)
-        raise jinja2.TemplateNotFound(template)
-
-
-def _unchanged(path: Path, mtime: float) -> Callable[[], bool]:
-    return lambda: path.exists() and path.stat().st_mtime == mtime
-
-
-def _to_yaml(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False).rstrip("\n")
-
-
-def _indent(text: str, width: int = 4) -> str:
-    pad = " " * width
-    return "\n".join(pad + line if line else line for line in str(text).splitlines())
-
-
-def _nindent(text: str, width: int = 4) -> str:
-    return "\n" + _indent(text, width)
-
-
-def _squote(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _trunc(value: Any, length: int = 63) -> str:
-    """Cut a name to ``length`` (63: a DNS label) without a trailing '-'."""
-    return str(value)[:length].rstrip("-")
-
-
-def _quote(value: Any) -> str:
-    return json.dumps("" if value is None else str(value))
-
-
-def _b64enc(value: Any) -> str:
-    return base64.b64encode(str(value).encode()).decode()
-
-
-def _b64dec(value: Any) -> str:
-    return base64.b64decode(str(value)).decode()
-
-
-def _required(value: Any, message: str = "a required value is missing") -> Any:
-    if value is None or isinstance(value, jinja2.Undefined) or value == "":
-        raise RenderError(message)
-    return value
-
-
-def _fail(message: str) -> None:
-    raise RenderError(message)
-
-
-def _environment(root: Path) -> jinja2.Environment:
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        loader=_ChartLoader(root),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters.update(
-        {
-            "to_yaml": _to_yaml,
-            "toYaml": _to_yaml,
-            "to_json": lambda v: json.dumps(v, sort_keys=True),
-            "from_yaml": yaml.safe_load,
-            "from_json": json.loads,
-            "indent": _indent,
-            "nindent": _nindent,
-            "quote": _quote,
-            "squote": _squote,
-            "b64enc": _b64enc,
-            "b64dec": _b64dec,
-            "sha256sum": lambda v: hashlib.sha256(str(v).encode()).hexdigest(),
-            "required": _required,
-            "trunc": _trunc,
-        }
-    )
-    env.globals.update({"fail": _fail, "required": _required})
-    return env
-
-
-def _template_location(exc: BaseException, root: Path) -> str:
-    """The chart-relative file and line of a runtime template error."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        path = Path(frame.filename)
-        if path.is_absolute() and path.is_relative_to(root.resolve()):
-            return f"{path.relative_to(root.resolve())}:{frame.lineno}"
-    return ""
-
-
-def render_chart(root: Path, shown: str, release: Release, values: Mapping[str, Any]) -> list[Manifest]:
-    """Render the chart at ``root``; ``shown`` is its path as users see it."""
-    chart = _load_chart_yaml(root, shown)
-    templates_dir = root / "templates"  # may be absent: a chart of nothing renders nothing, as in Helm
-    env = _environment(root)
-    context = {
-        "values": values,
-        "Values": values,
-        "release": release,
-        "chart": chart,
-    }
-    manifests: list[Manifest] = []
-    for path in sorted(templates_dir.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if not path.is_file() or path.name.startswith("_") or path.suffix not in TEMPLATE_SUFFIXES:
+def _vendored(root: Path, shown: str, repo: Path) -> dict[str, Path]:
+    """Charts unpacked in ``charts/``, by the name their Chart.yaml gives."""
+    folder = root / "charts"
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name.encode()):
+        if entry.name.startswith("."):
             continue
-        shown_file = f"{shown}/{rel}"
-        try:
-            text = env.get_template(rel).render(context)
-        except jinja2.TemplateSyntaxError as e:
+        real = entry.resolve()
+        if not real.is_relative_to(repo):
+            raise RenderError(f"{shown}/charts/{entry.name}: symlink points outside the repository; refused")
+        if entry.suffix in (".tgz", ".gz", ".tar"):
             raise RenderError(
-                f"{shown}/{_relative(e.filename, root) or rel}:{e.lineno}: {e.message}"
-            ) from None
-        except jinja2.TemplateNotFound as e:
-            raise RenderError(f"{shown_file}: template not found: {e.message}") from None
-        except RenderError as e:
-            where = _template_location(e, root) or rel
-            raise RenderError(f"{shown}/{where}: {e}") from None
-        except (
-            jinja2.TemplateError,
-            SecurityError,
-            ArithmeticError,
-            TypeError,
-            ValueError,
-        ) as e:
-            where = _template_location(e, root) or rel
-            message = getattr(e, "message", None) or str(e)
-            raise RenderError(f"{shown}/{where}: {message}") from None
-        except RecursionError:
-            raise RenderError(f"{shown_file}: template recursion too deep") from None
-        manifests.extend(parse_manifests(text, shown_file))
-    return manifests
+                f"{shown}/charts/{entry.name}: packaged charts are not read; "
+                "unpack it into charts/ (tar xzf) and commit the folder"
+            )
+        if real.is_dir() and (real / "Chart.yaml").is_file():
+            name = load_chart_meta(real, f"{shown}/charts/{entry.name}")["name"]
+            found.setdefault(name, real)
+    return found
 
 
-def _relative(filename: str | None, root: Path) -> str:
-    if not filename:
-        return ""
-    path = Path(filename)
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.name
+def _shown(path: Path, repo: Path, parent: Chart) -> str:
+    """Name a chart folder for messages: under its parent when it is inside
+    it, else by its path in the repository."""
+    if path.is_relative_to(parent.root):
+        rel = path.relative_to(parent.root).as_posix()
+        return f"{parent.shown}/{rel}"
+    prefix = parent.shown.split(": ", 1)[0] + ": " if ": " in parent.shown else ""
+    return prefix + path.relative_to(repo).as_posix()
 
 
-def _load_chart_yaml(root: Path, shown: str) -> dict[str, Any]:
-    docs = load_yaml_documents((root / "Chart.yaml").read_text(encoding="utf-8"), f"{shown}/Chart.yaml")
-    chart = docs[0] if docs else None
-    if not isinstance(chart, dict):
-        raise RenderError(f"{shown}/Chart.yaml: must be a mapping with name and version")
-    for field in ("name", "version"):
-        if not chart.get(field):
-            raise RenderError(f"{shown}/Chart.yaml: missing {field}")
+def load_chart(root: Path, shown: str, repo: Path) -> Chart:
+    """The chart at ``root`` and every subchart below it."""
+    meta = load_chart_meta(root, shown)
+    chart = Chart(root.resolve(), shown, meta, _defaults(root, shown), meta["name"])
+    _load_children(chart, repo.resolve(), [chart.root])
     return chart
 
 
-def chart_values(root: Path, shown: str, layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    defaults = root / "values.yaml"
-    if defaults.is_file():
-        values = load_values_file(defaults, f"{shown}/values.yaml")
-    for layer in layers:
-        values = deep_merge(values, layer)
-    return values
+def _defaults(root: Path, shown: str) -> Values:
+    path = root / "values.yaml"
+    return load_values_file(path, f"{shown}/values.yaml") if path.is_file() else {}
+
+
+def _load_children(chart: Chart, repo: Path, ancestors: list[Path]) -> None:
+    if len(ancestors) > MAX_DEPTH:
+        raise RenderError(f"{chart.shown}: subcharts nested more than {MAX_DEPTH} levels deep")
+    where = f"{chart.shown}/Chart.yaml"
+    vendored = _vendored(chart.root, chart.shown, repo)
+    listed = _dependencies(chart.meta, where)
+    used: set[str] = set()
+    for dep in listed:
+        path = vendored.get(dep.name)
+        if path is not None:
+            used.add(dep.name)
+        elif dep.repository.startswith("file://"):
+            rel = dep.repository.removeprefix("file://")
+            path = (chart.root / rel).resolve()
+            if not path.is_relative_to(repo):
+                raise RenderError(
+                    f"{where}: dependency {dep.name!r}: {dep.repository} leaves the repository; refused"
+                )
+            if not (path / "Chart.yaml").is_file():
+                raise RenderError(f"{where}: dependency {dep.name!r}: no chart at {dep.repository}")
+        else:
+            source = f" from {dep.repository}" if dep.repository else ""
+            raise RenderError(
+                f"{where}: dependency {dep.name!r}{source} is not vendored in charts/; "
+                "repositories are never fetched while rendering: vendor it "
+                "(helm dependency update, then unpack) or use repository: file://PATH"
+            )
+        chart.children.append(_child(chart, path, dep, repo, ancestors))
+    for name, path in vendored.items():
+        if name not in used and all(d.name != name for d in listed):
+            chart.children.append(_child(chart, path, Dependency(name), repo, ancestors))
+    chart.children.sort(key=lambda c: c.key.encode())
+
+
+def _child(parent: Chart, path: Path, dep: Dependency, repo: Path, ancestors: list[Path]) -> Chart:
+    if path in ancestors:
+        raise RenderError(f"{parent.shown}/Chart.yaml: dependency {dep.name!r} depends on itself")
+    shown = _shown(path, repo, parent)
+    meta = load_chart_meta(path, shown)
+    if meta["name"] != dep.name:
+        raise RenderError(
+            f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {shown} is chart {meta['name']!r}"
+        )
+    try:
+        allowed = not dep.version or semver.satisfies(meta["version"], dep.version)
+    except RenderError as e:
+        raise RenderError(f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {e}") from None
+    if not allowed:
+        raise RenderError(
+            f"{parent.shown}/Chart.yaml: dependency {dep.name!r} wants version {dep.version!r}, "
+            f"{shown} is {meta['version']}"
+        )
+    child = Chart(path, shown, meta, _defaults(path, shown), dep.key, dep.condition, dep.tags)
+    _load_children(child, repo, [*ancestors, path])
+    return child

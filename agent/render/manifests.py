@@ -1,39 +1,40 @@
-"""From YAML text to validated :class:`Manifest` objects."""
+"""From YAML text to checked :class:`Manifest` objects.
+
+Each document of a stream becomes one manifest that remembers its file and
+document index, for error messages and reports.  Empty documents are
+skipped, ``kind: List`` is unfolded, and a document that is not a
+Kubernetes object (no ``apiVersion``, ``kind`` or ``metadata.name``) is an
+error.  :func:`finalize` then gives namespaced objects without a namespace
+the app's one (scope from :mod:`agent.kinds` and the CRDs of the same
+render), drops the namespace of cluster-scoped ones, and refuses two
+objects with the same group, kind, namespace and name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import yaml
-
 from agent.errors import RenderError
 from agent.kinds import ResourceType, crd_resource_types, is_namespaced
 from agent.models import Manifest, ObjectKey, split_api_version
+from agent.render.documents import dump_yaml_stream, load_documents
 
-# The C loader is ~10x faster; fall back where PyYAML was built without libyaml.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_yaml_documents(text: str, source: str) -> list[Any]:
-    try:
-        return list(yaml.load_all(text, Loader=_Loader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise RenderError(f"{source}{where}: invalid YAML: {problem}") from None
+CHART_CRD_ANNOTATION = "gitops-agent.io/chart-crd"
+PRUNE_ANNOTATION = "gitops-agent.io/prune"  # as agent.sync.ownership reads it
 
 
-def parse_manifests(text: str, source: str) -> list[Manifest]:
+def parse_manifests(text: str, source: str, rendered: bool = False) -> list[Manifest]:
     """Split a multi-document YAML stream; skip empty documents; unfold
     ``kind: List``; reject documents that are not Kubernetes objects."""
     out: list[Manifest] = []
-    for index, doc in enumerate(load_yaml_documents(text, source)):
+    for index, doc in enumerate(load_documents(text, source, rendered=rendered)):
         if doc is None:
             continue
         items = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
-        for item in items or ():
+        if not isinstance(items, list):
+            raise RenderError(f"{source} (document {index + 1}): List has no items list")
+        for item in items:
             out.append(_check(item, source, index))
     return out
 
@@ -48,7 +49,33 @@ def _check(doc: Any, source: str, index: int) -> Manifest:
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
         raise RenderError(f"{where}: {doc['kind']} has no metadata.name")
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise RenderError(f"{where}: {doc['kind']} {meta['name']}: metadata.namespace must be a string")
     return Manifest(doc, source, index)
+
+
+def mark_chart_crds(manifests: Sequence[Manifest], chart: str) -> list[Manifest]:
+    """CRDs of a chart's ``crds/`` folder: only CustomResourceDefinitions,
+    marked for the planner (applied first) and, as Helm does, never pruned:
+    deleting a CRD deletes every object of its kind in the cluster."""
+    for m in manifests:
+        if m.obj["kind"] != "CustomResourceDefinition" or not m.api_version.startswith(
+            "apiextensions.k8s.io/"
+        ):
+            raise RenderError(
+                f"{m.source} (document {m.index + 1}): crds/ holds CustomResourceDefinitions only, "
+                f"found {m.obj['kind']}; move it to templates/"
+            )
+        annotations = m.obj["metadata"].get("annotations")
+        if annotations is not None and not isinstance(annotations, dict):
+            raise RenderError(f"{m.source} (document {m.index + 1}): metadata.annotations must be a mapping")
+        m.obj["metadata"]["annotations"] = {
+            **(annotations or {}),
+            CHART_CRD_ANNOTATION: chart,
+            PRUNE_ANNOTATION: "disabled",
+        }
+    return list(manifests)
 
 
 def finalize(
@@ -67,12 +94,24 @@ def finalize(
         meta = m.obj["metadata"]
         if is_namespaced(group, m.obj["kind"], types):
             if not meta.get("namespace"):
-                meta["namespace"] = namespace
+                # right after the name, where people write it
+                rest = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
+                meta = m.obj["metadata"] = {"name": meta["name"], "namespace": namespace, **rest}
         else:
             meta.pop("namespace", None)
         key = m.key
         if key in seen:
-            raise RenderError(f"{m.source}: {key} is defined twice (also in {seen[key].source})")
+            first = seen[key]
+            raise RenderError(
+                f"{m.source} (document {m.index + 1}): {key} is defined twice "
+                f"(also in {first.source} (document {first.index + 1}))"
+            )
         seen[key] = m
         out.append(m)
     return out
+
+
+def to_yaml_stream(manifests: Sequence[Manifest]) -> str:
+    """The manifests as ``helm template`` prints them: ``---``, a
+    ``# Source:`` comment, the object."""
+    return dump_yaml_stream([m.obj for m in manifests], [f"Source: {m.source}" for m in manifests])

@@ -80,6 +80,7 @@ def render_app(ctx: Context, app: Application, root: Path, is_install: bool = Tr
             values_files=tuple(app.values_files),
             values=app.values,
             label=f"{app.name}: {app.path}",
+            validate=app.openapi_validation,
         )
     )
     owner = ctx.owner(app)

@@ -47,14 +47,15 @@ def test_quickstart_sync_then_nothing_to_do(project: GitRepo) -> None:
     assert "Deployment/guestbook-production/guestbook-production" in first.stdout
     assert "✔ guestbook-production: 4 created; revision 1 recorded" in first.stdout
     assert "✔ hello: 4 created; revision 1 recorded" in first.stdout
+    assert "✔ redis: 10 created; revision 1 recorded" in first.stdout
     assert "production-secret-value" not in first.stdout + first.stderr
 
     db = project.path / "examples-repo" / ".gitops-agent" / "cluster.db"
     before = db_rows(db)
     second = agent("sync", "--config", str(config))
     assert second.returncode == 0, second.stderr
-    for app in ("guestbook-staging", "guestbook-production", "hello"):
-        assert f"✔ {app}: 4 unchanged\n" in second.stdout
+    for app, count in (("guestbook-staging", 4), ("guestbook-production", 4), ("hello", 4), ("redis", 10)):
+        assert f"✔ {app}: {count} unchanged\n" in second.stdout
     assert db_rows(db) == before  # nothing written: same objects, same resourceVersions
 
 

@@ -1,0 +1,107 @@
+"""Limits that keep a hostile or broken chart from exhausting the agent.
+
+A chart is code from a repository: it must not be able to eat the agent's
+memory or CPU.  The sandboxed environment (:mod:`agent.render.sandbox`)
+charges every loop iteration, call, filter and output chunk to the
+:class:`Budget` of the render in progress; going over any limit stops the
+render with a :class:`~agent.errors.RenderError` and nothing is applied.
+
+The counted limits (iterations, call depth, sizes) are deterministic: the
+same chart fails the same way on every machine.  The wall-clock limit is a
+last resort for what counting cannot see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from agent.errors import RenderError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_output_bytes: int = 20 * MiB  # all rendered text and files read, per app
+    max_string_bytes: int = 20 * MiB  # any single string or operator result
+    max_items: int = 1_000_000  # items of a list or map, nested ones counted, shared ones expanded
+    max_iterations: int = 5_000_000  # loop iterations, per app
+    max_call_depth: int = 100  # nested macro / include / tpl calls
+    max_seconds: float = 30.0  # wall clock, per app
+    max_int_bits: int = 4096  # results of ** on integers
+
+
+DEFAULT_LIMITS = Limits()
+
+_current: ContextVar[Budget | None] = ContextVar("render_budget", default=None)
+
+
+class Budget:
+    """What one render has used so far."""
+
+    __slots__ = ("deadline", "depth", "limits", "memo", "output", "ticks")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.ticks = 0
+        self.depth = 0
+        self.output = 0
+        self.deadline = time.monotonic() + limits.max_seconds
+        self.memo: dict[int, tuple[Any, int]] = {}  # container id -> (container, expanded size)
+
+    def tick(self, n: int = 1) -> None:
+        self.ticks += n
+        if self.ticks > self.limits.max_iterations:
+            raise RenderError(
+                f"the templates ran more than {self.limits.max_iterations:,} loop iterations; "
+                "refused (an endless or exploding loop?)"
+            )
+        if self.ticks & 0x3FF == 0:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise RenderError(f"rendering took longer than {self.limits.max_seconds:g} s; stopped")
+
+    def add_output(self, n: int) -> None:
+        self.output += n
+        if self.output > self.limits.max_output_bytes:
+            raise RenderError(
+                f"the rendered output is larger than {self.limits.max_output_bytes // MiB} MiB; refused"
+            )
+
+    def check_size(self, value: Any, what: str = "a value") -> Any:
+        """Refuse a string or list bigger than allowed (after the fact)."""
+        if isinstance(value, str | bytes | list | tuple) and len(value) > self.limits.max_string_bytes:
+            raise RenderError(f"{what} is larger than {self.limits.max_string_bytes // MiB} MiB; refused")
+        return value
+
+    def check_planned(self, size: int, what: str) -> None:
+        """Refuse an operation whose result would be too big (before it runs)."""
+        if size > self.limits.max_string_bytes:
+            raise RenderError(
+                f"{what} would make a value of {size:,} characters or items "
+                f"(limit {self.limits.max_string_bytes:,}); refused"
+            )
+
+
+def current() -> Budget:
+    """The budget of the render in progress; outside a render, a fresh one
+    per call, so helpers stay usable in tests and tools."""
+    return _current.get() or Budget(DEFAULT_LIMITS)
+
+
+@contextmanager
+def budget(limits: Limits) -> Iterator[Budget]:
+    """Run a render under a fresh budget."""
+    b = Budget(limits)
+    token = _current.set(b)
+    try:
+        yield b
+    finally:
+        _current.reset(token)
