@@ -312,6 +312,7 @@ class SyncResult:
             else {"stage": str(self.failure.stage), "message": self.failure.message},
             "rollback": None if self.rollback is None else self.rollback.to_dict(),
             "held": self.held,
+            "notes": list(self.notes),
         }
 
 

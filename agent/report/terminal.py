@@ -75,6 +75,8 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         recorded = f"; revision {r.record} recorded" if r.record else ""
         if r.failure is None:
             console.print(f"[green]✔[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
+            for note in r.notes:
+                console.print(f"[dim]{escape(redact(note.strip()))}[/]")
         else:
             console.print(f"[red]✘[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")

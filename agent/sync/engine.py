@@ -90,7 +90,10 @@ def reconcile(
         rolled_back = rollback_after_failure(
             ctx, app, failed=number, commit=prepared.revision.commit, reason=str(failure)
         )
-    return SyncResult(app.name, prepared.revision, changeset, failure, record=number, rollback=rolled_back)
+    notes = (prepared.notes,) if prepared.notes.strip() and changeset.changed and failure is None else ()
+    return SyncResult(
+        app.name, prepared.revision, changeset, failure, record=number, rollback=rolled_back, notes=notes
+    )
 
 
 def _record(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from agent.cluster.base import ClusterClient, NotFound
 from agent.config import AgentConfig, Application
 from agent.models import Action, ChangeSetEntry, Manifest, ObjectKey, Revision
-from agent.render import Release, RenderRequest, render
+from agent.render import Release, RenderRequest, RenderResult, render
 from agent.source import GitSource, signature_policy
 from agent.sync.ownership import APP_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, plan
@@ -52,6 +52,7 @@ class Prepared:
     plan: Plan
     last: RevisionRecord | None
     history: list[RevisionRecord]
+    notes: str = ""  # the chart's rendered NOTES.txt
 
 
 def now() -> str:
@@ -71,7 +72,8 @@ def fetch(ctx: Context, app: Application, ref: str | None = None) -> tuple[Path,
     return checkout.root, checkout.revision
 
 
-def render_app(ctx: Context, app: Application, root: Path, is_install: bool = True) -> tuple[Manifest, ...]:
+def render_app(ctx: Context, app: Application, root: Path, is_install: bool = True) -> RenderResult:
+    """Render the app and stamp every object with the app's ownership marks."""
     result = render(
         RenderRequest(
             root=root,
@@ -84,7 +86,8 @@ def render_app(ctx: Context, app: Application, root: Path, is_install: bool = Tr
         )
     )
     owner = ctx.owner(app)
-    return tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
+    stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
+    return replace(result, manifests=stamped)
 
 
 def read_live(
@@ -126,7 +129,8 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     root, revision = fetch(ctx, app, ref)
     history = ctx.records().history(app.name)
     last = history[-1] if history else None
-    manifests = render_app(ctx, app, root, is_install=last is None)
+    rendered = render_app(ctx, app, root, is_install=last is None)
+    manifests = rendered.manifests
     live, owned = read_live(ctx, app, manifests, last)
     the_plan = plan(
         manifests,
@@ -142,7 +146,7 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
         ignore=[d.rule() for d in app.ignore_differences],
         strict=app.strict_drift,
     )
-    return Prepared(revision, manifests, the_plan, last, history)
+    return Prepared(revision, manifests, the_plan, last, history, rendered.notes)
 
 
 def inventory(
