@@ -196,8 +196,48 @@ class ClusterClient(Protocol):
         precondition (Conflict when the live object moved on)."""
         ...
 
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        patch: Any,
+        *,
+        patch_type: str = "merge",
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+        subresource: str = "",
+    ) -> JSON:
+        """PATCH with ``patch_type`` merge (RFC 7386), json (RFC 6902), strategic, or apply
+        (server-side apply: ``force`` takes over fields other managers own)."""
+        ...
+
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> JSON:
+        """Server-side apply of a whole object; creates it when missing; Conflict (409)
+        naming the fields when another manager owns them, unless ``force``."""
+        ...
+
     def delete(
-        self, api_version: str, kind: str, name: str, namespace: str = "", *, dry_run: bool = False
-    ) -> None: ...
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        dry_run: bool = False,
+        propagation_policy: str | None = None,
+    ) -> JSON | None:
+        """Delete (``propagation_policy``: Background, Foreground or Orphan); the object
+        is returned while finalizers keep it."""
+        ...
 
     def close(self) -> None: ...

@@ -47,7 +47,9 @@ class Node:
         types = raw.get("type")
         types = types if isinstance(types, list) else [types]
         if "object" in types:
-            return "any" if raw.get("x-kubernetes-preserve-unknown-fields") else "map"
+            if raw.get("x-kubernetes-preserve-unknown-fields"):
+                return "any"
+            return "struct" if self.ref else "map"  # a named type without fields: an empty Go struct
         if "array" in types:
             return "list"
         return "scalar" if any(types) else "any"
