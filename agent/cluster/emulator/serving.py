@@ -69,6 +69,7 @@ class EmulatorServer:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
+        self._socket.listen(2048)  # clients may connect (and queue) before uvicorn accepts
         self.host, self.port = self._socket.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}"
         self.app = EmulatorApp(cluster, self.token, f"{self.host}:{self.port}")

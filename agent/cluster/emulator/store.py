@@ -62,8 +62,9 @@ def _dump(body: JSON) -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, events_kept: int = EVENTS_KEPT) -> None:
         self.path = str(path)
+        self.events_kept = events_kept
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -91,7 +92,7 @@ class Store:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._db)
+                yield Transaction(self._db, self.events_kept)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -182,8 +183,9 @@ class Store:
 
 
 class Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, events_kept: int = EVENTS_KEPT) -> None:
         self._db = db
+        self._kept = events_kept
 
     def next_rv(self, kind: str, grp: str, resource: str, namespace: str, name: str) -> int:
         """Reserve the next resourceVersion by logging an event for it."""
@@ -192,8 +194,8 @@ class Transaction:
             (kind, grp, resource, namespace, name),
         )
         rv = int(cur.lastrowid or 0)
-        if rv % 1000 == 0:
-            self._db.execute("DELETE FROM events WHERE rv <= ?", (rv - EVENTS_KEPT,))
+        if rv % max(1, self._kept // 10) == 0:
+            self._db.execute("DELETE FROM events WHERE rv <= ?", (rv - self._kept,))
         return rv
 
     def put(self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON) -> None:
