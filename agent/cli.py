@@ -324,7 +324,8 @@ def emulator_serve(
     port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free port).")] = 6443,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     kubeconfig: Annotated[
-        Path | None, typer.Option("--kubeconfig", help="Where to write the kubeconfig (default: beside the db).")
+        Path | None,
+        typer.Option("--kubeconfig", help="Where to write the kubeconfig (default: beside the db)."),
     ] = None,
     rollout_seconds: Annotated[
         float, typer.Option("--rollout-seconds", help="Until workloads report their rollout.")
@@ -346,7 +347,9 @@ def emulator_serve(
             rules = parse_faults(yaml.safe_load(faults.read_text()) or {}, str(faults))
         except (OSError, yaml.YAMLError, ClusterError) as e:
             fail(f"{faults}: {e}")
-    cluster = EmulatedCluster(path, Options(rollout_seconds=rollout_seconds, time_factor=time_factor, faults=rules))
+    cluster = EmulatedCluster(
+        path, Options(rollout_seconds=rollout_seconds, time_factor=time_factor, faults=rules)
+    )
     try:
         server = EmulatorServer(cluster, host, port)
     except OSError as e:

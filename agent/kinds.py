@@ -120,7 +120,16 @@ class ResourceType:
     plural: str
     namespaced: bool
     short_names: tuple[str, ...] = ()
-    verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+    verbs: tuple[str, ...] = (
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    )
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     versions: tuple[str, ...] = ()  # every version the kind is served in, preferred first
@@ -214,7 +223,9 @@ def _api_paths() -> dict[tuple[str, str, str], _Paths]:
             namespaced = any("Namespaced" in b for b in bases)
             verbs = sorted({_VERB_NAMES.get(v, v) for v in info.get("verbs", ())} - {""})
             out[key] = _Paths(str(info["plural"]), namespaced, tuple(verbs), ())
-    return {k: _Paths(p.plural, p.namespaced, p.verbs, tuple(sorted(subs.get(k, ())))) for k, p in out.items()}
+    return {
+        k: _Paths(p.plural, p.namespaced, p.verbs, tuple(sorted(subs.get(k, ())))) for k, p in out.items()
+    }
 
 
 def _api_info(node: ast.ClassDef) -> dict[str, Any] | None:
@@ -246,7 +257,9 @@ def _builtin() -> tuple[ResourceType, ...]:
             (v for (g, v, k) in gvks if g == group and k == kind and (g, v, k) in paths), key=version_priority
         )
         if not versions:
-            raise RuntimeError(f"{group}/{kind} is not in the Kubernetes {KUBERNETES_VERSION} API description")
+            raise RuntimeError(
+                f"{group}/{kind} is not in the Kubernetes {KUBERNETES_VERSION} API description"
+            )
         p = paths[(group, versions[0], kind)]
         types.append(
             ResourceType(

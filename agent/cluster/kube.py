@@ -57,6 +57,10 @@ def _error(e: ApiException) -> ClusterError:
     return error_from_status({"message": message}, int(e.status or 500))
 
 
+def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
+    return lambda: r.get(namespace=ns, label_selector=selector or None, limit=500, _continue=token)
+
+
 class KubeCluster:
     """A ClusterClient over any Kubernetes API server."""
 
@@ -74,7 +78,7 @@ class KubeCluster:
     ) -> KubeCluster:
         """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
         try:
-            api_client = k8s_config.new_client_from_config(
+            api_client = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=str(path) if path else None, context=context, persist_config=False
             )
         except (ConfigException, OSError, TypeError) as e:
@@ -87,7 +91,7 @@ class KubeCluster:
         """From the service account of the pod the agent runs in."""
         configuration = k8s.Configuration()
         try:
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         except ConfigException as e:
             raise ConfigError(f"cluster.inCluster: {e}") from None
         return cls(k8s.ApiClient(configuration), **kw)
@@ -95,8 +99,11 @@ class KubeCluster:
     @property
     def dynamic(self) -> DynamicClient:
         if self._dynamic is None:
-            self._dynamic = self._call(lambda: DynamicClient(self.api_client, cache_file=self._discovery_cache))
+            self._dynamic = self._call(self._discover)
         return self._dynamic
+
+    def _discover(self) -> DynamicClient:
+        return DynamicClient(self.api_client, cache_file=self._discovery_cache)  # type: ignore[no-untyped-call]
 
     # -- plumbing -------------------------------------------------------------------------------
     def _call(self, fn: Callable[[], T]) -> T:
@@ -176,9 +183,7 @@ class KubeCluster:
         items: list[JSON] = []
         token: str | None = None
         while True:
-            page = self._call(
-                lambda: r.get(namespace=ns, label_selector=selector or None, limit=500, _continue=token)
-            )
+            page = self._call(_pager(r, ns, selector, token))
             data = self._dict(page)
             for item in data.get("items") or ():
                 item.setdefault("apiVersion", api_version)
@@ -221,7 +226,9 @@ class KubeCluster:
     def replace_status(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER) -> JSON:
         r, ns = self._for(obj)
         return self._dict(
-            self._call(lambda: r.status.replace(body=dict(obj), namespace=ns or None, field_manager=field_manager))
+            self._call(
+                lambda: r.status.replace(body=dict(obj), namespace=ns or None, field_manager=field_manager)
+            )
         )
 
     def patch(
@@ -302,4 +309,4 @@ class KubeCluster:
         return self._dict(result) if result is not None else None
 
     def close(self) -> None:
-        self.api_client.close()
+        self.api_client.close()  # type: ignore[no-untyped-call]

@@ -46,7 +46,9 @@ def ns(name: str = "app") -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
-def cm(name: str, namespace: str = "app", labels: dict[str, str] | None = None, **data: str) -> dict[str, Any]:
+def cm(
+    name: str, namespace: str = "app", labels: dict[str, str] | None = None, **data: str
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": namespace}
     if labels:
         meta["labels"] = labels
@@ -77,6 +79,18 @@ def eventually(fn: Callable[[], Any], attempts: int = 200) -> Any:
             return value
         time.sleep(0.02)
     return fn()
+
+
+def settled(
+    read: Callable[[], dict[str, Any] | None], ok: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The object ``read`` returns once ``ok`` holds for it (bounded polling)."""
+
+    def check() -> dict[str, Any] | None:
+        obj = read() or {}
+        return obj if obj and ok(obj) else None
+
+    return eventually(check) or {}
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -116,7 +130,9 @@ def test_errors_are_the_api_servers(backend: ClusterClient) -> None:
 
 def test_generate_name(backend: ClusterClient) -> None:
     backend.create(ns())
-    made = backend.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "x-", "namespace": "app"}})
+    made = backend.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "x-", "namespace": "app"}}
+    )
     assert made["metadata"]["name"].startswith("x-") and len(made["metadata"]["name"]) == 7
 
 
@@ -127,10 +143,21 @@ def test_deployment_reads_back_with_defaults(backend: ClusterClient) -> None:
     d = backend.get("apps/v1", "Deployment", "web", "app")
     assert d is not None
     spec = d["spec"]
-    assert spec["replicas"] == 1 and spec["revisionHistoryLimit"] == 10 and spec["progressDeadlineSeconds"] == 600
-    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert (
+        spec["replicas"] == 1
+        and spec["revisionHistoryLimit"] == 10
+        and spec["progressDeadlineSeconds"] == 600
+    )
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+    }
     pod = spec["template"]["spec"]
-    assert (pod["restartPolicy"], pod["dnsPolicy"], pod["schedulerName"]) == ("Always", "ClusterFirst", "default-scheduler")
+    assert (pod["restartPolicy"], pod["dnsPolicy"], pod["schedulerName"]) == (
+        "Always",
+        "ClusterFirst",
+        "default-scheduler",
+    )
     assert pod["terminationGracePeriodSeconds"] == 30 and pod["securityContext"] == {}
     c = pod["containers"][0]
     assert c["imagePullPolicy"] == "IfNotPresent" and c["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
@@ -143,9 +170,18 @@ def test_deployment_reads_back_with_defaults(backend: ClusterClient) -> None:
 def test_canonical_forms_secret_quantities_and_empties(backend: ClusterClient) -> None:
     backend.create(ns())
     s = backend.create(
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "app"}, "stringData": {"pw": "hunter2"}}
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "app"},
+            "stringData": {"pw": "hunter2"},
+        }
     )
-    assert s["data"] == {"pw": base64.b64encode(b"hunter2").decode()} and "stringData" not in s and s["type"] == "Opaque"
+    assert (
+        s["data"] == {"pw": base64.b64encode(b"hunter2").decode()}
+        and "stringData" not in s
+        and s["type"] == "Opaque"
+    )
     d = deployment()
     container = d["spec"]["template"]["spec"]["containers"][0]
     container["resources"] = {"limits": {"cpu": 0.5, "memory": "1024Mi"}, "requests": {"cpu": "1000m"}}
@@ -155,7 +191,10 @@ def test_canonical_forms_secret_quantities_and_empties(backend: ClusterClient) -
     live = backend.get("apps/v1", "Deployment", "web", "app")
     assert live is not None
     live_container = live["spec"]["template"]["spec"]["containers"][0]
-    assert live_container["resources"] == {"limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"cpu": "1"}}
+    assert live_container["resources"] == {
+        "limits": {"cpu": "500m", "memory": "1Gi"},
+        "requests": {"cpu": "1"},
+    }
     assert "env" not in live_container and "annotations" not in live["metadata"]
 
 
@@ -195,8 +234,12 @@ def test_invalid_objects_name_the_field(backend: ClusterClient) -> None:
     moved["spec"]["template"] = {**live["spec"]["template"], "metadata": {"labels": {"app": "web", "x": "y"}}}
     with pytest.raises(Invalid) as immutable:
         backend.replace(moved)
-    assert immutable.value.causes[0]["field"] == "spec.selector" and "field is immutable" in str(immutable.value)
-    assert backend.get("apps/v1", "Deployment", "web", "app") == backend.get("apps/v1", "Deployment", "web", "app")
+    assert immutable.value.causes[0]["field"] == "spec.selector" and "field is immutable" in str(
+        immutable.value
+    )
+    assert backend.get("apps/v1", "Deployment", "web", "app") == backend.get(
+        "apps/v1", "Deployment", "web", "app"
+    )
 
 
 def test_put_with_stale_resource_version_conflicts(backend: ClusterClient) -> None:
@@ -233,11 +276,20 @@ def test_merge_and_json_patch(backend: ClusterClient) -> None:
     )
     assert patched["data"] == {"k": "2", "n": "3"}
     with pytest.raises(Invalid):
-        backend.patch("v1", "ConfigMap", "a", "app", [{"op": "test", "path": "/data/k", "value": "9"}], patch_type="json")
+        backend.patch(
+            "v1",
+            "ConfigMap",
+            "a",
+            "app",
+            [{"op": "test", "path": "/data/k", "value": "9"}],
+            patch_type="json",
+        )
 
 
 def managers(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"{e['manager']}/{e['operation']}": e["fieldsV1"] for e in obj["metadata"].get("managedFields") or ()}
+    return {
+        f"{e['manager']}/{e['operation']}": e["fieldsV1"] for e in obj["metadata"].get("managedFields") or ()
+    }
 
 
 def test_server_side_apply_conflicts_force_and_managed_fields(backend: ClusterClient) -> None:
@@ -249,12 +301,16 @@ def test_server_side_apply_conflicts_force_and_managed_fields(backend: ClusterCl
     theirs = deployment(replicas=5)
     with pytest.raises(Conflict) as e:
         backend.apply(theirs, field_manager="bob")
-    assert e.value.code == 409 and ".spec.replicas" in str(e.value) and 'conflict with "alice"' in str(e.value)
+    assert (
+        e.value.code == 409 and ".spec.replicas" in str(e.value) and 'conflict with "alice"' in str(e.value)
+    )
     assert e.value.causes[0]["field"] == ".spec.replicas"
     taken = backend.apply(theirs, field_manager="bob", force=True)
     assert taken["spec"]["replicas"] == 5
     owners = managers(taken)
-    assert "f:replicas" in owners["bob/Apply"]["f:spec"] and "f:replicas" not in owners["alice/Apply"]["f:spec"]
+    assert (
+        "f:replicas" in owners["bob/Apply"]["f:spec"] and "f:replicas" not in owners["alice/Apply"]["f:spec"]
+    )
     assert 'k:{"name":"main"}' in owners["alice/Apply"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
 
 
@@ -263,7 +319,9 @@ def test_apply_removes_fields_the_manager_dropped(backend: ClusterClient) -> Non
     labelled = cm("a", k="1")
     labelled["metadata"]["labels"] = {"keep": "1", "drop": "1"}
     backend.apply(labelled, field_manager="alice")
-    backend.patch("v1", "ConfigMap", "a", "app", {"metadata": {"labels": {"other": "1"}}}, field_manager="bob")
+    backend.patch(
+        "v1", "ConfigMap", "a", "app", {"metadata": {"labels": {"other": "1"}}}, field_manager="bob"
+    )
     labelled["metadata"]["labels"] = {"keep": "1"}
     after = backend.apply(labelled, field_manager="alice")
     assert after["metadata"]["labels"] == {"keep": "1", "other": "1"}  # bob's label stays: he owns it
@@ -295,7 +353,9 @@ def test_status_only_through_the_status_subresource(backend: ClusterClient) -> N
     assert "status" not in w
     replaced = backend.replace({**w, "status": {"phase": "also-ignored"}})
     assert "status" not in replaced
-    done = backend.patch("example.com/v1", "Widget", "w", "app", {"status": {"phase": "Ready"}}, subresource="status")
+    done = backend.patch(
+        "example.com/v1", "Widget", "w", "app", {"status": {"phase": "Ready"}}, subresource="status"
+    )
     assert done["status"] == {"phase": "Ready"}
     assert done["metadata"]["generation"] == 1
 
@@ -309,7 +369,9 @@ def test_finalizers_hold_deletion(backend: ClusterClient) -> None:
     marked = backend.get("v1", "ConfigMap", "a", "app")
     assert marked is not None and marked["metadata"]["deletionTimestamp"]
     with pytest.raises(Invalid, match="no new finalizers"):
-        backend.patch("v1", "ConfigMap", "a", "app", {"metadata": {"finalizers": ["example.com/hold", "more"]}})
+        backend.patch(
+            "v1", "ConfigMap", "a", "app", {"metadata": {"finalizers": ["example.com/hold", "more"]}}
+        )
     backend.patch("v1", "ConfigMap", "a", "app", {"metadata": {"finalizers": None}})
     assert backend.get("v1", "ConfigMap", "a", "app") is None
 
@@ -380,12 +442,19 @@ def widget_crd() -> dict[str, Any]:
 
 
 def widget(name: str) -> dict[str, Any]:
-    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name, "namespace": "app"}, "spec": {}}
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": "app"},
+        "spec": {},
+    }
 
 
 def test_crd_serves_its_resource_until_deleted(backend: ClusterClient) -> None:
     backend.create(widget_crd())
-    crd = eventually(lambda: (lambda o: o if condition(o, "Established").get("status") == "True" else None)(backend.get(*CRD_KEY) or {}))
+    crd = settled(
+        lambda: backend.get(*CRD_KEY), lambda o: bool(condition(o, "Established").get("status") == "True")
+    )
     assert crd["spec"]["names"]["singular"] == "widget" and crd["status"]["storedVersions"] == ["v1"]
     backend.create(ns())
     w = backend.create({**widget("w"), "spec": {"unknown": "pruned"}})
@@ -400,7 +469,10 @@ def test_crd_serves_its_resource_until_deleted(backend: ClusterClient) -> None:
 def test_healthy_deployment_becomes_available(backend: ClusterClient) -> None:
     backend.create(ns())
     backend.create(deployment(replicas=3))
-    d = eventually(lambda: (lambda o: o if condition(o, "Available").get("status") == "True" else None)(backend.get("apps/v1", "Deployment", "web", "app") or {}))
+    d = settled(
+        lambda: backend.get("apps/v1", "Deployment", "web", "app"),
+        lambda o: bool(condition(o, "Available").get("status") == "True"),
+    )
     assert d["status"]["observedGeneration"] == 1 and d["status"]["availableReplicas"] == 3
     assert condition(d, "Progressing")["reason"] == "NewReplicaSetAvailable"
 
@@ -426,7 +498,11 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClie
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {"name": "once", "namespace": "app"},
-            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1"}]}}},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1"}]}
+                }
+            },
         }
     )
     backend.create(
@@ -445,9 +521,18 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClie
             "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
         }
     )
-    job = eventually(lambda: (lambda o: o if condition(o, "Complete").get("status") == "True" else None)(backend.get("batch/v1", "Job", "once", "app") or {}))
+    job = settled(
+        lambda: backend.get("batch/v1", "Job", "once", "app"),
+        lambda o: bool(condition(o, "Complete").get("status") == "True"),
+    )
     assert job["status"]["succeeded"] == 1
-    pvc = eventually(lambda: (lambda o: o if (o.get("status") or {}).get("phase") == "Bound" else None)(backend.get("v1", "PersistentVolumeClaim", "data", "app") or {}))
+    pvc = settled(
+        lambda: backend.get("v1", "PersistentVolumeClaim", "data", "app"),
+        lambda o: bool((o.get("status") or {}).get("phase") == "Bound"),
+    )
     assert pvc["spec"]["volumeMode"] == "Filesystem"
-    svc = eventually(lambda: (lambda o: o if ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") else None)(backend.get("v1", "Service", "lb", "app") or {}))
+    svc = settled(
+        lambda: backend.get("v1", "Service", "lb", "app"),
+        lambda o: bool(((o.get("status") or {}).get("loadBalancer") or {}).get("ingress")),
+    )
     assert svc["status"]["loadBalancer"]["ingress"][0]["ip"] and svc["spec"]["ports"][0]["nodePort"] >= 30000

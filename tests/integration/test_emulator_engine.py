@@ -11,10 +11,12 @@ import pytest
 from agent.cluster.base import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
 from agent.cluster.emulator import EmulatedCluster
 
-
 POD_TEMPLATE = {
     "selector": {"matchLabels": {"app": "web"}},
-    "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+    "template": {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+    },
 }
 
 

@@ -33,16 +33,22 @@ class Api:
         self.server = server
 
     def call(
-        self, method: str, path: str, body: Any = None, *, token: str | None = "", ctype: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "",
+        ctype: str = "application/json",
     ) -> tuple[int, Any, dict[str, str]]:
         headers = {"Content-Type": ctype}
         token = self.server.token if token == "" else token
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        request = urllib.request.Request(self.server.url + path, method=method, data=data, headers=headers)
+        request = urllib.request.Request(self.server.url + path, method=method, data=data, headers=headers)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=10) as resp:
+            with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - http://127.0.0.1 only
                 text = resp.read()
                 return resp.status, _decode(text), {k.lower(): v for k, v in resp.headers.items()}
         except urllib.error.HTTPError as e:
@@ -71,11 +77,18 @@ def served(tmp_path: Path) -> Iterator[tuple[EmulatedCluster, EmulatorServer, Ap
 
 
 def cm(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}}, "data": {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": {"k": "v"},
+    }
 
 
 def setup_namespace(api: Api) -> None:
-    status, _, _ = api.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
+    status, _, _ = api.call(
+        "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}
+    )
     assert status == 201
 
 
@@ -112,7 +125,9 @@ def test_paging_and_selectors(served: tuple[EmulatedCluster, EmulatorServer, Api
     assert first["metadata"]["remainingItemCount"] == 3
     token = first["metadata"]["continue"]
     rest = api.call("GET", f"/api/v1/namespaces/app/configmaps?limit=10&continue={token}")[1]
-    assert [o["metadata"]["name"] for o in rest["items"]] == ["c2", "c3", "c4"] and "continue" not in rest["metadata"]
+    assert [o["metadata"]["name"] for o in rest["items"]] == ["c2", "c3", "c4"] and "continue" not in rest[
+        "metadata"
+    ]
     picked = api.call("GET", "/api/v1/configmaps?labelSelector=tier%20in%20(a),!missing")[1]
     assert [o["metadata"]["name"] for o in picked["items"]] == ["c1", "c3"]
     named = api.call("GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Dc4")[1]
@@ -124,21 +139,31 @@ def test_paging_and_selectors(served: tuple[EmulatedCluster, EmulatorServer, Api
     assert [o["metadata"]["name"] for o in left["items"]] == ["c1", "c3"]
 
 
-def test_watch_from_a_resource_version_with_bookmarks(served: tuple[EmulatedCluster, EmulatorServer, Api]) -> None:
+def test_watch_from_a_resource_version_with_bookmarks(
+    served: tuple[EmulatedCluster, EmulatorServer, Api],
+) -> None:
     _, _, api = served
     setup_namespace(api)
     _, made, _ = api.call("POST", "/api/v1/namespaces/app/configmaps", cm("a"))
     rv = made["metadata"]["resourceVersion"]
-    api.call("PATCH", "/api/v1/namespaces/app/configmaps/a", {"data": {"k": "2"}}, ctype="application/merge-patch+json")
+    api.call(
+        "PATCH",
+        "/api/v1/namespaces/app/configmaps/a",
+        {"data": {"k": "2"}},
+        ctype="application/merge-patch+json",
+    )
     api.call("DELETE", "/api/v1/namespaces/app/configmaps/a")
     status, events, _ = api.call(
-        "GET", f"/api/v1/namespaces/app/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1&allowWatchBookmarks=true"
+        "GET",
+        f"/api/v1/namespaces/app/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1&allowWatchBookmarks=true",
     )
     assert status == 200
     kinds = [e["type"] for e in events if e["type"] != "BOOKMARK"]
     assert kinds == ["MODIFIED", "DELETED"]
     assert events[0]["object"]["data"] == {"k": "2"}
-    assert any(e["type"] == "BOOKMARK" and int(e["object"]["metadata"]["resourceVersion"]) > int(rv) for e in events)
+    assert any(
+        e["type"] == "BOOKMARK" and int(e["object"]["metadata"]["resourceVersion"]) > int(rv) for e in events
+    )
 
 
 def test_watch_too_old_is_410_expired(tmp_path: Path) -> None:
@@ -159,15 +184,20 @@ def test_watch_too_old_is_410_expired(tmp_path: Path) -> None:
         cluster.close()
 
 
-def test_official_client_watch_sees_changes(served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path) -> None:
-    cluster, server, api = served
+def test_official_client_watch_sees_changes(
+    served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path
+) -> None:
+    _, server, api = served
     setup_namespace(api)
     path = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
     core = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(path)))
     listed = core.list_namespaced_config_map("app")
     api.call("POST", "/api/v1/namespaces/app/configmaps", cm("seen"))
     stream = k8s_watch.Watch().stream(
-        core.list_namespaced_config_map, "app", resource_version=listed.metadata.resource_version, timeout_seconds=1
+        core.list_namespaced_config_map,
+        "app",
+        resource_version=listed.metadata.resource_version,
+        timeout_seconds=1,
     )
     names = [(e["type"], e["object"].metadata.name) for e in stream]
     assert names == [("ADDED", "seen")]
@@ -207,7 +237,11 @@ def test_faults_in_process_and_crash_loops(tmp_path: Path) -> None:
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {"name": "j", "namespace": "app"},
-            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x/crasher:1"}]}}},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x/crasher:1"}]}
+                }
+            },
         }
         cluster.create(job)
         live = cluster.get("batch/v1", "Job", "j", "app") or {}
@@ -230,7 +264,19 @@ def _serve(db: Path, kubeconfig: Path) -> subprocess.Popen[bytes]:
     if kubeconfig.exists():
         kubeconfig.unlink()
     return subprocess.Popen(
-        [sys.executable, "-m", "agent", "emulator", "serve", "--db", str(db), "--port", "0", "--kubeconfig", str(kubeconfig)],
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "emulator",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+            "--kubeconfig",
+            str(kubeconfig),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -245,7 +291,9 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
         client = KubeCluster.from_kubeconfig(kubeconfig, discovery_cache=tmp_path / "d1.json")
         client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
         for i in range(20):
-            client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "app"}})
+            client.create(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "app"}}
+            )
         client.close()
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -257,7 +305,9 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
         assert len(client.list("v1", "ConfigMap", "app")) == 20
         client.close()
         printed = subprocess.run(
-            [sys.executable, "-m", "agent", "emulator", "kubeconfig", "--db", str(db)], capture_output=True, check=True
+            [sys.executable, "-m", "agent", "emulator", "kubeconfig", "--db", str(db)],
+            capture_output=True,
+            check=True,
         )
         assert yaml.safe_load(printed.stdout)["clusters"] == config["clusters"]
     finally:

@@ -67,7 +67,11 @@ def _hash(template: Any) -> str:
 def _condition(conditions: list[JSON], type_: str, status: str, reason: str, message: str, t: str) -> JSON:
     old = next((c for c in conditions if c.get("type") == type_), None)
     transition = old.get("lastTransitionTime", t) if old and old.get("status") == status else t
-    update = old.get("lastUpdateTime", t) if old and old.get("reason") == reason and old.get("status") == status else t
+    update = (
+        old.get("lastUpdateTime", t)
+        if old and old.get("reason") == reason and old.get("status") == status
+        else t
+    )
     return {
         "type": type_,
         "status": status,
@@ -111,7 +115,7 @@ class Controllers:
         """After a restart: look at every object a controller watches once."""
         for (group, plural), rt in self.c.types().items():
             if (group, rt.kind) in WATCHED:
-                for g, r, ns, name in self.c.store.all_keys(group, plural):
+                for _, _, ns, name in self.c.store.all_keys(group, plural):
                     self.schedule(rt, ns, name, time.time())
 
     def tick(self) -> None:
@@ -157,7 +161,7 @@ class Controllers:
                 return
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - a closed store at shutdown; the loop must not die noisily
+            except Exception:
                 if self._stop.is_set():
                     return
 
@@ -185,6 +189,7 @@ class Controllers:
             self._writing.on = False
 
     def _desired(self, key: tuple[str, str], obj: JSON, now: float) -> tuple[JSON | None, float | None]:
+        status: JSON
         if key == ("apps", "Deployment"):
             return self._deployment(obj, now)
         if key in WORKLOADS:
@@ -194,7 +199,7 @@ class Controllers:
         if key == ("", "PersistentVolumeClaim"):
             spec = obj.get("spec") or {}
             storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-            status: JSON = {"phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"]}
+            status = {"phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"]}
             if storage:
                 status["capacity"] = {"storage": storage}
             return status, None
@@ -213,8 +218,15 @@ class Controllers:
 
     def _fault(self, template: Any) -> str:
         spec = (template or {}).get("spec") or {}
-        faults = [self.c.faults.image_fault(str(c.get("image", ""))) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])]
-        return "ImagePullBackOff" if "ImagePullBackOff" in faults else ("CrashLoopBackOff" if "CrashLoopBackOff" in faults else "")
+        faults = [
+            self.c.faults.image_fault(str(c.get("image", "")))
+            for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+        ]
+        return (
+            "ImagePullBackOff"
+            if "ImagePullBackOff" in faults
+            else ("CrashLoopBackOff" if "CrashLoopBackOff" in faults else "")
+        )
 
     def _deployment(self, obj: JSON, now: float) -> tuple[JSON | None, float | None]:
         meta, spec = obj["metadata"], obj.get("spec") or {}
@@ -234,34 +246,81 @@ class Controllers:
             avail = int(old.get("availableReplicas", 0))
             status.update(_counts(desired, desired, avail, avail))
             conds = [
-                _condition(conditions, "Available", "True" if avail >= desired else "False",
-                           "MinimumReplicasAvailable" if avail >= desired else "MinimumReplicasUnavailable",
-                           "Deployment has minimum availability." if avail >= desired else "Deployment does not have minimum availability.", t),
-                _condition(conditions, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", t),
+                _condition(
+                    conditions,
+                    "Available",
+                    "True" if avail >= desired else "False",
+                    "MinimumReplicasAvailable" if avail >= desired else "MinimumReplicasUnavailable",
+                    "Deployment has minimum availability."
+                    if avail >= desired
+                    else "Deployment does not have minimum availability.",
+                    t,
+                ),
+                _condition(
+                    conditions, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", t
+                ),
             ]
         elif not fault and elapsed >= self.c.options.rollout_seconds:
             status.update(_counts(desired, desired, desired, desired))
             conds = [
-                _condition(conditions, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", t),
-                _condition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
-                           f'ReplicaSet "{rs_name}" has successfully progressed.', t),
+                _condition(
+                    conditions,
+                    "Available",
+                    "True",
+                    "MinimumReplicasAvailable",
+                    "Deployment has minimum availability.",
+                    t,
+                ),
+                _condition(
+                    conditions,
+                    "Progressing",
+                    "True",
+                    "NewReplicaSetAvailable",
+                    f'ReplicaSet "{rs_name}" has successfully progressed.',
+                    t,
+                ),
             ]
         else:
-            carried = 0 if new_rollout and old.get("observedGeneration") is None else int(old.get("availableReplicas", 0))
+            carried = (
+                0
+                if new_rollout and old.get("observedGeneration") is None
+                else int(old.get("availableReplicas", 0))
+            )
             avail = min(carried, desired)
-            max_unavailable = _resolve(((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%"), desired, up=False)
+            max_unavailable = _resolve(
+                ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%"),
+                desired,
+                up=False,
+            )
             ok = avail >= desired - max_unavailable and (desired == 0 or avail > 0)
             status.update(_counts(desired, desired if fault else avail, avail, avail))
             deadline = float(spec.get("progressDeadlineSeconds", 600)) * self.c.options.time_factor
-            available = _condition(conditions, "Available", "True" if ok else "False",
-                                   "MinimumReplicasAvailable" if ok else "MinimumReplicasUnavailable",
-                                   "Deployment has minimum availability." if ok else "Deployment does not have minimum availability.", t)
+            available = _condition(
+                conditions,
+                "Available",
+                "True" if ok else "False",
+                "MinimumReplicasAvailable" if ok else "MinimumReplicasUnavailable",
+                "Deployment has minimum availability."
+                if ok
+                else "Deployment does not have minimum availability.",
+                t,
+            )
             if fault and elapsed >= deadline:
-                progressing = _condition(conditions, "Progressing", "False", "ProgressDeadlineExceeded",
-                                         f'ReplicaSet "{rs_name}" has timed out progressing.', t)
+                progressing = _condition(
+                    conditions,
+                    "Progressing",
+                    "False",
+                    "ProgressDeadlineExceeded",
+                    f'ReplicaSet "{rs_name}" has timed out progressing.',
+                    t,
+                )
             else:
                 reason = "NewReplicaSetCreated" if new_rollout else "ReplicaSetUpdated"
-                message = f'Created new replica set "{rs_name}"' if new_rollout else f'ReplicaSet "{rs_name}" is progressing.'
+                message = (
+                    f'Created new replica set "{rs_name}"'
+                    if new_rollout
+                    else f'ReplicaSet "{rs_name}" is progressing.'
+                )
                 progressing = _condition(conditions, "Progressing", "True", reason, message, _stamp(began))
                 recheck = began + (deadline if fault else self.c.options.rollout_seconds)
             conds = [available, progressing]
@@ -316,24 +375,48 @@ class Controllers:
                 "updateRevision": revision,
                 "collisionCount": 0,
             }
-            return {k: v for k, v in status.items() if v != 0 or k in ("collisionCount", "availableReplicas")}, None
-        status = {"observedGeneration": gen, "replicas": n, "fullyLabeledReplicas": n, "readyReplicas": up, "availableReplicas": up}
+            return {
+                k: v for k, v in status.items() if v != 0 or k in ("collisionCount", "availableReplicas")
+            }, None
+        status = {
+            "observedGeneration": gen,
+            "replicas": n,
+            "fullyLabeledReplicas": n,
+            "readyReplicas": up,
+            "availableReplicas": up,
+        }
         return {k: v for k, v in status.items() if v != 0 or k == "replicas"}, None
 
     def _job(self, obj: JSON, now: float) -> tuple[JSON | None, float | None]:
         spec = obj.get("spec") or {}
         old = obj.get("status") or {}
-        if any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in old.get("conditions") or ()):
+        if any(
+            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+            for c in old.get("conditions") or ()
+        ):
             return None, None
         t = _stamp(now)
         started = old.get("startTime") or t
         if spec.get("suspend"):
-            return {**old, "conditions": [_condition(old.get("conditions") or [], "Suspended", "True", "JobSuspended", "Job suspended", t)]}, None
+            return {
+                **old,
+                "conditions": [
+                    _condition(
+                        old.get("conditions") or [], "Suspended", "True", "JobSuspended", "Job suspended", t
+                    )
+                ],
+            }, None
         fault = self._fault(spec.get("template"))
         parallelism = int(spec.get("parallelism", 1))
         began = _parse(started) or now
         if fault == "ImagePullBackOff" or now - began < self.c.options.rollout_seconds:
-            status = {"startTime": started, "active": parallelism, "ready": 0, "terminating": 0, "uncountedTerminatedPods": {}}
+            status: JSON = {
+                "startTime": started,
+                "active": parallelism,
+                "ready": 0,
+                "terminating": 0,
+                "uncountedTerminatedPods": {},
+            }
             return status, (None if fault else began + self.c.options.rollout_seconds)
         if fault == "CrashLoopBackOff":
             return {
@@ -343,8 +426,22 @@ class Controllers:
                 "terminating": 0,
                 "uncountedTerminatedPods": {},
                 "conditions": [
-                    _condition([], "FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit", t),
-                    _condition([], "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit", t),
+                    _condition(
+                        [],
+                        "FailureTarget",
+                        "True",
+                        "BackoffLimitExceeded",
+                        "Job has reached the specified backoff limit",
+                        t,
+                    ),
+                    _condition(
+                        [],
+                        "Failed",
+                        "True",
+                        "BackoffLimitExceeded",
+                        "Job has reached the specified backoff limit",
+                        t,
+                    ),
                 ],
             }, None
         return {
@@ -355,8 +452,22 @@ class Controllers:
             "terminating": 0,
             "uncountedTerminatedPods": {},
             "conditions": [
-                _condition([], "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods", t),
-                _condition([], "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods", t),
+                _condition(
+                    [],
+                    "SuccessCriteriaMet",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    t,
+                ),
+                _condition(
+                    [],
+                    "Complete",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    t,
+                ),
             ],
         }, None
 
@@ -366,17 +477,30 @@ class Controllers:
         old = obj.get("status") or {}
         t = _stamp(now)
         conditions = list(old.get("conditions") or ())
-        stored = list(old.get("storedVersions") or ()) or [v.get("name") for v in spec.get("versions") or () if v.get("storage")]
+        stored = list(old.get("storedVersions") or ()) or [
+            v.get("name") for v in spec.get("versions") or () if v.get("storage")
+        ]
         for v in spec.get("versions") or ():
             if v.get("storage") and v.get("name") not in stored:
                 stored.append(v.get("name"))
         for c in (
             _condition(conditions, "NamesAccepted", "True", "NoConflicts", "no conflicts found", t),
-            _condition(conditions, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted", t),
+            _condition(
+                conditions,
+                "Established",
+                "True",
+                "InitialNamesAccepted",
+                "the initial names have been accepted",
+                t,
+            ),
         ):
             c.pop("lastUpdateTime", None)
             conditions = [x for x in conditions if x.get("type") != c["type"]] + [c]
-        return {"acceptedNames": dict(spec.get("names") or {}), "conditions": conditions, "storedVersions": stored}
+        return {
+            "acceptedNames": dict(spec.get("names") or {}),
+            "conditions": conditions,
+            "storedVersions": stored,
+        }
 
 
 def _rs_of(status: JSON) -> str:

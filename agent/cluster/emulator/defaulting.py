@@ -337,7 +337,10 @@ def _hpa(obj: JSON, _: Allocator) -> None:
         _set(
             up,
             "policies",
-            [{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}],
+            [
+                {"type": "Pods", "value": 4, "periodSeconds": 15},
+                {"type": "Percent", "value": 100, "periodSeconds": 15},
+            ],
         )
         down = behavior.setdefault("scaleDown", {})
         _set(down, "stabilizationWindowSeconds", 300)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent.kinds import KUBERNETES_VERSION, ResourceType
+from agent.kinds import KUBERNETES_VERSION, ResourceType, version_priority
 
 JSON = dict[str, Any]
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"]}
@@ -54,8 +54,6 @@ def api_versions(address: str) -> JSON:
 
 
 def _group_json(group: str, versions: list[str]) -> JSON:
-    from agent.kinds import version_priority
-
     ordered = sorted(versions, key=version_priority)
     return {
         "name": group,
@@ -112,13 +110,16 @@ def resource_list(types: Iterable[ResourceType], group_version: str) -> JSON:
                         **({"group": "autoscaling", "version": "v1"} if sub == "scale" else {}),
                     }
                 )
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }
 
 
 def aggregated(types: Iterable[ResourceType], versions_of: Any, legacy: bool) -> JSON:
     """``APIGroupDiscoveryList`` (``apidiscovery.k8s.io/v2``) for ``/api`` (legacy) or ``/apis``."""
-    from agent.kinds import version_priority
-
     by_group: dict[str, dict[str, list[ResourceType]]] = {}
     for t in types:
         if bool(t.group) == legacy:
@@ -160,4 +161,9 @@ def aggregated(types: Iterable[ResourceType], versions_of: Any, legacy: bool) ->
                 resources.append(res)
             entries.append({"version": v, "resources": resources, "freshness": "Current"})
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": entries})
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }

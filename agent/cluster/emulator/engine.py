@@ -23,11 +23,11 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent import kinds
 from agent.cluster.base import (
     FIELD_MANAGER,
     JSON,
@@ -39,13 +39,17 @@ from agent.cluster.base import (
     UnsupportedMediaType,
 )
 from agent.cluster.emulator import managed, patching, schema, validation
+from agent.cluster.emulator.controllers import Controllers
 from agent.cluster.emulator.defaulting import apply_defaults
 from agent.cluster.emulator.faults import FaultConfig, Faults
+from agent.cluster.emulator.lifecycle import Lifecycle
 from agent.cluster.emulator.listing import ListResult, list_page
+from agent.cluster.emulator.objects import now, qualified, spec_part
 from agent.cluster.emulator.store import Store
-from agent.kinds import ResourceType, builtin, crd_resource_types
+from agent.kinds import ResourceType, crd_resource_types
 from agent.models import split_api_version
 
+JSONList = list[JSON]
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 # Kinds whose registry strategy keeps metadata.generation (custom resources always do).
 GENERATION_KINDS = {
@@ -80,15 +84,6 @@ PATCH_TYPES = {
 faults_checked: contextvars.ContextVar[bool] = contextvars.ContextVar("faults_checked", default=False)
 
 
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _spec_part(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of an object whose change moves ``generation``."""
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
 def json_merge_patch(target: Any, patch: Any) -> Any:
     return patching.merge_patch(target, patch)
 
@@ -109,9 +104,6 @@ class EmulatedCluster:
     """The embedded emulated cluster (a ClusterClient)."""
 
     def __init__(self, path: str | Path = ":memory:", options: Options | None = None) -> None:
-        from agent.cluster.emulator.controllers import Controllers
-        from agent.cluster.emulator.lifecycle import Lifecycle
-
         self.options = options or Options()
         self.store = Store(path)
         self.requests: Counter[str] = Counter()  # verb -> count of client requests, for tests and metrics
@@ -123,7 +115,9 @@ class EmulatedCluster:
         config = self.options.faults
         if config is None and saved:
             config = FaultConfig.model_validate(json.loads(saved))
-        self.faults = Faults(config, save=lambda text: self.store.set_meta("faults", text), seed=self.options.seed)
+        self.faults = Faults(
+            config, save=lambda text: self.store.set_meta("faults", text), seed=self.options.seed
+        )
         if self.options.faults is not None:
             self.store.set_meta("faults", json.dumps(self.faults.to_json()))
         self.lifecycle = Lifecycle(self)
@@ -135,9 +129,7 @@ class EmulatedCluster:
         """Every served resource type by (group, plural): built-ins and CRDs, preferred versions."""
         with self._lock:
             if self._types is None:
-                from agent.kinds import BUILTIN
-
-                types = {(t.group, t.plural): t for t in BUILTIN}
+                types = {(t.group, t.plural): t for t in kinds.BUILTIN}
                 crds: dict[tuple[str, str], JSON] = {}
                 for crd in self.store.list("apiextensions.k8s.io", "customresourcedefinitions"):
                     if (crd.get("metadata") or {}).get("deletionTimestamp"):
@@ -180,7 +172,9 @@ class EmulatedCluster:
             return schema.root(rt)
         for v in (crd.get("spec") or {}).get("versions") or ():
             if v.get("name") == rt.version:
-                raw = (v.get("schema") or {}).get("openAPIV3Schema") or {"x-kubernetes-preserve-unknown-fields": True}
+                raw = (v.get("schema") or {}).get("openAPIV3Schema") or {
+                    "x-kubernetes-preserve-unknown-fields": True
+                }
                 return schema.root(rt, raw)
         return schema.root(rt, {"x-kubernetes-preserve-unknown-fields": True})
 
@@ -225,7 +219,7 @@ class EmulatedCluster:
         kind: str,
         namespace: str = "",
         label_selector: Mapping[str, str] | str | None = None,
-    ) -> list[JSON]:
+    ) -> JSONList:
         rt = self.resource_type(api_version, kind)
         self._request("list", rt)
         return self.list_page(rt, namespace, label_selector).items
@@ -264,18 +258,28 @@ class EmulatedCluster:
         return self._create(rt, body, ns, field_manager, dry_run)
 
     def _create(
-        self, rt: ResourceType, body: JSON, ns: str, manager: str, dry_run: bool, entries: list[managed.Entry] | None = None
+        self,
+        rt: ResourceType,
+        body: JSON,
+        ns: str,
+        manager: str,
+        dry_run: bool,
+        entries: managed.Entries | None = None,
     ) -> JSON:
         meta = body["metadata"]
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+            meta["name"] = meta["generateName"] + "".join(
+                secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)
+            )
         validation.raise_invalid(rt, "", validation.name_causes(rt, meta.get("name")))
         with self.store.transaction() as tx:
             if rt.namespaced:
                 self.lifecycle.require_namespace(ns)
             if self.store.get(rt.group, rt.plural, ns, meta["name"]) is not None:
-                raise AlreadyExists(f'{_qualified(rt)} "{meta["name"]}" already exists',
-                                    details={"name": meta["name"], "group": rt.group, "kind": rt.plural})
+                raise AlreadyExists(
+                    f'{qualified(rt)} "{meta["name"]}" already exists',
+                    details={"name": meta["name"], "group": rt.group, "kind": rt.plural},
+                )
             new = self._admit(rt, body, None, ns, manager, "", entries)
             if dry_run:
                 new["metadata"]["resourceVersion"] = ""
@@ -303,7 +307,10 @@ class EmulatedCluster:
         if not target:
             raise BadRequest("name is required: metadata.name: Required value")
         if name and body["metadata"].get("name") and body["metadata"]["name"] != name:
-            raise BadRequest(f"the name of the object ({body['metadata']['name']}) does not match the name on the URL ({name})")
+            raise BadRequest(
+                f"the name of the object ({body['metadata']['name']}) does not match the name "
+                f"on the URL ({name})"
+            )
         body["metadata"]["name"] = target
         return self._update(rt, ns, target, lambda live: body, field_manager, dry_run, subresource)
 
@@ -321,10 +328,19 @@ class EmulatedCluster:
         dry_run: bool = False,
         subresource: str = "",
     ) -> JSON:
-        """PATCH: ``merge`` (RFC 7386), ``json`` (RFC 6902), ``strategic`` or ``apply`` (server-side apply)."""
+        """PATCH: ``merge`` (RFC 7386), ``json`` (RFC 6902), ``strategic`` or ``apply``."""
         rt = self.resource_type(api_version, kind)
-        return self.patch_resource(rt, name, namespace, patch, patch_type=patch_type, field_manager=field_manager,
-                                   force=force, dry_run=dry_run, subresource=subresource)
+        return self.patch_resource(
+            rt,
+            name,
+            namespace,
+            patch,
+            patch_type=patch_type,
+            field_manager=field_manager,
+            force=force,
+            dry_run=dry_run,
+            subresource=subresource,
+        )
 
     def patch_resource(
         self,
@@ -341,7 +357,10 @@ class EmulatedCluster:
     ) -> JSON:
         patch_type = PATCH_TYPES.get(patch_type, patch_type)
         if patch_type not in ("merge", "json", "strategic", "apply"):
-            raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types include: {', '.join(PATCH_TYPES)}")
+            raise UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: "
+                + ", ".join(PATCH_TYPES)
+            )
         self._request("patch", rt)
         ns = namespace if rt.namespaced else ""
         if patch_type == "apply":
@@ -351,22 +370,34 @@ class EmulatedCluster:
         node = self.schema_of(rt)
 
         def patched(live: JSON) -> JSON:
+            result: Any
             if patch_type == "merge":
-                return patching.merge_patch(live, patch)
-            if patch_type == "json":
-                return patching.json_patch(live, patch)
-            return patching.strategic_merge_patch(live, patch, node, builtin=self.crd_of(rt) is None)
+                result = patching.merge_patch(live, patch)
+            elif patch_type == "json":
+                result = patching.json_patch(live, patch)
+            else:
+                result = patching.strategic_merge_patch(live, patch, node, builtin=self.crd_of(rt) is None)
+            if not isinstance(result, dict):
+                raise BadRequest("the patched object is not a JSON object")
+            return result
 
         return self._update(rt, ns, name, patched, field_manager, dry_run, subresource, from_patch=True)
 
     def apply(
-        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, force: bool = False, dry_run: bool = False,
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
         subresource: str = "",
     ) -> JSON:
         """Server-side apply of a whole object (creates it when missing)."""
         rt, body, ns = self._target(obj, None)
         self._request("patch", rt)
-        return self._apply(rt, str(body["metadata"].get("name", "")), ns, body, field_manager, force, dry_run, subresource)
+        return self._apply(
+            rt, str(body["metadata"].get("name", "")), ns, body, field_manager, force, dry_run, subresource
+        )
 
     def merge_patch(
         self,
@@ -380,8 +411,16 @@ class EmulatedCluster:
         dry_run: bool = False,
     ) -> JSON:
         """JSON merge patch (RFC 7386), as ``kubectl patch --type merge``."""
-        return self.patch(api_version, kind, name, namespace, patch, patch_type="merge",
-                          field_manager=field_manager, dry_run=dry_run)
+        return self.patch(
+            api_version,
+            kind,
+            name,
+            namespace,
+            patch,
+            patch_type="merge",
+            field_manager=field_manager,
+            dry_run=dry_run,
+        )
 
     def delete(
         self,
@@ -397,8 +436,14 @@ class EmulatedCluster:
         """Delete now, or mark for deletion while finalizers remain (the object is returned then)."""
         rt = self.resource_type(api_version, kind)
         self._request("delete", rt)
-        return self.lifecycle.delete(rt, name, namespace if rt.namespaced else "", dry_run=dry_run,
-                                     policy=propagation_policy, preconditions=preconditions)
+        return self.lifecycle.delete(
+            rt,
+            name,
+            namespace if rt.namespaced else "",
+            dry_run=dry_run,
+            policy=propagation_policy,
+            preconditions=preconditions,
+        )
 
     def delete_collection(
         self,
@@ -409,14 +454,16 @@ class EmulatedCluster:
         *,
         dry_run: bool = False,
         propagation_policy: str | None = None,
-    ) -> list[JSON]:
+    ) -> JSONList:
         self._request("deletecollection", rt)
         page = self.list_page(rt, namespace, label_selector, field_selector)
-        deleted = []
+        deleted: JSONList = []
         for obj in page.items:
             meta = obj["metadata"]
             try:
-                self.lifecycle.delete(rt, meta["name"], meta.get("namespace", ""), dry_run=dry_run, policy=propagation_policy)
+                self.lifecycle.delete(
+                    rt, meta["name"], meta.get("namespace", ""), dry_run=dry_run, policy=propagation_policy
+                )
             except NotFound:
                 continue
             deleted.append(obj)
@@ -433,7 +480,11 @@ class EmulatedCluster:
         body = copy.deepcopy(dict(obj))
         api_version, kind = body.get("apiVersion"), body.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
-            raise BadRequest("Object 'Kind' is missing in the request body" if not kind else "Object 'apiVersion' is missing")
+            raise BadRequest(
+                "Object 'Kind' is missing in the request body"
+                if not kind
+                else "Object 'apiVersion' is missing"
+            )
         rt = self.resource_type(api_version, kind)
         meta = body.get("metadata")
         if meta is None:
@@ -447,9 +498,14 @@ class EmulatedCluster:
             return rt, body, ""
         ns = in_body or (namespace or "")
         if namespace and in_body and namespace != in_body:
-            raise BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         if not ns:
-            raise BadRequest("the namespace of the provided object does not match the namespace sent on the request (none was set)")
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request "
+                "(none was set)"
+            )
         meta["namespace"] = ns
         return rt, body, ns
 
@@ -468,7 +524,10 @@ class EmulatedCluster:
         with self.store.transaction() as tx:
             live = self.store.get(rt.group, rt.plural, ns, name)
             if live is None:
-                raise NotFound(f'{_qualified(rt)} "{name}" not found', details={"name": name, "group": rt.group, "kind": rt.plural})
+                raise NotFound(
+                    f'{qualified(rt)} "{name}" not found',
+                    details={"name": name, "group": rt.group, "kind": rt.plural},
+                )
             self._as_version(live, rt)
             body = change(copy.deepcopy(live))
             if not isinstance(body, dict):
@@ -477,7 +536,7 @@ class EmulatedCluster:
             want_rv = body["metadata"].get("resourceVersion")
             if want_rv and want_rv != live["metadata"]["resourceVersion"]:
                 raise Conflict(
-                    f'Operation cannot be fulfilled on {_qualified(rt)} "{name}": the object has been '
+                    f'Operation cannot be fulfilled on {qualified(rt)} "{name}": the object has been '
                     f"modified; please apply your changes to the latest version and try again",
                     details={"name": name, "group": rt.group, "kind": rt.plural},
                 )
@@ -492,18 +551,28 @@ class EmulatedCluster:
         return result
 
     def _apply(
-        self, rt: ResourceType, name: str, ns: str, patch: Any, manager: str, force: bool, dry_run: bool, subresource: str
+        self,
+        rt: ResourceType,
+        name: str,
+        ns: str,
+        patch: Any,
+        manager: str,
+        force: bool,
+        dry_run: bool,
+        subresource: str,
     ) -> JSON:
         if not isinstance(patch, Mapping):
             raise BadRequest("an apply patch must be a single object")
         if not manager:
             raise BadRequest("PATCH /apply requires fieldManager to be set")
         applied = copy.deepcopy(dict(patch))
-        if applied.get("kind") and applied.get("kind") != rt.kind or not applied.get("apiVersion"):
+        if (applied.get("kind") and applied.get("kind") != rt.kind) or not applied.get("apiVersion"):
             raise BadRequest("apiVersion and kind must be set and match the URL in an apply patch")
         meta = applied.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
-            raise BadRequest(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+            raise BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         meta["name"] = name
         if rt.namespaced:
             meta["namespace"] = ns
@@ -516,8 +585,17 @@ class EmulatedCluster:
             if live is not None:
                 self._as_version(live, rt)
             entries = managed.read_entries((live or {}).get("metadata") or {})
-            merged, entries = managed.apply(live, applied, node, entries, manager, rt.api_version, now(),
-                                            force=force, subresource=subresource)
+            merged, entries = managed.apply(
+                live,
+                applied,
+                node,
+                entries,
+                manager,
+                rt.api_version,
+                now(),
+                force=force,
+                subresource=subresource,
+            )
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
             if live is None:
                 merged.setdefault("metadata", {}).pop("resourceVersion", None)
@@ -525,7 +603,8 @@ class EmulatedCluster:
             want_rv = meta.get("resourceVersion")
             if want_rv and want_rv != live["metadata"]["resourceVersion"]:
                 raise Conflict(
-                    f'Operation cannot be fulfilled on {_qualified(rt)} "{name}": the object has been modified; '
+                    f'Operation cannot be fulfilled on {qualified(rt)} "{name}": '
+                    "the object has been modified; "
                     "please apply your changes to the latest version and try again"
                 )
             merged["metadata"]["managedFields"] = managed.write_entries(entries)
@@ -550,7 +629,9 @@ class EmulatedCluster:
             removed = True
         else:
             if _same(live, new):
-                return self._as_version(live, rt), None  # a no-op write changes nothing, not even resourceVersion
+                return self._as_version(
+                    live, rt
+                ), None  # a no-op write changes nothing, not even resourceVersion
             if dry_run:
                 return self._as_version(new, rt), None
             rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
@@ -575,7 +656,7 @@ class EmulatedCluster:
         ns: str,
         manager: str,
         subresource: str,
-        entries: list[managed.Entry] | None,
+        entries: managed.Entries | None,
         *,
         keep_fields: bool = False,
     ) -> JSON:
@@ -621,7 +702,11 @@ class EmulatedCluster:
                 self.lifecycle.carry_allocations(rt, live, body)
             apply_defaults(rt.group, rt.kind, body, self.lifecycle)
         name = str(meta.get("name", ""))
-        causes = validation.object_causes(rt, body) if self.crd_of(rt) is None else validation.name_causes(rt, name)
+        causes = (
+            validation.object_causes(rt, body)
+            if self.crd_of(rt) is None
+            else validation.name_causes(rt, name)
+        )
         if live is not None:
             causes += validation.update_causes(rt, live, body)
             causes += self.lifecycle.finalizer_causes(live, body)
@@ -631,7 +716,7 @@ class EmulatedCluster:
                 meta["generation"] = 1
             else:
                 gen = int(live["metadata"].get("generation", 1))
-                moved = _spec_part(body) != _spec_part(live) or (
+                moved = spec_part(body) != spec_part(live) or (
                     meta.get("deletionTimestamp") and not live["metadata"].get("deletionTimestamp")
                 )
                 meta["generation"] = gen + 1 if moved else gen
@@ -641,7 +726,9 @@ class EmulatedCluster:
                 base_entries = managed.read_entries({"managedFields": sent_fields})
             else:
                 base_entries = managed.read_entries((live or {}).get("metadata") or {})
-            base_entries = managed.record_update(live, body, node, base_entries, manager, rt.api_version, now(), subresource)
+            base_entries = managed.record_update(
+                live, body, node, base_entries, manager, rt.api_version, now(), subresource
+            )
         meta["managedFields"] = managed.write_entries(base_entries)
         if not meta["managedFields"]:
             del meta["managedFields"]
@@ -656,8 +743,15 @@ class EmulatedCluster:
             fn(rv)
 
     # -- writes by the emulated cluster itself (controllers, lifecycle) ------------------------
-    def system_write(self, rt: ResourceType, ns: str, name: str, change: Callable[[JSON], JSON | None],
-                     manager: str = "kube-controller-manager", subresource: str = "") -> JSON | None:
+    def system_write(
+        self,
+        rt: ResourceType,
+        ns: str,
+        name: str,
+        change: Callable[[JSON], JSON | None],
+        manager: str = "kube-controller-manager",
+        subresource: str = "",
+    ) -> JSON | None:
         """Change an object as a controller would; None when it is gone or unchanged."""
         try:
             with self.store.transaction() as tx:
@@ -692,13 +786,7 @@ def _same(live: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return ma == mb and fa == fb
 
 
-def _qualified(rt: ResourceType) -> str:
-    return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
-
-
 def _at_version(t: ResourceType, version: str) -> ResourceType:
-    from dataclasses import replace
-
     return replace(t, version=version)
 
 

@@ -86,9 +86,9 @@ class Faults:
     """The fault rules in force, persisted through ``save`` (a callback)."""
 
     def __init__(self, config: FaultConfig | None = None, save: Any = None, seed: int | None = None) -> None:
-        self._config = config or FaultConfig()
+        self._config = config or FaultConfig.model_validate({})
         self._save = save
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # noqa: S311 - fault rates, not secrets
         self._lock = threading.Lock()
 
     @property

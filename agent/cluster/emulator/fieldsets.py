@@ -108,7 +108,7 @@ def _collect(value: Any, node: Node | None, path: Path, out: dict[Path, Any]) ->
     elif isinstance(value, list):
         item_node = node.items() if node is not None else None
         for i, item in enumerate(value):
-            element = path + (item_element(item, node, i),)
+            element = (*path, item_element(item, node, i))
             if isinstance(item, Mapping) and not is_leaf(item, item_node):
                 out[element] = _PRESENT
                 _walk(item, item_node, element, out)
@@ -118,7 +118,7 @@ def _collect(value: Any, node: Node | None, path: Path, out: dict[Path, Any]) ->
 
 def _walk(value: Mapping[str, Any], node: Node | None, path: Path, out: dict[Path, Any]) -> None:
     for key, child in value.items():
-        _collect(child, child_node(node, key), path + ("f:" + key,), out)
+        _collect(child, child_node(node, key), (*path, "f:" + key), out)
 
 
 _MISSING = object()
@@ -182,7 +182,7 @@ def from_fields_v1(tree: Mapping[str, Any], prefix: Path = ()) -> FieldSet:
         if element == ".":
             out.add(prefix)
             continue
-        path = prefix + (element,)
+        path = (*prefix, element)
         if not child:
             out.add(path)
         else:

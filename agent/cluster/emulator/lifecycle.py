@@ -19,6 +19,7 @@ allocates Service cluster IPs and node ports.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 from collections import deque
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agent.cluster.base import Conflict, Forbidden, NotFound
+from agent.cluster.emulator.objects import now, qualified
 from agent.cluster.emulator.validation import Cause, forbidden
 from agent.kinds import ResourceType
 
@@ -95,26 +97,31 @@ class Lifecycle:
         policy: str | None = None,
         preconditions: Mapping[str, str] | None = None,
     ) -> JSON | None:
-        from agent.cluster.emulator.engine import _qualified, now
-
         store = self.c.store
         with store.transaction() as tx:
             live = store.get(rt.group, rt.plural, ns, name)
             if live is None:
-                raise NotFound(f'{_qualified(rt)} "{name}" not found', details={"name": name, "group": rt.group, "kind": rt.plural})
+                raise NotFound(
+                    f'{qualified(rt)} "{name}" not found',
+                    details={"name": name, "group": rt.group, "kind": rt.plural},
+                )
             meta = live["metadata"]
             for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
                 want = (preconditions or {}).get(field)
                 if want and want != meta.get(field):
                     raise Conflict(
-                        f"Operation cannot be fulfilled on {_qualified(rt)} \"{name}\": Precondition failed: "
+                        f'Operation cannot be fulfilled on {qualified(rt)} "{name}": Precondition failed: '
                         f"{label} in precondition: {want}, {label} in object meta: {meta.get(field)}"
                     )
             if dry_run:
                 return self.c._as_version(live, rt)
             finalizers = list(meta.get("finalizers") or ())
             is_namespace = (rt.group, rt.plural) == NS_TYPE
-            if not is_namespace and policy in ("Orphan", "Foreground") and store.dependents(meta.get("uid", "")):
+            if (
+                not is_namespace
+                and policy in ("Orphan", "Foreground")
+                and store.dependents(meta.get("uid", ""))
+            ):
                 extra = "orphan" if policy == "Orphan" else "foregroundDeletion"
                 if extra not in finalizers:
                     finalizers.append(extra)
@@ -150,15 +157,21 @@ class Lifecycle:
         before = set(live["metadata"].get("finalizers") or ())
         after = set(new["metadata"].get("finalizers") or ())
         if after - before:
-            return [forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted")]
+            return [
+                forbidden(
+                    "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
+                )
+            ]
         return []
 
     @staticmethod
     def finalized(live: JSON, new: JSON) -> bool:
         """An update that removed the last finalizer of an object being deleted removes it."""
         meta = new["metadata"]
-        return bool(live["metadata"].get("deletionTimestamp")) and not meta.get("finalizers") and not (
-            (new.get("spec") or {}).get("finalizers") if new.get("kind") == "Namespace" else None
+        return (
+            bool(live["metadata"].get("deletionTimestamp"))
+            and not meta.get("finalizers")
+            and not ((new.get("spec") or {}).get("finalizers") if new.get("kind") == "Namespace" else None)
         )
 
     # -- follow-up work -----------------------------------------------------------------------
@@ -188,7 +201,9 @@ class Lifecycle:
 
     def _reread(self, rt: ResourceType, obj: JSON) -> JSON | None:
         meta = obj.get("metadata") or {}
-        return self.c.store.get(rt.group, rt.plural, meta.get("namespace", "") if rt.namespaced else "", meta["name"])
+        return self.c.store.get(
+            rt.group, rt.plural, meta.get("namespace", "") if rt.namespaced else "", meta["name"]
+        )
 
     def _on_removed(self, rt: ResourceType | None, obj: JSON) -> None:
         meta = obj.get("metadata") or {}
@@ -212,7 +227,7 @@ class Lifecycle:
                 owner = store.get(*key)
                 if owner and (owner["metadata"].get("deletionTimestamp")):
                     self._queue.append(("finalize", owner_rt, owner))
-        ns = meta.get("namespace")
+        ns = str(meta.get("namespace") or "")
         if ns:
             namespace = store.get("", "namespaces", "", ns)
             ns_rt = self._type_of(*NS_TYPE)
@@ -237,7 +252,9 @@ class Lifecycle:
             for group, resource, _, child in self.c.store.keys_in(name):
                 child_rt = self._type_of(group, resource)
                 if child_rt is None:
-                    self._raw_remove(None, (group, resource, name, child), self.c.store.get(group, resource, name, child))
+                    self._raw_remove(
+                        None, (group, resource, name, child), self.c.store.get(group, resource, name, child)
+                    )
                 else:
                     self._quiet_delete(child_rt, child, name)
             if not self.c.store.keys_in(name):
@@ -268,10 +285,8 @@ class Lifecycle:
                 self._raw_remove(rt, (rt.group, rt.plural, ns, meta["name"]), live)
 
     def _quiet_delete(self, rt: ResourceType, name: str, ns: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):
             self.delete(rt, name, ns, policy="Background")
-        except NotFound:
-            pass
 
     def _drop_owner(self, rt: ResourceType, ns: str, name: str, uid: str) -> None:
         live = self.c.store.get(rt.group, rt.plural, ns, name)

@@ -26,7 +26,6 @@ from agent.cluster.emulator.fieldsets import (
     describe,
     flatten,
     from_fields_v1,
-    is_leaf,
     item_element,
     to_fields_v1,
 )
@@ -61,10 +60,13 @@ class Entry:
         return out
 
 
+Entries = list[Entry]
+
+
 def read_entries(meta: Mapping[str, Any]) -> list[Entry]:
     entries: list[Entry] = []
     for raw in meta.get("managedFields") or ():
-        if not isinstance(raw, Mapping) or not raw.get("manager") and not raw.get("fieldsV1"):
+        if not isinstance(raw, Mapping) or (not raw.get("manager") and not raw.get("fieldsV1")):
             continue
         entries.append(
             Entry(
@@ -83,7 +85,9 @@ def write_entries(entries: list[Entry]) -> list[JSON]:
     return [e.to_json() for e in entries if e.fields]
 
 
-def _own(entries: list[Entry], manager: str, operation: str, subresource: str, api_version: str, now: str) -> Entry:
+def _own(
+    entries: list[Entry], manager: str, operation: str, subresource: str, api_version: str, now: str
+) -> Entry:
     for e in entries:
         if e.same(manager, operation, subresource):
             e.api_version, e.time = api_version, now
@@ -221,7 +225,7 @@ def _raise_conflicts(conflicts: dict[str, list[Path]]) -> None:
         for p in sorted(paths)
     ]
     if count == 1:
-        (who, paths), = conflicts.items()
+        ((who, paths),) = conflicts.items()
         message = f"Apply failed with 1 conflict: {who}: {describe(paths[0])}"
     else:
         parts = []
@@ -230,7 +234,3 @@ def _raise_conflicts(conflicts: dict[str, list[Path]]) -> None:
             parts.append(plural + ":\n" + "\n".join(f"- {describe(p)}" for p in sorted(paths)))
         message = f"Apply failed with {count} conflicts: " + "\n".join(parts)
     raise Conflict(message, details={"causes": causes})
-
-
-def leafless(value: Any, node: Node | None) -> bool:
-    return is_leaf(value, node)

@@ -43,7 +43,13 @@ def json_patch(target: Any, patch: Any) -> Any:
         return jsonpatch.apply_patch(target, patch)
     except jsonpatch.JsonPatchTestFailed as e:
         raise Invalid(f"the server rejected our request due to an error in our request: {e}") from None
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, IndexError, TypeError) as e:
+    except (
+        jsonpatch.JsonPatchException,
+        jsonpatch.JsonPointerException,
+        KeyError,
+        IndexError,
+        TypeError,
+    ) as e:
         raise Invalid(f"the server rejected our request due to an error in our request: {e}") from None
 
 
@@ -87,7 +93,7 @@ def _smp_map(target: Mapping[str, Any], patch: Mapping[str, Any], node: Node | N
             continue
         current = out.get(key)
         if isinstance(value, Mapping):
-            if child is not None and child.atomic or not isinstance(current, Mapping):
+            if (child is not None and child.atomic) or not isinstance(current, Mapping):
                 current = {}
             merged = _smp_map(current, value, child)
             if merged is None:
@@ -121,7 +127,10 @@ def _smp_list(target: list[Any], patch: list[Any], node: Node | None, order: Any
     for item in patch:
         if not isinstance(item, Mapping) or merge_key not in item:
             raise BadRequest(f"map: {item} does not contain declared merge key: {merge_key}")
-        at = next((i for i, v in enumerate(out) if isinstance(v, Mapping) and v.get(merge_key) == item[merge_key]), None)
+        at = next(
+            (i for i, v in enumerate(out) if isinstance(v, Mapping) and v.get(merge_key) == item[merge_key]),
+            None,
+        )
         if item.get(_DIRECTIVE) == "delete":
             if at is not None:
                 del out[at]
@@ -137,10 +146,13 @@ def _smp_list(target: list[Any], patch: list[Any], node: Node | None, order: Any
 def _ordered(items: list[Any], order: Any, merge_key: str | None) -> list[Any]:
     if not isinstance(order, list):
         return items
+
     def key(v: Any) -> Any:
         return v.get(merge_key) if merge_key and isinstance(v, Mapping) else v
+
     wanted = [o.get(merge_key) if merge_key and isinstance(o, Mapping) else o for o in order]
     ranked = sorted(
-        range(len(items)), key=lambda i: (wanted.index(key(items[i])) if key(items[i]) in wanted else len(wanted), i)
+        range(len(items)),
+        key=lambda i: (wanted.index(key(items[i])) if key(items[i]) in wanted else len(wanted), i),
     )
     return [items[i] for i in ranked]

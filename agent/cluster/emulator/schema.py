@@ -123,7 +123,9 @@ def root(rt: ResourceType, crd_schema: Mapping[str, Any] | None = None) -> Node:
     """The schema of a whole object of a kind."""
     if crd_schema is not None:
         return Node(_with_metadata(crd_schema))
-    return _definition(rt.definition) if rt.definition else Node({"x-kubernetes-preserve-unknown-fields": True})
+    return (
+        _definition(rt.definition) if rt.definition else Node({"x-kubernetes-preserve-unknown-fields": True})
+    )
 
 
 def _with_metadata(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,10 +155,15 @@ def normalize_builtin(value: Any, node: Node | None, path: str = "") -> Any:
             if child is None:
                 continue
             sub = node.field(key) if node is not None else None
-            child = normalize_builtin(child, sub, f"{path}.{key}" if path else key)
-            if isinstance(child, (dict, list)) and not child and sub is not None and sub.shape in ("map", "list"):
+            normal = normalize_builtin(child, sub, f"{path}.{key}" if path else key)
+            if (
+                isinstance(normal, (dict, list))
+                and not normal
+                and sub is not None
+                and sub.shape in ("map", "list")
+            ):
                 continue
-            out[key] = child
+            out[key] = normal
         return out
     if isinstance(value, list):
         item = node.items() if node is not None else None

@@ -15,11 +15,35 @@ from typing import Any
 from agent.cluster.base import BadRequest
 
 Matcher = Callable[[Mapping[str, Any]], bool]
+LabelTest = Callable[[Mapping[str, str]], bool]
+
+
+def _equals(key: str, value: str, negate: bool) -> LabelTest:
+    return lambda labels: (labels.get(key) == value) != negate
+
+
+def _member(key: str, options: set[str], negate: bool) -> LabelTest:
+    return lambda labels: (labels.get(key) in options) != negate
+
+
+def _exists(key: str, negate: bool) -> LabelTest:
+    return lambda labels: (key in labels) != negate
+
+
+def _field_equals(field: str, value: str, negate: bool) -> Matcher:
+    return lambda obj: (_field_value(obj, field) == value) != negate
+
 
 _SET_OP = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
 _EQ_OP = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)\s*$")
 _FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase"),
+    "Pod": (
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "status.phase",
+    ),
     "Secret": ("type",),
     "Event": ("involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "reason", "type"),
     "Namespace": ("status.phase",),
@@ -52,15 +76,12 @@ def label_matcher(selector: str | Mapping[str, str] | None) -> Matcher | None:
     if isinstance(selector, Mapping):
         want = dict(selector)
         return lambda obj: want.items() <= (((obj.get("metadata") or {}).get("labels")) or {}).items()
-    tests: list[Callable[[Mapping[str, str]], bool]] = []
+    tests: list[LabelTest] = []
     for part in _split(selector):
         eq = _EQ_OP.match(part)
         if eq is not None:
             key, op, value = eq.groups()
-            if op == "!=":
-                tests.append(lambda labels, k=key, v=value: labels.get(k) != v)
-            else:
-                tests.append(lambda labels, k=key, v=value: labels.get(k) == v)
+            tests.append(_equals(key, value, op == "!="))
             continue
         m = _SET_OP.match(part)
         if m is None:
@@ -69,14 +90,10 @@ def label_matcher(selector: str | Mapping[str, str] | None) -> Matcher | None:
         if negate and op:
             raise BadRequest(f"unable to parse requirement: {part.strip()!r}: invalid label selector")
         options = {v.strip() for v in (values or "").split(",") if v.strip()}
-        if op == "in":
-            tests.append(lambda labels, k=key, o=options: labels.get(k) in o)
-        elif op == "notin":
-            tests.append(lambda labels, k=key, o=options: labels.get(k) not in o)
-        elif negate:
-            tests.append(lambda labels, k=key: k not in labels)
+        if op:
+            tests.append(_member(key, options, op == "notin"))
         else:
-            tests.append(lambda labels, k=key: k in labels)
+            tests.append(_exists(key, bool(negate)))
 
     def match(obj: Mapping[str, Any]) -> bool:
         labels = ((obj.get("metadata") or {}).get("labels")) or {}
@@ -105,9 +122,8 @@ def field_matcher(selector: str | None, kind: str) -> Matcher | None:
             raise BadRequest(f"invalid selector: {selector!r}; can't understand {part.strip()!r}")
         field, op, value = m.groups()
         if field not in allowed:
-            raise BadRequest(f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"')
-        if op == "!=":
-            tests.append(lambda o, f=field, v=value: _field_value(o, f) != v)
-        else:
-            tests.append(lambda o, f=field, v=value: _field_value(o, f) == v)
+            raise BadRequest(
+                f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+            )
+        tests.append(_field_equals(field, value, op == "!="))
     return lambda obj: all(t(obj) for t in tests)

@@ -20,6 +20,7 @@ event loop; watches wait on an asyncio event woken by every committed write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ from starlette.routing import Route
 from agent.cluster.base import BadRequest, ClusterError, Expired, MethodNotAllowed, NotFound, Unauthorized
 from agent.cluster.emulator import discovery
 from agent.cluster.emulator.engine import PATCH_TYPES, EmulatedCluster, faults_checked
+from agent.cluster.emulator.objects import qualified
 from agent.cluster.emulator.selectors import field_matcher, label_matcher
 from agent.kinds import ResourceType
 
@@ -45,7 +47,10 @@ WATCH_TIMEOUT = 1800.0
 
 def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(obj, separators=(",", ":")), status_code=status, media_type="application/json", headers=headers
+        json.dumps(obj, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -61,7 +66,12 @@ def _success(rt: ResourceType, obj: JSON) -> JSON:
         "apiVersion": "v1",
         "metadata": {},
         "status": "Success",
-        "details": {"name": meta.get("name", ""), "group": rt.group, "kind": rt.plural, "uid": meta.get("uid", "")},
+        "details": {
+            "name": meta.get("name", ""),
+            "group": rt.group,
+            "kind": rt.plural,
+            "uid": meta.get("uid", ""),
+        },
     }
 
 
@@ -122,7 +132,9 @@ class EmulatorApp:
             body = await self._body(request)
             self.cluster.faults.replace(body if isinstance(body, dict) else {})
             return _json(self.cluster.faults.to_json())
-        raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({request.method})")
+        raise MethodNotAllowed(
+            f"the server does not allow this method on the requested resource ({request.method})"
+        )
 
     def _versions_of(self, t: ResourceType) -> tuple[str, ...]:
         return self.cluster.served_versions(t)
@@ -222,7 +234,15 @@ class EmulatorApp:
         return bool(values)
 
     async def _call(
-        self, request: Request, rt: ResourceType, ns: str, name: str, sub: str, verb: str, dry_run: bool, manager: str
+        self,
+        request: Request,
+        rt: ResourceType,
+        ns: str,
+        name: str,
+        sub: str,
+        verb: str,
+        dry_run: bool,
+        manager: str,
     ) -> Response:
         c = self.cluster
         q = request.query_params
@@ -231,13 +251,18 @@ class EmulatorApp:
             c.controllers.tick()
             obj = c.read(rt, name, ns)
             if obj is None:
-                raise NotFound(f'{_qualified(rt)} "{name}" not found', details={"name": name, "group": rt.group, "kind": rt.plural})
+                raise NotFound(
+                    f'{qualified(rt)} "{name}" not found',
+                    details={"name": name, "group": rt.group, "kind": rt.plural},
+                )
             return _json(_scale_of(rt, obj) if sub == "scale" else obj)
         if verb == "list":
             c.requests["list"] += 1
             c.controllers.tick()
             limit = int(q.get("limit") or 0)
-            page = c.list_page(rt, ns, q.get("labelSelector"), q.get("fieldSelector"), limit, q.get("continue") or "")
+            page = c.list_page(
+                rt, ns, q.get("labelSelector"), q.get("fieldSelector"), limit, q.get("continue") or ""
+            )
             return _json(page.to_json(rt))
         if verb == "create":
             if name:
@@ -248,7 +273,11 @@ class EmulatorApp:
             body = await self._body(request)
             if sub == "scale":
                 return _json(_scale_of(rt, self._scale(rt, ns, name, body, "merge", manager, dry_run)))
-            return _json(c.replace(body, field_manager=manager, dry_run=dry_run, subresource=sub, namespace=ns, name=name))
+            return _json(
+                c.replace(
+                    body, field_manager=manager, dry_run=dry_run, subresource=sub, namespace=ns, name=name
+                )
+            )
         if verb == "patch":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type not in PATCH_TYPES:
@@ -260,11 +289,24 @@ class EmulatorApp:
                 )
             patch = await self._body(request, yaml_ok=PATCH_TYPES[content_type] == "apply")
             if sub == "scale":
-                return _json(_scale_of(rt, self._scale(rt, ns, name, patch, PATCH_TYPES[content_type], manager, dry_run)))
+                return _json(
+                    _scale_of(
+                        rt, self._scale(rt, ns, name, patch, PATCH_TYPES[content_type], manager, dry_run)
+                    )
+                )
             existed = c.read(rt, name, ns) is not None
             force = q.get("force") in ("true", "1")
-            obj = c.patch_resource(rt, name, ns, patch, patch_type=content_type, field_manager=manager, force=force,
-                                   dry_run=dry_run, subresource=sub)
+            obj = c.patch_resource(
+                rt,
+                name,
+                ns,
+                patch,
+                patch_type=content_type,
+                field_manager=manager,
+                force=force,
+                dry_run=dry_run,
+                subresource=sub,
+            )
             return _json(obj, 200 if existed else 201)
         if verb == "delete":
             options = await self._delete_options(request)
@@ -272,8 +314,15 @@ class EmulatorApp:
             if options.get("orphanDependents") is True and not policy:
                 policy = "Orphan"
             dry_run = dry_run or self._dry_run(list(options.get("dryRun") or ()))
-            result = c.delete(rt.api_version, rt.kind, name, ns, dry_run=dry_run, propagation_policy=policy,
-                              preconditions=options.get("preconditions") or None)
+            result = c.delete(
+                rt.api_version,
+                rt.kind,
+                name,
+                ns,
+                dry_run=dry_run,
+                propagation_policy=policy,
+                preconditions=options.get("preconditions") or None,
+            )
             if result is None or dry_run:
                 return _json(result or {})
             if (result.get("metadata") or {}).get("deletionTimestamp") and c.read(rt, name, ns) is not None:
@@ -281,20 +330,41 @@ class EmulatorApp:
             return _json(_success(rt, result))
         if verb == "deletecollection":
             options = await self._delete_options(request)
-            deleted = c.delete_collection(rt, ns, q.get("labelSelector"), q.get("fieldSelector"), dry_run=dry_run,
-                                          propagation_policy=q.get("propagationPolicy") or options.get("propagationPolicy"))
-            return _json({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                          "metadata": {"resourceVersion": str(c.store.current_rv())}, "items": deleted})
+            deleted = c.delete_collection(
+                rt,
+                ns,
+                q.get("labelSelector"),
+                q.get("fieldSelector"),
+                dry_run=dry_run,
+                propagation_policy=q.get("propagationPolicy") or options.get("propagationPolicy"),
+            )
+            return _json(
+                {
+                    "kind": f"{rt.kind}List",
+                    "apiVersion": rt.api_version,
+                    "metadata": {"resourceVersion": str(c.store.current_rv())},
+                    "items": deleted,
+                }
+            )
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
 
-    def _scale(self, rt: ResourceType, ns: str, name: str, body: Any, patch_type: str, manager: str, dry_run: bool) -> JSON:
+    def _scale(
+        self, rt: ResourceType, ns: str, name: str, body: Any, patch_type: str, manager: str, dry_run: bool
+    ) -> JSON:
         replicas = ((body or {}).get("spec") or {}).get("replicas") if isinstance(body, dict) else None
         if patch_type == "json" and isinstance(body, list):
             replicas = next((op.get("value") for op in body if op.get("path") == "/spec/replicas"), None)
         if not isinstance(replicas, int) or replicas < 0:
             raise BadRequest("spec.replicas: Invalid value: must be a non-negative integer")
-        return self.cluster.patch_resource(rt, name, ns, {"spec": {"replicas": replicas}}, patch_type="merge",
-                                           field_manager=manager, dry_run=dry_run)
+        return self.cluster.patch_resource(
+            rt,
+            name,
+            ns,
+            {"spec": {"replicas": replicas}},
+            patch_type="merge",
+            field_manager=manager,
+            dry_run=dry_run,
+        )
 
     async def _body(self, request: Request, *, yaml_ok: bool = False) -> Any:
         raw = await request.body()
@@ -344,11 +414,19 @@ class EmulatorApp:
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         initial_end = q.get("sendInitialEvents") in ("true", "1")
         return StreamingResponse(
-            self._stream(rt, ns, since, labels, fields, timeout, bookmarks, initial_end), media_type="application/json"
+            self._stream(rt, ns, since, labels, fields, timeout, bookmarks, initial_end),
+            media_type="application/json",
         )
 
     async def _stream(
-        self, rt: ResourceType, ns: str, since: int, labels: Any, fields: Any, timeout: float, bookmarks: bool,
+        self,
+        rt: ResourceType,
+        ns: str,
+        since: int,
+        labels: Any,
+        fields: Any,
+        timeout: float,
+        bookmarks: bool,
         initial_end: bool,
     ) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -396,16 +474,10 @@ class EmulatorApp:
                 wait = min(1.0, max(0.0, deadline - loop.time()))
                 if bookmarks:
                     wait = min(wait, self.bookmark_seconds)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
         finally:
             self._wakers.discard(wake)
-
-
-def _qualified(rt: ResourceType) -> str:
-    return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
 
 
 def _scale_of(rt: ResourceType, obj: JSON) -> JSON:
@@ -415,7 +487,14 @@ def _scale_of(rt: ResourceType, obj: JSON) -> JSON:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
         "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0), "selector": ",".join(f"{k}={v}" for k, v in selector.items())},
+        "status": {
+            "replicas": status.get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in selector.items()),
+        },
     }

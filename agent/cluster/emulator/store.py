@@ -22,6 +22,9 @@ from typing import Any
 
 JSON = dict[str, Any]
 Key = tuple[str, str, str, str]  # group, resource, namespace, name
+Keys = list[Key]
+Objects = list[JSON]
+Events = list[tuple[int, str, JSON]]
 EVENTS_KEPT = 10_000
 
 _SCHEMA = """
@@ -106,7 +109,7 @@ class Store:
             ).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def list(self, grp: str, resource: str, namespace: str | None = None) -> list[JSON]:
+    def list(self, grp: str, resource: str, namespace: str | None = None) -> Objects:
         sql = "SELECT body FROM objects WHERE grp=? AND resource=?"
         args: tuple[str, ...] = (grp, resource)
         if namespace is not None:
@@ -116,22 +119,24 @@ class Store:
             rows = self._db.execute(sql + " ORDER BY namespace, name", args).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def keys_in(self, namespace: str) -> list[Key]:
+    def keys_in(self, namespace: str) -> Keys:
         with self._lock:
             rows = self._db.execute(
-                "SELECT grp, resource, namespace, name FROM objects WHERE namespace=? ORDER BY grp, resource, name",
+                "SELECT grp, resource, namespace, name FROM objects WHERE namespace=? "
+                "ORDER BY grp, resource, name",
                 (namespace,),
             ).fetchall()
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
-    def all_keys(self, grp: str, resource: str) -> list[Key]:
+    def all_keys(self, grp: str, resource: str) -> Keys:
         with self._lock:
             rows = self._db.execute(
-                "SELECT grp, resource, namespace, name FROM objects WHERE grp=? AND resource=?", (grp, resource)
+                "SELECT grp, resource, namespace, name FROM objects WHERE grp=? AND resource=?",
+                (grp, resource),
             ).fetchall()
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
-    def dependents(self, owner_uid: str) -> list[Key]:
+    def dependents(self, owner_uid: str) -> Keys:
         with self._lock:
             rows = self._db.execute(
                 "SELECT grp, resource, namespace, name FROM owners WHERE owner_uid=?", (owner_uid,)
@@ -162,7 +167,7 @@ class Store:
 
     def events_since(
         self, rv: int, grp: str, resource: str, namespace: str | None = None, limit: int = 500
-    ) -> list[tuple[int, str, JSON]]:
+    ) -> Events:
         sql = "SELECT rv, type, body FROM events WHERE grp=? AND resource=? AND rv>? AND body!=''"
         args: tuple[Any, ...] = (grp, resource, rv)
         if namespace:
@@ -221,10 +226,13 @@ class Transaction:
 
     def _index_owners(self, grp: str, resource: str, namespace: str, name: str, body: JSON) -> None:
         refs = (body.get("metadata") or {}).get("ownerReferences") or ()
-        if not refs and not self._db.execute(
-            "SELECT 1 FROM owners WHERE grp=? AND resource=? AND namespace=? AND name=? LIMIT 1",
-            (grp, resource, namespace, name),
-        ).fetchone():
+        if (
+            not refs
+            and not self._db.execute(
+                "SELECT 1 FROM owners WHERE grp=? AND resource=? AND namespace=? AND name=? LIMIT 1",
+                (grp, resource, namespace, name),
+            ).fetchone()
+        ):
             return
         self._db.execute(
             "DELETE FROM owners WHERE grp=? AND resource=? AND namespace=? AND name=?",
@@ -234,5 +242,6 @@ class Transaction:
             uid = ref.get("uid") if isinstance(ref, dict) else None
             if uid:
                 self._db.execute(
-                    "INSERT OR IGNORE INTO owners VALUES (?, ?, ?, ?, ?)", (uid, grp, resource, namespace, name)
+                    "INSERT OR IGNORE INTO owners VALUES (?, ?, ?, ?, ?)",
+                    (uid, grp, resource, namespace, name),
                 )

@@ -68,7 +68,9 @@ def forbidden(field: str, detail: str) -> Cause:
 
 def unsupported(field: str, value: Any, supported: tuple[str, ...]) -> Cause:
     options = ", ".join(f'"{s}"' for s in supported)
-    return Cause(field, "FieldValueNotSupported", f'Unsupported value: "{value}": supported values: {options}')
+    return Cause(
+        field, "FieldValueNotSupported", f'Unsupported value: "{value}": supported values: {options}'
+    )
 
 
 def raise_invalid(rt: ResourceType, name: str, causes: list[Cause]) -> None:
@@ -135,8 +137,14 @@ def _label_causes(labels: Any, field: str) -> list[Cause]:
                 invalid(f"{field}", key, "name part must consist of alphanumeric characters, '-', '_' or '.'")
             )
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append(invalid(f"{field}", value, "a valid label must be an empty string or consist of "
-                                  "alphanumeric characters, '-', '_' or '.'"))
+            causes.append(
+                invalid(
+                    f"{field}",
+                    value,
+                    "a valid label must be an empty string or consist of "
+                    "alphanumeric characters, '-', '_' or '.'",
+                )
+            )
     return causes
 
 
@@ -174,8 +182,14 @@ def _pod_spec_causes(spec: Any, field: str) -> list[Cause]:
             if not name:
                 causes.append(required(f"{path}.name"))
             elif not DNS1123_LABEL.match(str(name)) or len(str(name)) > 63:
-                causes.append(invalid(f"{path}.name", name, "a lowercase RFC 1123 label must consist of lower "
-                                      "case alphanumeric characters or '-'"))
+                causes.append(
+                    invalid(
+                        f"{path}.name",
+                        name,
+                        "a lowercase RFC 1123 label must consist of lower "
+                        "case alphanumeric characters or '-'",
+                    )
+                )
             elif name in seen:
                 causes.append(Cause(f"{path}.name", "FieldValueDuplicate", f'Duplicate value: "{name}"'))
             else:
@@ -185,8 +199,13 @@ def _pod_spec_causes(spec: Any, field: str) -> list[Cause]:
             for j, port in enumerate((c or {}).get("ports") or ()):
                 number = port.get("containerPort") if isinstance(port, Mapping) else None
                 if not isinstance(number, int) or not 0 < number < 65536:
-                    causes.append(invalid(f"{path}.ports[{j}].containerPort", number,
-                                          "must be between 1 and 65535, inclusive"))
+                    causes.append(
+                        invalid(
+                            f"{path}.ports[{j}].containerPort",
+                            number,
+                            "must be between 1 and 65535, inclusive",
+                        )
+                    )
     return causes
 
 
@@ -201,7 +220,11 @@ def _template_causes(spec: Mapping[str, Any], field: str = "spec") -> list[Cause
     labels = (template.get("metadata") or {}).get("labels")
     if selector and not _selector_matches(selector, labels):
         causes.append(
-            invalid(f"{field}.template.metadata.labels", labels or {}, "`selector` does not match template `labels`")
+            invalid(
+                f"{field}.template.metadata.labels",
+                labels or {},
+                "`selector` does not match template `labels`",
+            )
         )
     causes.extend(_pod_spec_causes(template.get("spec"), f"{field}.template.spec"))
     return causes
@@ -212,9 +235,15 @@ def object_causes(rt: ResourceType, obj: Mapping[str, Any]) -> list[Cause]:
     meta = obj.get("metadata") or {}
     causes = name_causes(rt, meta.get("name"))
     causes += _label_causes(meta.get("labels"), "metadata.labels")
-    spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+    raw_spec = obj.get("spec")
+    spec: Mapping[str, Any] = raw_spec if isinstance(raw_spec, Mapping) else {}
     key = (rt.group, rt.kind)
-    if key in (("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet")):
+    if key in (
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+    ):
         causes += _template_causes(spec)
         replicas = spec.get("replicas")
         if isinstance(replicas, int) and replicas < 0:
@@ -236,14 +265,22 @@ def object_causes(rt: ResourceType, obj: Mapping[str, Any]) -> list[Cause]:
         for field in ("data", "binaryData", "stringData"):
             for k in obj.get(field) or {}:
                 if not _CONFIG_KEY.match(str(k)) or len(str(k)) > 253:
-                    causes.append(invalid(f"{field}[{k}]", k, "a valid config key must consist of alphanumeric "
-                                          "characters, '-', '_' or '.'"))
+                    causes.append(
+                        invalid(
+                            f"{field}[{k}]",
+                            k,
+                            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                        )
+                    )
     elif key == ("", "PersistentVolumeClaim"):
         if not spec.get("accessModes"):
             causes.append(required("spec.accessModes"))
         if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
             causes.append(required("spec.resources[storage]"))
-    elif key in (("rbac.authorization.k8s.io", "RoleBinding"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")):
+    elif key in (
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ):
         ref = obj.get("roleRef") or {}
         if not ref.get("name"):
             causes.append(required("roleRef.name"))
@@ -253,7 +290,9 @@ def object_causes(rt: ResourceType, obj: Mapping[str, Any]) -> list[Cause]:
         for i, rule in enumerate(spec.get("rules") or ()):
             for j, path in enumerate(((rule or {}).get("http") or {}).get("paths") or ()):
                 if not path.get("pathType"):
-                    causes.append(required(f"spec.rules[{i}].http.paths[{j}].pathType", "pathType must be specified"))
+                    causes.append(
+                        required(f"spec.rules[{i}].http.paths[{j}].pathType", "pathType must be specified")
+                    )
     elif key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
         causes += _crd_causes(obj, meta)
     return causes
@@ -263,7 +302,9 @@ def _service_causes(spec: Mapping[str, Any]) -> list[Cause]:
     causes: list[Cause] = []
     kind = spec.get("type", "ClusterIP")
     if kind not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
-        causes.append(unsupported("spec.type", kind, ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")))
+        causes.append(
+            unsupported("spec.type", kind, ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"))
+        )
     if kind == "ExternalName" and not spec.get("externalName"):
         causes.append(required("spec.externalName"))
     if kind != "ExternalName" and spec.get("clusterIP") != "None" and not spec.get("ports"):
@@ -296,14 +337,20 @@ def _crd_causes(obj: Mapping[str, Any], meta: Mapping[str, Any]) -> list[Cause]:
         causes.append(required("spec.names.kind"))
     expected = f"{names.get('plural')}.{spec.get('group')}"
     if meta.get("name") != expected:
-        causes.append(invalid("metadata.name", meta.get("name"), f"must be spec.names.plural+\".\"+spec.group"))
+        causes.append(invalid("metadata.name", meta.get("name"), 'must be spec.names.plural+"."+spec.group'))
     if spec.get("scope") not in ("Namespaced", "Cluster"):
         causes.append(unsupported("spec.scope", spec.get("scope", ""), ("Cluster", "Namespaced")))
     versions = spec.get("versions") or []
     if not versions:
         causes.append(required("spec.versions"))
     elif sum(1 for v in versions if v.get("storage")) != 1:
-        causes.append(invalid("spec.versions", [v.get("name") for v in versions], "must have exactly one version marked as storage version"))
+        causes.append(
+            invalid(
+                "spec.versions",
+                [v.get("name") for v in versions],
+                "must have exactly one version marked as storage version",
+            )
+        )
     return causes
 
 
@@ -317,7 +364,12 @@ def update_causes(rt: ResourceType, old: Mapping[str, Any], new: Mapping[str, An
         if a != b:
             causes.append(invalid(field, b, detail))
 
-    if key in (("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "DaemonSet"), ("apps", "StatefulSet")):
+    if key in (
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "DaemonSet"),
+        ("apps", "StatefulSet"),
+    ):
         immutable("spec.selector", o_spec.get("selector"), n_spec.get("selector"))
     if key == ("apps", "StatefulSet"):
         rest_o = {k: v for k, v in o_spec.items() if k not in _STS_MUTABLE}
@@ -327,7 +379,8 @@ def update_causes(rt: ResourceType, old: Mapping[str, Any], new: Mapping[str, An
                 forbidden(
                     "spec",
                     "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
-                    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+                    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
+                    "are forbidden",
                 )
             )
     elif key == ("batch", "Job"):
@@ -336,8 +389,12 @@ def update_causes(rt: ResourceType, old: Mapping[str, Any], new: Mapping[str, An
         immutable("spec.completionMode", o_spec.get("completionMode"), n_spec.get("completionMode"))
     elif key == ("", "Service"):
         if o_spec.get("clusterIP") and n_spec.get("type") != "ExternalName":
-            immutable("spec.clusterIPs[0]", o_spec.get("clusterIPs"), n_spec.get("clusterIPs"),
-                      "may not change once set")
+            immutable(
+                "spec.clusterIPs[0]",
+                o_spec.get("clusterIPs"),
+                n_spec.get("clusterIPs"),
+                "may not change once set",
+            )
             immutable("spec.clusterIP", o_spec.get("clusterIP"), n_spec.get("clusterIP"))
     elif key in (("", "ConfigMap"), ("", "Secret")):
         if old.get("immutable") is True:
@@ -353,10 +410,16 @@ def update_causes(rt: ResourceType, old: Mapping[str, Any], new: Mapping[str, An
         rest_n = {k: v for k, v in n_spec.items() if k not in ("resources", "volumeAttributesClassName")}
         if rest_o != rest_n:
             causes.append(
-                forbidden("spec", "spec is immutable after creation except resources.requests and "
-                          "volumeAttributesClassName for bound claims")
+                forbidden(
+                    "spec",
+                    "spec is immutable after creation except resources.requests and "
+                    "volumeAttributesClassName for bound claims",
+                )
             )
-    elif key in (("rbac.authorization.k8s.io", "RoleBinding"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")):
+    elif key in (
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ):
         immutable("roleRef", old.get("roleRef"), new.get("roleRef"), "cannot change roleRef")
     elif key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
         immutable("spec.scope", o_spec.get("scope"), n_spec.get("scope"))
@@ -365,7 +428,12 @@ def update_causes(rt: ResourceType, old: Mapping[str, Any], new: Mapping[str, An
         changed = {k for k in set(o_spec) | set(n_spec) if o_spec.get(k) != n_spec.get(k)}
         images_only = changed <= {"containers", "initContainers", "activeDeadlineSeconds", "tolerations"}
         if changed and not images_only:
-            causes.append(forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`, "
-                                    "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
-                                    "`spec.tolerations` (only additions to existing tolerations)"))
+            causes.append(
+                forbidden(
+                    "spec",
+                    "pod updates may not change fields other than `spec.containers[*].image`, "
+                    "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
+                    "`spec.tolerations` (only additions to existing tolerations)",
+                )
+            )
     return causes
