@@ -334,6 +334,9 @@ def emulator_serve(
         float, typer.Option("--time-factor", help="Scales deadlines such as progressDeadlineSeconds.")
     ] = 0.05,
     faults: Annotated[Path | None, typer.Option("--faults", help="Fault injection rules (YAML).")] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept requests without the bearer token (kubectl over HTTP).")
+    ] = False,
 ) -> None:
     """Serve the emulated cluster's Kubernetes API over HTTP and write a kubeconfig for it."""
     from agent.cluster.emulator import EmulatedCluster, Options
@@ -351,12 +354,12 @@ def emulator_serve(
         path, Options(rollout_seconds=rollout_seconds, time_factor=time_factor, faults=rules)
     )
     try:
-        server = EmulatorServer(cluster, host, port)
+        server = EmulatorServer(cluster, host, port, token="" if no_auth else None)
     except OSError as e:
         cluster.close()
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
         return
-    target = write_kubeconfig(kubeconfig or path.parent / "kubeconfig", server.url, server.token)
+    target = write_kubeconfig(kubeconfig or path.parent / "kubeconfig", server.url, server.token or None)
     out.print(f"emulated cluster {path} serving on {server.url}")
     out.print(f"kubeconfig: {target}  (export KUBECONFIG={target})")
     try:

@@ -33,20 +33,20 @@ def cluster_token(cluster: EmulatedCluster) -> str:
     return token
 
 
-def kubeconfig(server: str, token: str, name: str = CONTEXT) -> dict[str, Any]:
-    """A kubeconfig for the official clients and kubectl."""
+def kubeconfig(server: str, token: str | None, name: str = CONTEXT) -> dict[str, Any]:
+    """A kubeconfig for the official clients and kubectl (no token: an open server)."""
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": name, "cluster": {"server": server}}],
-        "users": [{"name": name, "user": {"token": token}}],
+        "users": [{"name": name, "user": {"token": token} if token else {}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": "default"}}],
         "current-context": name,
         "preferences": {},
     }
 
 
-def write_kubeconfig(path: Path, server: str, token: str) -> Path:
+def write_kubeconfig(path: Path, server: str, token: str | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
@@ -57,7 +57,9 @@ def write_kubeconfig(path: Path, server: str, token: str) -> Path:
 def saved_kubeconfig(cluster: EmulatedCluster) -> dict[str, Any] | None:
     """The kubeconfig of the last server started on this database, if any."""
     address = cluster.store.get_meta("address")
-    return None if not address else kubeconfig(address, cluster_token(cluster))
+    if not address:
+        return None
+    return kubeconfig(address, None if cluster.store.get_meta("auth") == "off" else cluster_token(cluster))
 
 
 class EmulatorServer:
@@ -65,7 +67,7 @@ class EmulatorServer:
         self, cluster: EmulatedCluster, host: str = "127.0.0.1", port: int = 0, token: str | None = None
     ) -> None:
         self.cluster = cluster
-        self.token = token if token is not None else cluster_token(cluster)
+        self.token = token if token is not None else cluster_token(cluster)  # "": no authentication
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
         # without it keep-alive requests wait on delayed ACKs (~40 ms each).
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -75,7 +77,7 @@ class EmulatorServer:
         self._socket.listen(2048)  # clients may connect (and queue) before uvicorn accepts
         self.host, self.port = self._socket.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}"
-        self.app = EmulatorApp(cluster, self.token, f"{self.host}:{self.port}")
+        self.app = EmulatorApp(cluster, self.token or None, f"{self.host}:{self.port}")
         config = uvicorn.Config(
             self.app.app,
             log_level="warning",
@@ -89,6 +91,7 @@ class EmulatorServer:
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         cluster.store.set_meta("address", self.url)
+        cluster.store.set_meta("auth", "on" if self.token else "off")
 
     def kubeconfig(self) -> dict[str, Any]:
         return kubeconfig(self.url, self.token)
