@@ -313,3 +313,18 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_no_auth_server_and_its_kubeconfig(tmp_path: Path) -> None:
+    from agent.cluster.emulator.serving import saved_kubeconfig
+
+    cluster = EmulatedCluster(tmp_path / "c.db")
+    server = EmulatorServer(cluster, token="").start()
+    try:
+        assert Api(server).call("GET", "/api/v1/namespaces", token=None)[0] == 200
+        doc = saved_kubeconfig(cluster)
+        assert doc is not None and doc["users"][0]["user"] == {}
+        assert doc["clusters"][0]["cluster"]["server"] == server.url
+    finally:
+        server.stop()
+        cluster.close()
