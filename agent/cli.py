@@ -471,6 +471,79 @@ def emulator_patch(
     out.print(f"{k.lower()}/{obj['metadata']['name']} patched")
 
 
+@emulator_app.command("serve")
+def emulator_serve(
+    config: ConfigOption = Path("agent.yaml"),
+    db: DbOption = None,
+    port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free port).")] = 6443,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig", help="Where to write the kubeconfig (default: beside the db)."),
+    ] = None,
+    rollout_seconds: Annotated[
+        float, typer.Option("--rollout-seconds", help="Until workloads report their rollout.")
+    ] = 2.0,
+    time_factor: Annotated[
+        float, typer.Option("--time-factor", help="Scales deadlines such as progressDeadlineSeconds.")
+    ] = 0.05,
+    faults: Annotated[Path | None, typer.Option("--faults", help="Fault injection rules (YAML).")] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept requests without the bearer token (kubectl over HTTP).")
+    ] = False,
+) -> None:
+    """Serve the emulated cluster's Kubernetes API over HTTP and write a kubeconfig for it."""
+    from agent.cluster.emulator import EmulatedCluster, Options
+    from agent.cluster.emulator.faults import parse_faults
+    from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
+
+    path = db if db is not None else _emulator_path(config)
+    rules = None
+    if faults is not None:
+        try:
+            rules = parse_faults(yaml.safe_load(faults.read_text()) or {}, str(faults))
+        except (OSError, yaml.YAMLError, ClusterError) as e:
+            fail(f"{faults}: {e}")
+    cluster = EmulatedCluster(
+        path, Options(rollout_seconds=rollout_seconds, time_factor=time_factor, faults=rules)
+    )
+    try:
+        server = EmulatorServer(cluster, host, port, token="" if no_auth else None)
+    except OSError as e:
+        cluster.close()
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        return
+    target = write_kubeconfig(kubeconfig or path.parent / "kubeconfig", server.url, server.token or None)
+    out.print(f"emulated cluster {path} serving on {server.url}")
+    out.print(f"kubeconfig: {target}  (export KUBECONFIG={target})")
+    try:
+        server.serve_forever()
+    finally:
+        cluster.close()
+
+
+@emulator_app.command("kubeconfig")
+def emulator_kubeconfig(config: ConfigOption = Path("agent.yaml"), db: DbOption = None) -> None:
+    """Print the kubeconfig of the emulated cluster's REST server (started with `emulator serve`)."""
+    from agent.cluster.emulator.serving import saved_kubeconfig
+
+    cluster = _emulator(config, db)
+    try:
+        doc = saved_kubeconfig(cluster)
+    finally:
+        cluster.close()
+    if doc is None:
+        fail("the emulated cluster has not been served yet: run `gitops-agent emulator serve` first")
+    sys.stdout.write(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _emulator_path(config: Path) -> Path:
+    cfg = _load(config)
+    if cfg.cluster.kind != "emulated":
+        fail(f"{config}: the configured cluster is not the emulated one (use --db PATH)")
+    return cfg.resolve(cfg.cluster.emulated.path if cfg.cluster.emulated else ".gitops-agent/cluster.db")
+
+
 def main() -> None:
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
     app()

@@ -1,17 +1,115 @@
-"""Resource kinds known without asking a cluster: scope, plural and versions.
+"""Resource kinds known without asking a cluster: versions, scope and plural.
 
 The render stage needs the scope of a kind to give namespaced objects the
-app's namespace, and the planner needs an apply order; neither may ask a
-cluster (they are pure).  The emulated cluster serves exactly these kinds
-(plus CustomResourceDefinitions created at run time).  Scopes and plurals are
-those of Kubernetes 1.33 discovery (``kubectl api-resources``).
+app's namespace, the planner needs an apply order, and the emulated cluster
+serves exactly these kinds (plus CustomResourceDefinitions created at run
+time).  None of these facts are typed in by hand; they come from two packaged
+copies of the Kubernetes API description, for one Kubernetes release
+(:data:`KUBERNETES_VERSION`):
+
+* **kinds and versions** from the OpenAPI schemas shipped by
+  ``kubernetes-validate`` (``x-kubernetes-group-version-kind`` of each
+  definition).  A kind served in several versions (autoscaling v1 and v2) is
+  served by the emulator in its preferred one: GA before beta before alpha,
+  the highest number first, as the API server orders discovery.
+* **scope, plural, verbs and subresources** are not part of those schemas
+  (they live in the API server's *paths*).  ``lightkube-models`` is generated
+  from the same release's full OpenAPI document including the paths, and
+  states them as literal data (``plural=``, ``verbs=``, a Namespaced or Global
+  base class, ``action='status'`` subresources).  Its modules are read as
+  syntax trees, never imported, so the pure core stays free of any client.
+
+Short names and categories exist only in live discovery (no schema carries
+them); :data:`SHORT_NAMES` records those of ``kubectl api-resources``.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import importlib.util
+import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+KUBERNETES_VERSION = "v1.33.0"
+
+# The kinds an application uses, which the emulated cluster serves.
+APPLICATION_KINDS: tuple[tuple[str, str], ...] = (
+    ("", "Namespace"),
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("", "Pod"),
+    ("", "PersistentVolumeClaim"),
+    ("", "PersistentVolume"),
+    ("", "Event"),
+    ("", "Endpoints"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("apps", "ControllerRevision"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("networking.k8s.io", "IngressClass"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("policy", "PodDisruptionBudget"),
+    ("coordination.k8s.io", "Lease"),
+    ("storage.k8s.io", "StorageClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+)
+
+SHORT_NAMES: dict[str, tuple[str, ...]] = {
+    "Namespace": ("ns",),
+    "ConfigMap": ("cm",),
+    "Service": ("svc",),
+    "ServiceAccount": ("sa",),
+    "Pod": ("po",),
+    "PersistentVolumeClaim": ("pvc",),
+    "PersistentVolume": ("pv",),
+    "Event": ("ev",),
+    "Endpoints": ("ep",),
+    "LimitRange": ("limits",),
+    "ResourceQuota": ("quota",),
+    "Deployment": ("deploy",),
+    "StatefulSet": ("sts",),
+    "DaemonSet": ("ds",),
+    "ReplicaSet": ("rs",),
+    "CronJob": ("cj",),
+    "Ingress": ("ing",),
+    "NetworkPolicy": ("netpol",),
+    "HorizontalPodAutoscaler": ("hpa",),
+    "PodDisruptionBudget": ("pdb",),
+    "StorageClass": ("sc",),
+    "PriorityClass": ("pc",),
+    "CustomResourceDefinition": ("crd", "crds"),
+}
+_CATEGORY_ALL = {
+    "Pod",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +120,19 @@ class ResourceType:
     plural: str
     namespaced: bool
     short_names: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = (
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    )
+    subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()  # every version the kind is served in, preferred first
 
     @property
     def api_version(self) -> str:
@@ -31,58 +142,156 @@ class ResourceType:
     def singular(self) -> str:
         return self.kind.lower()
 
+    @property
+    def definition(self) -> str:
+        """The OpenAPI definition name of the kind (``io.k8s.api.apps.v1.Deployment``)."""
+        return _definition_names().get((self.group, self.version, self.kind), "")
 
-def _t(api_version: str, kind: str, plural: str, namespaced: bool, *short: str) -> ResourceType:
-    group, _, version = api_version.rpartition("/")
-    return ResourceType(group, version, kind, plural, namespaced, tuple(short))
+
+# -- the packaged API description ---------------------------------------------------------
+def schema_dir() -> Path:
+    """The folder of ``kubernetes-validate``'s JSON schemas for :data:`KUBERNETES_VERSION`."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the kubernetes-validate package is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / "kubernetes-json-schema" / f"{KUBERNETES_VERSION}-local"
 
 
-BUILTIN: tuple[ResourceType, ...] = (
-    _t("v1", "Namespace", "namespaces", False, "ns"),
-    _t("v1", "ConfigMap", "configmaps", True, "cm"),
-    _t("v1", "Secret", "secrets", True),
-    _t("v1", "Service", "services", True, "svc"),
-    _t("v1", "ServiceAccount", "serviceaccounts", True, "sa"),
-    _t("v1", "Pod", "pods", True, "po"),
-    _t("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, "pvc"),
-    _t("v1", "PersistentVolume", "persistentvolumes", False, "pv"),
-    _t("v1", "Event", "events", True, "ev"),
-    _t("v1", "Endpoints", "endpoints", True, "ep"),
-    _t("v1", "LimitRange", "limitranges", True, "limits"),
-    _t("v1", "ResourceQuota", "resourcequotas", True, "quota"),
-    _t("apps/v1", "Deployment", "deployments", True, "deploy"),
-    _t("apps/v1", "StatefulSet", "statefulsets", True, "sts"),
-    _t("apps/v1", "DaemonSet", "daemonsets", True, "ds"),
-    _t("apps/v1", "ReplicaSet", "replicasets", True, "rs"),
-    _t("batch/v1", "Job", "jobs", True),
-    _t("batch/v1", "CronJob", "cronjobs", True, "cj"),
-    _t("networking.k8s.io/v1", "Ingress", "ingresses", True, "ing"),
-    _t("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", True, "netpol"),
-    _t("networking.k8s.io/v1", "IngressClass", "ingressclasses", False),
-    _t("rbac.authorization.k8s.io/v1", "Role", "roles", True),
-    _t("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", True),
-    _t("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
-    _t("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
-    _t("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, "hpa"),
-    _t("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True, "pdb"),
-    _t("coordination.k8s.io/v1", "Lease", "leases", True),
-    _t("storage.k8s.io/v1", "StorageClass", "storageclasses", False, "sc"),
-    _t("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False, "pc"),
-    _t(
-        "apiextensions.k8s.io/v1",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        False,
-        "crd",
-        "crds",
-    ),
-)
+@cache
+def definitions() -> dict[str, Any]:
+    """Every OpenAPI definition of the release, by name (``$ref`` targets)."""
+    with (schema_dir() / "_definitions.json").open() as f:
+        defs: dict[str, Any] = json.load(f)["$defs"]
+    return defs
 
-_BY_GROUP_KIND: dict[tuple[str, str], ResourceType] = {(t.group, t.kind): t for t in BUILTIN}
+
+@cache
+def _definition_names() -> dict[tuple[str, str, str], str]:
+    out: dict[tuple[str, str, str], str] = {}
+    for name, body in definitions().items():
+        for gvk in body.get("x-kubernetes-group-version-kind") or ():
+            out.setdefault((gvk["group"], gvk["version"], gvk["kind"]), name)
+    return out
+
+
+_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def version_priority(version: str) -> tuple[int, int, int]:
+    """Sort key: GA before beta before alpha, higher numbers first (as discovery orders them)."""
+    m = _VERSION.match(version)
+    if m is None:
+        return (3, 0, 0)
+    stage = {None: 0, "beta": 1, "alpha": 2}[m.group(2)]
+    return (stage, -int(m.group(1)), -int(m.group(3) or 0))
+
+
+@dataclass(frozen=True)
+class _Paths:
+    plural: str
+    namespaced: bool
+    verbs: tuple[str, ...]
+    subresources: tuple[str, ...]
+
+
+# lightkube's verb names -> the API server's discovery verbs
+_VERB_NAMES = {"post": "create", "put": "update", "global_list": "", "global_watch": ""}
+
+
+@cache
+def _api_paths() -> dict[tuple[str, str, str], _Paths]:
+    """Scope, plural, verbs and subresources by (group, version, kind), read
+    from lightkube-models' generated modules as syntax trees."""
+    dist = importlib.metadata.distribution("lightkube-models")
+    folder = Path(str(dist.locate_file("lightkube/resources")))
+    out: dict[tuple[str, str, str], _Paths] = {}
+    subs: dict[tuple[str, str, str], list[str]] = {}
+    for module in sorted(folder.glob("*.py")):
+        for node in ast.parse(module.read_text()).body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = {ast.unparse(b) for b in node.bases}
+            info = _api_info(node)
+            if info is None:
+                continue
+            resource = info.get("parent") or info["resource"]
+            key = (str(resource[0]), str(resource[1]), str(resource[2]))
+            if info.get("action"):
+                subs.setdefault(key, []).append(str(info["action"]))
+                continue
+            namespaced = any("Namespaced" in b for b in bases)
+            verbs = sorted({_VERB_NAMES.get(v, v) for v in info.get("verbs", ())} - {""})
+            out[key] = _Paths(str(info["plural"]), namespaced, tuple(verbs), ())
+    return {
+        k: _Paths(p.plural, p.namespaced, p.verbs, tuple(sorted(subs.get(k, ())))) for k, p in out.items()
+    }
+
+
+def _api_info(node: ast.ClassDef) -> dict[str, Any] | None:
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_api_info" for t in stmt.targets
+        ):
+            call = stmt.value
+            if not isinstance(call, ast.Call):
+                return None
+            info: dict[str, Any] = {}
+            for kw in call.keywords:
+                value = kw.value
+                if isinstance(value, ast.Call):  # res.ResourceDef('apps', 'v1', 'Deployment')
+                    info[str(kw.arg)] = tuple(ast.literal_eval(a) for a in value.args)
+                else:
+                    info[str(kw.arg)] = ast.literal_eval(value)
+            return info if "resource" in info else None
+    return None
+
+
+@cache
+def _builtin() -> tuple[ResourceType, ...]:
+    paths = _api_paths()
+    gvks = _definition_names()
+    types: list[ResourceType] = []
+    for group, kind in APPLICATION_KINDS:
+        versions = sorted(
+            (v for (g, v, k) in gvks if g == group and k == kind and (g, v, k) in paths), key=version_priority
+        )
+        if not versions:
+            raise RuntimeError(
+                f"{group}/{kind} is not in the Kubernetes {KUBERNETES_VERSION} API description"
+            )
+        p = paths[(group, versions[0], kind)]
+        types.append(
+            ResourceType(
+                group,
+                versions[0],
+                kind,
+                p.plural,
+                p.namespaced,
+                SHORT_NAMES.get(kind, ()),
+                p.verbs,
+                p.subresources,
+                ("all",) if kind in _CATEGORY_ALL else (),
+                tuple(versions),
+            )
+        )
+    return tuple(types)
+
+
+def __getattr__(name: str) -> Any:
+    """``BUILTIN`` reads the API description on first use, not at import."""
+    if name == "BUILTIN":
+        return _builtin()
+    raise AttributeError(name)
+
+
+@cache
+def _by_group_kind() -> dict[tuple[str, str], ResourceType]:
+    return {(t.group, t.kind): t for t in _builtin()}
 
 
 def builtin(group: str, kind: str) -> ResourceType | None:
-    return _BY_GROUP_KIND.get((group, kind))
+    return _by_group_kind().get((group, kind))
 
 
 def crd_resource_types(crd: Mapping[str, Any]) -> list[ResourceType]:
@@ -91,6 +300,8 @@ def crd_resource_types(crd: Mapping[str, Any]) -> list[ResourceType]:
     names = spec.get("names") or {}
     namespaced = spec.get("scope", "Namespaced") == "Namespaced"
     group = str(spec.get("group", ""))
+    served = [v for v in spec.get("versions") or () if v.get("served", True)]
+    ordered = tuple(sorted((str(v.get("name")) for v in served), key=version_priority))
     return [
         ResourceType(
             group,
@@ -99,9 +310,11 @@ def crd_resource_types(crd: Mapping[str, Any]) -> list[ResourceType]:
             str(names.get("plural", "")),
             namespaced,
             tuple(names.get("shortNames") or ()),
+            subresources=tuple(sorted((v.get("subresources") or {}).keys())),
+            categories=tuple(names.get("categories") or ()),
+            versions=ordered,
         )
-        for v in spec.get("versions") or ()
-        if v.get("served", True)
+        for v in served
     ]
 
 

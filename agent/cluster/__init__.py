@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from agent.cluster.base import ClusterClient, ClusterError
 from agent.config import AgentConfig
-from agent.errors import ConfigError
 
 
-def connect(config: AgentConfig) -> ClusterClient:
-    """The ClusterClient the configuration names."""
+def connect(config: AgentConfig, context: str | None = None) -> ClusterClient:
+    """The ClusterClient the configuration names (``context`` overrides the kubeconfig's)."""
     cluster = config.cluster
     if cluster.kind == "emulated":
         from agent.cluster.emulator import EmulatedCluster
 
         emulated = cluster.emulated
         return EmulatedCluster(config.resolve(emulated.path if emulated else ".gitops-agent/cluster.db"))
-    raise ConfigError(
-        f"cluster: the {cluster.kind} backend is not available in this version; use cluster.emulated"
-    )
+    from agent.cluster.kube import KubeCluster
+
+    if cluster.kind == "inCluster":
+        return KubeCluster.in_cluster()
+    kubeconfig = cluster.kubeconfig
+    path = config.resolve(kubeconfig.path) if kubeconfig and kubeconfig.path else None
+    return KubeCluster.from_kubeconfig(path, context or (kubeconfig.context if kubeconfig else None))
 
 
 __all__ = ["ClusterClient", "ClusterError", "connect"]

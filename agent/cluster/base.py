@@ -23,15 +23,25 @@ class ClusterError(Exception):
     code = 500
     reason = "InternalError"
 
-    def __init__(self, message: str, *, code: int | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        reason: str | None = None,
+        details: JSON | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
         if reason is not None:
             self.reason = reason
+        self.details = details or {}
+        self.retry_after = retry_after
 
     def status(self) -> JSON:
-        return {
+        out: JSON = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
@@ -40,6 +50,17 @@ class ClusterError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        details = dict(self.details)
+        if self.retry_after is not None:
+            details["retryAfterSeconds"] = self.retry_after
+        if details:
+            out["details"] = details
+        return out
+
+    @property
+    def causes(self) -> list[JSON]:
+        """Field-level causes (``details.causes``): which field, and why."""
+        return list(self.details.get("causes") or ())
 
 
 class NotFound(ClusterError):
@@ -68,9 +89,76 @@ class Unavailable(ClusterError):
     code, reason = 503, "ServiceUnavailable"
 
 
+class Unauthorized(ClusterError):
+    code, reason = 401, "Unauthorized"
+
+
+class Forbidden(ClusterError):
+    code, reason = 403, "Forbidden"
+
+
+class MethodNotAllowed(ClusterError):
+    code, reason = 405, "MethodNotAllowed"
+
+
+class Expired(ClusterError):
+    """410: a watch or list from a resourceVersion the server no longer keeps."""
+
+    code, reason = 410, "Expired"
+
+
+class UnsupportedMediaType(ClusterError):
+    code, reason = 415, "UnsupportedMediaType"
+
+
+class TooManyRequests(ClusterError):
+    code, reason = 429, "TooManyRequests"
+
+
+class InternalError(ClusterError):
+    code, reason = 500, "InternalError"
+
+
+class Timeout(ClusterError):
+    code, reason = 504, "Timeout"
+
+
 ERRORS_BY_REASON: dict[str, type[ClusterError]] = {
-    c.reason: c for c in (NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Unavailable)
+    c.reason: c
+    for c in (
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        Invalid,
+        BadRequest,
+        Unavailable,
+        Unauthorized,
+        Forbidden,
+        MethodNotAllowed,
+        Expired,
+        UnsupportedMediaType,
+        TooManyRequests,
+        InternalError,
+        Timeout,
+    )
 }
+
+
+def error_from_status(status: JSON, code: int) -> ClusterError:
+    """The ClusterError a ``kind: Status`` answer stands for."""
+    reason = str(status.get("reason") or "")
+    cls = ERRORS_BY_REASON.get(reason)
+    if cls is None:
+        cls = next((c for c in ERRORS_BY_REASON.values() if c.code == code), ClusterError)
+    details = status.get("details") if isinstance(status.get("details"), dict) else None
+    retry = (details or {}).get("retryAfterSeconds")
+    return cls(
+        str(status.get("message") or reason or f"HTTP {code}"),
+        code=code,
+        reason=reason or None,
+        details=details,
+        retry_after=int(retry) if isinstance(retry, int) else None,
+    )
 
 
 @runtime_checkable
@@ -108,8 +196,48 @@ class ClusterClient(Protocol):
         precondition (Conflict when the live object moved on)."""
         ...
 
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        patch: Any,
+        *,
+        patch_type: str = "merge",
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+        subresource: str = "",
+    ) -> JSON:
+        """PATCH with ``patch_type`` merge (RFC 7386), json (RFC 6902), strategic, or apply
+        (server-side apply: ``force`` takes over fields other managers own)."""
+        ...
+
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> JSON:
+        """Server-side apply of a whole object; creates it when missing; Conflict (409)
+        naming the fields when another manager owns them, unless ``force``."""
+        ...
+
     def delete(
-        self, api_version: str, kind: str, name: str, namespace: str = "", *, dry_run: bool = False
-    ) -> None: ...
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        dry_run: bool = False,
+        propagation_policy: str | None = None,
+    ) -> JSON | None:
+        """Delete (``propagation_policy``: Background, Foreground or Orphan); the object
+        is returned while finalizers keep it."""
+        ...
 
     def close(self) -> None: ...

@@ -24,7 +24,9 @@ from deepdiff import DeepDiff
 from agent.diff.ignore import Ignored, ManagedEntry, managed_fields
 from agent.diff.mask import mask_secret_values
 from agent.diff.paths import Index, Key, Match, Path, Segment, covers, format_path, remove
-from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
+from agent.kinds import builtin
+from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff, split_api_version
+from agent.schema.nodes import INT_OR_STRING, Node, SchemaError, normalize_builtin, root
 
 ABSENT = "<absent>"
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when PyYAML has it
@@ -68,9 +70,18 @@ def drop_empty(value: Any) -> Any:
 
 
 def normalize_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """What the API server will store for ``obj``: a Secret's ``stringData``
-    folds into base64 ``data``; empty lists and maps are dropped."""
-    out: dict[str, Any] = drop_empty(dict(obj))
+    """What the API server will store for ``obj``: empty lists and maps
+    dropped, quantities canonical (``0.5`` is ``500m``), a Secret's
+    ``stringData`` folded into base64 ``data``."""
+    node = node_for(obj)
+    out: dict[str, Any]
+    if node is not None:
+        try:
+            out = dict(normalize_builtin(obj, node))
+        except SchemaError:  # a malformed quantity: the server will refuse it; compare as written
+            out = drop_empty(dict(obj))
+    else:
+        out = drop_empty(dict(obj))
     if out.get("kind") != "Secret" or out.get("apiVersion") != "v1":
         return out
     string_data = out.pop("stringData", None)
@@ -96,7 +107,34 @@ def _keyed(items: list[Any], key: str) -> dict[str, Any]:
     return {f"[{key}={item[key]}]": item for item in items}
 
 
-def project(desired: Any, live: Any) -> tuple[Any, Any]:
+def node_for(obj: Mapping[str, Any]) -> Node | None:
+    """The schema of a built-in kind at the object's version (None for
+    custom resources and unknown versions: lists are then keyed by name)."""
+    group, version = split_api_version(str(obj.get("apiVersion", "")))
+    rt = builtin(group, str(obj.get("kind", "")))
+    if rt is None or rt.version != version or not rt.definition:
+        return None
+    return root(rt)
+
+
+def _list_key(items: list[Any], node: Node | None) -> str | None:
+    """How a list's items are identified: the schema's merge key (or first
+    list-map key) when every item has it; by name etc. without a schema."""
+    if node is None or node.shape != "list":
+        return merge_key(items)
+    if node.list_type != "map":
+        return None
+    key = node.merge_key or (node.map_keys[0] if node.map_keys else "")
+    if key and items and all(isinstance(i, dict) and key in i for i in items):
+        return key
+    return None
+
+
+def _child(node: Node | None, name: str) -> Node | None:
+    return node.field(name) if node is not None else None
+
+
+def project(desired: Any, live: Any, node: Node | None = None) -> tuple[Any, Any]:
     """Return ``(desired', live')``: both in a comparable shape, ``live'``
     restricted to what ``desired`` declares."""
     if isinstance(desired, dict):
@@ -105,20 +143,37 @@ def project(desired: Any, live: Any) -> tuple[Any, Any]:
         l_out: dict[str, Any] = {}
         for k, v in desired.items():
             if k in live_map:
-                d_out[k], l_out[k] = project(v, live_map[k])
+                d_out[k], l_out[k] = project(v, live_map[k], _child(node, k))
             else:
-                d_out[k], _ = project(v, None)
+                d_out[k], _ = project(v, None, _child(node, k))
         if not isinstance(live, dict) and live is not None:
             return d_out, live
         return d_out, l_out
     if isinstance(desired, list):
-        key = merge_key(desired)
-        if key is not None and isinstance(live, list) and all(isinstance(i, dict) for i in live):
-            live_keyed = {f"[{key}={i.get(key)}]": i for i in live if i.get(key) is not None}
-            return project(_keyed(desired, key), live_keyed)
+        item = node.items() if node is not None and node.shape == "list" else None
+        key = _list_key(desired, node)
         if key is not None:
-            return project(_keyed(desired, key), live)
+            d_keyed = _keyed(desired, key)
+            if not (isinstance(live, list) and all(isinstance(i, dict) for i in live)):
+                return {k: project(v, None, item)[0] for k, v in d_keyed.items()}, live
+            l_keyed = {f"[{key}={i.get(key)}]": i for i in live if i.get(key) is not None}
+            d_out, l_out = {}, {}
+            for k, v in d_keyed.items():
+                if k in l_keyed:
+                    d_out[k], l_out[k] = project(v, l_keyed[k], item)
+                else:
+                    d_out[k], _ = project(v, None, item)
+            return d_out, l_out
+        if (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(isinstance(i, dict) for i in (*desired, *live))
+        ):  # an atomic list of objects: item by item, declared fields only
+            pairs = [project(d, lv, item) for d, lv in zip(desired, live, strict=True)]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
         return desired, live
+    if node is not None and node.ref == INT_OR_STRING and live is not None and str(desired) == str(live):
+        return desired, desired  # 8080 and "8080" are the same port
     return desired, live
 
 
@@ -147,15 +202,16 @@ def to_path(parts: list[Any] | tuple[Any, ...]) -> Path:
     return tuple(out)
 
 
-def to_view(value: Any) -> Any:
-    """A whole object with every keyable list turned into a keyed map."""
+def to_view(value: Any, node: Node | None = None) -> Any:
+    """A whole object with every keyed list turned into a keyed map."""
     if isinstance(value, dict):
-        return {k: to_view(v) for k, v in value.items()}
+        return {k: to_view(v, _child(node, k)) for k, v in value.items()}
     if isinstance(value, list):
-        key = merge_key(value)
+        key = _list_key(value, node)
         if key is None:
             return value
-        return {f"[{key}={item[key]}]": to_view(item) for item in value}
+        item = node.items() if node is not None else None
+        return {f"[{key}={i[key]}]": to_view(i, item) for i in value}
     return value
 
 
@@ -243,7 +299,7 @@ def _changes(want_view: Any, live_view: Any) -> list[tuple[Path, FieldChange]]:
 
 def field_changes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """The fields ``desired`` declares whose live value differs."""
-    want_view, live_view = project(_strip_server_metadata(desired), live)
+    want_view, live_view = project(_strip_server_metadata(desired), live, node_for(desired))
     return () if want_view == live_view else tuple(c for _, c in _changes(want_view, live_view))
 
 
@@ -312,14 +368,15 @@ def diff_object(
     ignored = options.ignored.all_paths(live)
     want = mask(_strip_server_metadata(_without(normalize_desired(desired), ignored)))
     have = mask(_strip_server_metadata(_without(live, ignored)))
-    want_view, live_view = project(want, have)
+    node = node_for(desired)
+    want_view, live_view = project(want, have, node)
     found = [] if want_view == live_view else _changes(want_view, live_view)
     if last_applied is not None:
         last = mask(_strip_server_metadata(_without(normalize_desired(last_applied), ignored)))
-        found += _removed_in_git(want, last, have)
+        found += _removed_in_git(want, last, have, node)
     if options.strict:
         last_seen = mask(_strip_server_metadata(normalize_desired(last_applied))) if last_applied else {}
-        found += _added_out_of_band(want, last_seen, have, live, options)
+        found += _added_out_of_band(want, last_seen, have, live, options, node)
     if not found:
         return ResourceDiff(key, DiffStatus.IN_SYNC)
     entries = managed_fields(live)
@@ -330,13 +387,13 @@ def diff_object(
 
 
 def _removed_in_git(
-    want: Mapping[str, Any], last: Mapping[str, Any], have: Mapping[str, Any]
+    want: Mapping[str, Any], last: Mapping[str, Any], have: Mapping[str, Any], node: Node | None
 ) -> list[tuple[Path, FieldChange]]:
     """Fields the previous revision applied and Git no longer declares, still
     live (reported at the topmost field Git dropped)."""
-    want_view, live_view = to_view(want), to_view(have)
+    want_view, live_view = to_view(want, node), to_view(have, node)
     present, declared_leaves, live_nodes = nodes(want_view), set(leaves(want_view)), nodes(live_view)
-    tops = {_top_missing(path, present, declared_leaves) for path in leaves(to_view(last))}
+    tops = {_top_missing(path, present, declared_leaves) for path in leaves(to_view(last, node))}
     out: list[tuple[Path, FieldChange]] = []
     for top in sorted((t for t in tops if t is not None and t in live_nodes), key=str):
         p = to_path(top)
@@ -351,11 +408,12 @@ def _added_out_of_band(
     have: Mapping[str, Any],
     live: Mapping[str, Any],
     options: DiffOptions,
+    node: Node | None,
 ) -> list[tuple[Path, FieldChange]]:
     """Strict mode: live fields that neither Git nor the last revision
     declares, written by a manager other than the agent (server defaults
     have no manager, so they never show up here)."""
-    want_view, last_view, live_view = to_view(want), to_view(last), to_view(have)
+    want_view, last_view, live_view = to_view(want, node), to_view(last, node), to_view(have, node)
     present = nodes(want_view) | nodes(last_view)
     declared_leaves = set(leaves(want_view)) | set(leaves(last_view))
     others = [

@@ -81,14 +81,21 @@ def test_diff_exit_codes_and_named_field(project: GitRepo) -> None:
     drifted = agent("diff", "-c", config)
     assert drifted.returncode == 1
     assert "Deployment/hello/hello modified" in drifted.stdout
-    assert "spec.replicas: git 1 live 4" in drifted.stdout
+    assert "spec.replicas: git 1 live 4 (gitops-agent-cli, " in drifted.stdout
 
     doc = json.loads(agent("diff", "-c", config, "-o", "json", "hello").stdout)
     assert doc["schemaVersion"] == "gitops-agent.io/report/v1"
     (app,) = doc["apps"]
     assert app["syncStatus"] == "OutOfSync"
     changed = [o for o in app["objects"] if o["status"] == "modified"]
-    assert changed[0]["changes"] == [{"path": "spec.replicas", "desired": 1, "live": 4, "kind": "changed"}]
+    (change,) = changed[0]["changes"]
+    assert {k: change[k] for k in ("path", "desired", "live", "kind")} == {
+        "path": "spec.replicas",
+        "desired": 1,
+        "live": 4,
+        "kind": "changed",
+    }
+    assert change["manager"] == "gitops-agent-cli" and change["time"].endswith("Z")  # who changed it
 
     md = agent("diff", "-c", config, "-o", "markdown", "hello").stdout
     assert "| `Deployment/hello/hello` | modified | `spec.replicas` | `1` | `4` |" in md

@@ -11,6 +11,14 @@ import pytest
 from agent.cluster.base import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
 from agent.cluster.emulator import EmulatedCluster
 
+POD_TEMPLATE = {
+    "selector": {"matchLabels": {"app": "web"}},
+    "template": {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+    },
+}
+
 
 def ns(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
@@ -30,7 +38,7 @@ def test_create_sets_server_fields(cluster: EmulatedCluster) -> None:
     created = cluster.create(cm("a", x="1"))
     meta = created["metadata"]
     assert meta["uid"] and meta["creationTimestamp"].endswith("Z")
-    assert meta["generation"] == 1
+    assert "generation" not in meta  # as on a real API server, ConfigMaps keep no generation
     assert int(meta["resourceVersion"]) > 0
     assert cluster.get("v1", "ConfigMap", "a", "app") == created
     assert cluster.get("v1", "Namespace", "app")["status"] == {"phase": "Active"}
@@ -74,23 +82,24 @@ def test_update_precondition_generation_and_status(cluster: EmulatedCluster) -> 
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "app"},
-        "spec": {"replicas": 1},
+        "spec": {"replicas": 1, **POD_TEMPLATE},
         "status": {"replicas": 99},
     }
     created = cluster.create(d)
-    assert "status" not in created  # status only through the status subresource
+    assert created["status"] == {}  # status only through the status subresource
     rv = created["metadata"]["resourceVersion"]
+    live = cluster.get("apps/v1", "Deployment", "web", "app")  # the simulated controller wrote status
 
-    labelled = {**created, "metadata": {**created["metadata"], "labels": {"a": "b"}}}
+    labelled = {**live, "metadata": {**live["metadata"], "labels": {"a": "b"}}}
     after_meta = cluster.replace(labelled)
     assert after_meta["metadata"]["generation"] == 1  # metadata change: generation stays
 
-    stale = {**created, "spec": {"replicas": 2}}
+    stale = {**created, "spec": {**created["spec"], "replicas": 2}}
     stale["metadata"] = {**created["metadata"], "resourceVersion": rv}
     with pytest.raises(Conflict, match="has been modified"):
         cluster.replace(stale)
 
-    fresh = {**after_meta, "spec": {"replicas": 2}}
+    fresh = {**after_meta, "spec": {**after_meta["spec"], "replicas": 2}}
     updated = cluster.replace(fresh)
     assert updated["metadata"]["generation"] == 2
     assert updated["metadata"]["uid"] == created["metadata"]["uid"]

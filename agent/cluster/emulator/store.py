@@ -3,7 +3,11 @@
 One transaction per write, WAL journal: a write is on disk when the call
 returns, and a killed process loses nothing it acknowledged.  Every write
 also appends to ``events``, whose row id *is* the cluster's global,
-monotonically increasing resourceVersion (and, later, the watch log).
+monotonically increasing resourceVersion and the log that watches replay
+(the last :data:`EVENTS_KEPT` are kept; older ones are compacted away, and a
+watch from before them gets 410 Expired).  ``owners`` indexes
+ownerReferences by owner uid for garbage collection; ``meta`` keeps the
+server's settings (token, address, fault rules) across restarts.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from pathlib import Path
 from typing import Any
 
 JSON = dict[str, Any]
-EVENTS_KEPT = 10_000  # watch history kept; older events are compacted away
+Key = tuple[str, str, str, str]  # group, resource, namespace, name
+Keys = list[Key]
+Objects = list[JSON]
+Events = list[tuple[int, str, JSON]]
+EVENTS_KEPT = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -38,12 +46,28 @@ CREATE TABLE IF NOT EXISTS events (
     name TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS events_by_resource ON events (grp, resource, rv);
+CREATE TABLE IF NOT EXISTS owners (
+    owner_uid TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (owner_uid, grp, resource, namespace, name)
+);
+CREATE INDEX IF NOT EXISTS owners_by_object ON owners (grp, resource, namespace, name);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _dump(body: JSON) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, events_kept: int = EVENTS_KEPT) -> None:
         self.path = str(path)
+        self.events_kept = events_kept
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -51,18 +75,27 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+            self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(objects)")}
+            if "uid" not in columns:  # databases written before uids were indexed
+                self._db.execute("ALTER TABLE objects ADD COLUMN uid TEXT NOT NULL DEFAULT ''")
+            self._db.execute("CREATE INDEX IF NOT EXISTS objects_by_uid ON objects (uid)")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._db)
+                yield Transaction(self._db, self.events_kept)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -76,7 +109,7 @@ class Store:
             ).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def list(self, grp: str, resource: str, namespace: str | None = None) -> list[JSON]:
+    def list(self, grp: str, resource: str, namespace: str | None = None) -> Objects:
         sql = "SELECT body FROM objects WHERE grp=? AND resource=?"
         args: tuple[str, ...] = (grp, resource)
         if namespace is not None:
@@ -86,15 +119,78 @@ class Store:
             rows = self._db.execute(sql + " ORDER BY namespace, name", args).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def keys_in(self, namespace: str) -> Keys:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT grp, resource, namespace, name FROM objects WHERE namespace=? "
+                "ORDER BY grp, resource, name",
+                (namespace,),
+            ).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def all_keys(self, grp: str, resource: str) -> Keys:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT grp, resource, namespace, name FROM objects WHERE grp=? AND resource=?",
+                (grp, resource),
+            ).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def dependents(self, owner_uid: str) -> Keys:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT grp, resource, namespace, name FROM owners WHERE owner_uid=?", (owner_uid,)
+            ).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def uid_exists(self, uid: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM objects WHERE uid=?", (uid,)).fetchone() is not None
+
+    def key_of_uid(self, uid: str) -> Key | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT grp, resource, namespace, name FROM objects WHERE uid=?", (uid,)
+            ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
     def current_rv(self) -> int:
         with self._lock:
             row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
         return int(row[0]) if row else 0
 
+    def oldest_event_rv(self) -> int:
+        """The lowest resourceVersion still in the watch log (0: nothing compacted yet)."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(rv) FROM events").fetchone()
+        return int(row[0]) if row and row[0] is not None else self.current_rv() + 1
+
+    def events_since(
+        self, rv: int, grp: str, resource: str, namespace: str | None = None, limit: int = 500
+    ) -> Events:
+        sql = "SELECT rv, type, body FROM events WHERE grp=? AND resource=? AND rv>? AND body!=''"
+        args: tuple[Any, ...] = (grp, resource, rv)
+        if namespace:
+            sql += " AND namespace=?"
+            args += (namespace,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY rv LIMIT ?", (*args, limit)).fetchall()
+        return [(int(r[0]), str(r[1]), json.loads(r[2])) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
 
 class Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, events_kept: int = EVENTS_KEPT) -> None:
         self._db = db
+        self._kept = events_kept
 
     def next_rv(self, kind: str, grp: str, resource: str, namespace: str, name: str) -> int:
         """Reserve the next resourceVersion by logging an event for it."""
@@ -103,28 +199,49 @@ class Transaction:
             (kind, grp, resource, namespace, name),
         )
         rv = int(cur.lastrowid or 0)
-        if rv % 1000 == 0:
-            self._db.execute("DELETE FROM events WHERE rv <= ?", (rv - EVENTS_KEPT,))
+        if rv % max(1, self._kept // 10) == 0:
+            self._db.execute("DELETE FROM events WHERE rv <= ?", (rv - self._kept,))
         return rv
 
     def put(self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON) -> None:
-        text = json.dumps(body, separators=(",", ":"))
+        text = _dump(body)
         self._db.execute(
-            "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (grp, resource, namespace, name, rv, text),
+            "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body, uid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (grp, resource, namespace, name, rv, text, str((body.get("metadata") or {}).get("uid", ""))),
         )
         self._db.execute("UPDATE events SET body=? WHERE rv=?", (text, rv))
+        self._index_owners(grp, resource, namespace, name, body)
 
     def remove(self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON) -> None:
         self._db.execute(
             "DELETE FROM objects WHERE grp=? AND resource=? AND namespace=? AND name=?",
             (grp, resource, namespace, name),
         )
-        self._db.execute("UPDATE events SET body=? WHERE rv=?", (json.dumps(body, separators=(",", ":")), rv))
+        self._db.execute("UPDATE events SET body=? WHERE rv=?", (_dump(body), rv))
+        self._db.execute(
+            "DELETE FROM owners WHERE grp=? AND resource=? AND namespace=? AND name=?",
+            (grp, resource, namespace, name),
+        )
 
-    def namespaced_in(self, namespace: str) -> list[tuple[str, str, str, JSON]]:
-        rows = self._db.execute(
-            "SELECT grp, resource, name, body FROM objects WHERE namespace=?", (namespace,)
-        ).fetchall()
-        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+    def _index_owners(self, grp: str, resource: str, namespace: str, name: str, body: JSON) -> None:
+        refs = (body.get("metadata") or {}).get("ownerReferences") or ()
+        if (
+            not refs
+            and not self._db.execute(
+                "SELECT 1 FROM owners WHERE grp=? AND resource=? AND namespace=? AND name=? LIMIT 1",
+                (grp, resource, namespace, name),
+            ).fetchone()
+        ):
+            return
+        self._db.execute(
+            "DELETE FROM owners WHERE grp=? AND resource=? AND namespace=? AND name=?",
+            (grp, resource, namespace, name),
+        )
+        for ref in refs:
+            uid = ref.get("uid") if isinstance(ref, dict) else None
+            if uid:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO owners VALUES (?, ?, ?, ?, ?)",
+                    (uid, grp, resource, namespace, name),
+                )

@@ -1,0 +1,325 @@
+"""Object lifecycle: deletion, finalizers, namespaces, garbage collection.
+
+As on a real cluster, deleting an object that carries finalizers only marks
+it (``deletionTimestamp``); it goes away when the last finalizer is removed,
+and no finalizer may be added meanwhile.  ``propagationPolicy`` decides what
+happens to the objects it owns (``ownerReferences``): ``Background`` (the
+default) deletes the owner now and its dependents right after,
+``Foreground`` deletes the dependents first (finalizer
+``foregroundDeletion``), ``Orphan`` keeps them and removes their reference.
+Deleting a Namespace marks it Terminating, deletes everything in it, and
+removes it once it is empty; nothing new may be created in it meanwhile.
+Deleting a CustomResourceDefinition deletes its custom resources.
+
+The follow-up work runs right after the write that caused it, in its own
+transactions, as the namespace controller and garbage collector would a
+moment later; each step is a separate watch event.  This module also
+allocates Service cluster IPs and node ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import ipaddress
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from agent.cluster.base import Conflict, Forbidden, NotFound
+from agent.cluster.emulator.objects import now, qualified
+from agent.cluster.emulator.validation import Cause, forbidden
+from agent.kinds import ResourceType
+
+if TYPE_CHECKING:
+    from agent.cluster.emulator.engine import EmulatedCluster
+
+JSON = dict[str, Any]
+NS_TYPE = ("", "namespaces")
+
+
+class Lifecycle:
+    def __init__(self, cluster: EmulatedCluster) -> None:
+        self.c = cluster
+        self._queue: deque[tuple[str, ResourceType | None, JSON]] = deque()
+        self._draining = False
+
+    # -- allocation (the defaulting Allocator) ------------------------------------------------
+    def _counter(self, key: str) -> int:
+        value = int(self.c.store.get_meta(key) or "0")
+        self.c.store.set_meta(key, str(value + 1))
+        return value
+
+    def cluster_ip(self) -> str:
+        network = ipaddress.ip_network(self.c.options.service_cidr)
+        offset = 10 + self._counter("next-cluster-ip") % (network.num_addresses - 12)
+        return str(network.network_address + offset)
+
+    def node_port(self) -> int:
+        return 30000 + self._counter("next-node-port") % 2768
+
+    def carry_allocations(self, rt: ResourceType, live: JSON, body: JSON) -> None:
+        """A Service update without its allocated IP and node ports keeps them (as the registry does)."""
+        if (rt.group, rt.kind) != ("", "Service"):
+            return
+        old, new = live.get("spec") or {}, body.get("spec")
+        if not isinstance(new, dict) or new.get("type", "ClusterIP") == "ExternalName":
+            return
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if key in old and not new.get(key):
+                new[key] = copy.deepcopy(old[key])
+        ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old.get("ports") or ()}
+        for port in new.get("ports") or ():
+            if isinstance(port, dict) and not port.get("nodePort"):
+                allocated = ports.get((port.get("port"), port.get("protocol", "TCP")))
+                if allocated and new.get("type") in ("NodePort", "LoadBalancer"):
+                    port["nodePort"] = allocated
+
+    # -- namespaces ---------------------------------------------------------------------------
+    def require_namespace(self, ns: str) -> None:
+        namespace = self.c.store.get("", "namespaces", "", ns)
+        if namespace is None:
+            raise NotFound(f'namespaces "{ns}" not found', details={"name": ns, "kind": "namespaces"})
+        if (namespace.get("metadata") or {}).get("deletionTimestamp"):
+            raise Forbidden(
+                f"unable to create new content in namespace {ns} because it is being terminated",
+                details={"name": ns, "kind": "namespaces"},
+            )
+
+    # -- deletion -----------------------------------------------------------------------------
+    def delete(
+        self,
+        rt: ResourceType,
+        name: str,
+        ns: str,
+        *,
+        dry_run: bool = False,
+        policy: str | None = None,
+        preconditions: Mapping[str, str] | None = None,
+    ) -> JSON | None:
+        store = self.c.store
+        with store.transaction() as tx:
+            live = store.get(rt.group, rt.plural, ns, name)
+            if live is None:
+                raise NotFound(
+                    f'{qualified(rt)} "{name}" not found',
+                    details={"name": name, "group": rt.group, "kind": rt.plural},
+                )
+            meta = live["metadata"]
+            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                want = (preconditions or {}).get(field)
+                if want and want != meta.get(field):
+                    raise Conflict(
+                        f'Operation cannot be fulfilled on {qualified(rt)} "{name}": Precondition failed: '
+                        f"{label} in precondition: {want}, {label} in object meta: {meta.get(field)}"
+                    )
+            if dry_run:
+                return self.c._as_version(live, rt)
+            finalizers = list(meta.get("finalizers") or ())
+            is_namespace = (rt.group, rt.plural) == NS_TYPE
+            if (
+                not is_namespace
+                and policy in ("Orphan", "Foreground")
+                and store.dependents(meta.get("uid", ""))
+            ):
+                extra = "orphan" if policy == "Orphan" else "foregroundDeletion"
+                if extra not in finalizers:
+                    finalizers.append(extra)
+            if finalizers or is_namespace:
+                new = copy.deepcopy(live)
+                new_meta = new["metadata"]
+                if not new_meta.get("deletionTimestamp"):
+                    new_meta["deletionTimestamp"] = now()
+                    new_meta["deletionGracePeriodSeconds"] = 0
+                    if "generation" in new_meta:
+                        new_meta["generation"] = int(new_meta["generation"]) + 1
+                if finalizers:
+                    new_meta["finalizers"] = finalizers
+                if is_namespace:
+                    new.setdefault("status", {})["phase"] = "Terminating"
+                if new == live:
+                    return self.c._as_version(live, rt)
+                rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
+                new_meta["resourceVersion"] = str(rv)
+                tx.put(rt.group, rt.plural, ns, name, rv, new)
+                result, removed = new, False
+            else:
+                rv = tx.next_rv("DELETED", rt.group, rt.plural, ns, name)
+                meta["resourceVersion"] = str(rv)
+                tx.remove(rt.group, rt.plural, ns, name, rv, live)
+                result, removed = live, True
+        self.c._committed(rt, result, rv, removed=removed)
+        return self.c._as_version(result, rt)
+
+    def finalizer_causes(self, live: JSON, new: JSON) -> list[Cause]:
+        if not live["metadata"].get("deletionTimestamp"):
+            return []
+        before = set(live["metadata"].get("finalizers") or ())
+        after = set(new["metadata"].get("finalizers") or ())
+        if after - before:
+            return [
+                forbidden(
+                    "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
+                )
+            ]
+        return []
+
+    @staticmethod
+    def finalized(live: JSON, new: JSON) -> bool:
+        """An update that removed the last finalizer of an object being deleted removes it."""
+        meta = new["metadata"]
+        return (
+            bool(live["metadata"].get("deletionTimestamp"))
+            and not meta.get("finalizers")
+            and not ((new.get("spec") or {}).get("finalizers") if new.get("kind") == "Namespace" else None)
+        )
+
+    # -- follow-up work -----------------------------------------------------------------------
+    def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        meta = obj.get("metadata") or {}
+        if removed:
+            self._queue.append(("removed", rt, obj))
+        elif meta.get("deletionTimestamp"):
+            self._queue.append(("finalize", rt, obj))
+        else:
+            return
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._queue:
+                task, task_rt, task_obj = self._queue.popleft()
+                if task == "removed":
+                    self._on_removed(task_rt, task_obj)
+                else:
+                    self._finalize(task_rt, task_obj)
+        finally:
+            self._draining = False
+
+    def _type_of(self, group: str, resource: str) -> ResourceType | None:
+        return self.c.types().get((group, resource))
+
+    def _reread(self, rt: ResourceType, obj: JSON) -> JSON | None:
+        meta = obj.get("metadata") or {}
+        return self.c.store.get(
+            rt.group, rt.plural, meta.get("namespace", "") if rt.namespaced else "", meta["name"]
+        )
+
+    def _on_removed(self, rt: ResourceType | None, obj: JSON) -> None:
+        meta = obj.get("metadata") or {}
+        uid = str(meta.get("uid", ""))
+        store = self.c.store
+        for group, resource, ns, name in store.dependents(uid):
+            dep_rt = self._type_of(group, resource)
+            dependent = store.get(group, resource, ns, name)
+            if dep_rt is None or dependent is None:
+                continue
+            refs = (dependent.get("metadata") or {}).get("ownerReferences") or []
+            others = [r for r in refs if r.get("uid") != uid and store.uid_exists(str(r.get("uid")))]
+            if others:
+                self._drop_owner(dep_rt, ns, name, uid)
+            else:
+                self._quiet_delete(dep_rt, name, ns)
+        for ref in meta.get("ownerReferences") or ():  # an owner waiting in foreground deletion
+            key = store.key_of_uid(str(ref.get("uid", "")))
+            owner_rt = self._type_of(key[0], key[1]) if key else None
+            if key and owner_rt is not None:
+                owner = store.get(*key)
+                if owner and (owner["metadata"].get("deletionTimestamp")):
+                    self._queue.append(("finalize", owner_rt, owner))
+        ns = str(meta.get("namespace") or "")
+        if ns:
+            namespace = store.get("", "namespaces", "", ns)
+            ns_rt = self._type_of(*NS_TYPE)
+            if namespace and namespace["metadata"].get("deletionTimestamp") and ns_rt is not None:
+                self._queue.append(("finalize", ns_rt, namespace))
+        if rt is not None and (rt.group, rt.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            spec = obj.get("spec") or {}
+            group, plural = str(spec.get("group", "")), str((spec.get("names") or {}).get("plural", ""))
+            for key in store.all_keys(group, plural):
+                self._raw_remove(None, key, store.get(*key))
+
+    def _finalize(self, rt: ResourceType | None, obj: JSON) -> None:
+        if rt is None:
+            return
+        live = self._reread(rt, obj)
+        if live is None or not live["metadata"].get("deletionTimestamp"):
+            return
+        meta = live["metadata"]
+        ns = meta.get("namespace", "") if rt.namespaced else ""
+        if (rt.group, rt.plural) == NS_TYPE:
+            name = meta["name"]
+            for group, resource, _, child in self.c.store.keys_in(name):
+                child_rt = self._type_of(group, resource)
+                if child_rt is None:
+                    self._raw_remove(
+                        None, (group, resource, name, child), self.c.store.get(group, resource, name, child)
+                    )
+                else:
+                    self._quiet_delete(child_rt, child, name)
+            if not self.c.store.keys_in(name):
+                self._raw_remove(rt, ("", "namespaces", "", name), live)
+            return
+        finalizers = list(meta.get("finalizers") or ())
+        uid = str(meta.get("uid", ""))
+        if "orphan" in finalizers:
+            for group, resource, dep_ns, dep_name in self.c.store.dependents(uid):
+                dep_rt = self._type_of(group, resource)
+                if dep_rt is not None:
+                    self._drop_owner(dep_rt, dep_ns, dep_name, uid)
+            finalizers.remove("orphan")
+        if "foregroundDeletion" in finalizers:
+            pending = self.c.store.dependents(uid)
+            for group, resource, dep_ns, dep_name in pending:
+                dep_rt = self._type_of(group, resource)
+                if dep_rt is not None:
+                    self._quiet_delete(dep_rt, dep_name, dep_ns)
+            if not self.c.store.dependents(uid):
+                finalizers.remove("foregroundDeletion")
+        if finalizers != list(meta.get("finalizers") or ()):
+            if finalizers:
+                new = copy.deepcopy(live)
+                new["metadata"]["finalizers"] = finalizers
+                self._raw_put(rt, ns, meta["name"], new)
+            else:
+                self._raw_remove(rt, (rt.group, rt.plural, ns, meta["name"]), live)
+
+    def _quiet_delete(self, rt: ResourceType, name: str, ns: str) -> None:
+        with contextlib.suppress(NotFound):
+            self.delete(rt, name, ns, policy="Background")
+
+    def _drop_owner(self, rt: ResourceType, ns: str, name: str, uid: str) -> None:
+        live = self.c.store.get(rt.group, rt.plural, ns, name)
+        if live is None:
+            return
+        new = copy.deepcopy(live)
+        refs = [r for r in new["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        self._raw_put(rt, ns, name, new)
+
+    def _raw_put(self, rt: ResourceType, ns: str, name: str, new: JSON) -> None:
+        with self.c.store.transaction() as tx:
+            rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
+            new["metadata"]["resourceVersion"] = str(rv)
+            tx.put(rt.group, rt.plural, ns, name, rv, new)
+        self.c._committed(rt, new, rv)
+
+    def _raw_remove(self, rt: ResourceType | None, key: tuple[str, str, str, str], live: JSON | None) -> None:
+        if live is None:
+            return
+        group, resource, ns, name = key
+        with self.c.store.transaction() as tx:
+            if self.c.store.get(group, resource, ns, name) is None:
+                return
+            rv = tx.next_rv("DELETED", group, resource, ns, name)
+            live["metadata"]["resourceVersion"] = str(rv)
+            tx.remove(group, resource, ns, name, rv, live)
+        if rt is not None:
+            self.c._committed(rt, live, rv, removed=True)
+        else:
+            self._queue.append(("removed", None, live))
+            for fn in list(self.c._listeners):
+                fn(rv)

@@ -1,0 +1,236 @@
+"""Server-side apply and ``metadata.managedFields``.
+
+Every write records who set which fields.  An *apply* (``application/
+apply-patch+yaml``) merges the applied configuration into the live object
+(lists by their list-map keys, atomic values replaced whole), refuses with
+409 when it would change a field another manager owns (unless ``force``,
+which takes the field over), and removes the fields this manager applied
+before and now omits, unless someone else still owns them.  Any other write
+(create, PUT, merge or JSON patch) is an ``Update``: its manager owns what it
+added or changed, and the others lose what it changed or removed.  This is
+the behaviour of structured-merge-diff as the API server uses it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.cluster.base import Conflict
+from agent.cluster.emulator.fieldsets import (
+    FieldSet,
+    Path,
+    child_node,
+    describe,
+    flatten,
+    from_fields_v1,
+    item_element,
+    to_fields_v1,
+)
+from agent.schema.nodes import Node
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class Entry:
+    manager: str
+    operation: str  # Apply or Update
+    api_version: str
+    time: str
+    subresource: str = ""
+    fields: FieldSet = field(default_factory=set)
+
+    def same(self, manager: str, operation: str, subresource: str) -> bool:
+        return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
+
+    def to_json(self) -> JSON:
+        out: JSON = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(self.fields),
+        }
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+Entries = list[Entry]
+
+
+def read_entries(meta: Mapping[str, Any]) -> list[Entry]:
+    entries: list[Entry] = []
+    for raw in meta.get("managedFields") or ():
+        if not isinstance(raw, Mapping) or (not raw.get("manager") and not raw.get("fieldsV1")):
+            continue
+        entries.append(
+            Entry(
+                str(raw.get("manager", "")),
+                str(raw.get("operation", "Update")),
+                str(raw.get("apiVersion", "")),
+                str(raw.get("time", "")),
+                str(raw.get("subresource", "")),
+                from_fields_v1(raw.get("fieldsV1") or {}),
+            )
+        )
+    return entries
+
+
+def write_entries(entries: list[Entry]) -> list[JSON]:
+    return [e.to_json() for e in entries if e.fields]
+
+
+def _own(
+    entries: list[Entry], manager: str, operation: str, subresource: str, api_version: str, now: str
+) -> Entry:
+    for e in entries:
+        if e.same(manager, operation, subresource):
+            e.api_version, e.time = api_version, now
+            return e
+    e = Entry(manager, operation, api_version, now, subresource)
+    entries.append(e)
+    return e
+
+
+# -- Update ------------------------------------------------------------------------------------
+def record_update(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    node: Node | None,
+    entries: list[Entry],
+    manager: str,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+) -> list[Entry]:
+    """Ownership after a non-apply write from ``old`` to ``new``."""
+    before = flatten(old or {}, node, subresource)
+    after = flatten(new, node, subresource)
+    changed = {p for p, v in after.items() if p not in before or before[p] != v}
+    removed = set(before) - set(after)
+    if not changed and not removed:
+        return entries
+    for e in entries:
+        e.fields -= removed
+        if not e.same(manager, "Update", subresource):
+            e.fields -= changed
+    mine = _own(entries, manager, "Update", subresource, api_version, now)
+    mine.fields |= changed
+    return [e for e in entries if e.fields]
+
+
+# -- Apply -------------------------------------------------------------------------------------
+def merge(live: Any, applied: Any, node: Node | None) -> Any:
+    """The applied configuration merged into the live value."""
+    if isinstance(applied, Mapping) and isinstance(live, Mapping) and not (node is not None and node.atomic):
+        out = dict(live)
+        for key, value in applied.items():
+            out[key] = merge(live.get(key), value, child_node(node, key))
+        return out
+    if isinstance(applied, list) and isinstance(live, list) and node is not None:
+        list_type = node.list_type
+        if list_type in ("map", "set"):
+            item_node = node.items()
+            elements = [item_element(item, node, i) for i, item in enumerate(live)]
+            out_list = list(live)
+            for i, item in enumerate(applied):
+                element = item_element(item, node, i)
+                if element in elements:
+                    at = elements.index(element)
+                    out_list[at] = merge(live[at], item, item_node) if list_type == "map" else item
+                else:
+                    out_list.append(copy.deepcopy(item))
+                    elements.append(element)
+            return out_list
+    return copy.deepcopy(applied)
+
+
+def remove_path(obj: Any, path: Path, node: Node | None) -> None:
+    """Delete the field, item or set member at ``path`` (nothing if absent)."""
+    if not path:
+        return
+    element, rest = path[0], path[1:]
+    kind, _, name = element.partition(":")
+    if kind == "f" and isinstance(obj, dict):
+        if name not in obj:
+            return
+        if rest:
+            remove_path(obj[name], rest, child_node(node, name))
+        else:
+            del obj[name]
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            if item_element(item, node, i) == element:
+                if rest:
+                    remove_path(item, rest, node.items() if node is not None else None)
+                else:
+                    del obj[i]
+                return
+
+
+def apply(
+    live: Mapping[str, Any] | None,
+    applied: Mapping[str, Any],
+    node: Node | None,
+    entries: list[Entry],
+    manager: str,
+    api_version: str,
+    now: str,
+    *,
+    force: bool = False,
+    subresource: str = "",
+) -> tuple[JSON, list[Entry]]:
+    """The object after applying ``applied`` as ``manager``, and its managers."""
+    base: JSON = copy.deepcopy(dict(live or {}))
+    applied_values = flatten(applied, node, subresource)
+    live_values = flatten(base, node, subresource)
+    others = [e for e in entries if not e.same(manager, "Apply", subresource)]
+    conflicts: dict[str, list[Path]] = {}
+    taken: dict[int, set[Path]] = {}
+    for path, value in applied_values.items():
+        if path in live_values and live_values[path] != value:
+            for i, e in enumerate(others):
+                if path in e.fields:
+                    conflicts.setdefault(f'conflict with "{e.manager}"' + _using(e), []).append(path)
+                    taken.setdefault(i, set()).add(path)
+    if conflicts and not force:
+        _raise_conflicts(conflicts)
+    for i, paths in taken.items():
+        others[i].fields -= paths
+    merged = merge(base, {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}, node)
+    mine = _own(entries, manager, "Apply", subresource, api_version, now)
+    previous = set(mine.fields)
+    mine.fields = set(applied_values)
+    still_owned = {p[: i + 1] for e in others for p in e.fields for i in range(len(p))}
+    for path in sorted(previous - mine.fields, key=len, reverse=True):
+        if path not in still_owned:
+            remove_path(merged, path, node)
+    return merged, [e for e in entries if e.fields]
+
+
+def _using(e: Entry) -> str:
+    return f" using {e.api_version}" if e.api_version else ""
+
+
+def _raise_conflicts(conflicts: dict[str, list[Path]]) -> None:
+    count = sum(len(v) for v in conflicts.values())
+    causes = [
+        {"reason": "FieldManagerConflict", "message": who, "field": describe(p)}
+        for who, paths in conflicts.items()
+        for p in sorted(paths)
+    ]
+    if count == 1:
+        ((who, paths),) = conflicts.items()
+        message = f"Apply failed with 1 conflict: {who}: {describe(paths[0])}"
+    else:
+        parts = []
+        for who, paths in conflicts.items():
+            plural = who.replace("conflict with", "conflicts with", 1)
+            parts.append(plural + ":\n" + "\n".join(f"- {describe(p)}" for p in sorted(paths)))
+        message = f"Apply failed with {count} conflicts: " + "\n".join(parts)
+    raise Conflict(message, details={"causes": causes})

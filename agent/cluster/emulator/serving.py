@@ -1,0 +1,127 @@
+"""Running the REST server: uvicorn on a loopback socket, and its kubeconfig.
+
+:class:`EmulatorServer` binds its socket first (port 0 picks a free one), so
+the address is known before clients start; it runs in the foreground for
+``gitops-agent emulator serve`` or on a thread for tests and embedding.  The
+bearer token is generated once per cluster database and kept in it, so a
+restarted server accepts the kubeconfig it wrote before.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+
+from agent.cluster.emulator.engine import EmulatedCluster
+from agent.cluster.emulator.server import EmulatorApp
+
+CONTEXT = "gitops-agent-emulator"
+
+
+def cluster_token(cluster: EmulatedCluster) -> str:
+    token = cluster.store.get_meta("token")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        cluster.store.set_meta("token", token)
+    return token
+
+
+def kubeconfig(server: str, token: str | None, name: str = CONTEXT) -> dict[str, Any]:
+    """A kubeconfig for the official clients and kubectl (no token: an open server)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": server}}],
+        "users": [{"name": name, "user": {"token": token} if token else {}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": "default"}}],
+        "current-context": name,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: Path, server: str, token: str | None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(yaml.safe_dump(kubeconfig(server, token), sort_keys=False))
+    return path
+
+
+def saved_kubeconfig(cluster: EmulatedCluster) -> dict[str, Any] | None:
+    """The kubeconfig of the last server started on this database, if any."""
+    address = cluster.store.get_meta("address")
+    if not address:
+        return None
+    return kubeconfig(address, None if cluster.store.get_meta("auth") == "off" else cluster_token(cluster))
+
+
+class EmulatorServer:
+    def __init__(
+        self, cluster: EmulatedCluster, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+    ) -> None:
+        self.cluster = cluster
+        self.token = token if token is not None else cluster_token(cluster)  # "": no authentication
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
+        # without it keep-alive requests wait on delayed ACKs (~40 ms each).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socket.bind((host, port))
+        self._socket.listen(2048)  # clients may connect (and queue) before uvicorn accepts
+        self.host, self.port = self._socket.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self.app = EmulatorApp(cluster, self.token or None, f"{self.host}:{self.port}")
+        config = uvicorn.Config(
+            self.app.app,
+            log_level="warning",
+            access_log=False,
+            http="httptools",
+            loop="asyncio",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+        cluster.store.set_meta("address", self.url)
+        cluster.store.set_meta("auth", "on" if self.token else "off")
+
+    def kubeconfig(self) -> dict[str, Any]:
+        return kubeconfig(self.url, self.token)
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (SIGINT/SIGTERM)."""
+        self.cluster.controllers.start()
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self.cluster.controllers.stop()
+
+    def start(self) -> EmulatorServer:
+        """Serve on a background thread; returns once the server accepts connections."""
+        self.cluster.controllers.start()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="emulator-http", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self._server.started:
+            raise RuntimeError("the emulator's REST server did not start")
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.cluster.controllers.stop()
+        self._socket.close()

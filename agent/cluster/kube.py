@@ -1,0 +1,312 @@
+"""Real clusters through the official ``kubernetes`` client.
+
+One code path serves every API server, the emulated cluster's REST server
+included: the dynamic client finds kinds by discovery (cached in a file by
+the client's lazy discoverer, and per kind here), so custom resources need no
+generated code.  Configuration comes from a kubeconfig (``KUBECONFIG`` or
+``~/.kube/config`` unless a path is given, and a context) or from the
+service account of the pod the agent runs in.  API errors become the same
+:class:`ClusterError` classes the emulated cluster raises, from the
+``kind: Status`` the server answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.resource import Resource
+
+from agent.cluster.base import (
+    FIELD_MANAGER,
+    JSON,
+    ClusterError,
+    NotFound,
+    Unavailable,
+    error_from_status,
+)
+from agent.errors import ConfigError
+from agent.kinds import ResourceType
+from agent.models import split_api_version
+
+T = TypeVar("T")
+_PATCH_CONTENT = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+}
+
+
+def _error(e: ApiException) -> ClusterError:
+    try:
+        body = json.loads(e.body) if e.body else {}
+    except (TypeError, ValueError):
+        body = {}
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return error_from_status(body, int(e.status or 500))
+    message = f"HTTP {e.status}: {e.reason}"
+    return error_from_status({"message": message}, int(e.status or 500))
+
+
+def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
+    return lambda: r.get(namespace=ns, label_selector=selector or None, limit=500, _continue=token)
+
+
+class KubeCluster:
+    """A ClusterClient over any Kubernetes API server."""
+
+    def __init__(self, api_client: k8s.ApiClient, *, discovery_cache: str | Path | None = None) -> None:
+        self.api_client = api_client
+        self._dynamic: DynamicClient | None = None
+        self._discovery_cache = str(discovery_cache) if discovery_cache else None
+        self._resources: dict[tuple[str, str], Resource] = {}
+        self.requests = 0
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def from_kubeconfig(
+        cls, path: str | Path | None = None, context: str | None = None, **kw: Any
+    ) -> KubeCluster:
+        """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
+        try:
+            api_client = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=str(path) if path else None, context=context, persist_config=False
+            )
+        except (ConfigException, OSError, TypeError) as e:
+            where = str(path) if path else "kubeconfig"
+            raise ConfigError(f"{where}: {e}") from None
+        return cls(api_client, **kw)
+
+    @classmethod
+    def in_cluster(cls, **kw: Any) -> KubeCluster:
+        """From the service account of the pod the agent runs in."""
+        configuration = k8s.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except ConfigException as e:
+            raise ConfigError(f"cluster.inCluster: {e}") from None
+        return cls(k8s.ApiClient(configuration), **kw)
+
+    @property
+    def dynamic(self) -> DynamicClient:
+        if self._dynamic is None:
+            self._dynamic = self._call(self._discover)
+        return self._dynamic
+
+    def _discover(self) -> DynamicClient:
+        return DynamicClient(self.api_client, cache_file=self._discovery_cache)  # type: ignore[no-untyped-call]
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _call(self, fn: Callable[[], T]) -> T:
+        self.requests += 1
+        try:
+            return fn()
+        except ApiException as e:
+            raise _error(e) from None
+        except urllib3.exceptions.HTTPError as e:
+            raise Unavailable(f"the cluster cannot be reached: {e}") from None
+
+    def _resource(self, api_version: str, kind: str) -> Resource:
+        key = (api_version, kind)
+        found = self._resources.get(key)
+        if found is None:
+            try:
+                found = self._call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
+            except ResourceNotFoundError:
+                raise NotFound(
+                    f"the server could not find the requested resource ({kind} in {api_version})"
+                ) from None
+            self._resources[key] = found
+        return found
+
+    def _for(self, obj: Mapping[str, Any]) -> tuple[Resource, str]:
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str):
+            raise ClusterError("Object 'Kind' or 'apiVersion' is missing", code=400, reason="BadRequest")
+        resource = self._resource(api_version, kind)
+        namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+        return resource, namespace if resource.namespaced else ""
+
+    @staticmethod
+    def _dict(result: Any) -> JSON:
+        out: JSON = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        return out
+
+    # -- the ClusterClient protocol ----------------------------------------------------------
+    def resource_type(self, api_version: str, kind: str) -> ResourceType:
+        r = self._resource(api_version, kind)
+        group, version = split_api_version(api_version)
+        subresources = tuple(sorted(getattr(r, "subresources", {}) or {}))
+        return ResourceType(
+            group,
+            version,
+            kind,
+            r.name,
+            bool(r.namespaced),
+            tuple(r.short_names or ()),
+            tuple(r.verbs or ()),
+            subresources,
+            tuple(getattr(r, "categories", None) or ()),
+            (version,),
+        )
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
+        r = self._resource(api_version, kind)
+        try:
+            return self._dict(self._call(lambda: r.get(name=name, namespace=namespace or None)))
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | str | None = None,
+    ) -> list[JSON]:
+        r = self._resource(api_version, kind)
+        selector = (
+            label_selector
+            if isinstance(label_selector, str)
+            else ",".join(f"{k}={v}" for k, v in (label_selector or {}).items())
+        )
+        ns = namespace if r.namespaced and namespace else None
+        items: list[JSON] = []
+        token: str | None = None
+        while True:
+            page = self._call(_pager(r, ns, selector, token))
+            data = self._dict(page)
+            for item in data.get("items") or ():
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            token = (data.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    def create(
+        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JSON:
+        r, ns = self._for(obj)
+        return self._dict(
+            self._call(
+                lambda: r.create(
+                    body=dict(obj),
+                    namespace=ns or None,
+                    field_manager=field_manager,
+                    dry_run="All" if dry_run else None,
+                )
+            )
+        )
+
+    def replace(
+        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JSON:
+        r, ns = self._for(obj)
+        return self._dict(
+            self._call(
+                lambda: r.replace(
+                    body=dict(obj),
+                    namespace=ns or None,
+                    field_manager=field_manager,
+                    dry_run="All" if dry_run else None,
+                )
+            )
+        )
+
+    def replace_status(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER) -> JSON:
+        r, ns = self._for(obj)
+        return self._dict(
+            self._call(
+                lambda: r.status.replace(body=dict(obj), namespace=ns or None, field_manager=field_manager)
+            )
+        )
+
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        patch: Any,
+        *,
+        patch_type: str = "merge",
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+        subresource: str = "",
+    ) -> JSON:
+        r = self._resource(api_version, kind)
+        target = r.subresources[subresource] if subresource else r
+        ns = namespace if r.namespaced else None
+        if patch_type == "apply":
+            body = {**dict(patch), "apiVersion": api_version, "kind": kind}
+            body.setdefault("metadata", {})["name"] = name
+            return self.apply(body, field_manager=field_manager, force=force, dry_run=dry_run)
+        return self._dict(
+            self._call(
+                lambda: target.patch(
+                    body=patch,
+                    name=name,
+                    namespace=ns,
+                    content_type=_PATCH_CONTENT[patch_type],
+                    field_manager=field_manager,
+                    dry_run="All" if dry_run else None,
+                )
+            )
+        )
+
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> JSON:
+        """Server-side apply (``application/apply-patch+yaml``)."""
+        r, ns = self._for(obj)
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        return self._dict(
+            self._call(
+                lambda: r.server_side_apply(
+                    body=dict(obj),
+                    name=name,
+                    namespace=ns or None,
+                    field_manager=field_manager,
+                    force_conflicts=force,
+                    dry_run="All" if dry_run else None,
+                )
+            )
+        )
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        dry_run: bool = False,
+        propagation_policy: str | None = None,
+    ) -> JSON | None:
+        r = self._resource(api_version, kind)
+        body: JSON = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if propagation_policy:
+            body["propagationPolicy"] = propagation_policy
+        if dry_run:
+            body["dryRun"] = ["All"]
+        result = self._call(lambda: r.delete(name=name, namespace=namespace or None, body=body))
+        return self._dict(result) if result is not None else None
+
+    def close(self) -> None:
+        self.api_client.close()  # type: ignore[no-untyped-call]

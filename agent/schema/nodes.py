@@ -1,0 +1,208 @@
+"""Walking objects along their OpenAPI schema (pure).
+
+Built-in kinds are described by the Kubernetes release's OpenAPI definitions
+(:func:`agent.kinds.definitions`), custom resources by their CRD's
+``openAPIV3Schema``.  Both use the same vocabulary, which is all the emulator
+needs to serialize like the API server and to merge like server-side apply:
+struct vs map vs list, list types (``atomic``, ``set``, ``map`` with its
+keys; the strategic-merge patch strategy where no list type is given, as the
+API server's own conversion does), atomic maps, and which fields are
+resource quantities.  The emulated cluster serializes and merges with it; the
+diff stage normalizes desired objects and keys lists with it, so both agree
+on what the server would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from agent.kinds import ResourceType, definitions
+from agent.schema import quantity
+
+_QUANTITY_REF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One schema node, ``$ref`` resolved.  ``raw`` is the schema dict."""
+
+    raw: Mapping[str, Any]
+    ref: str = ""
+
+    @property
+    def shape(self) -> str:
+        """``struct``, ``map``, ``list`` or ``scalar`` (``any`` when unknown)."""
+        raw = self.raw
+        if self.ref in (_QUANTITY_REF, INT_OR_STRING):
+            return "scalar"
+        if "properties" in raw:
+            return "struct"
+        if "additionalProperties" in raw:
+            return "map"
+        if "items" in raw:
+            return "list"
+        types = raw.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "object" in types:
+            if raw.get("x-kubernetes-preserve-unknown-fields"):
+                return "any"
+            return "struct" if self.ref else "map"  # a named type without fields: an empty Go struct
+        if "array" in types:
+            return "list"
+        return "scalar" if any(types) else "any"
+
+    @property
+    def is_quantity(self) -> bool:
+        return self.ref == _QUANTITY_REF
+
+    @property
+    def atomic(self) -> bool:
+        """Replaced as a whole by apply and owned as one field."""
+        shape = self.shape
+        if shape == "list":
+            return self.list_type == "atomic"
+        if shape in ("struct", "map"):
+            return self.raw.get("x-kubernetes-map-type") == "atomic"
+        return shape == "scalar"
+
+    @property
+    def list_type(self) -> str:
+        explicit = self.raw.get("x-kubernetes-list-type")
+        if explicit:
+            return str(explicit)
+        if self.raw.get("x-kubernetes-patch-strategy", "").startswith("merge"):
+            return "map" if self.raw.get("x-kubernetes-patch-merge-key") else "set"
+        return "atomic"
+
+    @property
+    def map_keys(self) -> tuple[str, ...]:
+        keys = self.raw.get("x-kubernetes-list-map-keys")
+        if keys:
+            return tuple(keys)
+        merge_key = self.raw.get("x-kubernetes-patch-merge-key")
+        return (str(merge_key),) if merge_key else ()
+
+    @property
+    def merge_key(self) -> str:
+        """The strategic-merge-patch key of a list of objects."""
+        return str(self.raw.get("x-kubernetes-patch-merge-key") or "")
+
+    def field(self, name: str) -> Node | None:
+        props = self.raw.get("properties")
+        if isinstance(props, Mapping) and name in props:
+            return resolve(props[name])
+        extra = self.raw.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            return resolve(extra)
+        return None
+
+    def items(self) -> Node | None:
+        items = self.raw.get("items")
+        return resolve(items) if isinstance(items, Mapping) else None
+
+
+def resolve(raw: Mapping[str, Any]) -> Node:
+    ref = raw.get("$ref")
+    if ref is None and isinstance(raw.get("allOf"), list) and len(raw["allOf"]) == 1:
+        ref = raw["allOf"][0].get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        return _definition(name)
+    return Node(raw)
+
+
+@cache
+def _definition(name: str) -> Node:
+    return Node(definitions().get(name, {}), name)
+
+
+def root(rt: ResourceType, crd_schema: Mapping[str, Any] | None = None) -> Node:
+    """The schema of a whole object of a kind."""
+    if crd_schema is not None:
+        return Node(_with_metadata(crd_schema))
+    return (
+        _definition(rt.definition) if rt.definition else Node({"x-kubernetes-preserve-unknown-fields": True})
+    )
+
+
+def _with_metadata(schema: Mapping[str, Any]) -> dict[str, Any]:
+    props = dict(schema.get("properties") or {})
+    props["metadata"] = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    props.setdefault("apiVersion", {"type": "string"})
+    props.setdefault("kind", {"type": "string"})
+    return {**schema, "type": "object", "properties": props}
+
+
+class SchemaError(ValueError):
+    """A value its schema cannot hold (a malformed quantity); names the path."""
+
+
+def _quantity(value: Any, path: str) -> str:
+    try:
+        return quantity.canonical(value)
+    except quantity.QuantityError as e:
+        raise SchemaError(f'unable to parse quantity\'s suffix for "{path}": {e}') from None
+
+
+def normalize_builtin(value: Any, node: Node | None, path: str = "") -> Any:
+    """Serialize as the API server would: nulls, empty maps and empty lists
+    dropped (Go's ``omitempty``; empty structs stay, as ``resources: {}``),
+    quantities canonical."""
+    if node is not None and node.is_quantity and value is not None:
+        return _quantity(value, path)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, child in value.items():
+            if child is None:
+                continue
+            sub = node.field(key) if node is not None else None
+            normal = normalize_builtin(child, sub, f"{path}.{key}" if path else key)
+            if (
+                isinstance(normal, (dict, list))
+                and not normal
+                and sub is not None
+                and sub.shape in ("map", "list")
+            ):
+                continue
+            out[key] = normal
+        return out
+    if isinstance(value, list):
+        item = node.items() if node is not None else None
+        return [normalize_builtin(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def normalize_custom(value: Any, node: Node | None, path: str = "") -> Any:
+    """A custom resource as the apiextensions server stores it: fields the
+    structural schema does not know are pruned (unless it preserves them),
+    nulls dropped unless ``nullable``, ``default`` values filled in."""
+    if node is None:
+        return value
+    raw = node.raw
+    if isinstance(value, Mapping):
+        if node.ref:  # metadata: a built-in type
+            return normalize_builtin(value, node, path)
+        props = raw.get("properties")
+        extra = raw.get("additionalProperties")
+        keep_all = bool(raw.get("x-kubernetes-preserve-unknown-fields")) or extra is True
+        out: dict[str, Any] = {}
+        for key, child in value.items():
+            sub = node.field(key)
+            if sub is None and not keep_all:
+                continue
+            if child is None and not (sub is not None and sub.raw.get("nullable")):
+                continue
+            out[key] = normalize_custom(child, sub, f"{path}.{key}" if path else key)
+        if isinstance(props, Mapping):
+            for key, sub_raw in props.items():
+                if key not in out and isinstance(sub_raw, Mapping) and "default" in sub_raw:
+                    out[key] = normalize_custom(sub_raw["default"], resolve(sub_raw), f"{path}.{key}")
+        return out
+    if isinstance(value, list):
+        item = node.items()
+        return [normalize_custom(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value

@@ -1,0 +1,538 @@
+"""The ClusterClient contract, run against every backend.
+
+* ``emulated``: the in-process EmulatedCluster;
+* ``kube-http``: ``agent.cluster.kube`` (the official ``kubernetes`` client,
+  dynamic client) talking over HTTP to the emulator's REST server on
+  127.0.0.1, with the kubeconfig the server writes.
+
+A behaviour that differs between the two is a bug in one of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.cluster.base import AlreadyExists, ClusterClient, Conflict, Invalid, NotFound
+from agent.cluster.emulator import EmulatedCluster, Options
+from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.cluster.kube import KubeCluster
+
+
+@pytest.fixture(params=["emulated", "kube-http"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterClient]:
+    engine = EmulatedCluster(tmp_path / "cluster.db", Options(time_factor=0.001))
+    if request.param == "emulated":
+        yield engine
+        engine.close()
+        return
+    server = EmulatorServer(engine).start()
+    config = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
+    client = KubeCluster.from_kubeconfig(config, discovery_cache=tmp_path / "discovery.json")
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
+        engine.close()
+
+
+def ns(name: str = "app") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def cm(
+    name: str, namespace: str = "app", labels: dict[str, str] | None = None, **data: str
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def deployment(name: str = "web", image: str = "nginx:1.27", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "app"},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": image, "ports": [{"containerPort": 80}]}]},
+            },
+            **spec,
+        },
+    }
+
+
+def eventually(fn: Callable[[], Any], attempts: int = 200) -> Any:
+    """Poll until ``fn`` returns something truthy (bounded; never a timing assertion)."""
+    for _ in range(attempts):
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.02)
+    return fn()
+
+
+def settled(
+    read: Callable[[], dict[str, Any] | None], ok: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The object ``read`` returns once ``ok`` holds for it (bounded polling)."""
+
+    def check() -> dict[str, Any] | None:
+        obj = read() or {}
+        return obj if obj and ok(obj) else None
+
+    return eventually(check) or {}
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or () if c["type"] == type_), {})
+
+
+# -- basics ------------------------------------------------------------------------------------
+def test_create_get_list_delete(backend: ClusterClient) -> None:
+    backend.create(ns())
+    made = backend.create(cm("a", labels={"team": "x"}, k="v"))
+    assert made["metadata"]["uid"] and int(made["metadata"]["resourceVersion"]) > 0
+    got = backend.get("v1", "ConfigMap", "a", "app")
+    assert got is not None and got["data"] == {"k": "v"}
+    backend.create(cm("b"))
+    assert [o["metadata"]["name"] for o in backend.list("v1", "ConfigMap", "app")] == ["a", "b"]
+    assert [o["metadata"]["name"] for o in backend.list("v1", "ConfigMap", "", {"team": "x"})] == ["a"]
+    backend.delete("v1", "ConfigMap", "a", "app")
+    assert backend.get("v1", "ConfigMap", "a", "app") is None
+    with pytest.raises(NotFound):
+        backend.delete("v1", "ConfigMap", "a", "app")
+
+
+def test_errors_are_the_api_servers(backend: ClusterClient) -> None:
+    with pytest.raises(NotFound, match='namespaces "app" not found'):
+        backend.create(cm("a"))
+    backend.create(ns())
+    backend.create(cm("a"))
+    with pytest.raises(AlreadyExists) as exists:
+        backend.create(cm("a"))
+    assert exists.value.code == 409
+    with pytest.raises(Invalid) as invalid:
+        backend.create(cm("Not_Valid"))
+    assert invalid.value.code == 422 and invalid.value.causes[0]["field"] == "metadata.name"
+    with pytest.raises(NotFound):
+        backend.resource_type("example.com/v1", "Widget")
+
+
+def test_generate_name(backend: ClusterClient) -> None:
+    backend.create(ns())
+    made = backend.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "x-", "namespace": "app"}}
+    )
+    assert made["metadata"]["name"].startswith("x-") and len(made["metadata"]["name"]) == 7
+
+
+# -- like a real API server: defaults, canonical forms, validation ----------------------------------
+def test_deployment_reads_back_with_defaults(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(deployment())
+    d = backend.get("apps/v1", "Deployment", "web", "app")
+    assert d is not None
+    spec = d["spec"]
+    assert (
+        spec["replicas"] == 1
+        and spec["revisionHistoryLimit"] == 10
+        and spec["progressDeadlineSeconds"] == 600
+    )
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+    }
+    pod = spec["template"]["spec"]
+    assert (pod["restartPolicy"], pod["dnsPolicy"], pod["schedulerName"]) == (
+        "Always",
+        "ClusterFirst",
+        "default-scheduler",
+    )
+    assert pod["terminationGracePeriodSeconds"] == 30 and pod["securityContext"] == {}
+    c = pod["containers"][0]
+    assert c["imagePullPolicy"] == "IfNotPresent" and c["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert (c["terminationMessagePath"], c["terminationMessagePolicy"]) == ("/dev/termination-log", "File")
+    latest = backend.create(deployment("latest", image="nginx"))
+    assert latest["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    assert d["metadata"]["generation"] == 1
+
+
+def test_canonical_forms_secret_quantities_and_empties(backend: ClusterClient) -> None:
+    backend.create(ns())
+    s = backend.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "app"},
+            "stringData": {"pw": "hunter2"},
+        }
+    )
+    assert (
+        s["data"] == {"pw": base64.b64encode(b"hunter2").decode()}
+        and "stringData" not in s
+        and s["type"] == "Opaque"
+    )
+    d = deployment()
+    container = d["spec"]["template"]["spec"]["containers"][0]
+    container["resources"] = {"limits": {"cpu": 0.5, "memory": "1024Mi"}, "requests": {"cpu": "1000m"}}
+    container["env"] = []
+    d["metadata"]["annotations"] = {}
+    backend.create(d)
+    live = backend.get("apps/v1", "Deployment", "web", "app")
+    assert live is not None
+    live_container = live["spec"]["template"]["spec"]["containers"][0]
+    assert live_container["resources"] == {
+        "limits": {"cpu": "500m", "memory": "1Gi"},
+        "requests": {"cpu": "1"},
+    }
+    assert "env" not in live_container and "annotations" not in live["metadata"]
+
+
+def test_service_defaults_and_immutable_cluster_ip(backend: ClusterClient) -> None:
+    backend.create(ns())
+    svc = backend.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        }
+    )
+    spec = svc["spec"]
+    assert (spec["type"], spec["sessionAffinity"]) == ("ClusterIP", "None")
+    assert spec["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
+    assert spec["clusterIP"].startswith("10.") and spec["clusterIPs"] == [spec["clusterIP"]]
+    same = backend.replace({**svc, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    assert same["spec"]["clusterIP"] == spec["clusterIP"]  # kept when omitted, as the registry does
+    changed = {**same, "spec": {**same["spec"], "clusterIP": "10.96.99.99", "clusterIPs": ["10.96.99.99"]}}
+    with pytest.raises(Invalid) as e:
+        backend.replace(changed)
+    assert "spec.clusterIP" in {c["field"] for c in e.value.causes} and "immutable" in str(e.value)
+
+
+def test_invalid_objects_name_the_field(backend: ClusterClient) -> None:
+    backend.create(ns())
+    d = deployment()
+    del d["spec"]["template"]["spec"]["containers"][0]["image"]
+    with pytest.raises(Invalid) as missing:
+        backend.create(d)
+    assert missing.value.causes[0]["field"] == "spec.template.spec.containers[0].image"
+    backend.create(deployment())
+    live = backend.get("apps/v1", "Deployment", "web", "app")
+    assert live is not None
+    moved = {**live, "spec": {**live["spec"], "selector": {"matchLabels": {"app": "web", "x": "y"}}}}
+    moved["spec"]["template"] = {**live["spec"]["template"], "metadata": {"labels": {"app": "web", "x": "y"}}}
+    with pytest.raises(Invalid) as immutable:
+        backend.replace(moved)
+    assert immutable.value.causes[0]["field"] == "spec.selector" and "field is immutable" in str(
+        immutable.value
+    )
+    assert backend.get("apps/v1", "Deployment", "web", "app") == backend.get(
+        "apps/v1", "Deployment", "web", "app"
+    )
+
+
+def test_put_with_stale_resource_version_conflicts(backend: ClusterClient) -> None:
+    backend.create(ns())
+    first = backend.create(cm("a", k="1"))
+    backend.replace({**first, "data": {"k": "2"}})
+    with pytest.raises(Conflict, match="has been modified"):
+        backend.replace({**first, "data": {"k": "3"}})
+    live = backend.get("v1", "ConfigMap", "a", "app")
+    assert live is not None and live["data"] == {"k": "2"}
+
+
+def test_dry_run_changes_nothing(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(cm("a", k="1"), dry_run=True)
+    assert backend.get("v1", "ConfigMap", "a", "app") is None
+    live = backend.create(cm("b", k="1"))
+    backend.replace({**live, "data": {"k": "2"}}, dry_run=True)
+    backend.patch("v1", "ConfigMap", "b", "app", {"data": {"k": "3"}}, dry_run=True)
+    backend.delete("v1", "ConfigMap", "b", "app", dry_run=True)
+    after = backend.get("v1", "ConfigMap", "b", "app")
+    assert after is not None and after["data"] == {"k": "1"}
+    assert after["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+
+
+# -- patches and server-side apply ---------------------------------------------------------------------
+def test_merge_and_json_patch(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(cm("a", k="1", drop="x"))
+    merged = backend.patch("v1", "ConfigMap", "a", "app", {"data": {"k": "2", "drop": None}})
+    assert merged["data"] == {"k": "2"}
+    patched = backend.patch(
+        "v1", "ConfigMap", "a", "app", [{"op": "add", "path": "/data/n", "value": "3"}], patch_type="json"
+    )
+    assert patched["data"] == {"k": "2", "n": "3"}
+    with pytest.raises(Invalid):
+        backend.patch(
+            "v1",
+            "ConfigMap",
+            "a",
+            "app",
+            [{"op": "test", "path": "/data/k", "value": "9"}],
+            patch_type="json",
+        )
+
+
+def managers(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        f"{e['manager']}/{e['operation']}": e["fieldsV1"] for e in obj["metadata"].get("managedFields") or ()
+    }
+
+
+def test_server_side_apply_conflicts_force_and_managed_fields(backend: ClusterClient) -> None:
+    backend.create(ns())
+    mine = deployment(replicas=2)
+    created = backend.apply(mine, field_manager="alice")
+    assert created["spec"]["replicas"] == 2
+    assert "f:replicas" in managers(created)["alice/Apply"]["f:spec"]
+    theirs = deployment(replicas=5)
+    with pytest.raises(Conflict) as e:
+        backend.apply(theirs, field_manager="bob")
+    assert (
+        e.value.code == 409 and ".spec.replicas" in str(e.value) and 'conflict with "alice"' in str(e.value)
+    )
+    assert e.value.causes[0]["field"] == ".spec.replicas"
+    taken = backend.apply(theirs, field_manager="bob", force=True)
+    assert taken["spec"]["replicas"] == 5
+    owners = managers(taken)
+    assert (
+        "f:replicas" in owners["bob/Apply"]["f:spec"] and "f:replicas" not in owners["alice/Apply"]["f:spec"]
+    )
+    assert 'k:{"name":"main"}' in owners["alice/Apply"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+
+
+def test_apply_removes_fields_the_manager_dropped(backend: ClusterClient) -> None:
+    backend.create(ns())
+    labelled = cm("a", k="1")
+    labelled["metadata"]["labels"] = {"keep": "1", "drop": "1"}
+    backend.apply(labelled, field_manager="alice")
+    backend.patch(
+        "v1", "ConfigMap", "a", "app", {"metadata": {"labels": {"other": "1"}}}, field_manager="bob"
+    )
+    labelled["metadata"]["labels"] = {"keep": "1"}
+    after = backend.apply(labelled, field_manager="alice")
+    assert after["metadata"]["labels"] == {"keep": "1", "other": "1"}  # bob's label stays: he owns it
+    updates = managers(after)["bob/Update"]
+    assert updates == {"f:metadata": {"f:labels": {"f:other": {}}}}
+
+
+def test_apply_merges_lists_by_their_keys(backend: ClusterClient) -> None:
+    backend.create(ns())
+    d = deployment()
+    backend.apply(d, field_manager="alice")
+    sidecar = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "app"},
+        "spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "envoy:1"}]}}},
+    }
+    merged = backend.apply(sidecar, field_manager="mesh")
+    assert [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]] == ["main", "sidecar"]
+
+
+# -- status, finalizers, namespaces, garbage collection -------------------------------------------
+def test_status_only_through_the_status_subresource(backend: ClusterClient) -> None:
+    crd = widget_crd()
+    backend.create(crd)
+    eventually(lambda: condition(backend.get(*CRD_KEY) or {}, "Established").get("status") == "True")
+    backend.create(ns())
+    w = backend.create({**widget("w"), "status": {"phase": "ignored"}})
+    assert "status" not in w
+    replaced = backend.replace({**w, "status": {"phase": "also-ignored"}})
+    assert "status" not in replaced
+    done = backend.patch(
+        "example.com/v1", "Widget", "w", "app", {"status": {"phase": "Ready"}}, subresource="status"
+    )
+    assert done["status"] == {"phase": "Ready"}
+    assert done["metadata"]["generation"] == 1
+
+
+def test_finalizers_hold_deletion(backend: ClusterClient) -> None:
+    backend.create(ns())
+    held = cm("a")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    backend.create(held)
+    backend.delete("v1", "ConfigMap", "a", "app")
+    marked = backend.get("v1", "ConfigMap", "a", "app")
+    assert marked is not None and marked["metadata"]["deletionTimestamp"]
+    with pytest.raises(Invalid, match="no new finalizers"):
+        backend.patch(
+            "v1", "ConfigMap", "a", "app", {"metadata": {"finalizers": ["example.com/hold", "more"]}}
+        )
+    backend.patch("v1", "ConfigMap", "a", "app", {"metadata": {"finalizers": None}})
+    assert backend.get("v1", "ConfigMap", "a", "app") is None
+
+
+def test_deleting_a_namespace_deletes_its_objects(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(cm("a"))
+    backend.delete("v1", "Namespace", "app")
+    assert backend.get("v1", "ConfigMap", "a", "app") is None
+    assert backend.get("v1", "Namespace", "app") is None
+
+
+def test_owner_references_are_garbage_collected(backend: ClusterClient) -> None:
+    backend.create(ns())
+    owner = backend.create(cm("owner"))
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
+    for name in ("child", "orphan"):
+        c = cm(name)
+        c["metadata"]["ownerReferences"] = [ref]
+        backend.create(c)
+    backend.delete("v1", "ConfigMap", "owner", "app")
+    assert backend.get("v1", "ConfigMap", "child", "app") is None
+    second = backend.create(cm("owner2"))
+    kept = cm("kept")
+    kept["metadata"]["ownerReferences"] = [{**ref, "name": "owner2", "uid": second["metadata"]["uid"]}]
+    backend.create(kept)
+    backend.delete("v1", "ConfigMap", "owner2", "app", propagation_policy="Orphan")
+    after = backend.get("v1", "ConfigMap", "kept", "app")
+    assert after is not None and "ownerReferences" not in after["metadata"]
+    assert backend.get("v1", "ConfigMap", "owner2", "app") is None
+
+
+# -- custom resources ---------------------------------------------------------------------------------
+CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
+
+
+def widget_crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "properties": {"size": {"type": "integer", "default": 1}},
+                                },
+                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def widget(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": "app"},
+        "spec": {},
+    }
+
+
+def test_crd_serves_its_resource_until_deleted(backend: ClusterClient) -> None:
+    backend.create(widget_crd())
+    crd = settled(
+        lambda: backend.get(*CRD_KEY), lambda o: bool(condition(o, "Established").get("status") == "True")
+    )
+    assert crd["spec"]["names"]["singular"] == "widget" and crd["status"]["storedVersions"] == ["v1"]
+    backend.create(ns())
+    w = backend.create({**widget("w"), "spec": {"unknown": "pruned"}})
+    assert w["spec"] == {"size": 1}  # schema default applied, unknown field pruned
+    assert backend.resource_type("example.com/v1", "Widget").plural == "widgets"
+    backend.delete(*CRD_KEY)
+    with pytest.raises(NotFound):
+        backend.get("example.com/v1", "Widget", "w", "app") or backend.list("example.com/v1", "Widget", "app")
+
+
+# -- simulated controllers and faults -----------------------------------------------------------------
+def test_healthy_deployment_becomes_available(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(deployment(replicas=3))
+    d = settled(
+        lambda: backend.get("apps/v1", "Deployment", "web", "app"),
+        lambda o: bool(condition(o, "Available").get("status") == "True"),
+    )
+    assert d["status"]["observedGeneration"] == 1 and d["status"]["availableReplicas"] == 3
+    assert condition(d, "Progressing")["reason"] == "NewReplicaSetAvailable"
+
+
+def test_unpullable_image_never_becomes_available(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(deployment(image="example.com/app:does-not-exist", progressDeadlineSeconds=60))
+
+    def exceeded() -> dict[str, Any] | None:
+        backend.list("apps/v1", "Deployment", "app")  # any request lets due controller work run
+        d = backend.get("apps/v1", "Deployment", "web", "app") or {}
+        return d if condition(d, "Progressing").get("reason") == "ProgressDeadlineExceeded" else None
+
+    d = eventually(exceeded)
+    assert d is not None and condition(d, "Progressing")["status"] == "False"
+    assert condition(d, "Available")["status"] == "False" and "availableReplicas" not in d["status"]
+
+
+def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "once", "namespace": "app"},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1"}]}
+                }
+            },
+        }
+    )
+    backend.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": "app"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }
+    )
+    backend.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "lb", "namespace": "app"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+        }
+    )
+    job = settled(
+        lambda: backend.get("batch/v1", "Job", "once", "app"),
+        lambda o: bool(condition(o, "Complete").get("status") == "True"),
+    )
+    assert job["status"]["succeeded"] == 1
+    pvc = settled(
+        lambda: backend.get("v1", "PersistentVolumeClaim", "data", "app"),
+        lambda o: bool((o.get("status") or {}).get("phase") == "Bound"),
+    )
+    assert pvc["spec"]["volumeMode"] == "Filesystem"
+    svc = settled(
+        lambda: backend.get("v1", "Service", "lb", "app"),
+        lambda o: bool(((o.get("status") or {}).get("loadBalancer") or {}).get("ingress")),
+    )
+    assert svc["status"]["loadBalancer"]["ingress"][0]["ip"] and svc["spec"]["ports"][0]["nodePort"] >= 30000

@@ -1,0 +1,330 @@
+"""The emulator's REST server as HTTP clients see it: auth, discovery, lists,
+watch, faults, and the ``gitops-agent emulator serve`` process surviving a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+
+from agent.cluster.emulator import EmulatedCluster, Options
+from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.cluster.kube import KubeCluster
+
+
+class Api:
+    """A plain HTTP client with keep-alive off, so each call is independent."""
+
+    def __init__(self, server: EmulatorServer) -> None:
+        self.server = server
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "",
+        ctype: str = "application/json",
+    ) -> tuple[int, Any, dict[str, str]]:
+        headers = {"Content-Type": ctype}
+        token = self.server.token if token == "" else token
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        request = urllib.request.Request(self.server.url + path, method=method, data=data, headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - http://127.0.0.1 only
+                text = resp.read()
+                return resp.status, _decode(text), {k.lower(): v for k, v in resp.headers.items()}
+        except urllib.error.HTTPError as e:
+            return e.code, _decode(e.read()), {k.lower(): v for k, v in e.headers.items()}
+
+
+def _decode(text: bytes) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except ValueError:
+        return text.decode()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[EmulatedCluster, EmulatorServer, Api]]:
+    cluster = EmulatedCluster(tmp_path / "cluster.db", Options(time_factor=0.001))
+    server = EmulatorServer(cluster).start()
+    server.app.bookmark_seconds = 0.05
+    yield cluster, server, Api(server)
+    server.stop()
+    cluster.close()
+
+
+def cm(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": {"k": "v"},
+    }
+
+
+def setup_namespace(api: Api) -> None:
+    status, _, _ = api.call(
+        "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}
+    )
+    assert status == 201
+
+
+def test_bearer_token_required(served: tuple[EmulatedCluster, EmulatorServer, Api]) -> None:
+    _, _, api = served
+    status, body, _ = api.call("GET", "/api/v1/namespaces", token=None)
+    assert status == 401 and body["kind"] == "Status" and body["reason"] == "Unauthorized"
+    assert api.call("GET", "/api/v1/namespaces", token="wrong")[0] == 401
+    assert api.call("GET", "/healthz", token=None)[0] == 200
+    assert api.call("GET", "/api/v1/namespaces")[0] == 200
+
+
+def test_discovery_documents(served: tuple[EmulatedCluster, EmulatorServer, Api]) -> None:
+    _, _, api = served
+    assert api.call("GET", "/version")[1]["minor"] == "33"
+    assert api.call("GET", "/api")[1]["versions"] == ["v1"]
+    groups = {g["name"]: g for g in api.call("GET", "/apis")[1]["groups"]}
+    assert groups["apps"]["preferredVersion"]["version"] == "v1"
+    assert groups["autoscaling"]["preferredVersion"]["version"] == "v2"
+    resources = {r["name"]: r for r in api.call("GET", "/apis/apps/v1")[1]["resources"]}
+    assert resources["deployments"]["namespaced"] and "deployments/status" in resources
+    core = {r["name"]: r for r in api.call("GET", "/api/v1")[1]["resources"]}
+    assert core["namespaces"]["namespaced"] is False and core["configmaps"]["shortNames"] == ["cm"]
+    assert api.call("GET", "/apis/nothing.example.com/v1")[0] == 404
+
+
+def test_paging_and_selectors(served: tuple[EmulatedCluster, EmulatorServer, Api]) -> None:
+    _, _, api = served
+    setup_namespace(api)
+    for i in range(5):
+        api.call("POST", "/api/v1/namespaces/app/configmaps", cm(f"c{i}", {"tier": "a" if i % 2 else "b"}))
+    status, first, _ = api.call("GET", "/api/v1/namespaces/app/configmaps?limit=2")
+    assert status == 200 and [o["metadata"]["name"] for o in first["items"]] == ["c0", "c1"]
+    assert first["metadata"]["remainingItemCount"] == 3
+    token = first["metadata"]["continue"]
+    rest = api.call("GET", f"/api/v1/namespaces/app/configmaps?limit=10&continue={token}")[1]
+    assert [o["metadata"]["name"] for o in rest["items"]] == ["c2", "c3", "c4"] and "continue" not in rest[
+        "metadata"
+    ]
+    picked = api.call("GET", "/api/v1/configmaps?labelSelector=tier%20in%20(a),!missing")[1]
+    assert [o["metadata"]["name"] for o in picked["items"]] == ["c1", "c3"]
+    named = api.call("GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Dc4")[1]
+    assert [o["metadata"]["name"] for o in named["items"]] == ["c4"]
+    assert api.call("GET", "/api/v1/configmaps?fieldSelector=data.k%3Dv")[0] == 400
+    status, gone, _ = api.call("DELETE", "/api/v1/namespaces/app/configmaps?labelSelector=tier%3Db")
+    assert status == 200 and len(gone["items"]) == 3
+    left = api.call("GET", "/api/v1/namespaces/app/configmaps")[1]
+    assert [o["metadata"]["name"] for o in left["items"]] == ["c1", "c3"]
+
+
+def test_watch_from_a_resource_version_with_bookmarks(
+    served: tuple[EmulatedCluster, EmulatorServer, Api],
+) -> None:
+    _, _, api = served
+    setup_namespace(api)
+    _, made, _ = api.call("POST", "/api/v1/namespaces/app/configmaps", cm("a"))
+    rv = made["metadata"]["resourceVersion"]
+    api.call(
+        "PATCH",
+        "/api/v1/namespaces/app/configmaps/a",
+        {"data": {"k": "2"}},
+        ctype="application/merge-patch+json",
+    )
+    api.call("DELETE", "/api/v1/namespaces/app/configmaps/a")
+    status, events, _ = api.call(
+        "GET",
+        f"/api/v1/namespaces/app/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1&allowWatchBookmarks=true",
+    )
+    assert status == 200
+    kinds = [e["type"] for e in events if e["type"] != "BOOKMARK"]
+    assert kinds == ["MODIFIED", "DELETED"]
+    assert events[0]["object"]["data"] == {"k": "2"}
+    assert any(
+        e["type"] == "BOOKMARK" and int(e["object"]["metadata"]["resourceVersion"]) > int(rv) for e in events
+    )
+
+
+def test_watch_too_old_is_410_expired(tmp_path: Path) -> None:
+    cluster = EmulatedCluster(tmp_path / "c.db")
+    cluster.store.events_kept = 10
+    server = EmulatorServer(cluster).start()
+    try:
+        api = Api(server)
+        setup_namespace(api)
+        for i in range(40):
+            api.call("POST", "/api/v1/namespaces/app/configmaps", cm(f"c{i}"))
+        status, events, _ = api.call("GET", "/api/v1/configmaps?watch=1&resourceVersion=2&timeoutSeconds=1")
+        events = events if isinstance(events, list) else [events]
+        assert status == 200 and events[0]["type"] == "ERROR"
+        assert events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
+    finally:
+        server.stop()
+        cluster.close()
+
+
+def test_official_client_watch_sees_changes(
+    served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path
+) -> None:
+    _, server, api = served
+    setup_namespace(api)
+    path = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
+    core = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(path)))
+    listed = core.list_namespaced_config_map("app")
+    api.call("POST", "/api/v1/namespaces/app/configmaps", cm("seen"))
+    stream = k8s_watch.Watch().stream(
+        core.list_namespaced_config_map,
+        "app",
+        resource_version=listed.metadata.resource_version,
+        timeout_seconds=1,
+    )
+    names = [(e["type"], e["object"].metadata.name) for e in stream]
+    assert names == [("ADDED", "seen")]
+    core.api_client.close()
+
+
+def test_faults_errors_latency_and_down(served: tuple[EmulatedCluster, EmulatorServer, Api]) -> None:
+    cluster, _, api = served
+    setup_namespace(api)
+    rules = {"errors": [{"code": 429, "verbs": ["list"], "kinds": ["ConfigMap"], "retryAfterSeconds": 3}]}
+    assert api.call("PUT", "/emulator/v1/faults", rules)[0] == 200
+    status, body, headers = api.call("GET", "/api/v1/namespaces/app/configmaps")
+    assert status == 429 and body["reason"] == "TooManyRequests" and headers["retry-after"] == "3"
+    assert api.call("GET", "/api/v1/namespaces/app/secrets")[0] == 200  # other kinds unaffected
+    cluster.faults.update(errors=[{"code": 500, "verbs": ["create"]}])
+    status, body, _ = api.call("POST", "/api/v1/namespaces/app/configmaps", cm("x"))
+    assert status == 500 and body["reason"] == "InternalError"
+    assert cluster.read(cluster.resource_type("v1", "ConfigMap"), "x", "app") is None
+    cluster.faults.update(errors=[], down=True)
+    assert api.call("GET", "/api/v1/namespaces")[0] == 503
+    assert api.call("GET", "/healthz", token=None)[0] == 503
+    cluster.faults.update(down=False)
+    assert api.call("GET", "/api/v1/namespaces")[0] == 200
+    assert json.loads(cluster.store.get_meta("faults") or "{}")["down"] is False  # persisted
+
+
+def test_faults_in_process_and_crash_loops(tmp_path: Path) -> None:
+    cluster = EmulatedCluster(tmp_path / "c.db", Options(faults=None))
+    try:
+        cluster.faults.update(errors=[{"code": 503, "verbs": ["get"], "rate": 1.0}])
+        with pytest.raises(Exception) as e:
+            cluster.get("v1", "Namespace", "default")
+        assert getattr(e.value, "code", None) == 503
+        cluster.faults.update(errors=[], crashLoopImages=["*/crasher:*"])
+        cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
+        job = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "j", "namespace": "app"},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x/crasher:1"}]}
+                }
+            },
+        }
+        cluster.create(job)
+        live = cluster.get("batch/v1", "Job", "j", "app") or {}
+        reasons = {c["type"]: c["reason"] for c in live["status"]["conditions"]}
+        assert reasons["Failed"] == "BackoffLimitExceeded" and live["status"]["failed"] == 7
+    finally:
+        cluster.close()
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    for _ in range(300):
+        if path.exists() and path.stat().st_size:
+            return yaml.safe_load(path.read_text())
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "serve exited"
+        time.sleep(0.05)
+    raise AssertionError("no kubeconfig written")
+
+
+def _serve(db: Path, kubeconfig: Path) -> subprocess.Popen[bytes]:
+    if kubeconfig.exists():
+        kubeconfig.unlink()
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "emulator",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+            "--kubeconfig",
+            str(kubeconfig),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None:
+    db, kubeconfig = tmp_path / "cluster.db", tmp_path / "kubeconfig"
+    proc = _serve(db, kubeconfig)
+    try:
+        _wait_for(kubeconfig, proc)
+        client = KubeCluster.from_kubeconfig(kubeconfig, discovery_cache=tmp_path / "d1.json")
+        client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
+        for i in range(20):
+            client.create(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "app"}}
+            )
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc = _serve(db, kubeconfig)
+    try:
+        config = _wait_for(kubeconfig, proc)
+        client = KubeCluster.from_kubeconfig(kubeconfig, discovery_cache=tmp_path / "d2.json")
+        assert len(client.list("v1", "ConfigMap", "app")) == 20
+        client.close()
+        printed = subprocess.run(
+            [sys.executable, "-m", "agent", "emulator", "kubeconfig", "--db", str(db)],
+            capture_output=True,
+            check=True,
+        )
+        assert yaml.safe_load(printed.stdout)["clusters"] == config["clusters"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_no_auth_server_and_its_kubeconfig(tmp_path: Path) -> None:
+    from agent.cluster.emulator.serving import saved_kubeconfig
+
+    cluster = EmulatedCluster(tmp_path / "c.db")
+    server = EmulatorServer(cluster, token="").start()
+    try:
+        assert Api(server).call("GET", "/api/v1/namespaces", token=None)[0] == 200
+        doc = saved_kubeconfig(cluster)
+        assert doc is not None and doc["users"][0]["user"] == {}
+        assert doc["clusters"][0]["cluster"]["server"] == server.url
+    finally:
+        server.stop()
+        cluster.close()
