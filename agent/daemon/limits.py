@@ -1,9 +1,10 @@
 """Limits that keep the HTTP server hard to abuse.
 
 - :class:`BodyLimits` (ASGI middleware): a request body larger than the cap
-  is refused with 413 (by its Content-Length before reading anything, or as
-  soon as the streamed bytes pass the cap), and a body that does not arrive
-  within the read timeout gets 408.  The body is read here once and handed
+  is refused with 413 (never kept in memory: one a few times the cap is read
+  and dropped, so the client sees the answer; a larger one is refused by its
+  Content-Length at once), and a body that does not arrive within the read
+  timeout gets 408.  The body is read here once and handed
   on, so the application never sees more than the cap.
 - :func:`protocol_with_header_timeout`: uvicorn closes idle keep-alive
   connections but waits forever for the headers of a request (slowloris);
@@ -21,6 +22,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 Scope = dict[str, Any]
+DRAIN_FACTOR = 4  # bodies up to this many times the cap are read and dropped before the 413
 Message = dict[str, Any]
 
 
@@ -61,13 +63,14 @@ class BodyLimits:
 
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
+        declared = 0
         if length is not None:
             try:
                 declared = int(length)
             except ValueError:
                 await _refuse(send, 400, "invalid Content-Length")
                 return
-            if declared > self.max_body:
+            if declared > self.max_body * DRAIN_FACTOR:  # not worth reading: answer and close
                 await _refuse(send, 413, f"request body larger than {self.max_body} bytes")
                 return
         chunks: list[bytes] = []
@@ -85,11 +88,16 @@ class BodyLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                await _refuse(send, 413, f"request body larger than {self.max_body} bytes")
-                return
-            chunks.append(chunk)
             more = message.get("more_body", False)
+            if size > self.max_body * DRAIN_FACTOR:
+                break
+            if size <= self.max_body:
+                chunks.append(chunk)
+        if size > self.max_body:
+            # A moderately oversized body was read to its end and dropped, so the
+            # client, still sending, gets the answer instead of a reset connection.
+            await _refuse(send, 413, f"request body larger than {self.max_body} bytes")
+            return
         body = b"".join(chunks)
         sent = False
 

@@ -236,6 +236,6 @@ def test_backoff_grows_and_is_capped() -> None:
     policy = BackoffPolicy(initial=2, maximum=60, jitter=0)
     assert [policy.delay(n) for n in range(8)] == [0, 2, 4, 8, 16, 32, 60, 60]
     jittered = BackoffPolicy(initial=10, maximum=1000, jitter=0.1)
-    rand = random.Random(1)
+    rand = random.Random(1)  # noqa: S311
     assert all(9 <= jittered.delay(1, rand) <= 11 for _ in range(50))
     assert BackoffPolicy(initial=1, maximum=5).delay(10_000) <= 5
