@@ -84,7 +84,7 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
             mp.setenv(k, v)
         cfg = parse_config(yaml.safe_load(text), "deploy/configmap.yaml", Path("/"))
     assert cfg.cluster.kind == "inCluster"
-    assert cfg.daemon.port == port["containerPort"] and cfg.daemon.address == "0.0.0.0"
+    assert cfg.daemon.port == port["containerPort"] and cfg.daemon.address == "0.0.0.0"  # noqa: S104
     assert cfg.daemon.api_token == "value-of-GITOPS_AGENT_API_TOKEN"
     grace = pod["spec"]["terminationGracePeriodSeconds"]
     assert grace > cfg.daemon.shutdown_grace_seconds
