@@ -24,8 +24,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.cluster.emulator import EmulatedCluster  # noqa: E402
-from tests.e2e.daemon_support import (  # noqa: E402
+from agent.cluster.emulator import EmulatedCluster
+from tests.e2e.daemon_support import (
     Daemon,
     GitHttpServer,
     Upstream,
@@ -36,7 +36,7 @@ from tests.e2e.daemon_support import (  # noqa: E402
     wait_for,
 )
 
-SECRET = "bench-webhook-secret"
+SECRET = "bench-webhook-secret"  # noqa: S105 (a throwaway secret for loopback)
 
 
 def config(tmp: Path, url: str, apps: int) -> tuple[Path, int]:
