@@ -1,4 +1,4 @@
-"""The command line: ``gitops-agent sync|diff|render|emulator``.
+"""The command line: ``gitops-agent sync|diff|render|status|history|rollback|run|emulator``.
 
 Exit codes:
   0  success (sync: every app synced; diff: no drift; status: all synced and healthy)
@@ -377,6 +377,30 @@ def render_cmd(
     sys.stdout.flush()
     if result.notes:
         err.print(f"NOTES:\n{result.notes}", markup=False)
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("agent.yaml"),
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="text or json (default: daemon.logFormat).")
+    ] = None,
+) -> None:
+    """Run as a service: poll, take webhooks, serve status and metrics (SIGTERM stops)."""
+    from agent.daemon import logs
+    from agent.daemon.service import run as serve
+
+    cfg = _load(config)
+    settings = cfg.daemon
+    if log_format not in (None, "text", "json"):
+        fail(f"--log-format {log_format!r}: expected text or json")
+    logs.setup(log_format or settings.log_format, settings.log_level)
+    try:
+        cluster = connect(cfg)
+    except (ConfigError, ClusterError) as e:
+        fail(str(e))
+        return
+    raise typer.Exit(serve(cfg, cluster))
 
 
 # -- emulator -----------------------------------------------------------------------

@@ -216,12 +216,70 @@ class Application(_Model):
         return v
 
 
+class WebhookSecrets(_Model):
+    """Per provider: a shared secret (HMAC key, or GitLab's token).  A
+    provider with a secret refuses unsigned requests; write them as
+    ``${VAR}`` so they come from the environment and are never printed."""
+
+    github: str | None = None
+    gitlab: str | None = None
+    gitea: str | None = None  # Gitea and Forgejo
+    bitbucket_server: str | None = None
+    bitbucket: str | None = None  # Bitbucket Cloud
+    generic: str | None = None  # HMAC key for X-Signature
+    generic_token: str | None = None  # or a bearer token, for CI systems that cannot sign
+
+
+class WebhookConfig(_Model):
+    secrets: WebhookSecrets = Field(default_factory=WebhookSecrets)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    debounce_seconds: float = Field(default=0.2, ge=0, description="pushes in this window: one reconcile")
+    queue_size: int = Field(default=100, ge=1, description="apps waiting for a reconcile; beyond: 503")
+
+
+NotifyEvent = Literal["sync-failed", "rollback", "drift"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("sync-failed", "rollback", "drift")
+
+
+class Notification(_Model):
+    name: str
+    url: str
+    format: Literal["slack", "json"] = "json"
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
+    timeout_seconds: float = Field(default=10, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class Backoff(_Model):
+    initial_seconds: float = Field(default=5, gt=0)
+    max_seconds: float = Field(default=300, gt=0)
+
+
+class DaemonConfig(_Model):
+    """``gitops-agent run``: the HTTP server, the scheduler and its limits."""
+
+    address: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    concurrency: int = Field(default=4, ge=1, description="apps reconciled at the same time")
+    jitter_percent: float = Field(default=10, ge=0, le=50, description="random spread of each interval")
+    backoff: Backoff = Field(default_factory=Backoff)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    api_token: str | None = None  # bearer token for POST sync/rollback; none: those are disabled
+    notifications: list[Notification] = Field(default_factory=list)
+    shutdown_grace_seconds: float = Field(default=60, ge=0)
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    read_timeout_seconds: float = Field(default=30, gt=0)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class AgentConfig(_Model):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     apps: list[Application] = Field(default_factory=list)
     state_dir: str = Field(default=".gitops-agent", description="repository cache and local state")
     source: SourceConfig = Field(default_factory=SourceConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
 
     @field_validator("apps")
     @classmethod

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,12 +81,22 @@ class GitSource:
         self._answers: dict[str, _Answer] = {}
         self._verified: dict[tuple[str, SignaturePolicy], str] = {}
         self._present: set[tuple[str, str]] = set()  # (repository, commit) known to be in its mirror
+        self.on_checkout: Callable[[float], None] | None = None  # told each checkout's seconds (metrics)
 
     @classmethod
     def from_config(cls, config: AgentConfig) -> GitSource:
         return cls(config.resolve(config.state_dir), source_settings(config))
 
     def checkout(self, repo: str, ref: str, *, verify: SignaturePolicy | None = None) -> Checkout:
+        """Resolve ``ref`` (fetching only when it moved) and export its commit."""
+        started = time.monotonic()
+        try:
+            return self._checkout(repo, ref, verify)
+        finally:
+            if self.on_checkout is not None:
+                self.on_checkout(time.monotonic() - started)
+
+    def _checkout(self, repo: str, ref: str, verify: SignaturePolicy | None) -> Checkout:
         asked = time.monotonic()
         url = check_url(repo, self.settings.policy)
         credential = credential_for(self.settings.credentials, url)

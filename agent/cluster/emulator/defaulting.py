@@ -314,9 +314,14 @@ def _network_policy(obj: JSON, _: Allocator) -> None:
 
 def _rbac_binding(obj: JSON, _: Allocator) -> None:
     for subject in obj.get("subjects") or ():
-        if isinstance(subject, dict) and subject.get("apiGroup") is None:
-            kind = subject.get("kind")
-            subject["apiGroup"] = "rbac.authorization.k8s.io" if kind in ("User", "Group") else ""
+        # SetDefaults_Subject: Users and Groups get the RBAC group; a
+        # ServiceAccount's stays "", which omitempty leaves out of the object.
+        if (
+            isinstance(subject, dict)
+            and not subject.get("apiGroup")
+            and subject.get("kind") in ("User", "Group")
+        ):
+            subject["apiGroup"] = "rbac.authorization.k8s.io"
 
 
 def _hpa(obj: JSON, _: Allocator) -> None:

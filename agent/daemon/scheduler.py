@@ -1,0 +1,222 @@
+"""When each app is reconciled: one APScheduler job per app.
+
+The timer (an interval with jitter), webhooks and the API all feed the same
+per-app job, so two reconciles of one app never overlap; ``max_instances=1``
+and coalescing keep a late timer from stacking runs.  A request that arrives
+while the app's run is going on is remembered and runs once right after it
+(that run may have fetched before the push).  Different apps run in
+parallel on a pool of ``concurrency`` threads.
+
+Webhook requests wait a short debounce window first, so a burst of pushes
+costs one reconcile.  Apps waiting to run form a bounded queue: a request
+that would grow it past ``queueSize`` is refused (the HTTP answer is 503);
+a request for an app already waiting joins it and costs nothing.
+
+A failed run reschedules its app with exponential back-off; one bad app
+never stops the others.  ``drain`` stops taking work and waits for running
+reconciles; a reconcile cut off by the grace period is safe to run again
+(the engine reads everything again and records only at the end).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.config import AgentConfig, Application
+from agent.daemon.backoff import BackoffPolicy
+from agent.daemon.logs import app_log
+from agent.daemon.state import AppState, Manual, RunResult
+
+log = logging.getLogger("gitops_agent.scheduler")
+
+Runner = Callable[[Application, AppState, str, Manual | None], RunResult]
+
+
+class QueueFull(Exception):
+    """Too many apps are already waiting for a reconcile."""
+
+
+class Draining(Exception):
+    """The daemon is shutting down and takes no new work."""
+
+
+def _utc(seconds: float = 0.0) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+class Scheduler:
+    def __init__(self, config: AgentConfig, runner: Runner, *, on_queue: Callable[[int], None] | None = None):
+        daemon = config.daemon
+        self.config = config
+        self.runner = runner
+        self.apps = {a.name: a for a in config.apps}
+        self.states = {a.name: AppState(a.name) for a in config.apps}
+        self.debounce = daemon.webhook.debounce_seconds
+        self.queue_size = daemon.webhook.queue_size
+        self.backoff = BackoffPolicy(daemon.backoff.initial_seconds, daemon.backoff.max_seconds)
+        self.jitter = daemon.jitter_percent / 100
+        self.on_queue = on_queue or (lambda _n: None)
+        self._guard = threading.Lock()  # the queue: which apps wait (their state.pending)
+        self._idle = threading.Condition()
+        self._draining = False
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=daemon.concurrency)},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """One job per app; first runs spread over a few seconds."""
+        spread = min(5.0, 0.05 * len(self.apps))
+        for app in self.apps.values():
+            trigger = IntervalTrigger(
+                seconds=app.interval_seconds, jitter=app.interval_seconds * self.jitter or None, timezone=UTC
+            )
+            first = _utc(random.uniform(0, spread))  # noqa: S311 (spreading load, not security)
+            self._scheduler.add_job(
+                self._job, trigger, args=[app.name], id=app.name, name=app.name, next_run_time=first
+            )
+        self._scheduler.start()
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def drain(self, grace: float) -> bool:
+        """Stop taking work; wait up to ``grace`` seconds for running
+        reconciles.  True when none was cut off."""
+        self._draining = True
+        self._scheduler.pause()
+        deadline = time.monotonic() + grace
+        with self._idle:
+            while self.running():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._idle.wait(min(left, 0.5))
+        busy = self.running()
+        self._scheduler.shutdown(wait=False)
+        for state in self.states.values():
+            with state.lock:
+                waiters, state.manual = state.manual, []
+            for _, future in waiters:
+                if not future.done():
+                    future.set_exception(Draining("the agent is shutting down"))
+        return not busy
+
+    def running(self) -> list[str]:
+        return [s.name for s in self.states.values() if s.running]
+
+    def queued(self) -> int:
+        return sum(1 for s in self.states.values() if s.pending is not None)
+
+    def next_run(self, name: str) -> str:
+        job = self._scheduler.get_job(name)
+        when = getattr(job, "next_run_time", None) if job is not None else None
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else ""
+
+    # -- requests ---------------------------------------------------------------------
+    def request(self, names: Iterable[str], trigger: str, manual: Manual | None = None) -> list[Future[Any]]:
+        """Ask for a run of each app.  All or nothing: QueueFull when the
+        apps not yet waiting do not fit in the queue."""
+        if self._draining:
+            raise Draining("the agent is shutting down")
+        names = list(dict.fromkeys(names))
+        futures: list[Future[Any]] = []
+        with self._guard:
+            new = [n for n in names if self.states[n].pending is None]
+            if new and self.queued() + len(new) > self.queue_size:
+                raise QueueFull(
+                    f"{self.queued()} apps are waiting for a reconcile (queue size {self.queue_size})"
+                )
+            delay = self.debounce if trigger == "webhook" else 0.0
+            for name in names:
+                state = self.states[name]
+                with state.lock:
+                    if manual is not None:
+                        future: Future[Any] = Future()
+                        state.manual.append((manual, future))
+                        futures.append(future)
+                    if state.pending is not None:
+                        if manual is not None and not state.running:
+                            self._wake(name, 0.0)  # a manual request does not wait for the debounce
+                        continue  # joins the run already asked for
+                    state.pending = trigger
+                    if not state.running:
+                        self._wake(name, delay)
+            self.on_queue(self.queued())
+        return futures
+
+    def _wake(self, name: str, delay: float) -> None:
+        self._scheduler.modify_job(name, next_run_time=_utc(delay))
+
+    # -- the job ------------------------------------------------------------------------
+    def _job(self, name: str) -> None:
+        state = self.states[name]
+        app = self.apps[name]
+        with state.lock:
+            if self._draining or state.running:
+                return
+            state.running = True
+        try:
+            while True:
+                with self._guard, state.lock:
+                    trigger = state.pending or "schedule"
+                    state.pending = None
+                    manual, future = state.manual.pop(0) if state.manual else (None, None)
+                    self.on_queue(self.queued())
+                result = self._run_once(app, state, trigger, manual)
+                if future is not None:
+                    future.set_result(result)
+                with state.lock:  # deciding to stop and stopping are one step: no request is lost
+                    if self._draining or (state.pending is None and not state.manual):
+                        state.running = False
+                        break
+        finally:
+            with state.lock:
+                state.running = False
+            with self._idle:
+                self._idle.notify_all()
+        self._reschedule(state)
+
+    def _run_once(self, app: Application, state: AppState, trigger: str, manual: Manual | None) -> RunResult:
+        try:
+            return self.runner(app, state, trigger, manual)
+        except Exception as e:  # a bug in one app's run must not stop the others
+            log.exception("reconcile crashed", **app_log(app.name, stage="reconcile"))
+            with state.lock:
+                state.failures += 1
+            now = _utc().strftime("%Y-%m-%dT%H:%M:%SZ")
+            return RunResult(trigger, now, now, 0.0, "failed", message=f"internal error: {type(e).__name__}")
+
+    def _reschedule(self, state: AppState) -> None:
+        """After a failure: back off (sooner than the interval at first,
+        capped); a request that came meanwhile still runs at once."""
+        if self._draining or state.failures == 0:
+            return
+        with state.lock:
+            if state.pending is not None or state.manual:
+                return
+            delay = self.backoff.delay(state.failures)
+        try:
+            self._scheduler.modify_job(state.name, next_run_time=_utc(delay))
+        except LookupError:  # shut down meanwhile
+            return
+        log.info(
+            "retrying in %.1fs (failure %d in a row)",
+            delay,
+            state.failures,
+            **app_log(state.name, stage="backoff"),
+        )

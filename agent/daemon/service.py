@@ -1,0 +1,191 @@
+"""The daemon's parts wired together, and ``gitops-agent run``.
+
+Start: connect to the cluster, start the scheduler (one job per app) and the
+HTTP server.  ``/readyz`` turns ready after the first successful contact
+with the cluster.  SIGTERM (or Ctrl-C) drains: the scheduler stops taking
+work, webhooks and API requests answer 503, ``/readyz`` answers 503 so the
+Service stops routing here, running reconciles get ``shutdownGraceSeconds``
+to finish, then the HTTP server stops and the process exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import uvicorn
+
+from agent import __version__
+from agent.cluster import ClusterClient
+from agent.cluster.base import ClusterError
+from agent.config import AgentConfig
+from agent.daemon.api import create_app
+from agent.daemon.limits import protocol_with_header_timeout
+from agent.daemon.matching import selected
+from agent.daemon.metrics import Metrics
+from agent.daemon.notify import Notifier
+from agent.daemon.reconciler import Reconciler
+from agent.daemon.scheduler import Scheduler
+from agent.daemon.state import AppState, RunResult
+from agent.daemon.webhooks import Push
+from agent.models import HealthStatus, SyncStatus
+from agent.sync.engine import Context
+from agent.sync.stages import now
+
+log = logging.getLogger("gitops_agent.daemon")
+
+
+class Daemon:
+    def __init__(self, config: AgentConfig, cluster: ClusterClient) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.ctx = Context.create(config, cluster)
+        self.ctx.source.on_checkout = self.metrics.git_fetch_seconds.observe
+        self.notifier = Notifier(config.daemon.notifications)
+        self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier)
+        self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
+        self.ready = threading.Event()
+        self.started = now()
+        self._stop = threading.Event()
+
+    def _run(self, app: Any, state: AppState, trigger: str, manual: Any) -> RunResult:
+        result = self.reconciler.run(app, state, trigger, manual)
+        obs = state.observation
+        if obs is not None and obs.revision is not None:
+            self.ready.set()  # reading live objects worked: the cluster answers
+        return result
+
+    def start(self) -> None:
+        threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
+        self.scheduler.start()
+        for a in self.config.apps:
+            self.metrics.app_status(a.name, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, 0)
+
+    def _contact(self) -> None:
+        """Ready after the first successful contact with the cluster."""
+        delay = 0.5
+        while not self.ready.is_set() and not self._stop.is_set():
+            try:
+                self.ctx.cluster.list("v1", "Namespace")
+            except ClusterError as e:
+                log.warning("cluster not reachable yet: %s", e, extra={"stage": "cluster"})
+                self._stop.wait(delay)
+                delay = min(delay * 2, 30)
+                continue
+            self.ready.set()
+            log.info("cluster reachable: ready", extra={"stage": "cluster"})
+
+    def targets(self, pushes: tuple[Push, ...]) -> list[str]:
+        apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.config.apps]
+        return selected(apps, pushes)
+
+    def stop(self, grace: float) -> bool:
+        """Drain; True when every running reconcile finished in time."""
+        self._stop.set()
+        running = self.scheduler.running()
+        if running:
+            log.info(
+                "shutting down: waiting up to %.0fs for %d running reconcile(s): %s",
+                grace,
+                len(running),
+                ", ".join(running),
+                extra={"stage": "shutdown"},
+            )
+        clean = self.scheduler.drain(grace)
+        if not clean:
+            log.warning(
+                "shutdown grace period over; cut off: %s (safe to run again)",
+                ", ".join(self.scheduler.running()),
+                extra={"stage": "shutdown"},
+            )
+        return clean
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with SIGTERM/SIGINT draining the daemon before the server stops."""
+
+    def __init__(self, config: uvicorn.Config, daemon: Daemon) -> None:
+        super().__init__(config)
+        self.daemon = daemon
+        self.clean = True
+        self._draining: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGTERM, signal.SIGINT)
+        original = {sig: signal.signal(sig, self._on_signal) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, sig: int, _frame: Any) -> None:
+        if self._draining is not None:
+            if sig == signal.SIGINT:  # a second Ctrl-C: stop now
+                self.force_exit = self.should_exit = True
+            return
+        log.info("received %s: stopping", signal.Signals(sig).name, extra={"stage": "shutdown"})
+        self._draining = threading.Thread(target=self._drain, name="drain", daemon=True)
+        self._draining.start()
+
+    def _drain(self) -> None:
+        self.clean = self.daemon.stop(self.daemon.config.daemon.shutdown_grace_seconds)
+        self.should_exit = True
+
+
+def run(config: AgentConfig, cluster: ClusterClient) -> int:
+    """Serve until SIGTERM; 0 after a clean stop, 1 when reconciles were cut off."""
+    settings = config.daemon
+    daemon = Daemon(config, cluster)
+    app = create_app(daemon)
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=settings.address,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            http=protocol_with_header_timeout(settings.header_timeout_seconds),
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=5,
+            server_header=False,
+        ),
+        daemon,
+    )
+    for provider, secret in settings.webhook.secrets.model_dump().items():
+        if secret is None and provider != "generic_token":
+            log.debug("webhook provider %s accepts unsigned requests (no secret configured)", provider)
+    log.info(
+        "gitops-agent %s: %d app(s), listening on http://%s:%d",
+        __version__,
+        len(config.apps),
+        settings.address,
+        settings.port,
+        extra={"stage": "start"},
+    )
+    daemon.start()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn could not listen (the port is taken, say); it logged why
+        daemon.stop(0)
+        return 3
+    daemon.notifier.close(wait=server.clean)
+    log.info("stopped", extra={"stage": "shutdown"})
+    logging.shutdown()
+    if not server.clean:
+        os._exit(1)  # reconcile threads still run; they hold nothing a restart cannot redo
+    cluster.close()
+    return 0
+
+
+__all__ = ["Daemon", "run"]

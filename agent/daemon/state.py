@@ -1,0 +1,106 @@
+"""What the daemon knows about each app between reconciles.
+
+The status API and page read this, never the cluster or Git: a page view
+costs nothing, and what it shows is what the last reconcile saw (with the
+time it saw it).  Each :class:`AppState` is changed only under its lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.models import DriftReport, HealthStatus, JSONDict, Revision, RollbackResult, SyncResult, SyncStatus
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Git against the cluster, as one reconcile saw it."""
+
+    at: str
+    revision: Revision | None
+    sync_status: SyncStatus
+    health: HealthStatus
+    drift: DriftReport | None
+    held: str | None = None
+    message: str = ""
+
+    @property
+    def drifted(self) -> int:
+        return len(self.drift.drifted) if self.drift is not None else 0
+
+    def to_dict(self) -> JSONDict:
+        counts: dict[str, int] = {}
+        if self.drift is not None:
+            counts = {k: v for k, v in self.drift.to_dict()["counts"].items() if v}
+        return {
+            "observedAt": self.at,
+            "syncStatus": str(self.sync_status),
+            "health": str(self.health),
+            "revision": None if self.revision is None else self.revision.__dict__,
+            "held": self.held,
+            "message": self.message,
+            "drift": {
+                "drifted": self.drifted,
+                "counts": counts,
+                "objects": [str(d.key) for d in self.drift.drifted] if self.drift else [],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of an app's job: what it decided and what came of it."""
+
+    trigger: str  # schedule | webhook | manual
+    started: str
+    finished: str
+    duration: float
+    outcome: str  # synced | unchanged | drift | held | failed | rolled-back
+    sync: SyncResult | None = None
+    rollback: RollbackResult | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+    def to_dict(self) -> JSONDict:
+        return {
+            "trigger": self.trigger,
+            "started": self.started,
+            "finished": self.finished,
+            "durationSeconds": round(self.duration, 3),
+            "outcome": self.outcome,
+            "message": self.message,
+            "sync": None if self.sync is None else self.sync.to_dict(),
+            "rollback": None if self.rollback is None else self.rollback.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Manual:
+    """A sync or rollback asked for through the API."""
+
+    action: str  # "sync" | "rollback"
+    revision: str | None = None
+    prune: bool | None = None
+    force: bool = False
+    to: int | None = None
+
+
+@dataclass
+class AppState:
+    name: str
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    running: bool = False
+    pending: str | None = None  # trigger of a requested run not started yet
+    manual: list[tuple[Manual, Future[Any]]] = field(default_factory=list)
+    observation: Observation | None = None
+    last_run: RunResult | None = None
+    last_sync: str = ""  # when a sync last applied a change
+    failures: int = 0
+    drifted_keys: frozenset[str] = frozenset()
+    next_run: str = ""

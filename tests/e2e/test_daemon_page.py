@@ -1,0 +1,72 @@
+"""The status page as a person sees it: rendered by headless Chromium (Debian's
+``chromium``), with a screenshot saved next to the test's files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon_support import GitHttpServer, Upstream, configmaps_app, wait_for
+from tests.e2e.test_daemon import start
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / ".gitops-agent" / "screenshots"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[GitHttpServer]:
+    root = tmp_path / "srv"
+    root.mkdir()
+    s = GitHttpServer(root)
+    yield s
+    s.close()
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt-get as root)"
+)
+def test_status_page_in_headless_chromium(tmp_path: Path, server: GitHttpServer) -> None:
+    up = Upstream(tmp_path, server)
+    configmaps_app(up.work, 5, "one")
+    commit = up.push("one")
+    d = start(tmp_path, up)
+    try:
+        wait_for(
+            lambda: (d.json("/api/v1/apps/web").get("revision") or {}).get("commit") == commit, 60, "sync"
+        )
+        dom = chromium("--dump-dom", d.base + "/")
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        html = dom.stdout
+        assert 'id="app-web"' in html
+        assert '<span class="badge Synced">Synced</span>' in html
+        assert '<span class="badge Healthy">Healthy</span>' in html
+        assert f'title="{commit}">{commit[:7]}</code>' in html
+        assert 'href="/api/v1/apps/web/drift?format=html"' in html
+        assert 'href="/api/v1/apps/web/history?format=html"' in html
+        history = chromium("--dump-dom", d.base + "/api/v1/apps/web/history?format=html").stdout
+        assert "web: revisions" in history and commit[:7] in history
+
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / "status-page.png"
+        shot.unlink(missing_ok=True)
+        taken = chromium(f"--screenshot={shot}", "--window-size=1280,800", "--hide-scrollbars", d.base + "/")
+        assert taken.returncode == 0, taken.stderr[-2000:]
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shot.stat().st_size > 5000  # a page with content, not a blank image
+    finally:
+        d.stop()
