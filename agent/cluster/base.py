@@ -8,7 +8,7 @@ cluster, a real API server through the official client) fails the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from agent.kinds import ResourceType
@@ -183,6 +183,20 @@ class ClusterClient(Protocol):
     ) -> list[JSON]:
         """Objects of a kind (all namespaces when ``namespace`` is empty)
         whose labels include ``label_selector``."""
+        ...
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | str | None = None,
+        *,
+        timeout: float = 60,
+    ) -> Iterator[tuple[str, JSON]]:
+        """``(type, object)`` events: ADDED for every current object that
+        matches, then ADDED / MODIFIED / DELETED as they happen, until
+        ``timeout`` seconds have passed (then the iterator ends)."""
         ...
 
     def create(

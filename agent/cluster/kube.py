@@ -13,7 +13,7 @@ service account of the pod the agent runs in.  API errors become the same
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -192,6 +192,39 @@ class KubeCluster:
             token = (data.get("metadata") or {}).get("continue")
             if not token:
                 return items
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | str | None = None,
+        *,
+        timeout: float = 60,
+    ) -> Iterator[tuple[str, JSON]]:
+        """``(event type, object)``: ADDED for each current object (a watch
+        without a resourceVersion), then changes, until ``timeout``."""
+        r = self._resource(api_version, kind)
+        selector = (
+            label_selector
+            if isinstance(label_selector, str)
+            else ",".join(f"{k}={v}" for k, v in (label_selector or {}).items())
+        )
+        ns = namespace if r.namespaced and namespace else None
+        self.requests += 1
+        try:
+            for event in r.watch(namespace=ns, label_selector=selector or None, timeout=max(1, int(timeout))):
+                obj = event.get("raw_object") or {}
+                if event.get("type") == "ERROR":
+                    raise error_from_status(obj, int(obj.get("code") or 500))
+                if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                    obj.setdefault("apiVersion", api_version)
+                    obj.setdefault("kind", kind)
+                    yield str(event["type"]), obj
+        except ApiException as e:
+            raise _error(e) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise Unavailable(f"cannot reach the API server: {e}") from None
 
     def create(
         self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False

@@ -536,3 +536,34 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClie
         lambda o: bool(((o.get("status") or {}).get("loadBalancer") or {}).get("ingress")),
     )
     assert svc["status"]["loadBalancer"]["ingress"][0]["ip"] and svc["spec"]["ports"][0]["nodePort"] >= 30000
+
+
+def test_watch_sends_current_objects_then_changes(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(cm("old", labels={"team": "a"}))
+    backend.create(cm("other", labels={"team": "b"}))
+    seen: list[tuple[str, str]] = []
+    for kind, obj in backend.watch("v1", "ConfigMap", "app", {"team": "a"}, timeout=5):
+        seen.append((kind, obj["metadata"]["name"]))
+        if kind == "ADDED" and obj["metadata"]["name"] == "old":
+            backend.create(cm("new", labels={"team": "a"}))
+            backend.create(cm("unrelated", labels={"team": "b"}))
+        if kind == "DELETED":
+            break
+        if obj["metadata"]["name"] == "new":
+            backend.delete("v1", "ConfigMap", "new", "app")
+    assert seen == [("ADDED", "old"), ("ADDED", "new"), ("DELETED", "new")]
+
+
+def test_watch_follows_a_rollout_and_ends_at_its_timeout(backend: ClusterClient) -> None:
+    backend.create(ns())
+    backend.create(deployment())
+    available = None
+    for _, obj in backend.watch("apps/v1", "Deployment", "app", timeout=10):
+        if (obj.get("status") or {}).get("availableReplicas") == 1:
+            available = obj
+            break
+    assert available is not None and available["status"]["observedGeneration"] == 1
+    started = time.monotonic()
+    assert [k for k, _ in backend.watch("v1", "ConfigMap", "app", timeout=1)] == []
+    assert time.monotonic() - started < 30  # a bound on waiting: the iterator does end

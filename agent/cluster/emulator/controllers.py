@@ -118,6 +118,11 @@ class Controllers:
                 for _, _, ns, name in self.c.store.all_keys(group, plural):
                     self.schedule(rt, ns, name, time.time())
 
+    def next_due(self) -> float | None:
+        """When the next scheduled work falls due (epoch seconds), if any."""
+        with self._heap_lock:
+            return self._heap[0][0] if self._heap else None
+
     def tick(self) -> None:
         """Run the work that is due (never blocks on another thread doing it)."""
         if not self._heap or self._heap[0][0] > time.time():

@@ -22,7 +22,7 @@ import secrets
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from agent.cluster.base import (
     NotFound,
     UnsupportedMediaType,
 )
-from agent.cluster.emulator import managed, patching, validation
+from agent.cluster.emulator import managed, patching, validation, watching
 from agent.cluster.emulator.controllers import Controllers
 from agent.cluster.emulator.defaulting import apply_defaults
 from agent.cluster.emulator.faults import FaultConfig, Faults
@@ -238,6 +238,20 @@ class EmulatedCluster:
         rv = self.store.current_rv()
         items = [self._as_version(o, rt) for o in self.store.list(rt.group, rt.plural, ns)]
         return list_page(items, rt, rv, label_selector, field_selector, limit, continue_token)
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | str | None = None,
+        *,
+        timeout: float = 60,
+    ) -> Iterator[tuple[str, JSON]]:
+        """``(event type, object)``: ADDED for each current object, then changes."""
+        rt = self.resource_type(api_version, kind)
+        self._request("watch", rt)
+        return watching.watch(self, rt, namespace, label_selector, timeout)
 
     @staticmethod
     def _as_version(obj: JSON, rt: ResourceType) -> JSON:

@@ -1,0 +1,71 @@
+"""Watch in process: the current objects, then every change, until a timeout.
+
+Like a watch on a real API server without a resourceVersion: first an
+``ADDED`` event for each object that matches, then the changes after that
+list, read from the cluster's event log.  The simulated controllers only
+move when something calls the engine, so while waiting the watch runs them
+when their next work falls due, and otherwise sleeps until a write wakes it:
+no busy polling.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agent.cluster.emulator.selectors import label_matcher
+
+if TYPE_CHECKING:
+    from agent.cluster.emulator.engine import EmulatedCluster
+    from agent.kinds import ResourceType
+
+JSON = dict[str, Any]
+
+
+def watch(
+    cluster: EmulatedCluster,
+    rt: ResourceType,
+    namespace: str,
+    label_selector: Mapping[str, str] | str | None,
+    timeout: float,
+) -> Iterator[tuple[str, JSON]]:
+    wake = threading.Condition()
+    writes = [0]
+
+    def on_write(_rv: int) -> None:
+        with wake:
+            writes[0] += 1
+            wake.notify_all()
+
+    matches = label_matcher(label_selector)
+    ns = namespace if (rt.namespaced and namespace) else None
+    cluster.add_listener(on_write)
+    try:
+        page = cluster.list_page(rt, namespace, label_selector)
+        rv = int(page.resource_version)
+        for obj in page.items:
+            yield "ADDED", obj
+        deadline = time.monotonic() + timeout
+        while True:
+            with wake:
+                seen = writes[0]
+            cluster.controllers.tick()
+            events = cluster.store.events_since(rv, rt.group, rt.plural, ns)
+            for event_rv, kind, body in events:
+                rv = event_rv
+                if matches is None or matches(body):
+                    yield kind, cluster._as_version(body, rt)
+            if events:
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            due = cluster.controllers.next_due()
+            pause = remaining if due is None else min(remaining, max(due - time.time(), 0.001))
+            with wake:
+                if writes[0] == seen:
+                    wake.wait(pause)
+    finally:
+        cluster.remove_listener(on_write)
