@@ -73,6 +73,16 @@ class ClusterConfig(_Model):
         return "emulated"
 
 
+class RetryPolicy(_Model):
+    """Retries of API requests that failed for a passing reason (429, 5xx,
+    timeouts, optimistic-lock conflicts): exponential backoff with jitter,
+    or the server's Retry-After when it gives one."""
+
+    attempts: int = Field(default=5, ge=1, le=20)
+    backoff_seconds: float = Field(default=0.5, gt=0)
+    max_backoff_seconds: float = Field(default=10, gt=0)
+
+
 class SyncPolicy(_Model):
     automated: bool = True
     prune: bool = True
@@ -83,6 +93,12 @@ class SyncPolicy(_Model):
     max_prune_percent: int | None = Field(default=None, ge=1, le=100)  # refuse syncs pruning more
     rollback_on_failure: bool = True
     health_timeout_seconds: float = Field(default=300, gt=0)
+    wait_for_health: bool = True  # wait for each wave (and the whole app) to be healthy
+    apply_strategy: Literal["server-side", "client-side"] = "server-side"
+    force: bool = True  # server-side apply takes over fields other managers changed (Git wins)
+    replace_on_immutable: bool = False  # delete and recreate objects whose immutable fields changed
+    parallelism: int = Field(default=8, ge=1, le=64)  # concurrent requests within a wave
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
 
 
 class IgnoreDifference(_Model):

@@ -8,6 +8,7 @@ cluster, a real API server through the official client) fails the same way.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -193,10 +194,12 @@ class ClusterClient(Protocol):
         label_selector: Mapping[str, str] | str | None = None,
         *,
         timeout: float = 60,
+        stop: threading.Event | None = None,
     ) -> Iterator[tuple[str, JSON]]:
         """``(type, object)`` events: ADDED for every current object that
         matches, then ADDED / MODIFIED / DELETED as they happen, until
-        ``timeout`` seconds have passed (then the iterator ends)."""
+        ``timeout`` seconds have passed or ``stop`` is set (then the
+        iterator ends)."""
         ...
 
     def create(

@@ -13,6 +13,7 @@ service account of the pod the agent runs in.  API errors become the same
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -201,9 +202,11 @@ class KubeCluster:
         label_selector: Mapping[str, str] | str | None = None,
         *,
         timeout: float = 60,
+        stop: threading.Event | None = None,
     ) -> Iterator[tuple[str, JSON]]:
         """``(event type, object)``: ADDED for each current object (a watch
-        without a resourceVersion), then changes, until ``timeout``."""
+        without a resourceVersion), then changes, until ``timeout`` or
+        ``stop`` (checked between events)."""
         r = self._resource(api_version, kind)
         selector = (
             label_selector
@@ -214,6 +217,8 @@ class KubeCluster:
         self.requests += 1
         try:
             for event in r.watch(namespace=ns, label_selector=selector or None, timeout=max(1, int(timeout))):
+                if stop is not None and stop.is_set():
+                    return
                 obj = event.get("raw_object") or {}
                 if event.get("type") == "ERROR":
                     raise error_from_status(obj, int(obj.get("code") or 500))

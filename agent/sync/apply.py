@@ -1,88 +1,367 @@
 """The apply stage: run a plan's batches against the cluster.
 
-Batches run in order (PreSync hooks, each wave of the app's objects with its
-Sync hooks, PostSync hooks, prunes); the first failure stops the run, and the
-SyncFail hooks then run.  A hook left by an earlier sync is deleted first
-when its delete policy says BeforeHookCreation (the default).
+Batches run in order (PreSync hooks; each wave of the app's objects with its
+Sync hooks; PostSync hooks; prunes).  Within a batch, objects of the same
+kind rank are written in parallel (bounded by ``parallelism``); the ranks
+themselves keep their order (a Namespace before what lives in it).  After a
+batch that changed something, the agent waits until the batch is healthy
+(hooks: complete) before starting the next; the first failure stops the run
+and the SyncFail hooks then run.
+
+Writes are server-side apply with the field manager ``gitops-agent`` (force
+on by default: Git wins), or create / replace with a resourceVersion
+precondition for the client-side strategy.  Passing API errors are retried
+(:mod:`agent.sync.retry`).  An object whose immutable fields changed is
+refused with the field named, or deleted and created again where the app
+(``replaceOnImmutable``) or the object (``gitops-agent.io/sync-options:
+Replace=true``, or Argo CD's ``Force=true,Replace=true``) allows it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any, TypeVar
 
-from agent.cluster.base import AlreadyExists, ClusterClient, ClusterError, NotFound
-from agent.models import Action, ChangeSetEntry, Failure, Stage
-from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
-from agent.sync.plan import Plan, Step
-from agent.sync.waves import DeletePolicy
+from agent.cluster.base import FIELD_MANAGER, AlreadyExists, ClusterClient, ClusterError, Invalid, NotFound
+from agent.config import RetryPolicy, SyncPolicy
+from agent.health import assess
+from agent.models import Action, ChangeSetEntry, Failure, HealthStatus, ObjectKey, Stage
+from agent.sync.ownership import APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL
+from agent.sync.plan import Batch, Plan, Step, rank
+from agent.sync.retry import with_retries
+from agent.sync.waiting import Outcome, Target, wait_for_health
+from agent.sync.waves import DeletePolicy, Phase
 
-Progress = Callable[[Step], None]
+T = TypeVar("T")
+SYNC_OPTIONS = ("gitops-agent.io/sync-options", "argocd.argoproj.io/sync-options")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks for people watching a sync (a progress bar, logs)."""
+
+    on_step: Callable[[Step], None] | None = None
+    on_wait: Callable[[str], None] | None = None
+
+    def step(self, step: Step) -> None:
+        if self.on_step is not None:
+            self.on_step(step)
+
+    def wait(self, message: str) -> None:
+        if self.on_wait is not None:
+            self.on_wait(message)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    app: str = ""
+    strategy: str = "server-side"
+    force: bool = True
+    dry_run: bool = False
+    parallelism: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    replace_on_immutable: bool = False
+    wait: bool = True
+    health_timeout: float = 300.0
+    create_namespace: str = ""
+    field_manager: str = FIELD_MANAGER
+
+    @classmethod
+    def of(cls, app: str, policy: SyncPolicy, *, dry_run: bool = False, namespace: str = "") -> ApplyOptions:
+        return cls(
+            app=app,
+            strategy=policy.apply_strategy,
+            force=policy.force,
+            dry_run=dry_run,
+            parallelism=policy.parallelism,
+            retry=policy.retry,
+            replace_on_immutable=policy.replace_on_immutable,
+            wait=policy.wait_for_health,
+            health_timeout=policy.health_timeout_seconds,
+            create_namespace=namespace if policy.create_namespace else "",
+        )
+
+
+@dataclass
+class ApplyResult:
+    entries: list[ChangeSetEntry]
+    failure: Failure | None = None
+    health: HealthStatus | None = None  # measured when the sync waited for health
 
 
 def apply(
-    cluster: ClusterClient, the_plan: Plan, *, create_namespace: str = "", progress: Progress | None = None
-) -> tuple[list[ChangeSetEntry], Failure | None]:
-    """Run the plan batch by batch (hooks and waves in order, prunes last);
-    stop at the first failure, then run the SyncFail hooks."""
-    entries: list[ChangeSetEntry] = []
-    failure: Failure | None = None
-    if create_namespace and any(s.action is Action.CREATED for s in the_plan.steps):
-        _ensure_namespace(cluster, create_namespace)
+    cluster: ClusterClient,
+    the_plan: Plan,
+    options: ApplyOptions | None = None,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    opts = options or ApplyOptions()
+    run = _Run(cluster, opts, progress or Progress(), time.monotonic() + opts.health_timeout)
+    if opts.create_namespace and not opts.dry_run and any(s.action is Action.CREATED for s in the_plan.steps):
+        planned = any(
+            s.key.kind == "Namespace" and s.key.name == opts.create_namespace for s in the_plan.steps
+        )
+        if not planned:  # a Namespace the app itself declares is applied (and owned) as any object
+            _ensure_namespace(cluster, opts.create_namespace)
+    waited = False
     for batch in the_plan.batches():
-        for step in batch.steps:
-            if failure is not None:
-                entries.append(ChangeSetEntry(step.key, Action.SKIPPED, step.diff, "not attempted"))
-                continue
-            failure = _run_step(cluster, step, entries, progress)
-    if failure is not None:
+        if run.failure is not None:
+            run.skip(batch.steps)
+            continue
+        run.batch(batch)
+        if run.failure is None and opts.wait and not opts.dry_run and the_plan.writes:
+            waited = True
+            run.settle(batch)
+    if run.failure is not None:
         for step in the_plan.on_failure():
-            _run_step(cluster, step, entries, progress)
-    return entries, failure
+            run.one(step)
+    health = None
+    if waited:
+        health = HealthStatus.HEALTHY if run.failure is None else run.health
+    return ApplyResult(run.entries, run.failure, health)
 
 
-def _run_step(
-    cluster: ClusterClient, step: Step, entries: list[ChangeSetEntry], progress: Progress | None
-) -> Failure | None:
-    try:
-        _write(cluster, step)
-    except ClusterError as e:
-        stage = Stage.PRUNE if step.action is Action.PRUNED else Stage.APPLY
-        entries.append(ChangeSetEntry(step.key, Action.FAILED, step.diff, str(e)))
-        return Failure(stage, f"{step.key}: {e}")
-    entries.append(ChangeSetEntry(step.key, step.action, step.diff, step.reason or None))
-    if progress is not None:
-        progress(step)
-    return None
+class _Run:
+    def __init__(
+        self, cluster: ClusterClient, opts: ApplyOptions, progress: Progress, deadline: float
+    ) -> None:
+        self.cluster = cluster
+        self.opts = opts
+        self.progress = progress
+        self.deadline = deadline
+        self.entries: list[ChangeSetEntry] = []
+        self.failure: Failure | None = None
+        self.health: HealthStatus | None = None
+        self.written: dict[ObjectKey, Mapping[str, Any]] = {}
 
+    # -- writing ---------------------------------------------------------------------------------
+    def skip(self, steps: tuple[Step, ...]) -> None:
+        for step in steps:
+            self.entries.append(ChangeSetEntry(step.key, Action.SKIPPED, step.diff, "not attempted"))
 
-def _write(cluster: ClusterClient, step: Step) -> None:
-    if step.hook is not None and step.live is not None:
-        if DeletePolicy.BEFORE_HOOK_CREATION not in step.hook.delete_policies:
-            raise AlreadyExists(
-                f"hook {step.key} from an earlier sync still exists and its delete policy does not "
-                "include BeforeHookCreation"
+    def batch(self, batch: Batch) -> None:
+        """Write a batch, rank by rank; objects of one rank in parallel."""
+        groups = [list(g) for _, g in groupby(batch.steps, key=lambda s: rank(s.key)[0])]
+        if batch.steps and batch.steps[0].action is Action.PRUNED:
+            groups = [list(g) for _, g in groupby(batch.steps, key=lambda s: (s.wave, rank(s.key)[0]))]
+        for group in groups:
+            if self.failure is not None:
+                self.skip(tuple(group))
+                continue
+            if len(group) == 1 or self.opts.parallelism == 1:
+                for step in group:
+                    self.one(step)
+                continue
+            with ThreadPoolExecutor(max_workers=min(self.opts.parallelism, len(group))) as pool:
+                outcomes = list(pool.map(self._attempt, group))
+            for step, outcome in zip(group, outcomes, strict=True):
+                self._record(step, outcome)
+
+    def one(self, step: Step) -> None:
+        self._record(step, self._attempt(step))
+
+    def _attempt(self, step: Step) -> Mapping[str, Any] | ClusterError | None:
+        try:
+            return self._write(step)
+        except ClusterError as e:
+            return e
+
+    def _record(self, step: Step, outcome: Mapping[str, Any] | ClusterError | None) -> None:
+        if isinstance(outcome, ClusterError):
+            stage = Stage.PRUNE if step.action is Action.PRUNED else Stage.APPLY
+            message = _explain(step, outcome)
+            self.entries.append(ChangeSetEntry(step.key, Action.FAILED, step.diff, message))
+            if self.failure is None:
+                self.failure = Failure(stage, f"{step.key}: {message}")
+            return
+        if outcome is not None:
+            self.written[step.key] = outcome
+        self.entries.append(ChangeSetEntry(step.key, step.action, step.diff, step.reason or None))
+        self.progress.step(step)
+
+    def _write(self, step: Step) -> Mapping[str, Any] | None:
+        call = self._call
+        if step.hook is not None and step.live is not None:
+            if DeletePolicy.BEFORE_HOOK_CREATION not in step.hook.delete_policies:
+                raise AlreadyExists(
+                    f"hook {step.key} from an earlier sync still exists and its delete policy does not "
+                    "include BeforeHookCreation"
+                )
+            self._delete_and_wait(step)
+        if step.action is Action.PRUNED:
+            with contextlib.suppress(NotFound):  # already gone: the goal is reached
+                call(
+                    lambda: self.cluster.delete(
+                        step.api_version,
+                        step.key.kind,
+                        step.key.name,
+                        step.key.namespace,
+                        dry_run=self.opts.dry_run,
+                    )
+                )
+            return None
+        if step.action not in (Action.CREATED, Action.CONFIGURED) or step.desired is None:
+            return step.live
+        try:
+            return self._put(step)
+        except Invalid as e:
+            if not _immutable(e) or step.live is None or not self._may_replace(step):
+                raise
+            self._delete_and_wait(step)
+            return self._put(step, fresh=True)
+        except NotFound as e:
+            if self.opts.dry_run and "namespaces" in str(e):
+                return None  # its namespace is created in this same sync: nothing to check it against
+            raise
+
+    def _put(self, step: Step, fresh: bool = False) -> Mapping[str, Any]:
+        obj = step.desired
+        assert obj is not None  # noqa: S101 - _write checked it
+        if self.opts.strategy == "server-side":
+            return self._call(
+                lambda: self.cluster.apply(
+                    obj,
+                    field_manager=self.opts.field_manager,
+                    force=self.opts.force,
+                    dry_run=self.opts.dry_run,
+                )
             )
-        with contextlib.suppress(NotFound):
-            cluster.delete(step.api_version, step.key.kind, step.key.name, step.key.namespace)
-    if step.action is Action.CREATED and step.desired is not None:
-        cluster.create(step.desired)
-    elif step.action is Action.CONFIGURED and step.desired is not None and step.live is not None:
-        body = json.loads(json.dumps(step.desired))
+        if step.live is None or fresh or step.action is Action.CREATED:
+            return self._call(
+                lambda: self.cluster.create(
+                    obj, field_manager=self.opts.field_manager, dry_run=self.opts.dry_run
+                )
+            )
+        body = json.loads(json.dumps(obj))
         body["metadata"]["resourceVersion"] = step.live["metadata"]["resourceVersion"]
-        cluster.replace(body)
-    elif step.action is Action.PRUNED:
-        with contextlib.suppress(NotFound):  # already gone: the goal is reached
-            cluster.delete(step.api_version, step.key.kind, step.key.name, step.key.namespace)
+        return self._call(
+            lambda: self.cluster.replace(
+                body, field_manager=self.opts.field_manager, dry_run=self.opts.dry_run
+            )
+        )
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        return with_retries(self.opts.retry, fn)
+
+    def _may_replace(self, step: Step) -> bool:
+        if self.opts.replace_on_immutable:
+            return True
+        notes = ((step.desired or {}).get("metadata") or {}).get("annotations") or {}
+        for name in SYNC_OPTIONS:
+            options = {o.strip() for o in str(notes.get(name, "")).split(",")}
+            if "Replace=true" in options:
+                return True
+        return False
+
+    def _delete_and_wait(self, step: Step) -> None:
+        """Delete an object and wait (by watch) until it is gone."""
+        if self.opts.dry_run:
+            return
+        try:
+            self._call(
+                lambda: self.cluster.delete(
+                    step.api_version,
+                    step.key.kind,
+                    step.key.name,
+                    step.key.namespace,
+                    propagation_policy="Foreground",
+                )
+            )
+        except NotFound:
+            return
+        deadline = min(self.deadline, time.monotonic() + 60)
+        selector = {APP_LABEL: self.opts.app} if self.opts.app else None
+        while time.monotonic() < deadline:
+            if self.cluster.get(step.api_version, step.key.kind, step.key.name, step.key.namespace) is None:
+                return
+            for event, obj in self.cluster.watch(
+                step.api_version,
+                step.key.kind,
+                step.key.namespace,
+                selector,
+                timeout=min(5.0, deadline - time.monotonic()),
+            ):
+                if event == "DELETED" and ObjectKey.of(obj) == step.key:
+                    return
+        raise ClusterError(
+            f"{step.key} was deleted to be created again but is still there", code=504, reason="Timeout"
+        )
+
+    # -- health ----------------------------------------------------------------------------------
+    def settle(self, batch: Batch) -> None:
+        """Wait until the batch is healthy; hooks then follow their delete policies."""
+        steps = [s for s in batch.steps if s.action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED)]
+        if not steps:
+            return
+        known = {s.key: self.written.get(s.key, s.live) for s in steps}
+        if not any(s.action is not Action.UNCHANGED for s in steps) and all(
+            assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps
+        ):
+            return  # nothing written and all healthy: no watch needed
+        what = "hooks" if batch.phase is not Phase.SYNC else f"wave {batch.wave}"
+        outcome = wait_for_health(
+            self.cluster,
+            [Target(s.api_version, s.key) for s in steps],
+            selector={APP_LABEL: self.opts.app} if self.opts.app else {},
+            deadline=self.deadline,
+            known={k: v for k, v in known.items() if v is not None},
+            on_wait=lambda message: self.progress.wait(f"{what}: {message}"),
+        )
+        hooks = [s for s in steps if s.hook is not None]
+        for step in hooks:
+            policies = step.hook.delete_policies if step.hook is not None else frozenset()
+            if (outcome.healthy and DeletePolicy.HOOK_SUCCEEDED in policies) or (
+                not outcome.healthy and DeletePolicy.HOOK_FAILED in policies
+            ):
+                with contextlib.suppress(ClusterError):
+                    self.cluster.delete(
+                        step.api_version,
+                        step.key.kind,
+                        step.key.name,
+                        step.key.namespace,
+                        propagation_policy="Background",
+                    )
+        if not outcome.healthy:
+            self.health = outcome.status
+            self.failure = Failure(Stage.HEALTH, _health_message(outcome, what, self.opts.health_timeout))
+
+
+def _health_message(outcome: Outcome, what: str, timeout: float) -> str:
+    subject = str(outcome.key) if outcome.key else what
+    if outcome.timed_out:
+        return f"{subject} is still {outcome.status} after {timeout:g}s ({outcome.message})"
+    return f"{subject} is {outcome.status}: {outcome.message}"
+
+
+def _immutable(error: Invalid) -> bool:
+    text = str(error).lower()
+    return "immutable" in text or any("immutable" in str(c.get("message", "")).lower() for c in error.causes)
+
+
+def _explain(step: Step, error: ClusterError) -> str:
+    message = str(error)
+    if isinstance(error, Invalid) and _immutable(error) and step.live is not None:
+        fields = ", ".join(str(c.get("field")) for c in error.causes if c.get("field")) or "a field"
+        return (
+            f"{message} ({fields} cannot change in place; set syncPolicy.replaceOnImmutable, or annotate the "
+            "object gitops-agent.io/sync-options: Replace=true, to delete and recreate it)"
+        )
+    return message
 
 
 def _ensure_namespace(cluster: ClusterClient, namespace: str) -> None:
     if cluster.get("v1", "Namespace", namespace) is None:
-        cluster.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-            }
-        )
+        with contextlib.suppress(AlreadyExists):
+            cluster.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+                }
+            )

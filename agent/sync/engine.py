@@ -28,7 +28,7 @@ from agent.models import (
     SyncResult,
     SyncStatus,
 )
-from agent.sync.apply import Progress, apply
+from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.plan import Plan
 from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
 from agent.sync.rollback import holding, rollback_after_failure
@@ -61,10 +61,13 @@ def reconcile(
     prune: bool | None = None,
     force: bool = False,
     trigger: str = "manual",
+    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> SyncResult:
-    """One sync: the pipeline, then, when a change failed and the app
-    allows it, a rollback to the last healthy revision."""
+    """One sync: the pipeline, then, when a change failed (or did not become
+    healthy in time) and the app allows it, a rollback to the last healthy
+    revision.  ``dry_run`` sends every write with ``dryRun=All``: the server
+    checks it, nothing changes, nothing is recorded."""
     started = now()
     try:
         prepared = prepare(ctx, app, ref, prune)
@@ -78,17 +81,20 @@ def reconcile(
     refusal = refused(prepared.plan)
     if refusal is not None:
         return SyncResult(app.name, prepared.revision, refusal[0], refusal[1])
-    namespace = app.namespace if app.sync_policy.create_namespace else ""
-    entries, failure = apply(ctx.cluster, prepared.plan, create_namespace=namespace, progress=progress)
+    options = ApplyOptions.of(app.name, app.sync_policy, dry_run=dry_run, namespace=app.namespace)
+    applied = apply(ctx.cluster, prepared.plan, options, progress)
+    entries, failure = applied.entries, applied.failure
     changeset = ChangeSet(tuple(entries))
+    if dry_run:
+        return SyncResult(app.name, prepared.revision, changeset, failure, dry_run=True)
     try:
-        number = _record(ctx, app, prepared, entries, failure, started, trigger)
+        number = _record(ctx, app, prepared, entries, failure, started, trigger, applied.health)
     except AgentError as e:
         return SyncResult(app.name, prepared.revision, changeset, failure or e.failure())
     rolled_back = None
     if failure is not None and app.sync_policy.rollback_on_failure:
         rolled_back = rollback_after_failure(
-            ctx, app, failed=number, commit=prepared.revision.commit, reason=str(failure)
+            ctx, app, failed=number, commit=prepared.revision.commit, reason=str(failure), progress=progress
         )
     notes = (prepared.notes,) if prepared.notes.strip() and changeset.changed and failure is None else ()
     return SyncResult(
@@ -104,6 +110,7 @@ def _record(
     failure: Failure | None,
     started: str,
     trigger: str,
+    health: HealthStatus | None,
 ) -> int | None:
     last = prepared.last
     the_digest = digest(prepared.manifests)
@@ -131,8 +138,9 @@ def _record(
         finished=now(),
         inventory=inventory(last, prepared.plan, entries),
         manifests=tuple(m.obj for m in prepared.manifests),
-        message=failure.message if failure else "",
+        message=str(failure) if failure else "",
         trigger=trigger,
+        health=health.label if health is not None else "",
     )
     ctx.records().write(record, prepared.history, app.history_limit)
     return number

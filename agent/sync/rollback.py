@@ -16,7 +16,7 @@ from agent.cluster.base import ClusterError
 from agent.config import Application
 from agent.errors import AgentError, SourceError
 from agent.models import ChangeSet, Failure, Manifest, RollbackResult, Stage
-from agent.sync.apply import apply
+from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.plan import plan
 from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
 from agent.sync.stages import Context, digest, fetch, inventory, now, read_live
@@ -53,6 +53,7 @@ def roll_back(
     reason: str,
     failed: int | None,
     trigger: str,
+    progress: Progress | None = None,
 ) -> RollbackResult:
     """Apply ``target``'s manifests again, prune what later revisions added,
     and record the rollback."""
@@ -71,7 +72,8 @@ def roll_back(
     if the_plan.conflicts:
         message = "; ".join(s.reason for s in the_plan.conflicts)
         return RollbackResult(target.number, target.commit, reason, failure=Failure(Stage.PLAN, message))
-    entries, failure = apply(ctx.cluster, the_plan)
+    applied = apply(ctx.cluster, the_plan, ApplyOptions.of(app.name, app.sync_policy), progress)
+    entries, failure = applied.entries, applied.failure
     number = (last.number if last else 0) + 1
     record = RevisionRecord(
         app=app.name,
@@ -88,6 +90,7 @@ def roll_back(
         message=f"rollback to revision {target.number}: {reason}" + (f"; {failure}" if failure else ""),
         operation="rollback",
         trigger=trigger,
+        health=applied.health.label if applied.health is not None else "",
         rollback_of=failed,
         hold=hold,
     )
@@ -100,14 +103,22 @@ def roll_back(
 
 
 def rollback_after_failure(
-    ctx: Context, app: Application, *, failed: int | None, commit: str, reason: str
+    ctx: Context,
+    app: Application,
+    *,
+    failed: int | None,
+    commit: str,
+    reason: str,
+    progress: Progress | None = None,
 ) -> RollbackResult | None:
     """The automatic rollback after a failed sync (None: nothing to go back to)."""
     history = ctx.records().history(app.name)
     target = last_healthy(history, before=failed)
     if target is None:
         return None
-    return roll_back(ctx, app, target, hold=commit, reason=reason, failed=failed, trigger="automatic")
+    return roll_back(
+        ctx, app, target, hold=commit, reason=reason, failed=failed, trigger="automatic", progress=progress
+    )
 
 
 def rollback_by_hand(ctx: Context, app: Application, to: int | None = None) -> RollbackResult:

@@ -247,11 +247,12 @@ class EmulatedCluster:
         label_selector: Mapping[str, str] | str | None = None,
         *,
         timeout: float = 60,
+        stop: threading.Event | None = None,
     ) -> Iterator[tuple[str, JSON]]:
         """``(event type, object)``: ADDED for each current object, then changes."""
         rt = self.resource_type(api_version, kind)
         self._request("watch", rt)
-        return watching.watch(self, rt, namespace, label_selector, timeout)
+        return watching.watch(self, rt, namespace, label_selector, timeout, stop)
 
     @staticmethod
     def _as_version(obj: JSON, rt: ResourceType) -> JSON:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from agent.kinds import ResourceType
 
 JSON = dict[str, Any]
+STOP_CHECK_SECONDS = 0.05  # how soon a set ``stop`` ends a quiet watch
 
 
 def watch(
@@ -30,6 +31,7 @@ def watch(
     namespace: str,
     label_selector: Mapping[str, str] | str | None,
     timeout: float,
+    stop: threading.Event | None = None,
 ) -> Iterator[tuple[str, JSON]]:
     wake = threading.Condition()
     writes = [0]
@@ -48,7 +50,7 @@ def watch(
         for obj in page.items:
             yield "ADDED", obj
         deadline = time.monotonic() + timeout
-        while True:
+        while stop is None or not stop.is_set():
             with wake:
                 seen = writes[0]
             cluster.controllers.tick()
@@ -66,6 +68,6 @@ def watch(
             pause = remaining if due is None else min(remaining, max(due - time.time(), 0.001))
             with wake:
                 if writes[0] == seen:
-                    wake.wait(pause)
+                    wake.wait(pause if stop is None else min(pause, STOP_CHECK_SECONDS))
     finally:
         cluster.remove_listener(on_write)

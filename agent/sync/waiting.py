@@ -1,0 +1,137 @@
+"""Waiting for health: watch the objects a batch wrote until they are all
+Healthy, one turns Degraded, or the deadline passes.
+
+One watch per kind (the app's label selects its objects), each in a thread
+that re-arms its watch in short windows so it never outlives the wait by
+much; events feed one queue that the waiting thread reads.  No polling: the
+state of every object comes from the watch.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent.cluster.base import ClusterClient, ClusterError
+from agent.health import Health, assess
+from agent.models import HealthStatus, ObjectKey
+
+WINDOW_SECONDS = 2.0  # each watch is re-armed after this long (bounds how long a watch outlives a wait)
+
+
+@dataclass(frozen=True)
+class Target:
+    api_version: str
+    key: ObjectKey
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: HealthStatus  # Healthy, Degraded, or the worst pending state at the deadline
+    key: ObjectKey | None = None  # the object that decided it (degraded or still pending)
+    message: str = ""
+    timed_out: bool = False
+
+    @property
+    def healthy(self) -> bool:
+        return self.status is HealthStatus.HEALTHY
+
+
+def _decide(health: Mapping[ObjectKey, Health]) -> Outcome | None:
+    for key, h in health.items():
+        if h.status is HealthStatus.DEGRADED:
+            return Outcome(h.status, key, h.message)
+    if all(h.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED) for h in health.values()):
+        return Outcome(HealthStatus.HEALTHY)
+    return None
+
+
+def wait_for_health(
+    cluster: ClusterClient,
+    targets: Sequence[Target],
+    *,
+    selector: Mapping[str, str],
+    deadline: float,
+    known: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Outcome:
+    """``known`` are objects as the writes returned them: when they already
+    decide the outcome, no watch is opened at all."""
+    health: dict[ObjectKey, Health] = {t.key: assess((known or {}).get(t.key)) for t in targets}
+    decided = _decide(health)
+    if decided is not None or not targets:
+        return decided or Outcome(HealthStatus.HEALTHY)
+    pending = [k for k, h in health.items() if h.status is not HealthStatus.HEALTHY]
+    if on_wait is not None:
+        on_wait(
+            f"waiting for {len(pending)} object(s) to become healthy ({pending[0]}: {health[pending[0]]})"
+        )
+    wanted = {t.key for t in targets}
+    events: queue.Queue[tuple[ObjectKey, Health] | ClusterError] = queue.Queue()
+    stop = threading.Event()
+    kinds = sorted({(t.api_version, t.key.kind) for t in targets})
+    threads = [
+        threading.Thread(
+            target=_watch_kind,
+            args=(cluster, api, kind, selector, deadline, wanted, events, stop),
+            daemon=True,
+            name=f"watch-{kind}",
+        )
+        for api, kind in kinds
+    ]
+    for t in threads:
+        t.start()
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return _timed_out(health)
+            try:
+                item = events.get(timeout=remaining)
+            except queue.Empty:
+                return _timed_out(health)
+            if isinstance(item, ClusterError):
+                raise item
+            key, h = item
+            health[key] = h
+            decided = _decide(health)
+            if decided is not None:
+                return decided
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=0.5)
+
+
+def _timed_out(health: Mapping[ObjectKey, Health]) -> Outcome:
+    key, worst = max(health.items(), key=lambda kv: kv[1].status.rank)
+    return Outcome(worst.status, key, worst.message or str(worst.status), timed_out=True)
+
+
+def _watch_kind(
+    cluster: ClusterClient,
+    api_version: str,
+    kind: str,
+    selector: Mapping[str, str],
+    deadline: float,
+    wanted: set[ObjectKey],
+    events: queue.Queue[tuple[ObjectKey, Health] | ClusterError],
+    stop: threading.Event,
+) -> None:
+    try:
+        while not stop.is_set():
+            window = min(WINDOW_SECONDS, deadline - time.monotonic())
+            if window <= 0:
+                return
+            for event, obj in cluster.watch(api_version, kind, "", selector, timeout=window, stop=stop):
+                if stop.is_set():
+                    return
+                key = ObjectKey.of(obj)
+                if key in wanted:
+                    events.put((key, assess(None if event == "DELETED" else obj)))
+    except ClusterError as e:
+        events.put(e)
