@@ -102,10 +102,13 @@ def sync(
     force: Annotated[
         bool, typer.Option("--force", help="Apply a commit that is held after a rollback.")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Send every change with dryRun=All: checked, not made.")
+    ] = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Apply Git to the cluster and print what changed."""
-    from agent.report import print_sync, sync_document
+    from agent.report import print_sync, sync_document, sync_progress
     from agent.sync.engine import Context, reconcile
 
     cfg = _load(config)
@@ -117,7 +120,19 @@ def sync(
         return
     try:
         ctx = Context.create(cfg, cluster)
-        results = [reconcile(ctx, a, ref=revision, prune=prune, force=force) for a in selected]
+        with sync_progress(err, enabled=output is Output.text) as progress:
+            results = [
+                reconcile(
+                    ctx,
+                    a,
+                    ref=revision,
+                    prune=prune,
+                    force=force,
+                    dry_run=dry_run,
+                    progress=progress.for_app(a.name),
+                )
+                for a in selected
+            ]
     finally:
         cluster.close()
     if output is Output.text:

@@ -69,7 +69,8 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         if r.failure is not None and not r.changeset.entries:
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
             continue
-        console.print(f"[bold]{escape(r.app)}[/]{_revision(r)}")
+        dry = " [cyan](dry run: nothing was changed)[/]" if r.dry_run else ""
+        console.print(f"[bold]{escape(r.app)}[/]{_revision(r)}{dry}")
         if r.changeset.entries:
             console.print(_changes_table(r.changeset.entries))
         recorded = f"; revision {r.record} recorded" if r.record else ""

@@ -298,7 +298,15 @@ class Controllers:
                 up=False,
             )
             ok = avail >= desired - max_unavailable and (desired == 0 or avail > 0)
-            status.update(_counts(desired, desired if fault else avail, avail, avail))
+            # A rolling update surges new pods next to the old ones; until they are
+            # ready (never, with a faulty image) the old pods carry the availability.
+            surge = _resolve(
+                ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxSurge", "25%"),
+                desired,
+                up=True,
+            )
+            updated = desired if avail == 0 else min(desired, max(surge, 1))
+            status.update(_counts(avail + updated if avail else desired, updated, avail, avail))
             deadline = float(spec.get("progressDeadlineSeconds", 600)) * self.c.options.time_factor
             available = _condition(
                 conditions,
