@@ -8,7 +8,7 @@ alike, as Flux's ``ssa.ChangeSet`` does.  All of them are immutable.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +144,17 @@ class ResourceDiff:
     key: ObjectKey
     status: DiffStatus
     changes: tuple[FieldChange, ...] = ()
-    unified: str = ""  # unified YAML diff, live -> Git, secrets masked (empty when in sync)
+    # The unified YAML diff (live -> Git, secrets masked), or how to make it:
+    # most diffs are never shown, so it is only rendered when asked for.
+    unified_source: str | Callable[[], str] = field(default="", repr=False, compare=False)
+
+    @property
+    def unified(self) -> str:
+        source = self.unified_source
+        if callable(source):
+            source = source()
+            object.__setattr__(self, "unified_source", source)
+        return source
 
     @property
     def drifted(self) -> bool:

@@ -59,7 +59,9 @@ def _error(e: ApiException) -> ClusterError:
 
 
 def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
-    return lambda: r.get(namespace=ns, label_selector=selector or None, limit=500, _continue=token)
+    return lambda: r.get(
+        namespace=ns, label_selector=selector or None, limit=500, _continue=token, serialize=False
+    )
 
 
 class KubeCluster:
@@ -139,8 +141,13 @@ class KubeCluster:
 
     @staticmethod
     def _dict(result: Any) -> JSON:
-        out: JSON = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-        return out
+        """Calls pass ``serialize=False``: the raw response is parsed once with
+        json, not wrapped in the dynamic client's ResourceInstance (which
+        costs more than the request itself on a large sync)."""
+        if hasattr(result, "data"):
+            out: JSON = json.loads(result.data) if result.data else {}
+            return out
+        return result.to_dict() if hasattr(result, "to_dict") else dict(result)
 
     # -- the ClusterClient protocol ----------------------------------------------------------
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
@@ -163,7 +170,9 @@ class KubeCluster:
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
         r = self._resource(api_version, kind)
         try:
-            return self._dict(self._call(lambda: r.get(name=name, namespace=namespace or None)))
+            return self._dict(
+                self._call(lambda: r.get(name=name, namespace=namespace or None, serialize=False))
+            )
         except NotFound:
             return None
 
@@ -242,6 +251,7 @@ class KubeCluster:
                     namespace=ns or None,
                     field_manager=field_manager,
                     dry_run="All" if dry_run else None,
+                    serialize=False,
                 )
             )
         )
@@ -257,6 +267,7 @@ class KubeCluster:
                     namespace=ns or None,
                     field_manager=field_manager,
                     dry_run="All" if dry_run else None,
+                    serialize=False,
                 )
             )
         )
@@ -265,7 +276,9 @@ class KubeCluster:
         r, ns = self._for(obj)
         return self._dict(
             self._call(
-                lambda: r.status.replace(body=dict(obj), namespace=ns or None, field_manager=field_manager)
+                lambda: r.status.replace(
+                    body=dict(obj), namespace=ns or None, field_manager=field_manager, serialize=False
+                )
             )
         )
 
@@ -299,6 +312,7 @@ class KubeCluster:
                     content_type=_PATCH_CONTENT[patch_type],
                     field_manager=field_manager,
                     dry_run="All" if dry_run else None,
+                    serialize=False,
                 )
             )
         )
@@ -323,6 +337,7 @@ class KubeCluster:
                     field_manager=field_manager,
                     force_conflicts=force,
                     dry_run="All" if dry_run else None,
+                    serialize=False,
                 )
             )
         )
@@ -343,7 +358,9 @@ class KubeCluster:
             body["propagationPolicy"] = propagation_policy
         if dry_run:
             body["dryRun"] = ["All"]
-        result = self._call(lambda: r.delete(name=name, namespace=namespace or None, body=body))
+        result = self._call(
+            lambda: r.delete(name=name, namespace=namespace or None, body=body, serialize=False)
+        )
         return self._dict(result) if result is not None else None
 
     def close(self) -> None:

@@ -359,11 +359,14 @@ def diff_object(
     mask = mask_secret_values if secret else dict
     if desired is None:
         return ResourceDiff(
-            key, DiffStatus.EXTRANEOUS, unified=_unified(key, mask(_strip_server_metadata(live or {})), None)
+            key,
+            DiffStatus.EXTRANEOUS,
+            (),
+            lambda: _unified(key, mask(_strip_server_metadata(live or {})), None),
         )
     if live is None:
         return ResourceDiff(
-            key, DiffStatus.MISSING, unified=_unified(key, None, mask(normalize_desired(desired)))
+            key, DiffStatus.MISSING, (), lambda: _unified(key, None, mask(normalize_desired(desired)))
         )
     ignored = options.ignored.all_paths(live)
     want = mask(_strip_server_metadata(_without(normalize_desired(desired), ignored)))
@@ -371,7 +374,7 @@ def diff_object(
     node = node_for(desired)
     want_view, live_view = project(want, have, node)
     found = [] if want_view == live_view else _changes(want_view, live_view)
-    if last_applied is not None:
+    if last_applied is not None and last_applied != desired:  # same as last time: nothing dropped
         last = mask(_strip_server_metadata(_without(normalize_desired(last_applied), ignored)))
         found += _removed_in_git(want, last, have, node)
     if options.strict:
@@ -383,7 +386,7 @@ def diff_object(
     changes = tuple(
         sorted((_attribute(p, c, entries, options.self_manager) for p, c in found), key=lambda c: c.path)
     )
-    return ResourceDiff(key, DiffStatus.MODIFIED, changes, _unified(key, live_view, want_view))
+    return ResourceDiff(key, DiffStatus.MODIFIED, changes, lambda: _unified(key, live_view, want_view))
 
 
 def _removed_in_git(

@@ -113,15 +113,39 @@ def read_live(
     if last is not None:
         for item in last.inventory:
             owned.setdefault(item.key, item.api_version)
+    missing: dict[tuple[str, str, str], list[Manifest]] = {}
     for m in manifests:
         if m.key not in live:
-            try:
-                found = ctx.cluster.get(m.api_version, m.key.kind, m.key.name, m.key.namespace)
-            except NotFound:
-                found = None
-            if found is not None:
-                live[m.key] = found
+            missing.setdefault((m.api_version, m.key.kind, m.key.namespace), []).append(m)
+    for (api_version, kind, namespace), group in missing.items():
+        live.update(_lookup(ctx, api_version, kind, namespace, group))
     return live, owned
+
+
+GET_EACH_UP_TO = 3  # more missing objects of one kind and namespace: one list instead of a get each
+
+
+def _lookup(
+    ctx: Context, api_version: str, kind: str, namespace: str, group: list[Manifest]
+) -> dict[ObjectKey, dict[str, Any]]:
+    """Desired objects the label list did not find: they may exist without
+    the app's marks (another owner, or nobody)."""
+    found: dict[ObjectKey, dict[str, Any]] = {}
+    try:
+        if len(group) > GET_EACH_UP_TO:
+            wanted = {m.key for m in group}
+            for obj in ctx.cluster.list(api_version, kind, namespace):
+                key = ObjectKey.of(obj)
+                if key in wanted:
+                    found[key] = obj
+            return found
+        for m in group:
+            one = ctx.cluster.get(api_version, kind, m.key.name, namespace)
+            if one is not None:
+                found[m.key] = one
+    except NotFound:  # a kind the cluster does not serve yet (its CRD comes in this sync)
+        pass
+    return found
 
 
 def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:

@@ -41,13 +41,29 @@ class Outcome:
         return self.status is HealthStatus.HEALTHY
 
 
-def _decide(health: Mapping[ObjectKey, Health]) -> Outcome | None:
-    for key, h in health.items():
-        if h.status is HealthStatus.DEGRADED:
-            return Outcome(h.status, key, h.message)
-    if all(h.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED) for h in health.values()):
-        return Outcome(HealthStatus.HEALTHY)
-    return None
+class _Tally:
+    """Health of the awaited objects, decided in O(1) per event."""
+
+    def __init__(self, health: dict[ObjectKey, Health]) -> None:
+        self.health = health
+        self.done = {k for k, h in health.items() if h.status in _SETTLED}
+        self.degraded = {k for k, h in health.items() if h.status is HealthStatus.DEGRADED}
+
+    def update(self, key: ObjectKey, h: Health) -> None:
+        self.health[key] = h
+        (self.done.add if h.status in _SETTLED else self.done.discard)(key)
+        (self.degraded.add if h.status is HealthStatus.DEGRADED else self.degraded.discard)(key)
+
+    def decide(self) -> Outcome | None:
+        if self.degraded:
+            key = min(self.degraded)
+            return Outcome(HealthStatus.DEGRADED, key, self.health[key].message)
+        if len(self.done) == len(self.health):
+            return Outcome(HealthStatus.HEALTHY)
+        return None
+
+
+_SETTLED = (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
 
 
 def wait_for_health(
@@ -61,19 +77,20 @@ def wait_for_health(
 ) -> Outcome:
     """``known`` are objects as the writes returned them: when they already
     decide the outcome, no watch is opened at all."""
-    health: dict[ObjectKey, Health] = {t.key: assess((known or {}).get(t.key)) for t in targets}
-    decided = _decide(health)
+    tally = _Tally({t.key: assess((known or {}).get(t.key)) for t in targets})
+    decided = tally.decide()
     if decided is not None or not targets:
         return decided or Outcome(HealthStatus.HEALTHY)
-    pending = [k for k, h in health.items() if h.status is not HealthStatus.HEALTHY]
+    health = tally.health
+    pending = sorted(k for k in health if k not in tally.done)
     if on_wait is not None:
         on_wait(
             f"waiting for {len(pending)} object(s) to become healthy ({pending[0]}: {health[pending[0]]})"
         )
-    wanted = {t.key for t in targets}
+    wanted = set(pending)  # only what is not settled yet is watched
     events: queue.Queue[tuple[ObjectKey, Health] | ClusterError] = queue.Queue()
     stop = threading.Event()
-    kinds = sorted({(t.api_version, t.key.kind) for t in targets})
+    kinds = sorted({(t.api_version, t.key.kind) for t in targets if t.key in wanted})
     threads = [
         threading.Thread(
             target=_watch_kind,
@@ -96,9 +113,8 @@ def wait_for_health(
                 return _timed_out(health)
             if isinstance(item, ClusterError):
                 raise item
-            key, h = item
-            health[key] = h
-            decided = _decide(health)
+            tally.update(*item)
+            decided = tally.decide()
             if decided is not None:
                 return decided
     finally:

@@ -23,15 +23,24 @@ N = 30
 
 def configmaps(n: int) -> str:
     return yaml.safe_dump_all(
-        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i:02d}"}, "data": {"i": str(i)}}
-         for i in range(n)]
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"c{i:02d}"},
+                "data": {"i": str(i)},
+            }
+            for i in range(n)
+        ]
     )
 
 
 def test_killed_sync_is_safe_to_run_again(tmp_path: Path, repo: GitRepo) -> None:
     repo.write("app/all.yaml", configmaps(N))
     repo.commit("thirty")
-    config = write_config(tmp_path / "agent.yaml", f"""
+    config = write_config(
+        tmp_path / "agent.yaml",
+        f"""
         cluster: {{emulated: {{path: cluster.db}}}}
         source: {{allowedSchemes: [file]}}
         apps:
@@ -40,7 +49,8 @@ def test_killed_sync_is_safe_to_run_again(tmp_path: Path, repo: GitRepo) -> None
             path: app
             namespace: big
             syncPolicy: {{createNamespace: true, parallelism: 1}}
-        """)
+        """,
+    )
     db = tmp_path / "cluster.db"
     cluster = EmulatedCluster(db)
     cluster.faults.update(latencyMs=100, latencyVerbs=["patch"])  # kept in the database
