@@ -149,8 +149,15 @@ def diff_object(
     if not found:
         return ResourceDiff(key, DiffStatus.IN_SYNC)
     entries = managed_fields(live)
+    unique: dict[str, tuple[Path, FieldChange]] = {}
+    for p, c in found:  # one change per field; "removed from Git" explains more than "added"
+        if c.path not in unique or c.kind is ChangeKind.REMOVED_IN_GIT:
+            unique[c.path] = (p, c)
     changes = tuple(
-        sorted((_attribute(p, c, entries, options.self_manager) for p, c in found), key=lambda c: c.path)
+        sorted(
+            (_attribute(p, c, entries, options.self_manager) for p, c in unique.values()),
+            key=lambda c: c.path,
+        )
     )
     return ResourceDiff(key, DiffStatus.MODIFIED, changes, _unified(key, live_view, want_view))
 
