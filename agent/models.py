@@ -145,19 +145,25 @@ class ResourceDiff:
     status: DiffStatus
     changes: tuple[FieldChange, ...] = ()
     unified: str = ""  # unified YAML diff, live -> Git, secrets masked (empty when in sync)
+    manager: str = ""  # extraneous objects: the field manager that created it, when known
+    time: str = ""  # and when
 
     @property
     def drifted(self) -> bool:
         return self.status is not DiffStatus.IN_SYNC
 
     def to_dict(self) -> JSONDict:
-        return {
+        out: JSONDict = {
             "object": str(self.key),
             "key": self.key.to_dict(),
             "status": str(self.status),
             "changes": [c.to_dict() for c in self.changes],
             "diff": self.unified,
         }
+        if self.manager:
+            out["manager"] = self.manager
+            out["time"] = self.time
+        return out
 
 
 class HealthStatus(enum.Enum):
@@ -324,6 +330,7 @@ class DriftReport:
     revision: Revision | None
     diffs: tuple[ResourceDiff, ...] = ()
     failure: Failure | None = None
+    health: HealthStatus | None = None  # of the live objects, when the caller assessed it
 
     @property
     def sync_status(self) -> SyncStatus:
@@ -340,6 +347,7 @@ class DriftReport:
             "app": self.app,
             "revision": None if self.revision is None else self.revision.__dict__,
             "syncStatus": str(self.sync_status),
+            "health": None if self.health is None else self.health.label,
             "counts": {s.value: sum(1 for d in self.diffs if d.status is s) for s in DiffStatus},
             "objects": [d.to_dict() for d in self.diffs],
             "failure": None

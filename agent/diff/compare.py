@@ -28,7 +28,7 @@ from deepdiff import DeepDiff
 from agent.diff.ignore import Ignored, ManagedEntry, managed_fields
 from agent.diff.mask import mask_secret_values
 from agent.diff.normalize import comparable, normalize_desired
-from agent.diff.paths import Path, covers, format_path, remove
+from agent.diff.paths import Match, Path, covers, format_path, remove
 from agent.diff.schema import Shape, shape_for
 from agent.diff.views import at, leaves, nodes, project, to_path, to_view, unkey
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
@@ -127,8 +127,13 @@ def diff_object(
         mask_secret_values if key.kind == "Secret" and not key.group else dict
     )
     if desired is None:
+        creator = _creator(live or {}, options.self_manager)
         return ResourceDiff(
-            key, DiffStatus.EXTRANEOUS, unified=_unified(key, mask(comparable(live or {})), None)
+            key,
+            DiffStatus.EXTRANEOUS,
+            unified=_unified(key, mask(comparable(live or {})), None),
+            manager=creator.manager if creator else "",
+            time=creator.time if creator else "",
         )
     if live is None:
         return ResourceDiff(
@@ -159,7 +164,27 @@ def diff_object(
             key=lambda c: c.path,
         )
     )
-    return ResourceDiff(key, DiffStatus.MODIFIED, changes, _unified(key, live_view, want_view))
+    added = [(p, c.live) for p, c in unique.values() if c.kind is ChangeKind.ADDED_OUT_OF_BAND]
+    return ResourceDiff(key, DiffStatus.MODIFIED, changes, _unified(key, _with(live_view, added), want_view))
+
+
+def _with(view: Any, additions: list[tuple[Path, Any]]) -> Any:
+    """``view`` with fields others added put back, for the unified diff."""
+    if not additions or not isinstance(view, dict):
+        return view
+    out = copy.deepcopy(view)
+    for path, value in additions:
+        here = out
+        parts = [seg if isinstance(seg, Match) else getattr(seg, "name", None) for seg in path]
+        if None in parts or not parts:
+            continue
+        for part in parts[:-1]:
+            here = here.setdefault(part, {})
+            if not isinstance(here, dict):
+                break
+        else:
+            here[parts[-1]] = value
+    return out
 
 
 def _top_missing(path: ViewPath, present: set[ViewPath], declared: set[ViewPath]) -> ViewPath | None:
@@ -247,3 +272,12 @@ def _attribute(
         return change
     latest = max(owners, key=lambda e: e.time)
     return replace(change, manager=latest.manager, time=latest.time)
+
+
+def _creator(live: Mapping[str, Any], self_manager: str) -> ManagedEntry | None:
+    """Who wrote an object the agent did not create: the earliest field
+    manager other than the agent (None for the agent's own objects)."""
+    entries = [e for e in managed_fields(live) if e.subresource != "status"]
+    if not entries or any(e.manager == self_manager for e in entries):
+        return None
+    return min(entries, key=lambda e: e.time)

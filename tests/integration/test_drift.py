@@ -15,9 +15,8 @@ import pytest
 from agent.diff import ABSENT
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey
 from agent.sync.engine import drift, reconcile
-from tests.integration.drift_support import Backend, backend, corpus_repo, make_ctx
+from tests.integration.drift_support import SHOP, backend, change_out_of_band, corpus_repo, make_ctx
 
-SHOP = "shop"
 WEB = ObjectKey("apps", "Deployment", SHOP, "web")
 WORKER = ObjectKey("apps", "Deployment", SHOP, "worker")
 ECHO = ObjectKey("apps", "Deployment", SHOP, "echo")
@@ -75,121 +74,6 @@ def test_corpus_has_no_false_drift(tmp_path: Path, mode: str) -> None:
         assert b.engine.writes == writes  # nothing to write: the diff agrees with the server
 
 
-def _out_of_band(b: Backend) -> dict[str, str]:
-    """Every change of the issue's list, each under its own field manager.
-    Returns the clear Secret values involved (which must never be shown)."""
-    k = b.other
-    assert k is not None
-
-    def pod(*items: dict[str, Any]) -> dict[str, Any]:
-        out: Any = {"spec": {"template": {"spec": {"containers": list(items)}}}}
-        return out
-
-    k.patch(
-        "apps/v1",
-        "Deployment",
-        "web",
-        SHOP,
-        pod({"name": "web", "image": "registry.example.com/shop/web:2.5.0"}),
-        patch_type="strategic",
-        field_manager="kubectl-set",
-    )
-    k.patch(
-        "apps/v1",
-        "Deployment",
-        "web",
-        SHOP,
-        {"spec": {"replicas": 5}},
-        field_manager="kubectl-scale",
-        subresource="scale",
-    )
-    k.patch(
-        "apps/v1",
-        "Deployment",
-        "worker",
-        SHOP,
-        pod({"name": "worker", "env": [{"name": "QUEUE_URL", "value": "amqp://other:5672"}]}),
-        patch_type="strategic",
-        field_manager="kubectl-edit",
-    )
-    k.patch(
-        "apps/v1",
-        "StatefulSet",
-        "db",
-        SHOP,
-        pod({"name": "postgres", "env": [{"name": "PGTZ", "value": "UTC"}]}),
-        patch_type="strategic",
-        field_manager="kubectl-edit",
-    )
-    k.patch(
-        "v1",
-        "Service",
-        "web",
-        SHOP,
-        {"metadata": {"labels": {"app.kubernetes.io/name": None}}},
-        field_manager="kubectl-label",
-    )
-    k.patch(
-        "networking.k8s.io/v1",
-        "Ingress",
-        "web",
-        SHOP,
-        {"metadata": {"annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "64m"}}},
-        field_manager="kubectl-annotate",
-    )
-    k.patch(
-        "apps/v1",
-        "Deployment",
-        "echo",
-        SHOP,
-        pod({"name": "debug", "image": "busybox:1.36", "command": ["sleep", "3600"]}),
-        patch_type="strategic",
-        field_manager="kubectl-debug",
-    )
-    k.patch(
-        "v1",
-        "Service",
-        "web",
-        SHOP,
-        {"spec": {"ports": [{"port": 9102, "targetPort": 9103}]}},
-        patch_type="strategic",
-        field_manager="kubectl-edit",
-    )
-    k.patch(
-        "v1",
-        "Service",
-        "web-nodeport",
-        SHOP,
-        {"spec": {"ports": [{"port": 80, "nodePort": 30081}]}},
-        patch_type="strategic",
-        field_manager="kubectl-patch",
-    )
-    new_password = "n3w-Pa55word-from-kubectl"
-    encoded = base64.b64encode(new_password.encode()).decode()
-    k.patch(
-        "v1", "Secret", "db-credentials", SHOP, {"data": {"password": encoded}}, field_manager="kubectl-edit"
-    )
-    k.patch(
-        "v1", "ConfigMap", "web-config", SHOP, {"data": {"FEATURE_FLAGS": None}}, field_manager="kubectl-edit"
-    )
-    k.delete("policy/v1", "PodDisruptionBudget", "db", SHOP)
-    k.create(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": "intruder",
-                "namespace": SHOP,
-                "labels": {"gitops-agent.io/app": "shop", "app.kubernetes.io/managed-by": "gitops-agent"},
-                "annotations": {"gitops-agent.io/owner": "gitops-agent/shop"},
-            },
-            "data": {"hello": "world"},
-        },
-        field_manager="kubectl-create",
-    )
-    return {"new": new_password, "new64": encoded}
-
-
 def _changes(report: Any) -> dict[tuple[str, str], FieldChange]:
     return {(str(d.key), c.path): c for d in report.drifted for c in d.changes}
 
@@ -206,7 +90,7 @@ def test_every_real_change_is_caught_and_attributed(tmp_path: Path) -> None:
         ctx, cfg = make_ctx(tmp_path, repo, b.client, strictDrift=True)
         app = cfg.apps[0]
         assert reconcile(ctx, app).ok
-        clear = _out_of_band(b)
+        clear = change_out_of_band(b)
         report = drift(ctx, app)
         statuses = {d.key: d.status for d in report.drifted}
         assert statuses == {
@@ -300,7 +184,7 @@ def test_ignore_rules_silence_exactly_what_they_name(tmp_path: Path) -> None:
         ctx, cfg = make_ctx(tmp_path, repo, b.client, strictDrift=True, ignoreDifferences=rules)
         app = cfg.apps[0]
         assert reconcile(ctx, app).ok
-        _out_of_band(b)
+        change_out_of_band(b)
         got = _changes(drift(ctx, app))
         web = "spec.template.spec.containers[name=web]"
         assert set(got) == {
