@@ -180,9 +180,8 @@ def print_drift(reports: Sequence[DriftReport], console: Console, *, show_diff: 
         if not drifted:
             console.print(f"[green]✔[/] {escape(r.app)}: in sync{_revision(r)}{health}")
             continue
-        console.print(
-            f"[yellow]≠[/] {escape(r.app)}: {len(drifted)} of {len(r.diffs)} objects differ{_revision(r)}{health}"
-        )
+        counts = f"{len(drifted)} of {len(r.diffs)} objects differ"
+        console.print(f"[yellow]≠[/] {escape(r.app)}: {counts}{_revision(r)}{health}")
         for d in drifted:
             by = f" [dim](by {escape(d.manager)}, {escape(d.time)})[/]" if d.manager else ""
             console.print(f"  [bold]{escape(str(d.key))}[/] [yellow]{d.status}[/]{by}")
