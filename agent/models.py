@@ -147,6 +147,8 @@ class ResourceDiff:
     # The unified YAML diff (live -> Git, secrets masked), or how to make it:
     # most diffs are never shown, so it is only rendered when asked for.
     unified_source: str | Callable[[], str] = field(default="", repr=False, compare=False)
+    manager: str = ""  # extraneous objects: the field manager that created it, when known
+    time: str = ""  # and when
 
     @property
     def unified(self) -> str:
@@ -161,13 +163,17 @@ class ResourceDiff:
         return self.status is not DiffStatus.IN_SYNC
 
     def to_dict(self) -> JSONDict:
-        return {
+        out: JSONDict = {
             "object": str(self.key),
             "key": self.key.to_dict(),
             "status": str(self.status),
             "changes": [c.to_dict() for c in self.changes],
             "diff": self.unified,
         }
+        if self.manager:
+            out["manager"] = self.manager
+            out["time"] = self.time
+        return out
 
 
 class HealthStatus(enum.Enum):
@@ -334,6 +340,7 @@ class DriftReport:
     revision: Revision | None
     diffs: tuple[ResourceDiff, ...] = ()
     failure: Failure | None = None
+    health: HealthStatus | None = None  # of the live objects, when the caller assessed it
 
     @property
     def sync_status(self) -> SyncStatus:
@@ -350,6 +357,7 @@ class DriftReport:
             "app": self.app,
             "revision": None if self.revision is None else self.revision.__dict__,
             "syncStatus": str(self.sync_status),
+            "health": None if self.health is None else self.health.label,
             "counts": {s.value: sum(1 for d in self.diffs if d.status is s) for s in DiffStatus},
             "objects": [d.to_dict() for d in self.diffs],
             "failure": None

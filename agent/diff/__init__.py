@@ -1,8 +1,9 @@
 """The diff stage (pure): desired against live, drift classification, masking."""
 
-from agent.diff.compare import ABSENT, DiffOptions, diff_object, normalize_desired
+from agent.diff.compare import ABSENT, DiffOptions, diff_object
 from agent.diff.ignore import Ignored, IgnoreRule, ignored_for, keep_live_values, managed_fields
 from agent.diff.mask import mask_secret_values, mask_token
+from agent.diff.normalize import normalize_desired
 
 __all__ = [
     "ABSENT",

@@ -23,6 +23,7 @@ from typing import Any
 
 from agent.diff.paths import (
     ANY,
+    KEY_DEFAULTS,
     Any_,
     Index,
     Key,
@@ -168,15 +169,24 @@ def _transplant(src: Any, dst: Any, path: Path) -> None:
                 _transplant(twin, item, rest)
 
 
+_IDENTITY = ("name", "mountPath", "containerPort", "port", "key", "ip")
+
+
 def _twin(item: Any, items: list[Any]) -> Any:
-    """The live list item that corresponds to a desired one (same name, or
-    same value of the first shared identifying field)."""
+    """The live list item that corresponds to a desired one: the same value
+    of the first identifying field it has (and the same protocol, TCP when
+    unstated, for ports: 53/UDP and 53/TCP are two items)."""
     if not isinstance(item, Mapping):
         return None
-    for key in ("name", "mountPath", "containerPort", "port", "key", "ip"):
+    for key in _IDENTITY:
         if key in item:
-            return next((x for x in items if isinstance(x, Mapping) and x.get(key) == item[key]), None)
+            fields = [key] + [k for k in KEY_DEFAULTS if key in ("containerPort", "port")]
+            return next((x for x in items if isinstance(x, Mapping) and _same(item, x, fields)), None)
     return None
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any], fields: list[str]) -> bool:
+    return all(a.get(f, KEY_DEFAULTS.get(f)) == b.get(f, KEY_DEFAULTS.get(f)) for f in fields)
 
 
 __all__ = [

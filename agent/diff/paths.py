@@ -22,6 +22,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agent.schema.nodes import LIST_KEY_DEFAULTS
+
+# Fields of list-map keys that the server defaults when a manifest leaves
+# them out: ``ports`` are keyed by port *and* protocol, TCP unless stated.
+KEY_DEFAULTS: Mapping[str, str] = LIST_KEY_DEFAULTS
+
 
 @dataclass(frozen=True)
 class Key:
@@ -211,7 +217,14 @@ def _segment_covers(owner: Segment, seg: Segment) -> bool:
     if isinstance(owner, Match) and isinstance(seg, Match):
         # FieldsV1 keys carry every list-map key (name and protocol, say);
         # the diff keys items by one merge key: the shared fields must agree.
+        # A key field left out on one side has its default (protocol TCP).
         mine, theirs = dict(owner.fields), dict(seg.fields)
         shared = set(mine) & set(theirs)
-        return bool(shared) and all(mine[k] == theirs[k] for k in shared)
+        if not shared:
+            return False
+        for k in set(mine) ^ set(theirs):
+            default = KEY_DEFAULTS.get(k)
+            if default is not None and mine.get(k, default) != theirs.get(k, default):
+                return False
+        return all(mine[k] == theirs[k] for k in shared)
     return False

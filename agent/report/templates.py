@@ -35,7 +35,28 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["short"] = lambda v, n=60: _short(v, n)
+    env.filters["md_code"] = md_code
+    env.filters["fence"] = fence
     return env
+
+
+def md_code(value: object, limit: int = 60) -> str:
+    """A value as a Markdown code span that is safe in a table cell: long
+    enough backtick fences, ``|`` escaped, one line."""
+    import re
+
+    text = _short(value, limit).replace("\n", " ").replace("|", "\\|")
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    ticks = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fence(text: str) -> str:
+    """A code fence longer than any backtick run inside ``text``."""
+    import re
+
+    return "`" * max(3, max((len(r) + 1 for r in re.findall(r"`{3,}", text)), default=3))
 
 
 def _short(value: object, limit: int) -> str:

@@ -177,14 +177,15 @@ def print_drift(reports: Sequence[DriftReport], console: Console, *, show_diff: 
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
             continue
         drifted = r.drifted
+        health = f", health {r.health}" if r.health is not None else ""
         if not drifted:
-            console.print(f"[green]✔[/] {escape(r.app)}: in sync{_revision(r)}")
+            console.print(f"[green]✔[/] {escape(r.app)}: in sync{_revision(r)}{health}")
             continue
-        console.print(
-            f"[yellow]≠[/] {escape(r.app)}: {len(drifted)} of {len(r.diffs)} objects differ{_revision(r)}"
-        )
+        counts = f"{len(drifted)} of {len(r.diffs)} objects differ"
+        console.print(f"[yellow]≠[/] {escape(r.app)}: {counts}{_revision(r)}{health}")
         for d in drifted:
-            console.print(f"  [bold]{escape(str(d.key))}[/] [yellow]{d.status}[/]")
+            by = f" [dim](by {escape(d.manager)}, {escape(d.time)})[/]" if d.manager else ""
+            console.print(f"  [bold]{escape(str(d.key))}[/] [yellow]{d.status}[/]{by}")
             for c in d.changes:
                 console.print(f"    {_change_line(c)}")
             if show_diff and d.unified:

@@ -137,6 +137,30 @@ def _with_metadata(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {**schema, "type": "object", "properties": props}
 
 
+# Defaults of list-map key fields the schemas do not carry: the API server
+# defaults them before server-side apply merges a list by its keys, so
+# ``{containerPort: 80}`` and ``{containerPort: 80, protocol: TCP}`` are one item.
+LIST_KEY_DEFAULTS: dict[str, str] = {"protocol": "TCP"}
+
+
+def default_list_keys(value: Any, node: Node | None) -> None:
+    """Fill in defaulted list-map key fields of ``value`` (in place)."""
+    if node is None:
+        return
+    if isinstance(value, dict):
+        for key, child in value.items():
+            default_list_keys(child, node.field(key))
+    elif isinstance(value, list) and node.shape == "list":
+        item = node.items()
+        keys = node.map_keys if node.list_type == "map" else ()
+        for entry in value:
+            if isinstance(entry, dict):
+                for k in keys:
+                    if k not in entry and k in LIST_KEY_DEFAULTS:
+                        entry[k] = LIST_KEY_DEFAULTS[k]
+            default_list_keys(entry, item)
+
+
 class SchemaError(ValueError):
     """A value its schema cannot hold (a malformed quantity); names the path."""
 

@@ -209,9 +209,20 @@ class _Run:
         if step.action not in (Action.CREATED, Action.CONFIGURED) or step.desired is None:
             return step.live
         try:
+            if step.overwrite and step.live is not None:
+                return self._replace(step)
             return self._put(step)
         except Invalid as e:
-            if not _immutable(e) or step.live is None or not self._may_replace(step):
+            if step.live is None:
+                raise
+            if not _immutable(e):
+                if self.opts.strategy != "server-side":
+                    raise
+                # Merged with what others changed by hand (an item of a list Git
+                # declares, under another key), the object would be invalid (two
+                # ports named http, say): write Git's object whole instead.
+                return self._replace(step)
+            if not self._may_replace(step):
                 raise
             self._delete_and_wait(step)
             return self._put(step, fresh=True)
@@ -238,7 +249,13 @@ class _Run:
                     obj, field_manager=self.opts.field_manager, dry_run=self.opts.dry_run
                 )
             )
-        body = json.loads(json.dumps(obj))
+        return self._replace(step)
+
+    def _replace(self, step: Step) -> Mapping[str, Any]:
+        """PUT Git's object over the live one (resourceVersion precondition)."""
+        if step.desired is None or step.live is None:
+            raise ClusterError(f"{step.key}: nothing to replace", code=500)
+        body = json.loads(json.dumps(step.desired))
         body["metadata"]["resourceVersion"] = step.live["metadata"]["resourceVersion"]
         return self._call(
             lambda: self.cluster.replace(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.diff import DiffOptions, IgnoreRule, diff_object, ignored_for, keep_live_values
-from agent.models import Action, DiffStatus, Manifest, ObjectKey, ResourceDiff
+from agent.models import Action, ChangeKind, DiffStatus, Manifest, ObjectKey, ResourceDiff
 from agent.sync.ownership import owner_of, prune_disabled
 from agent.sync.waves import AnnotationError, Hook, Phase, hook_of, wave_of
 
@@ -68,6 +68,7 @@ class Step:
     reason: str = ""  # why a step is skipped or failed
     wave: int = 0
     hook: Hook | None = None  # set for hook objects (run around the sync, never inventoried)
+    overwrite: bool = False  # write the whole object (strict mode: remove what others added)
 
     @property
     def phase(self) -> Phase:
@@ -206,7 +207,8 @@ def plan(
             action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
                 diff.status, Action.UNCHANGED
             )
-        steps.append(Step(m.key, action, diff, m.api_version, to_write, current, "", wave, hook))
+        overwrite = strict and any(c.kind is ChangeKind.ADDED_OUT_OF_BAND for c in diff.changes)
+        steps.append(Step(m.key, action, diff, m.api_version, to_write, current, "", wave, hook, overwrite))
     steps.sort(key=_order)
 
     prunes: list[Step] = []

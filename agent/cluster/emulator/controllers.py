@@ -30,6 +30,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from agent.cluster.base import ClusterError
 from agent.kinds import ResourceType
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ WATCHED = WORKLOADS | {
     ("batch", "Job"),
     ("", "PersistentVolumeClaim"),
     ("", "Service"),
+    ("networking.k8s.io", "Ingress"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
 }
 MANAGER = "kube-controller-manager"
@@ -217,6 +220,14 @@ class Controllers:
             else:
                 status["loadBalancer"] = {}
             return status, None
+        if key == ("networking.k8s.io", "Ingress"):  # an ingress controller publishes an address
+            status = dict(obj.get("status") or {})
+            if not (status.get("loadBalancer") or {}).get("ingress"):
+                n = self.c.lifecycle._counter("next-lb-ip") % 250
+                status["loadBalancer"] = {"ingress": [{"ip": f"172.18.255.{n + 1}"}]}
+            return status, None
+        if key == ("autoscaling", "HorizontalPodAutoscaler"):
+            return self._hpa(obj, now), None
         if key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
             return self._crd(obj, now), None
         return None, None
@@ -339,6 +350,49 @@ class Controllers:
             conds = [available, progressing]
         status["conditions"] = conds
         return status, recheck
+
+    def _hpa(self, obj: JSON, now: float) -> JSON:
+        """An autoscaler whose metrics are within range: it keeps the target's
+        replicas (clamped to min/max) and says it is able to scale."""
+        spec = obj.get("spec") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        ns = (obj.get("metadata") or {}).get("namespace", "")
+        replicas = int(spec.get("minReplicas", 1))
+        try:
+            target_rt = self.c.resource_type(str(ref.get("apiVersion", "apps/v1")), str(ref.get("kind", "")))
+            target = self.c.store.get(target_rt.group, target_rt.plural, ns, str(ref.get("name", "")))
+        except ClusterError:
+            target = None
+        if target is not None:
+            replicas = int((target.get("spec") or {}).get("replicas", replicas))
+        replicas = max(int(spec.get("minReplicas", 1)), min(int(spec.get("maxReplicas", replicas)), replicas))
+        old = list((obj.get("status") or {}).get("conditions") or ())
+        t = _stamp(now)
+
+        def condition(type_: str, status: str, reason: str, message: str) -> JSON:
+            out = _condition(old, type_, status, reason, message, t)
+            out.pop("lastUpdateTime", None)  # autoscaler conditions carry only the transition time
+            return out
+
+        return {
+            "currentReplicas": replicas,
+            "desiredReplicas": replicas,
+            "conditions": [
+                condition("AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size"),
+                condition(
+                    "ScalingActive",
+                    "True",
+                    "ValidMetricFound",
+                    "the HPA was able to successfully calculate a replica count",
+                ),
+                condition(
+                    "ScalingLimited",
+                    "False",
+                    "DesiredWithinRange",
+                    "the desired count is within the acceptable range",
+                ),
+            ],
+        }
 
     @staticmethod
     def _progress_began(old: JSON, now: float) -> float:

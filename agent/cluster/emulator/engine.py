@@ -596,6 +596,7 @@ class EmulatedCluster:
             meta.pop("namespace", None)
         node = self.schema_of(rt)
         applied = self._serialize(rt, applied, node)
+        schema.default_list_keys(applied, node)  # as the API server does before merging by keys
         with self.store.lock:  # read, merge and write as one step
             live = self.store.get(rt.group, rt.plural, ns, name)
             if live is not None:

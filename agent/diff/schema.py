@@ -1,0 +1,123 @@
+"""The Kubernetes schemas as the diff walks them: cached, and with list keys.
+
+:mod:`agent.schema.nodes` resolves a node's children on every lookup, which
+is right for the emulator (one object per request) and too slow for a diff
+of ten thousand objects.  :class:`Shape` wraps a node once and remembers its
+children, its list keys and whether it holds a quantity or an
+int-or-string, so walking the same kind again costs dictionary lookups only.
+
+:func:`normalize` is :func:`agent.schema.nodes.normalize_builtin` on shapes;
+a unit test keeps the two equal, so the diff predicts exactly what the
+emulated cluster stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agent.kinds import builtin
+from agent.models import split_api_version
+from agent.schema import quantity
+from agent.schema.nodes import INT_OR_STRING, Node, SchemaError, root
+
+
+class Shape:
+    """One schema node with its lookups cached."""
+
+    __slots__ = ("_children", "_items", "int_or_string", "is_quantity", "keys", "kind", "node")
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.kind = node.shape  # struct, map, list, scalar, any
+        self.is_quantity = node.is_quantity
+        self.int_or_string = node.ref == INT_OR_STRING
+        self.keys: tuple[str, ...] = ()
+        if self.kind == "list" and node.list_type == "map":
+            merge = node.merge_key
+            others = tuple(k for k in node.map_keys if k != merge)
+            self.keys = ((merge,) if merge else ()) + others
+        self._children: dict[str, Shape | None] = {}
+        self._items: Shape | bool | None = False
+
+    def child(self, name: str) -> Shape | None:
+        try:
+            return self._children[name]
+        except KeyError:
+            node = self.node.field(name)
+            found = shape_of(node) if node is not None else None
+            self._children[name] = found
+            return found
+
+    def items(self) -> Shape | None:
+        if self._items is False:
+            node = self.node.items() if self.kind == "list" else None
+            self._items = shape_of(node) if node is not None else None
+        return self._items  # type: ignore[return-value]
+
+
+_SHAPES: dict[tuple[int, str], Shape] = {}
+_ROOTS: dict[tuple[str, str], Shape | None] = {}
+
+
+def shape_of(node: Node) -> Shape:
+    """The cached shape of a node (schema dicts live as long as the process)."""
+    key = (id(node.raw), node.ref)
+    found = _SHAPES.get(key)
+    if found is None:
+        found = _SHAPES[key] = Shape(node)
+    return found
+
+
+def shape_for(obj: Mapping[str, Any]) -> Shape | None:
+    """The schema of a built-in kind at the object's version (None for
+    custom resources and unknown versions: lists are then keyed by name)."""
+    api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+    cache_key = (api_version, kind)
+    if cache_key in _ROOTS:
+        return _ROOTS[cache_key]
+    group, version = split_api_version(api_version)
+    rt = builtin(group, kind)
+    found = None
+    if rt is not None and rt.version == version and rt.definition:
+        found = shape_of(root(rt))
+    _ROOTS[cache_key] = found
+    return found
+
+
+def _quantity(value: Any, path: str) -> str:
+    try:
+        return quantity.canonical(value)
+    except quantity.QuantityError as e:
+        raise SchemaError(f'unable to parse quantity\'s suffix for "{path}": {e}') from None
+
+
+def normalize(value: Any, shape: Shape | None, path: str = "") -> Any:
+    """Serialize as the API server would: nulls, empty maps and empty lists
+    dropped (Go's ``omitempty``; empty structs stay, as ``resources: {}``),
+    quantities canonical."""
+    if shape is not None and shape.is_quantity and value is not None:
+        return _quantity(value, path)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, child in value.items():
+            if child is None:
+                continue
+            sub = shape.child(key) if shape is not None else None
+            if sub is None and not isinstance(child, (dict, list)):
+                out[key] = child  # a plain scalar: nothing to do
+                continue
+            normal = normalize(child, sub, f"{path}.{key}" if path else key)
+            if (
+                isinstance(normal, (dict, list))
+                and not normal
+                and sub is not None
+                and sub.kind in ("map", "list")
+            ):
+                continue
+            out[key] = normal
+        return out
+    if isinstance(value, list):
+        item = shape.items() if shape is not None else None
+        return [normalize(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
