@@ -51,6 +51,7 @@ from agent.models import split_api_version
 from agent.schema import nodes as schema
 
 JSONList = list[JSON]
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 # Kinds whose registry strategy keeps metadata.generation (custom resources always do).
 GENERATION_KINDS = {
@@ -123,7 +124,17 @@ class EmulatedCluster:
             self.store.set_meta("faults", json.dumps(self.faults.to_json()))
         self.lifecycle = Lifecycle(self)
         self.controllers = Controllers(self)
+        self._system_namespaces()
         self.controllers.resume()
+
+    def _system_namespaces(self) -> None:
+        """The namespaces every cluster starts with (kubectl's context defaults to ``default``)."""
+        rt = kinds.builtin("", "Namespace")
+        assert rt is not None
+        for name in SYSTEM_NAMESPACES:
+            if self.store.get(rt.group, rt.plural, "", name) is None:
+                body: JSON = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                self._create(rt, body, "", "kube-apiserver", False)
 
     # -- discovery --------------------------------------------------------------------------
     def types(self) -> dict[tuple[str, str], ResourceType]:
