@@ -129,8 +129,7 @@ class EmulatedCluster:
 
     def _system_namespaces(self) -> None:
         """The namespaces every cluster starts with (kubectl's context defaults to ``default``)."""
-        rt = kinds.builtin("", "Namespace")
-        assert rt is not None
+        rt = self.resource_type("v1", "Namespace")
         for name in SYSTEM_NAMESPACES:
             if self.store.get(rt.group, rt.plural, "", name) is None:
                 body: JSON = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
