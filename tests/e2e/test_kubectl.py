@@ -205,7 +205,10 @@ def test_a_person_works_with_kubectl(kubectl: Kubectl) -> None:
         "patch", "deployment", "web", "-n", "shop", "--type", "merge", "-p", '{"spec":{"minReadySeconds":5}}'
     )
     assert kubectl.jsonpath("deployment", "web", "-n", "shop", path="{.spec.minReadySeconds}") == "5"
-    remove = '[{"op":"remove","path":"/spec/template/spec/containers/1"},{"op":"replace","path":"/spec/replicas","value":2}]'
+    remove = (
+        '[{"op":"remove","path":"/spec/template/spec/containers/1"},'
+        '{"op":"replace","path":"/spec/replicas","value":2}]'
+    )
     kubectl("patch", "deployment", "web", "-n", "shop", "--type", "json", "-p", remove)
     after = kubectl.jsonpath(
         "deployment", "web", "-n", "shop", path="{.spec.replicas} {.spec.template.spec.containers[*].name}"

@@ -298,6 +298,7 @@ class EmulatorApp:
                 return _json(self._as_table(request, rt, listed["items"], listed["metadata"]))
             return _json(listed)
         validation = fieldcheck.mode_of(q.get("fieldValidation"))
+        warned: list[str] = []
         if verb == "create":
             if name:
                 raise MethodNotAllowed("the server does not allow this method on the requested resource")
@@ -329,7 +330,7 @@ class EmulatorApp:
                         rt, self._scale(rt, ns, name, patch, PATCH_TYPES[content_type], manager, dry_run)
                     )
                 )
-            warned: list[str] = []
+            warned = []
             if PATCH_TYPES[content_type] != "json":
                 patch, warned = self._checked(rt, patch, validation)
             existed = c.read(rt, name, ns) is not None

@@ -467,6 +467,10 @@ def _printer_cell(kind: str, found: list[Any]) -> Any:
     return value
 
 
+def _printer(kind: str, path: str) -> Cell:
+    return lambda o: _printer_cell(kind, _jsonpath(o, path))
+
+
 def custom_columns(crd: Mapping[str, Any], version: str) -> list[Column]:
     for v in _get(crd, "spec", "versions") or ():
         if v.get("name") != version:
@@ -482,7 +486,7 @@ def custom_columns(crd: Mapping[str, Any], version: str) -> list[Column]:
                     str(c.get("name", "")),
                     "string" if kind == "date" else kind,
                     int(c.get("priority", 0)),
-                    lambda o, k=kind, p=path: _printer_cell(k, _jsonpath(o, p)),
+                    _printer(kind, path),
                 )
             )
         return cols
