@@ -528,13 +528,17 @@ def emulator_serve(
     ] = 0.05,
     faults: Annotated[Path | None, typer.Option("--faults", help="Fault injection rules (YAML).")] = None,
     no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="Accept requests without the bearer token (kubectl over HTTP).")
+        bool, typer.Option("--no-auth", help="Accept requests without the bearer token.")
+    ] = False,
+    no_tls: Annotated[
+        bool,
+        typer.Option("--no-tls", help="Serve plain HTTP (kubectl then sends no token: add --no-auth)."),
     ] = False,
 ) -> None:
-    """Serve the emulated cluster's Kubernetes API over HTTP and write a kubeconfig for it."""
+    """Serve the emulated cluster's Kubernetes API over HTTPS and write a kubeconfig for it."""
     from agent.cluster.emulator import EmulatedCluster, Options
     from agent.cluster.emulator.faults import parse_faults
-    from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
+    from agent.cluster.emulator.serving import EmulatorServer
 
     path = db if db is not None else _emulator_path(config)
     rules = None
@@ -547,12 +551,12 @@ def emulator_serve(
         path, Options(rollout_seconds=rollout_seconds, time_factor=time_factor, faults=rules)
     )
     try:
-        server = EmulatorServer(cluster, host, port, token="" if no_auth else None)
+        server = EmulatorServer(cluster, host, port, token="" if no_auth else None, tls=not no_tls)
     except OSError as e:
         cluster.close()
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
         return
-    target = write_kubeconfig(kubeconfig or path.parent / "kubeconfig", server.url, server.token or None)
+    target = server.write_kubeconfig(kubeconfig or path.parent / "kubeconfig")
     out.print(f"emulated cluster {path} serving on {server.url}")
     out.print(f"kubeconfig: {target}  (export KUBECONFIG={target})")
     try:

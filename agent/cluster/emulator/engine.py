@@ -38,7 +38,7 @@ from agent.cluster.base import (
     NotFound,
     UnsupportedMediaType,
 )
-from agent.cluster.emulator import managed, patching, validation, watching
+from agent.cluster.emulator import fieldsets, managed, patching, validation, watching
 from agent.cluster.emulator.controllers import Controllers
 from agent.cluster.emulator.defaulting import apply_defaults
 from agent.cluster.emulator.faults import FaultConfig, Faults
@@ -51,6 +51,7 @@ from agent.models import split_api_version
 from agent.schema import nodes as schema
 
 JSONList = list[JSON]
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 # Kinds whose registry strategy keeps metadata.generation (custom resources always do).
 GENERATION_KINDS = {
@@ -123,7 +124,16 @@ class EmulatedCluster:
             self.store.set_meta("faults", json.dumps(self.faults.to_json()))
         self.lifecycle = Lifecycle(self)
         self.controllers = Controllers(self)
+        self._system_namespaces()
         self.controllers.resume()
+
+    def _system_namespaces(self) -> None:
+        """The namespaces every cluster starts with (kubectl's context defaults to ``default``)."""
+        rt = self.resource_type("v1", "Namespace")
+        for name in SYSTEM_NAMESPACES:
+            if self.store.get(rt.group, rt.plural, "", name) is None:
+                body: JSON = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                self._create(rt, body, "", "kube-apiserver", False)
 
     # -- discovery --------------------------------------------------------------------------
     def types(self) -> dict[tuple[str, str], ResourceType]:
@@ -602,6 +612,7 @@ class EmulatedCluster:
             if live is not None:
                 self._as_version(live, rt)
             entries = managed.read_entries((live or {}).get("metadata") or {})
+            allowed = _last_applied_fields(live, node, manager)
             merged, entries = managed.apply(
                 live,
                 applied,
@@ -612,8 +623,11 @@ class EmulatedCluster:
                 now(),
                 force=force,
                 subresource=subresource,
+                allowed=allowed,
             )
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
+            if allowed is not None:
+                _update_last_applied(merged, patch)
             if live is None:
                 merged.setdefault("metadata", {}).pop("resourceVersion", None)
                 return self._create(rt, merged, ns, manager, dry_run, entries)
@@ -742,7 +756,14 @@ class EmulatedCluster:
                 meta["generation"] = gen + 1 if moved else gen
         base_entries = entries
         if base_entries is None:
-            if isinstance(sent_fields, list) and sent_fields and not keep_fields:
+            live_fields = ((live or {}).get("metadata") or {}).get("managedFields")
+            # A patch carries the live managedFields along; one that changes them sets them, as
+            # kubectl does when it moves client-side apply's fields to server-side apply.
+            if (
+                isinstance(sent_fields, list)
+                and sent_fields
+                and (not keep_fields or sent_fields != live_fields)
+            ):
                 base_entries = managed.read_entries({"managedFields": sent_fields})
             else:
                 base_entries = managed.read_entries((live or {}).get("metadata") or {})
@@ -817,3 +838,32 @@ def _fold_string_data(body: JSON) -> None:
         for k, v in string_data.items():
             data[k] = base64.b64encode(str(v).encode()).decode()
         body["data"] = data
+
+
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied_fields(live: JSON | None, node: schema.Node, manager: str) -> set[fieldsets.Path] | None:
+    """The fields of kubectl's last-applied annotation, when ``kubectl apply --server-side``
+    takes over an object made by client-side apply: the API server lets it take them
+    without ``--force-conflicts`` (its ``lastAppliedManager``)."""
+    if manager != "kubectl" or live is None:
+        return None
+    text = ((live.get("metadata") or {}).get("annotations") or {}).get(_LAST_APPLIED)
+    if not text:
+        return None
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return None
+    return fieldsets.object_set(last, node) if isinstance(last, dict) else None
+
+
+def _update_last_applied(merged: JSON, applied: Mapping[str, Any]) -> None:
+    """Keep the annotation equal to what kubectl applied (the API server's
+    ``lastAppliedUpdater``), so a later client-side apply computes its patch from it."""
+    annotations = (merged.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
+        body = copy.deepcopy(dict(applied))
+        (body.get("metadata") or {}).get("annotations", {}).pop(_LAST_APPLIED, None)
+        annotations[_LAST_APPLIED] = json.dumps(body, separators=(",", ":"), sort_keys=True)

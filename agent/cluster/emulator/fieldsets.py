@@ -41,6 +41,13 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+# Defaults of list-map key fields, which the API server fills in before keying an item (the
+# Kubernetes OpenAPI declares ``default: TCP`` for every port ``protocol``; the packaged
+# schemas omit defaults), so ``{port: 80}`` applied again matches the stored
+# ``{port: 80, protocol: TCP}``.
+_KEY_DEFAULTS = {"protocol": "TCP"}
+
+
 def item_element(item: Any, node: Node | None, index: int) -> str:
     """The path element of one list item."""
     if node is None:
@@ -48,7 +55,9 @@ def item_element(item: Any, node: Node | None, index: int) -> str:
     list_type = node.list_type
     if list_type == "map" and isinstance(item, Mapping):
         keys = node.map_keys
-        present = {k: item[k] for k in sorted(keys) if k in item}
+        present = {
+            k: item.get(k, _KEY_DEFAULTS.get(k)) for k in sorted(keys) if k in item or k in _KEY_DEFAULTS
+        }
         if present:
             return "k:" + _compact(present)
     if list_type == "set":

@@ -184,8 +184,12 @@ def apply(
     *,
     force: bool = False,
     subresource: str = "",
+    allowed: set[Path] | None = None,
 ) -> tuple[JSON, list[Entry]]:
-    """The object after applying ``applied`` as ``manager``, and its managers."""
+    """The object after applying ``applied`` as ``manager``, and its managers.
+
+    ``allowed``: fields whose conflicts are taken over as if forced (the API server's
+    upgrade from client-side apply: what the last-applied annotation holds)."""
     base: JSON = copy.deepcopy(dict(live or {}))
     applied_values = flatten(applied, node, subresource)
     live_values = flatten(base, node, subresource)
@@ -199,7 +203,9 @@ def apply(
                     conflicts.setdefault(f'conflict with "{e.manager}"' + _using(e), []).append(path)
                     taken.setdefault(i, set()).add(path)
     if conflicts and not force:
-        _raise_conflicts(conflicts)
+        paths = {p for ps in conflicts.values() for p in ps}
+        if allowed is None or not paths <= allowed:
+            _raise_conflicts(conflicts)
     for i, paths in taken.items():
         others[i].fields -= paths
     merged = merge(base, {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}, node)

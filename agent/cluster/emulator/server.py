@@ -33,7 +33,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agent.cluster.base import BadRequest, ClusterError, Expired, MethodNotAllowed, NotFound, Unauthorized
-from agent.cluster.emulator import discovery
+from agent.cluster.emulator import discovery, fieldcheck, openapi, tables
 from agent.cluster.emulator.engine import PATCH_TYPES, EmulatedCluster, faults_checked
 from agent.cluster.emulator.objects import qualified
 from agent.cluster.emulator.selectors import field_matcher, label_matcher
@@ -89,6 +89,7 @@ class EmulatorApp:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakers: set[asyncio.Event] = set()
         cluster.add_listener(self._on_write)
+        self.documents = openapi.Documents(cluster.types, cluster.served_versions, cluster.crd_of)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=methods)])
 
@@ -116,6 +117,8 @@ class EmulatorApp:
                 return _json(discovery.version_info())
             if path.startswith("/emulator/v1/faults"):
                 return await self._faults(request)
+            if path == "/openapi" or path.startswith("/openapi/"):
+                return self._openapi(request, path)
             return await self._api(request, path)
         except ClusterError as e:
             return status_response(e)
@@ -137,6 +140,28 @@ class EmulatorApp:
             return _json(self.cluster.faults.to_json())
         raise MethodNotAllowed(
             f"the server does not allow this method on the requested resource ({request.method})"
+        )
+
+    def _openapi(self, request: Request, path: str) -> Response:
+        accept = request.headers.get("accept", "") or "*/*"
+        if not any(m in accept for m in ("json", "*/*")):
+            raise ClusterError(
+                "only application/json is served for OpenAPI documents", code=406, reason="NotAcceptable"
+            )
+        if path == "/openapi/v2":
+            return Response(self.documents.v2(), media_type="application/json")
+        if path == "/openapi/v3":
+            return _json(self.documents.v3_root())
+        found = (
+            self.documents.v3(path.removeprefix("/openapi/v3/")) if path.startswith("/openapi/v3/") else None
+        )
+        if found is None:
+            raise NotFound("the server could not find the requested resource")
+        raw, digest = found
+        # A URL with the current hash never changes: clients may keep it for good.
+        cache = "public, immutable" if request.query_params.get("hash") == digest else "no-cache, private"
+        return Response(
+            raw, media_type="application/json", headers={"Cache-Control": cache, "Etag": f'"{digest}"'}
         )
 
     def _versions_of(self, t: ResourceType) -> tuple[str, ...]:
@@ -258,7 +283,12 @@ class EmulatorApp:
                     f'{qualified(rt)} "{name}" not found',
                     details={"name": name, "group": rt.group, "kind": rt.plural},
                 )
-            return _json(_scale_of(rt, obj) if sub == "scale" else obj)
+            if sub == "scale":
+                return _json(_scale_of(rt, obj))
+            if self._table(request, sub):
+                meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+                return _json(self._as_table(request, rt, [obj], meta))
+            return _json(obj)
         if verb == "list":
             c.requests["list"] += 1
             c.controllers.tick()
@@ -266,21 +296,27 @@ class EmulatorApp:
             page = c.list_page(
                 rt, ns, q.get("labelSelector"), q.get("fieldSelector"), limit, q.get("continue") or ""
             )
-            return _json(page.to_json(rt))
+            listed = page.to_json(rt)
+            if self._table(request, sub):
+                return _json(self._as_table(request, rt, listed["items"], listed["metadata"]))
+            return _json(listed)
+        validation = fieldcheck.mode_of(q.get("fieldValidation"))
+        warned: list[str] = []
         if verb == "create":
             if name:
                 raise MethodNotAllowed("the server does not allow this method on the requested resource")
-            body = await self._body(request)
-            return _json(c.create(body, field_manager=manager, dry_run=dry_run, namespace=ns), 201)
+            body, warned = self._checked(rt, await self._body(request), validation)
+            made = c.create(body, field_manager=manager, dry_run=dry_run, namespace=ns)
+            return _json(made, 201, fieldcheck.warning_header(warned))
         if verb == "update":
             body = await self._body(request)
             if sub == "scale":
                 return _json(_scale_of(rt, self._scale(rt, ns, name, body, "merge", manager, dry_run)))
-            return _json(
-                c.replace(
-                    body, field_manager=manager, dry_run=dry_run, subresource=sub, namespace=ns, name=name
-                )
+            body, warned = self._checked(rt, body, validation)
+            replaced = c.replace(
+                body, field_manager=manager, dry_run=dry_run, subresource=sub, namespace=ns, name=name
             )
+            return _json(replaced, 200, fieldcheck.warning_header(warned))
         if verb == "patch":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type not in PATCH_TYPES:
@@ -297,6 +333,9 @@ class EmulatorApp:
                         rt, self._scale(rt, ns, name, patch, PATCH_TYPES[content_type], manager, dry_run)
                     )
                 )
+            warned = []
+            if PATCH_TYPES[content_type] != "json":
+                patch, warned = self._checked(rt, patch, validation)
             existed = c.read(rt, name, ns) is not None
             force = q.get("force") in ("true", "1")
             obj = c.patch_resource(
@@ -310,7 +349,7 @@ class EmulatorApp:
                 dry_run=dry_run,
                 subresource=sub,
             )
-            return _json(obj, 200 if existed else 201)
+            return _json(obj, 200 if existed else 201, fieldcheck.warning_header(warned))
         if verb == "delete":
             options = await self._delete_options(request)
             policy = q.get("propagationPolicy") or options.get("propagationPolicy")
@@ -351,6 +390,24 @@ class EmulatorApp:
             )
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
 
+    @staticmethod
+    def _table(request: Request, sub: str) -> bool:
+        return not sub and tables.wants_table(request.headers.get("accept", ""))
+
+    def _as_table(
+        self, request: Request, rt: ResourceType, items: list[JSON], meta: JSON, headers: bool = True
+    ) -> JSON:
+        include = request.query_params.get("includeObject") or "Metadata"
+        if include not in ("None", "Metadata", "Object"):
+            raise BadRequest(f'includeObject: Unsupported value: "{include}"')
+        columns = tables.columns_for(rt, self.cluster.crd_of(rt))
+        return tables.table(columns, items, include, meta, headers)
+
+    def _checked(self, rt: ResourceType, body: Any, mode: str) -> tuple[Any, list[str]]:
+        if not isinstance(body, dict):
+            return body, []
+        return fieldcheck.check(body, self.cluster.schema_of(rt), mode)
+
     def _scale(
         self, rt: ResourceType, ns: str, name: str, body: Any, patch_type: str, manager: str, dry_run: bool
     ) -> JSON:
@@ -374,6 +431,14 @@ class EmulatorApp:
         if not raw:
             raise BadRequest("the request body is empty")
         content_type = request.headers.get("content-type", "")
+        if "protobuf" in content_type or "cbor" in content_type:
+            # kubectl tries protobuf for built-in kinds first and falls back to JSON on 415.
+            raise ClusterError(
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml",
+                code=415,
+                reason="UnsupportedMediaType",
+            )
         try:
             if yaml_ok or "yaml" in content_type:
                 with contextlib.suppress(ValueError):  # JSON is YAML, and most clients send it
@@ -418,8 +483,16 @@ class EmulatorApp:
         timeout = float(q.get("timeoutSeconds") or WATCH_TIMEOUT)
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         initial_end = q.get("sendInitialEvents") in ("true", "1")
+        as_table = None
+        if tables.wants_table(request.headers.get("accept", "")):
+            sent = [False]
+
+            def as_table(obj: JSON) -> JSON:
+                first, sent[0] = not sent[0], True
+                return self._as_table(request, rt, [obj], {}, headers=first)
+
         return StreamingResponse(
-            self._stream(rt, ns, since, labels, fields, timeout, bookmarks, initial_end),
+            self._stream(rt, ns, since, labels, fields, timeout, bookmarks, initial_end, as_table),
             media_type="application/json",
         )
 
@@ -433,6 +506,7 @@ class EmulatorApp:
         timeout: float,
         bookmarks: bool,
         initial_end: bool,
+        as_table: Any = None,
     ) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -445,6 +519,8 @@ class EmulatorApp:
 
         def line(kind: str, obj: JSON) -> bytes:
             obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+            if as_table is not None and kind != "BOOKMARK":
+                obj = as_table(obj)
             return (json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n").encode()
 
         def bookmark(rv: int, end: bool = False) -> bytes:

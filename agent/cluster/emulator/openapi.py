@@ -1,0 +1,421 @@
+"""OpenAPI documents: ``/openapi/v2`` and ``/openapi/v3`` as an API server publishes them.
+
+kubectl reads them for three things: whether the server validates fields
+itself (a ``fieldValidation`` parameter on the kind's PATCH operation in the
+v3 document; then it sends ``fieldValidation=Strict`` instead of validating
+on its side), the patch merge keys of client-side ``apply`` (the kind's v3
+schema, found by ``x-kubernetes-group-version-kind``), and ``kubectl
+explain``.  Both documents are generated from the same Kubernetes schemas the
+emulator serializes and merges with (``kubernetes-validate``'s definitions
+for built-in kinds, a CRD's ``openAPIV3Schema`` for custom resources),
+turned back from their JSON-schema form into OpenAPI: ``type: [x, "null"]``
+is ``type: x``, int-or-string and quantities are strings with a format, and
+``$ref`` points into ``#/definitions`` (v2) or ``#/components/schemas`` (v3).
+
+The v3 root lists one document per group version, each with a content hash
+in its URL (clients cache by it); v2 is one document for everything.  Both
+are served as JSON; a client that only accepts v2's protobuf form gets 406.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+from agent.kinds import KUBERNETES_VERSION, ResourceType, definitions
+
+JSON = dict[str, Any]
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
+_STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
+_DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+_PATCH = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+_SCALE = "io.k8s.api.autoscaling.v1.Scale"
+_STRING_FORMATS = {
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": "",
+}
+_PATCH_TYPES = [
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+]
+
+
+# -- schemas ------------------------------------------------------------------------------------
+def _convert(schema: Any, prefix: str, v3: bool) -> Any:
+    """One JSON-schema node of kubernetes-validate back into OpenAPI form."""
+    if not isinstance(schema, Mapping):
+        return schema
+    out: JSON = {}
+    for key, value in schema.items():
+        if key == "$ref":
+            out["$ref"] = prefix + str(value).rsplit("/", 1)[-1]
+        elif key == "type":
+            types = [t for t in (value if isinstance(value, list) else [value]) if t != "null"]
+            if len(types) == 1:
+                out["type"] = types[0]
+        elif key in ("items", "additionalProperties", "not"):
+            out[key] = _convert(value, prefix, v3)
+        elif key in ("allOf", "anyOf", "oneOf"):
+            out[key] = [_convert(v, prefix, v3) for v in value]
+        elif key == "properties":
+            out[key] = {name: _convert(sub, prefix, v3) for name, sub in value.items()}
+            for name in ("apiVersion", "kind"):
+                if isinstance(out[key].get(name), dict):
+                    out[key][name].pop("enum", None)  # added by kubernetes-validate, not by the server
+        else:
+            out[key] = value
+    if "$ref" in out and len(out) > 1 and v3:
+        ref = out.pop("$ref")
+        out["allOf"] = [{"$ref": ref}]  # as the API server writes a $ref with siblings in v3
+    return out
+
+
+@cache
+def _builtin_schema(name: str, v3: bool) -> JSON:
+    raw = definitions()[name]
+    if name in _STRING_FORMATS:
+        out: JSON = {"type": "string", "description": raw.get("description", "")}
+        if _STRING_FORMATS[name]:
+            out["format"] = _STRING_FORMATS[name]
+        return out
+    prefix = "#/components/schemas/" if v3 else "#/definitions/"
+    converted: JSON = _convert(raw, prefix, v3)
+    return converted
+
+
+def _refs(schema: Any, found: set[str]) -> None:
+    if isinstance(schema, Mapping):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str):
+                found.add(value.rsplit("/", 1)[-1])
+            else:
+                _refs(value, found)
+    elif isinstance(schema, list):
+        for v in schema:
+            _refs(v, found)
+
+
+def _closure(names: Iterable[str], v3: bool, extra: Mapping[str, JSON]) -> dict[str, JSON]:
+    """The named schemas and every schema they reference."""
+    out: dict[str, JSON] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        schema = extra.get(name)
+        if schema is None:
+            if name not in definitions():
+                continue
+            schema = _builtin_schema(name, v3)
+        out[name] = schema
+        found: set[str] = set()
+        _refs(schema, found)
+        todo.extend(found - out.keys())
+    return dict(sorted(out.items()))
+
+
+def _reverse_group(group: str) -> str:
+    return ".".join(reversed(group.split(".")))
+
+
+def custom_schemas(rt: ResourceType, crd: Mapping[str, Any], v3: bool) -> dict[str, JSON]:
+    """A custom resource's schema and its list's, named as the apiextensions server names them."""
+    prefix = "#/components/schemas/" if v3 else "#/definitions/"
+    raw: Mapping[str, Any] = {}
+    for v in (crd.get("spec") or {}).get("versions") or ():
+        if v.get("name") == rt.version:
+            raw = (v.get("schema") or {}).get("openAPIV3Schema") or {}
+    name = f"{_reverse_group(rt.group)}.{rt.version}.{rt.kind}"
+    gvk = [{"group": rt.group, "version": rt.version, "kind": rt.kind}]
+    props = dict(raw.get("properties") or {})
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"$ref": prefix + _OBJECT_META}
+    if not raw:
+        item: JSON = {"type": "object", "x-kubernetes-preserve-unknown-fields": True, "properties": props}
+    else:
+        item = {**raw, "type": "object", "properties": props}
+    item["x-kubernetes-group-version-kind"] = gvk
+    listed = {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"$ref": prefix + _LIST_META},
+            "items": {"type": "array", "items": {"$ref": prefix + name}},
+        },
+        "x-kubernetes-group-version-kind": [{**gvk[0], "kind": f"{rt.kind}List"}],
+    }
+    return {name: item, f"{name}List": listed}
+
+
+def _definition_of(rt: ResourceType, custom: Mapping[str, JSON]) -> tuple[str, str]:
+    """The schema names of a kind and of its list."""
+    if rt.definition:
+        list_name = rt.definition + "List"
+        return rt.definition, list_name if list_name in definitions() else ""
+    name = f"{_reverse_group(rt.group)}.{rt.version}.{rt.kind}"
+    return (name, f"{name}List") if name in custom else ("", "")
+
+
+# -- paths --------------------------------------------------------------------------------------
+def _param(name: str, where: str, description: str, *, required: bool = False, kind: str = "string") -> JSON:
+    return {
+        "name": name,
+        "in": where,
+        "description": description,
+        "required": required,
+        "schema": {"type": kind},
+        "uniqueItems": True,
+    }
+
+
+_PRETTY = _param("pretty", "query", "If 'true', then the output is pretty printed.")
+_DRY_RUN = _param("dryRun", "query", "When present, modifications are not persisted. Valid value: All")
+_FIELD_MANAGER = _param("fieldManager", "query", "A name associated with the actor making the changes.")
+_FIELD_VALIDATION = _param(
+    "fieldValidation",
+    "query",
+    "How to handle unknown or duplicate fields in the request: Ignore, Warn (the default) or Strict.",
+)
+_FORCE = _param("force", "query", "Force is going to force Apply requests.", kind="boolean")
+_LIST_PARAMS = [
+    _param("labelSelector", "query", "A selector to restrict the list of returned objects by their labels."),
+    _param("fieldSelector", "query", "A selector to restrict the list of returned objects by their fields."),
+    _param("limit", "query", "The maximum number of responses to return for a list call.", kind="integer"),
+    _param("continue", "query", "The continue option should be set when retrieving more results."),
+    _param("resourceVersion", "query", "Where to start a list or watch from."),
+    _param("watch", "query", "Watch for changes to the described resources.", kind="boolean"),
+    _param("allowWatchBookmarks", "query", "Request watch events of type BOOKMARK.", kind="boolean"),
+    _param("timeoutSeconds", "query", "Timeout for the list/watch call.", kind="integer"),
+]
+
+
+def _operation(action: str, rt: ResourceType, ref: str, v3: bool, params: list[JSON], body: str = "") -> JSON:
+    gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+    verb = {
+        "get": "read",
+        "list": "list",
+        "post": "create",
+        "put": "replace",
+        "patch": "patch",
+        "delete": "delete",
+        "deletecollection": "deletecollection",
+    }[action]
+    group_id = "".join(p.capitalize() for p in (rt.group or "core").split(".")[:1]) + rt.version.capitalize()
+    op: JSON = {
+        "description": f"{verb} {rt.kind}",
+        "operationId": f"{verb}{group_id}{rt.kind}",
+        "tags": [f"{rt.group or 'core'}_{rt.version}"],
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": gvk,
+    }
+    response = {"$ref": ref}
+    if v3:
+        op["parameters"] = params
+        op["responses"] = {
+            "200": {"description": "OK", "content": {"application/json": {"schema": response}}},
+            "401": {"description": "Unauthorized"},
+        }
+        if body:
+            media = _PATCH_TYPES if action == "patch" else ["application/json", "application/yaml"]
+            schema = {"$ref": body}
+            op["requestBody"] = {"content": {m: {"schema": schema} for m in media}, "required": True}
+    else:
+        op["parameters"] = params + (
+            [{"name": "body", "in": "body", "required": True, "schema": {"$ref": body}}] if body else []
+        )
+        op["parameters"] = [_v2_param(p) for p in op["parameters"]]
+        op["responses"] = {
+            "200": {"description": "OK", "schema": response},
+            "401": {"description": "Unauthorized"},
+        }
+        op["consumes"] = _PATCH_TYPES if action == "patch" else ["*/*"]
+        op["produces"] = ["application/json", "application/yaml"]
+        op["schemes"] = ["https"]
+    return op
+
+
+def _v2_param(param: JSON) -> JSON:
+    if param.get("in") == "body":
+        return param
+    out = {k: v for k, v in param.items() if k != "schema"}
+    out["type"] = param.get("schema", {}).get("type", "string")
+    return out
+
+
+def resource_paths(
+    rt: ResourceType, names: tuple[str, str], v3: bool, name_path: str = "{name}"
+) -> dict[str, JSON]:
+    """The paths of one resource type in one version: collection, item and subresources."""
+    prefix = "#/components/schemas/" if v3 else "#/definitions/"
+    item_ref, list_ref = prefix + names[0], prefix + (names[1] or _STATUS)
+    status_ref = prefix + _STATUS
+    base = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
+    ns_param = _param("namespace", "path", "object name and auth scope", required=True)
+    name_param = _param("name", "path", f"name of the {rt.kind}", required=True)
+    scope = [ns_param] if rt.namespaced else []
+    collection = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
+    write = [_DRY_RUN, _FIELD_MANAGER, _FIELD_VALIDATION]
+    verbs = set(rt.verbs)
+    paths: dict[str, JSON] = {}
+    coll: JSON = {"parameters": [*scope, _PRETTY]}
+    if "list" in verbs:
+        coll["get"] = _operation("list", rt, list_ref, v3, _LIST_PARAMS)
+    if "create" in verbs:
+        coll["post"] = _operation("post", rt, item_ref, v3, write, item_ref)
+    if "deletecollection" in verbs:
+        coll["delete"] = _operation(
+            "deletecollection", rt, status_ref, v3, [_DRY_RUN, *_LIST_PARAMS[:3]], prefix + _DELETE_OPTIONS
+        )
+    paths[collection] = coll
+    if rt.namespaced and "list" in verbs:
+        paths[f"{base}/{rt.plural}"] = {
+            "parameters": [_PRETTY],
+            "get": _operation("list", rt, list_ref, v3, _LIST_PARAMS),
+        }
+    # kubectl looks for fieldValidation among the parameters of the path with the kind's PATCH.
+    item: JSON = {"parameters": [name_param, *scope, _PRETTY, _FIELD_VALIDATION]}
+    if "get" in verbs:
+        item["get"] = _operation("get", rt, item_ref, v3, [])
+    if "update" in verbs:
+        item["put"] = _operation("put", rt, item_ref, v3, write, item_ref)
+    if "patch" in verbs:
+        item["patch"] = _operation("patch", rt, item_ref, v3, [*write, _FORCE], prefix + _PATCH)
+    if "delete" in verbs:
+        item["delete"] = _operation("delete", rt, status_ref, v3, [_DRY_RUN], prefix + _DELETE_OPTIONS)
+    paths[f"{collection}/{name_path}"] = item
+    for sub in rt.subresources:
+        if sub not in ("status", "scale"):
+            continue
+        ref = prefix + _SCALE if sub == "scale" else item_ref
+        paths[f"{collection}/{name_path}/{sub}"] = {
+            "parameters": [name_param, *scope, _PRETTY],
+            "get": _operation("get", rt, ref, v3, []),
+            "put": _operation("put", rt, ref, v3, write, ref),
+            "patch": _operation("patch", rt, ref, v3, [*write, _FORCE], prefix + _PATCH),
+        }
+    return paths
+
+
+# -- documents ----------------------------------------------------------------------------------
+CrdOf = Callable[[ResourceType], Mapping[str, Any] | None]
+
+
+def _pieces(
+    types: Iterable[ResourceType], crd_of: CrdOf, v3: bool
+) -> tuple[dict[str, JSON], dict[str, JSON]]:
+    paths: dict[str, JSON] = {}
+    custom: dict[str, JSON] = {}
+    roots: list[str] = [_STATUS, _DELETE_OPTIONS, _PATCH]
+    for rt in types:
+        crd = crd_of(rt)
+        if crd is not None:
+            custom.update(custom_schemas(rt, crd, v3))
+        names = _definition_of(rt, custom)
+        if not names[0]:
+            continue
+        roots.extend(n for n in names if n)
+        if "scale" in rt.subresources:
+            roots.append(_SCALE)
+        paths.update(resource_paths(rt, names, v3))
+    return paths, _closure(roots, v3, custom)
+
+
+def group_version_path(rt: ResourceType) -> str:
+    """The key of a group version in the v3 root (``api/v1``, ``apis/apps/v1``)."""
+    return f"apis/{rt.group}/{rt.version}" if rt.group else f"api/{rt.version}"
+
+
+def v3_document(types: Iterable[ResourceType], crd_of: CrdOf) -> JSON:
+    """The v3 document of one group version (``types`` are its resource types)."""
+    paths, schemas = _pieces(types, crd_of, v3=True)
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header"}},
+        },
+        "security": [{"BearerToken": []}],
+    }
+
+
+def v2_document(types: Iterable[ResourceType], crd_of: CrdOf) -> JSON:
+    paths, schemas = _pieces(types, crd_of, v3=False)
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
+        "paths": paths,
+        "definitions": schemas,
+        "securityDefinitions": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header"}},
+        "security": [{"BearerToken": []}],
+    }
+
+
+def encode(doc: JSON) -> tuple[bytes, str]:
+    """The document's bytes and the hash clients cache it by (upper-case hex, as the server's)."""
+    raw = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    return raw, hashlib.sha512(raw).hexdigest().upper()[:128]
+
+
+class Documents:
+    """The documents of one emulated cluster, rebuilt when its served types change (a CRD)."""
+
+    def __init__(self, types: Callable[[], Mapping[Any, ResourceType]], versions_of: Any, crd_of: CrdOf):
+        self._types, self._versions_of, self._crd_of = types, versions_of, crd_of
+        self._lock = threading.Lock()
+        self._seen: object = None
+        self._v3: dict[str, tuple[bytes, str]] = {}
+        self._v2: bytes | None = None
+
+    def _current(self) -> None:
+        types = self._types()
+        if types is not self._seen:
+            self._seen, self._v3, self._v2 = types, {}, None
+
+    def _by_group_version(self) -> dict[str, list[ResourceType]]:
+        out: dict[str, list[ResourceType]] = {}
+        for t in self._types().values():
+            for v in self._versions_of(t):
+                at = t if t.version == v else replace(t, version=v)
+                out.setdefault(group_version_path(at), []).append(at)
+        return out
+
+    def v3(self, path: str) -> tuple[bytes, str] | None:
+        """The v3 document of ``api/v1`` or ``apis/{group}/{version}`` and its hash."""
+        with self._lock:
+            self._current()
+            if path not in self._v3:
+                types = self._by_group_version().get(path)
+                if types is None:
+                    return None
+                self._v3[path] = encode(v3_document(types, self._crd_of))
+            return self._v3[path]
+
+    def v3_root(self) -> JSON:
+        paths = {}
+        for path in sorted(self._by_group_version()):
+            found = self.v3(path)
+            if found is not None:
+                paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={found[1]}"}
+        return {"paths": paths}
+
+    def v2(self) -> bytes:
+        with self._lock:
+            self._current()
+            if self._v2 is None:
+                types = [t for ts in self._by_group_version().values() for t in ts]
+                self._v2 = encode(v2_document(types, self._crd_of))[0]
+            return self._v2

@@ -1,0 +1,144 @@
+"""What the emulator answers kubectl's requests with, checked over real HTTPS without kubectl:
+TLS trusted through the kubeconfig's CA, protobuf refused with 415, Table output,
+OpenAPI documents and server-side field validation."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agent.cluster.emulator import EmulatedCluster, Options
+from agent.cluster.emulator.serving import EmulatorServer, saved_kubeconfig
+from agent.cluster.emulator.tables import human_duration
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[EmulatorServer, httpx.Client]]:
+    cluster = EmulatedCluster(tmp_path / "c.db", Options())
+    server = EmulatorServer(cluster, tls=True).start()
+    config = server.kubeconfig()
+    ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+    headers = {"Authorization": f"Bearer {config['users'][0]['user']['token']}"}
+    client = httpx.Client(base_url=server.url, headers=headers, verify=ssl.create_default_context(cadata=ca))
+    yield server, client
+    client.close()
+    server.stop()
+    cluster.close()
+
+
+def configmap(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "labels": {"app": "web"}},
+        "data": {"a": "1", "b": "2"},
+        **(extra or {}),
+    }
+
+
+def test_https_with_the_ca_of_the_kubeconfig(
+    api: tuple[EmulatorServer, httpx.Client], tmp_path: Path
+) -> None:
+    server, client = api
+    assert server.url.startswith("https://") and client.get("/version").json()["minor"] == "33"
+    assert client.get("/api/v1/namespaces", headers={"Authorization": ""}).status_code == 401
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.get(server.url + "/version")  # the system's trust store does not know this CA
+    saved = saved_kubeconfig(server.cluster)
+    assert saved is not None and saved["clusters"] == server.kubeconfig()["clusters"]
+
+
+def test_protobuf_bodies_get_415_and_json_answers_protobuf_accepts(
+    api: tuple[EmulatorServer, httpx.Client],
+) -> None:
+    _, client = api
+    refused = client.post(
+        "/api/v1/namespaces/default/configmaps",
+        content=b"k8s\x00\x0a\x0f",
+        headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+    )
+    assert refused.status_code == 415 and refused.json()["reason"] == "UnsupportedMediaType"
+    listed = client.get(
+        "/api/v1/namespaces", headers={"Accept": "application/vnd.kubernetes.protobuf,application/json"}
+    )
+    names = [n["metadata"]["name"] for n in listed.json()["items"]]
+    assert listed.headers["content-type"] == "application/json"
+    assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
+
+
+def test_tables_for_lists_single_objects_and_custom_columns(api: tuple[EmulatorServer, httpx.Client]) -> None:
+    _, client = api
+    assert client.post("/api/v1/namespaces/default/configmaps", json=configmap()).status_code == 201
+    table = client.get("/api/v1/namespaces/default/configmaps", headers={"Accept": TABLE}).json()
+    assert table["kind"] == "Table"
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
+    assert table["rows"][0]["cells"][:2] == ["settings", 2]
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+    assert table["rows"][0]["object"]["metadata"]["labels"] == {"app": "web"}
+    whole = client.get(
+        "/api/v1/namespaces/default/configmaps/settings?includeObject=Object", headers={"Accept": TABLE}
+    ).json()
+    assert whole["rows"][0]["object"]["data"] == {"a": "1", "b": "2"}
+    plain = client.get("/api/v1/namespaces/default/configmaps/settings").json()
+    assert plain["kind"] == "ConfigMap"
+
+
+def test_openapi_v3_root_documents_and_v2(api: tuple[EmulatorServer, httpx.Client]) -> None:
+    _, client = api
+    root = client.get("/openapi/v3").json()["paths"]
+    url = root["apis/apps/v1"]["serverRelativeURL"]
+    doc = client.get(url)
+    assert doc.headers["cache-control"] == "public, immutable"
+    schemas = doc.json()["components"]["schemas"]
+    containers = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
+    assert containers["x-kubernetes-patch-merge-key"] == "name" and containers["type"] == "array"
+    assert schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"] == "int-or-string"
+    item = doc.json()["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]
+    assert item["patch"]["x-kubernetes-group-version-kind"]["kind"] == "Deployment"
+    assert "fieldValidation" in {p["name"] for p in item["parameters"]}
+    v2 = client.get("/openapi/v2", headers={"Accept": "application/json"}).json()
+    assert v2["swagger"] == "2.0" and "io.k8s.api.apps.v1.Deployment" in v2["definitions"]
+    only_protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    assert client.get("/openapi/v2", headers={"Accept": only_protobuf}).status_code == 406
+
+
+def test_field_validation_strict_warn_and_ignore(api: tuple[EmulatorServer, httpx.Client]) -> None:
+    server, client = api
+    path = "/api/v1/namespaces/default/configmaps"
+    strict = client.post(path + "?fieldValidation=Strict", json=configmap({"spec": {"x": 1}}))
+    assert (
+        strict.status_code == 400
+        and strict.json()["message"] == 'strict decoding error: unknown field "spec"'
+    )
+    assert server.cluster.get("v1", "ConfigMap", "settings", "default") is None
+    warned = client.post(path, json=configmap({"spec": {"x": 1}}))
+    assert warned.status_code == 201 and warned.headers["warning"] == '299 - "unknown field \\"spec\\""'
+    assert "spec" not in warned.json()
+    patched = client.patch(
+        path + "/settings?fieldValidation=Ignore",
+        json={"metadata": {"labelz": {}}, "data": {"c": "3"}},
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
+    assert patched.status_code == 200 and "warning" not in patched.headers
+    assert "labelz" not in patched.json()["metadata"]
+    assert patched.json()["data"] == {"a": "1", "b": "2", "c": "3"}
+    bad_mode = client.post(path + "?fieldValidation=Loud", json=configmap())
+    assert bad_mode.status_code == 400 and "fieldValidation" in bad_mode.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(-5, "<invalid>"), (-1, "0s"), (59, "59s"), (119, "119s"), (150, "2m30s"), (600, "10m"),
+     (3 * 3600 + 60, "3h1m"), (30 * 3600, "30h"), (3 * 86400 + 3600, "3d1h"), (40 * 86400, "40d"),
+     (3 * 365 * 86400 + 86400, "3y1d")],
+)  # fmt: skip
+def test_ages_read_like_the_api_servers(seconds: int, shown: str) -> None:
+    assert human_duration(seconds) == shown
