@@ -2,7 +2,7 @@
 with ``kubectl apply --server-side`` and with the emulator's peak create rate.
 
 Each measurement gets a fresh emulated cluster served over HTTP on 127.0.0.1
-(the same REST server ``gitops-agent emulator serve`` runs); the agent talks
+(the same REST server ``gitops-agent emulator serve`` runs, over TLS); the agent talks
 to it through the official client (``cluster.kubeconfig``), as it would to a
 real cluster.  Prints figures; the last line is one JSON object with
 ``agent_cold_sync_s``, ``kubectl_apply_s``, ``ratio_agent_to_kubectl``,
@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from agent.cluster.emulator import EmulatedCluster, Options
-from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.cluster.emulator.serving import EmulatorServer
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
@@ -114,8 +114,8 @@ class Served:
     def __init__(self, folder: Path, name: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.engine = EmulatedCluster(folder / f"{name}.db", Options())
-        self.server = EmulatorServer(self.engine).start()
-        self.kubeconfig = write_kubeconfig(folder / f"{name}.kubeconfig", self.server.url, self.server.token)
+        self.server = EmulatorServer(self.engine, tls=True).start()  # kubectl sends tokens only over TLS
+        self.kubeconfig = self.server.write_kubeconfig(folder / f"{name}.kubeconfig")
 
     def close(self) -> None:
         self.server.stop()
