@@ -153,7 +153,9 @@ def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftRep
         return DriftReport(app.name, None, failure=e.failure())
     except ClusterError as e:
         return DriftReport(app.name, None, failure=Failure(Stage.CLUSTER, str(e)))
-    return DriftReport(app.name, prepared.revision, tuple(s.diff for s in prepared.plan.resources))
+    resources = prepared.plan.resources
+    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    return DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources), health=health)
 
 
 def status(ctx: Context, app: Application) -> AppStatus:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from agent.cluster.emulator import EmulatedCluster
+from agent.cluster.emulator.serving import EmulatorServer
 from tests.conftest import write_config
 from tests.e2e.daemon_support import (
     Daemon,
@@ -50,8 +51,25 @@ def upstream(tmp_path: Path, server: GitHttpServer) -> Upstream:
     return up
 
 
+@pytest.fixture
+def api_server(tmp_path: Path) -> Iterator[Path]:
+    """The emulated cluster served over HTTPS (its REST API, as a real API
+    server would be); yields the kubeconfig for it."""
+    engine = EmulatedCluster(tmp_path / "cluster.db")
+    server = EmulatorServer(engine, tls=True).start()
+    try:
+        yield server.write_kubeconfig(tmp_path / "kubeconfig")
+    finally:
+        server.stop()
+        engine.close()
+
+
 def start(
-    tmp_path: Path, upstream: Upstream, daemon: dict[str, Any] | None = None, apps: list[dict[str, Any]] = ()
+    tmp_path: Path,
+    upstream: Upstream,
+    daemon: dict[str, Any] | None = None,
+    apps: list[dict[str, Any]] = (),
+    kubeconfig: Path | None = None,
 ) -> Daemon:
     port = free_port()
     settings: dict[str, Any] = {
@@ -62,8 +80,9 @@ def start(
     }
     for key, value in (daemon or {}).items():
         settings[key] = {**settings[key], **value} if isinstance(value, dict) else value
+    cluster = {"kubeconfig": {"path": str(kubeconfig)}} if kubeconfig else {"emulated": {"path": "cluster.db"}}
     doc = {
-        "cluster": {"emulated": {"path": "cluster.db"}},
+        "cluster": cluster,
         "stateDir": "state",
         "source": {"allowedSchemes": ["http"]},  # the git server on loopback speaks plain HTTP
         "daemon": settings,
@@ -110,9 +129,9 @@ def live(tmp_path: Path, name: str = "settings-0") -> str | None:
 
 
 def test_push_then_signed_webhook_converges_and_status_reports_it(
-    tmp_path: Path, upstream: Upstream, daemons: list[Daemon]
+    tmp_path: Path, upstream: Upstream, daemons: list[Daemon], api_server: Path
 ) -> None:
-    d = start(tmp_path, upstream)
+    d = start(tmp_path, upstream, kubeconfig=api_server)  # the cluster over HTTPS, through kube.py
     daemons.append(d)
     first = upstream.work.git("rev-parse", "HEAD")
     wait_for(lambda: revision_of(d) == first, 60, "the first sync")
