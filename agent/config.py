@@ -34,6 +34,10 @@ class _Model(BaseModel):
 
 class EmulatedCluster(_Model):
     path: str = ".gitops-agent/cluster.db"
+    # Rehearsals should not take real minutes: deadlines such as a Deployment's
+    # progressDeadlineSeconds are scaled by this factor (600 s -> 6 s).
+    time_factor: float = Field(default=0.01, gt=0)
+    rollout_seconds: float = Field(default=0.0, ge=0)  # until simulated rollouts report done
 
 
 class Kubeconfig(_Model):

@@ -10,10 +10,12 @@ def connect(config: AgentConfig, context: str | None = None) -> ClusterClient:
     """The ClusterClient the configuration names (``context`` overrides the kubeconfig's)."""
     cluster = config.cluster
     if cluster.kind == "emulated":
-        from agent.cluster.emulator import EmulatedCluster
+        from agent.cluster.emulator import EmulatedCluster, Options
+        from agent.config import EmulatedCluster as Settings
 
-        emulated = cluster.emulated
-        return EmulatedCluster(config.resolve(emulated.path if emulated else ".gitops-agent/cluster.db"))
+        emulated = cluster.emulated or Settings()
+        options = Options(time_factor=emulated.time_factor, rollout_seconds=emulated.rollout_seconds)
+        return EmulatedCluster(config.resolve(emulated.path), options)
     from agent.cluster.kube import KubeCluster
 
     if cluster.kind == "inCluster":

@@ -103,16 +103,23 @@ def print_rollback(app: str, rb: RollbackResult, console: Console) -> None:
         console.print(f"[bold red]error:[/] {escape(app)}: {escape(redact(str(rb.failure)))}")
 
 
+def _one_line(text: str, limit: int = 90) -> str:
+    line = " ".join(redact(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def print_history(app: str, records: Sequence[RevisionRecord], console: Console) -> None:
     if not records:
         console.print(f"{escape(app)}: no revisions recorded yet")
         return
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("REVISION", "COMMIT", "OPERATION", "TRIGGER", "RESULT", "HEALTH", "FINISHED", "MESSAGE"):
-        table.add_column(column)
+    for column, width in (("REVISION", 8), ("COMMIT", 7), ("OPERATION", 14), ("TRIGGER", 9), ("RESULT", 9),
+                          ("HEALTH", 11), ("FINISHED", 20)):
+        table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column("MESSAGE", overflow="fold")
     for r in records:
         result = f"[green]{r.result}[/]" if r.succeeded else f"[red]{r.result}[/]"
-        operation = r.operation if r.operation == "sync" else f"rollback to {r.commit[:7]}"
+        operation = r.operation if r.rollback_of is None else f"rollback of {r.rollback_of}"
         table.add_row(
             str(r.number),
             r.commit[:7],
@@ -121,15 +128,16 @@ def print_history(app: str, records: Sequence[RevisionRecord], console: Console)
             result,
             r.health or "-",
             r.finished,
-            escape(redact(r.message)),
+            escape(_one_line(r.message)),
         )
     console.print(table)
 
 
 def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("APP", "SYNC", "HEALTH", "REVISION", "LAST", "RESULT", "MESSAGE"):
-        table.add_column(column)
+    for column in ("APP", "SYNC", "HEALTH", "REVISION", "LAST", "RESULT"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("MESSAGE", overflow="fold")
     for s in statuses:
         sync = {"Synced": "green", "OutOfSync": "yellow"}.get(str(s.sync_status), "red")
         health = {"Healthy": "green", "Progressing": "cyan", "Suspended": "cyan"}.get(s.health.label, "red")
@@ -142,7 +150,7 @@ def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
             revision,
             last,
             s.last_result or "-",
-            escape(redact(s.message)),
+            escape(_one_line(s.message)),
         )
     console.print(table)
 

@@ -80,7 +80,9 @@ def start(
     }
     for key, value in (daemon or {}).items():
         settings[key] = {**settings[key], **value} if isinstance(value, dict) else value
-    cluster = {"kubeconfig": {"path": str(kubeconfig)}} if kubeconfig else {"emulated": {"path": "cluster.db"}}
+    cluster = (
+        {"kubeconfig": {"path": str(kubeconfig)}} if kubeconfig else {"emulated": {"path": "cluster.db"}}
+    )
     doc = {
         "cluster": cluster,
         "stateDir": "state",
