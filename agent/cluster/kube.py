@@ -167,6 +167,17 @@ class KubeCluster:
             (version,),
         )
 
+    def server_info(self) -> tuple[str, list[str]]:
+        version = self._call(lambda: k8s.VersionApi(self.api_client).get_code())
+        self._call(lambda: self.dynamic.resources.invalidate_cache())  # noqa: PLW0108 - fresh: CRDs come and go
+        served: set[str] = set()
+        for r in self._call(lambda: self.dynamic.resources.search()):  # noqa: PLW0108 - discovery inside _call
+            if "/" in str(getattr(r, "name", "")) or not getattr(r, "kind", None):
+                continue  # subresources (deployments/scale) are not API versions of their own
+            gv = str(r.group_version)
+            served.update((gv, f"{gv}/{r.kind}"))
+        return str(version.git_version), sorted(served)
+
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
         r = self._resource(api_version, kind)
         try:

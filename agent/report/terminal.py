@@ -113,8 +113,15 @@ def print_history(app: str, records: Sequence[RevisionRecord], console: Console)
         console.print(f"{escape(app)}: no revisions recorded yet")
         return
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column, width in (("REVISION", 8), ("COMMIT", 7), ("OPERATION", 14), ("TRIGGER", 9), ("RESULT", 9),
-                          ("HEALTH", 11), ("FINISHED", 20)):
+    for column, width in (
+        ("REVISION", 8),
+        ("COMMIT", 7),
+        ("OPERATION", 14),
+        ("TRIGGER", 9),
+        ("RESULT", 9),
+        ("HEALTH", 11),
+        ("FINISHED", 20),
+    ):
         table.add_column(column, no_wrap=True, min_width=width)
     table.add_column("MESSAGE", overflow="fold")
     for r in records:

@@ -8,20 +8,26 @@ known before the first write; :mod:`agent.sync.engine` and
 from __future__ import annotations
 
 import hashlib
+import time
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.cluster.base import ClusterClient, NotFound
+from agent.cluster.base import ClusterClient, ClusterError, NotFound
 from agent.config import AgentConfig, Application
+from agent.errors import AgentError
 from agent.models import Action, ChangeSetEntry, Manifest, ObjectKey, Revision
-from agent.render import Release, RenderRequest, RenderResult, render
+from agent.render import Capabilities, Release, RenderRequest, RenderResult, render
+from agent.render.context import APIVersions, KubeVersion
 from agent.source import GitSource, signature_policy
 from agent.sync.ownership import APP_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, plan
 from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
+
+
+CAPABILITIES_TTL = 300.0
 
 
 @dataclass
@@ -31,10 +37,25 @@ class Context:
     config: AgentConfig
     cluster: ClusterClient
     source: GitSource
+    _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
         return cls(config, cluster, GitSource.from_config(config))
+
+    def capabilities(self) -> Capabilities:
+        """What templates see as ``capabilities``: the cluster's version and
+        served APIs, asked at most every CAPABILITIES_TTL seconds (CRDs come
+        and go), or the documented default when the cluster cannot say."""
+        cached = self._capabilities
+        if cached is None or time.monotonic() - cached[0] > CAPABILITIES_TTL:
+            try:
+                version, api_versions = self.cluster.server_info()
+                found = Capabilities(KubeVersion.parse(version), APIVersions(api_versions))
+            except (ClusterError, AgentError):
+                found = Capabilities.default()
+            cached = self._capabilities = (time.monotonic(), found)
+        return cached[1]
 
     def owner(self, app: Application) -> str:
         return owner_id(self.config.cluster.state_namespace, app.name)
@@ -83,6 +104,7 @@ def render_app(ctx: Context, app: Application, root: Path, is_install: bool = Tr
             values=app.values,
             label=f"{app.name}: {app.path}",
             validate=app.openapi_validation,
+            capabilities=ctx.capabilities(),
         )
     )
     owner = ctx.owner(app)

@@ -214,6 +214,14 @@ class EmulatedCluster:
             self.faults.gate(verb, rt.kind if rt else "", rt.plural if rt else "")
         self.controllers.tick()
 
+    def server_info(self) -> tuple[str, list[str]]:
+        served: set[str] = set()
+        for t in self.types().values():
+            for version in self.served_versions(t):
+                gv = f"{t.group}/{version}" if t.group else version
+                served.update((gv, f"{gv}/{t.kind}"))
+        return kinds.KUBERNETES_VERSION, sorted(served)
+
     # -- reads ---------------------------------------------------------------------------------
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
         rt = self.resource_type(api_version, kind)
