@@ -8,8 +8,8 @@ known before the first write; :mod:`agent.sync.engine` and
 from __future__ import annotations
 
 import hashlib
-import time
 import json
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,6 @@ from agent.source import GitSource, signature_policy
 from agent.sync.ownership import APP_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, plan
 from agent.sync.record import InventoryItem, RecordStore, RevisionRecord
-
 
 CAPABILITIES_TTL = 300.0
 

@@ -364,9 +364,13 @@ def test_bad_ignore_path_is_a_config_error(tmp_path: Path) -> None:
         )
 
 
-def test_templates_see_the_clusters_capabilities(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> None:
+def test_templates_see_the_clusters_capabilities(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
     repo.write("chart/Chart.yaml", "apiVersion: v2\nname: caps\nversion: 0.1.0\n")
-    repo.write("chart/templates/cm.yaml", """
+    repo.write(
+        "chart/templates/cm.yaml",
+        """
         apiVersion: v1
         kind: ConfigMap
         metadata:
@@ -374,19 +378,38 @@ def test_templates_see_the_clusters_capabilities(tmp_path: Path, repo: GitRepo, 
         data:
           kube: {{ capabilities.kube_version.version | quote }}
           widgets: {{ capabilities.api_versions.has("example.com/v1/Widget") | string | quote }}
-        """)
+        """,
+    )
     repo.commit("caps")
     ctx, cfg = make_ctx(tmp_path, repo, cluster, path="chart", syncPolicy={"createNamespace": True})
     assert reconcile(ctx, cfg.apps[0]).ok
     data = cluster.get("v1", "ConfigMap", "caps", "web")["data"]
     assert data == {"kube": "v1.33.0", "widgets": "false"}
-    cluster.create({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Widget", "plural": "widgets"},
-                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
-                     "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
-    })
+    cluster.create(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"kind": "Widget", "plural": "widgets"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
     ctx2, _ = make_ctx(tmp_path, repo, cluster, path="chart", syncPolicy={"createNamespace": True})
     assert reconcile(ctx2, cfg.apps[0]).ok
     assert cluster.get("v1", "ConfigMap", "caps", "web")["data"]["widgets"] == "true"
