@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any
 
 from agent.kinds import ResourceType, definitions
-from agent.schema import quantity
 
 _QUANTITY_REF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
@@ -163,70 +162,3 @@ def default_list_keys(value: Any, node: Node | None) -> None:
 
 class SchemaError(ValueError):
     """A value its schema cannot hold (a malformed quantity); names the path."""
-
-
-def _quantity(value: Any, path: str) -> str:
-    try:
-        return quantity.canonical(value)
-    except quantity.QuantityError as e:
-        raise SchemaError(f'unable to parse quantity\'s suffix for "{path}": {e}') from None
-
-
-def normalize_builtin(value: Any, node: Node | None, path: str = "") -> Any:
-    """Serialize as the API server would: nulls, empty maps and empty lists
-    dropped (Go's ``omitempty``; empty structs stay, as ``resources: {}``),
-    quantities canonical."""
-    if node is not None and node.is_quantity and value is not None:
-        return _quantity(value, path)
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, child in value.items():
-            if child is None:
-                continue
-            sub = node.field(key) if node is not None else None
-            normal = normalize_builtin(child, sub, f"{path}.{key}" if path else key)
-            if (
-                isinstance(normal, (dict, list))
-                and not normal
-                and sub is not None
-                and sub.shape in ("map", "list")
-            ):
-                continue
-            out[key] = normal
-        return out
-    if isinstance(value, list):
-        item = node.items() if node is not None else None
-        return [normalize_builtin(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value
-
-
-def normalize_custom(value: Any, node: Node | None, path: str = "") -> Any:
-    """A custom resource as the apiextensions server stores it: fields the
-    structural schema does not know are pruned (unless it preserves them),
-    nulls dropped unless ``nullable``, ``default`` values filled in."""
-    if node is None:
-        return value
-    raw = node.raw
-    if isinstance(value, Mapping):
-        if node.ref:  # metadata: a built-in type
-            return normalize_builtin(value, node, path)
-        props = raw.get("properties")
-        extra = raw.get("additionalProperties")
-        keep_all = bool(raw.get("x-kubernetes-preserve-unknown-fields")) or extra is True
-        out: dict[str, Any] = {}
-        for key, child in value.items():
-            sub = node.field(key)
-            if sub is None and not keep_all:
-                continue
-            if child is None and not (sub is not None and sub.raw.get("nullable")):
-                continue
-            out[key] = normalize_custom(child, sub, f"{path}.{key}" if path else key)
-        if isinstance(props, Mapping):
-            for key, sub_raw in props.items():
-                if key not in out and isinstance(sub_raw, Mapping) and "default" in sub_raw:
-                    out[key] = normalize_custom(sub_raw["default"], resolve(sub_raw), f"{path}.{key}")
-        return out
-    if isinstance(value, list):
-        item = node.items()
-        return [normalize_custom(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value

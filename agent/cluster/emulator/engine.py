@@ -49,6 +49,7 @@ from agent.cluster.emulator.store import Store
 from agent.kinds import ResourceType, crd_resource_types
 from agent.models import split_api_version
 from agent.schema import nodes as schema
+from agent.schema import shapes
 
 JSONList = list[JSON]
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -684,10 +685,10 @@ class EmulatedCluster:
             if rt.kind == "Secret" and not rt.group:
                 _fold_string_data(body)
             try:
-                return dict(schema.normalize_builtin(body, node))
+                return dict(shapes.normalize(body, shapes.shape_of(node)))
             except schema.SchemaError as e:
                 raise BadRequest(str(e)) from None
-        out = dict(schema.normalize_custom(body, node))
+        out = dict(shapes.normalize_custom(body, node))
         return out
 
     def _admit(

@@ -1,14 +1,14 @@
-"""The Kubernetes schemas as the diff walks them: cached, and with list keys.
+"""The Kubernetes schemas as objects are walked along them: cached, with list keys.
 
-:mod:`agent.schema.nodes` resolves a node's children on every lookup, which
-is right for the emulator (one object per request) and too slow for a diff
-of ten thousand objects.  :class:`Shape` wraps a node once and remembers its
-children, its list keys and whether it holds a quantity or an
-int-or-string, so walking the same kind again costs dictionary lookups only.
+:mod:`agent.schema.nodes` resolves a node's children on every lookup; a diff
+of ten thousand objects, or an emulated API server taking a thousand writes,
+walks the same kinds again and again.  :class:`Shape` wraps a node once and
+remembers its children, its list keys and whether it holds a quantity or an
+int-or-string, so walking a kind again costs dictionary lookups only.
 
-:func:`normalize` is :func:`agent.schema.nodes.normalize_builtin` on shapes;
-a unit test keeps the two equal, so the diff predicts exactly what the
-emulated cluster stores.
+:func:`normalize` serializes an object as the API server stores it; the
+emulated cluster stores exactly that, and the diff predicts it with the very
+same function.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from agent.kinds import builtin
 from agent.models import split_api_version
 from agent.schema import quantity
-from agent.schema.nodes import INT_OR_STRING, Node, SchemaError, root
+from agent.schema.nodes import INT_OR_STRING, Node, SchemaError, resolve, root
 
 
 class Shape:
@@ -120,4 +120,36 @@ def normalize(value: Any, shape: Shape | None, path: str = "") -> Any:
     if isinstance(value, list):
         item = shape.items() if shape is not None else None
         return [normalize(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def normalize_custom(value: Any, node: Node | None, path: str = "") -> Any:
+    """A custom resource as the apiextensions server stores it: fields the
+    structural schema does not know are pruned (unless it preserves them),
+    nulls dropped unless ``nullable``, ``default`` values filled in."""
+    if node is None:
+        return value
+    raw = node.raw
+    if isinstance(value, Mapping):
+        if node.ref:  # metadata: a built-in type
+            return normalize(value, shape_of(node), path)
+        props = raw.get("properties")
+        extra = raw.get("additionalProperties")
+        keep_all = bool(raw.get("x-kubernetes-preserve-unknown-fields")) or extra is True
+        out: dict[str, Any] = {}
+        for key, child in value.items():
+            sub = node.field(key)
+            if sub is None and not keep_all:
+                continue
+            if child is None and not (sub is not None and sub.raw.get("nullable")):
+                continue
+            out[key] = normalize_custom(child, sub, f"{path}.{key}" if path else key)
+        if isinstance(props, Mapping):
+            for key, sub_raw in props.items():
+                if key not in out and isinstance(sub_raw, Mapping) and "default" in sub_raw:
+                    out[key] = normalize_custom(sub_raw["default"], resolve(sub_raw), f"{path}.{key}")
+        return out
+    if isinstance(value, list):
+        item = node.items()
+        return [normalize_custom(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
