@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +59,28 @@ def _error(e: ApiException) -> ClusterError:
     return error_from_status({"message": message}, int(e.status or 500))
 
 
+TOKEN_REFRESH_SECONDS = 30.0
+
+
+def _throttle_token_refresh(configuration: k8s.Configuration) -> None:
+    """The kubeconfig loader re-applies its whole configuration before every
+    request (to refresh expiring tokens), which costs more than a request to a
+    fast server; checking every TOKEN_REFRESH_SECONDS keeps expiring tokens
+    fresh (they live for minutes) at a fraction of the cost."""
+    hook = configuration.refresh_api_key_hook
+    if hook is None:
+        return
+    last = [-TOKEN_REFRESH_SECONDS]
+
+    def throttled(config: k8s.Configuration) -> None:
+        now = time.monotonic()
+        if now - last[0] >= TOKEN_REFRESH_SECONDS:
+            last[0] = now
+            hook(config)
+
+    configuration.refresh_api_key_hook = throttled
+
+
 def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
     return lambda: r.get(
         namespace=ns, label_selector=selector or None, limit=500, _continue=token, serialize=False
@@ -87,6 +110,7 @@ class KubeCluster:
         except (ConfigException, OSError, TypeError) as e:
             where = str(path) if path else "kubeconfig"
             raise ConfigError(f"{where}: {e}") from None
+        _throttle_token_refresh(api_client.configuration)
         return cls(api_client, **kw)
 
     @classmethod
