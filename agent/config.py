@@ -271,8 +271,16 @@ class Notification(_Model):
 
 
 class Backoff(_Model):
+    """The daemon's retry delay for an app whose reconciles keep failing."""
+
     initial_seconds: float = Field(default=5, gt=0)
     max_seconds: float = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Backoff:
+        if self.max_seconds < self.initial_seconds:
+            raise ValueError("maxSeconds must be >= initialSeconds")
+        return self
 
 
 class DaemonConfig(_Model):

@@ -33,8 +33,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.backoff import Backoff
 from agent.config import AgentConfig, Application
-from agent.daemon.backoff import BackoffPolicy
 from agent.daemon.logs import app_log
 from agent.daemon.state import AppState, Manual, RunResult
 
@@ -64,7 +64,7 @@ class Scheduler:
         self.states = {a.name: AppState(a.name) for a in config.apps}
         self.debounce = daemon.webhook.debounce_seconds
         self.queue_size = daemon.webhook.queue_size
-        self.backoff = BackoffPolicy(daemon.backoff.initial_seconds, daemon.backoff.max_seconds)
+        self.backoff = Backoff(initial=daemon.backoff.initial_seconds, maximum=daemon.backoff.max_seconds)
         self.jitter = daemon.jitter_percent / 100
         self.on_queue = on_queue or (lambda _n: None)
         self._guard = threading.Lock()  # the queue: which apps wait (their state.pending)

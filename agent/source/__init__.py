@@ -1,6 +1,6 @@
 """The source stage: Git only.  See :mod:`agent.source.git`."""
 
-from agent.source.backoff import Backoff
+from agent.backoff import Backoff
 from agent.source.credentials import Credential, SecretSource
 from agent.source.git import Checkout, GitSource
 from agent.source.settings import SourceSettings, signature_policy

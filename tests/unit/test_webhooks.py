@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import pytest
 
+from agent.backoff import Backoff
 from agent.config import WebhookSecrets
-from agent.daemon.backoff import BackoffPolicy
 from agent.daemon.matching import ref_matches, repo_key, selected
 from agent.daemon.webhooks import Push, WebhookError, authenticate, parse
 
@@ -232,10 +232,10 @@ def test_selected_apps() -> None:
 
 
 # -- back-off -------------------------------------------------------------------------
-def test_backoff_grows_and_is_capped() -> None:
-    policy = BackoffPolicy(initial=2, maximum=60, jitter=0)
+def test_daemon_backoff_grows_and_is_capped() -> None:
+    policy = Backoff(initial=2, maximum=60, jitter=0)
     assert [policy.delay(n) for n in range(8)] == [0, 2, 4, 8, 16, 32, 60, 60]
-    jittered = BackoffPolicy(initial=10, maximum=1000, jitter=0.1)
+    jittered = Backoff(initial=10, maximum=1000, jitter=0.5)
     rand = random.Random(1)  # noqa: S311
-    assert all(9 <= jittered.delay(1, rand) <= 11 for _ in range(50))
-    assert BackoffPolicy(initial=1, maximum=5).delay(10_000) <= 5
+    assert all(5 <= jittered.delay(1, rand) <= 10 for _ in range(50))
+    assert Backoff(initial=1, maximum=5).delay(10_000) <= 5

@@ -1,4 +1,5 @@
-"""How long to wait before retrying an app whose source failed.
+"""How long to wait before retrying an app whose reconcile keeps failing
+(its source unreachable, its cluster refusing): the daemon's policy.
 
 Exponential, capped, with jitter: after ``n`` consecutive failures the
 ceiling is ``initial * factor**(n-1)``, never above ``maximum``, and the
