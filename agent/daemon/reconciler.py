@@ -47,7 +47,7 @@ log = logging.getLogger("gitops_agent.reconcile")
 def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | None]:
     """Git against the cluster, writing nothing."""
     try:
-        prepared = prepare(ctx, app, None, prune=True)
+        prepared = prepare(ctx, app)  # the app's own prune policy: the same plan a sync would make
     except (AgentError, ClusterError) as e:
         failure = e.failure() if isinstance(e, AgentError) else Failure(Stage.CLUSTER, str(e))
         report = DriftReport(app.name, None, failure=failure)
@@ -126,7 +126,7 @@ class Reconciler:
             return ("drift" if obs.drifted else "unchanged"), None, None, "", obs
         if not moved and not (policy.self_heal and _healable(app, obs)):
             return ("drift" if obs.drifted else "unchanged"), None, None, "", obs
-        result = reconcile(self.ctx, app, trigger=trigger)
+        result = reconcile(self.ctx, app, trigger=trigger, prepared=prepared)
         after, _ = observe(self.ctx, app)
         return _outcome(result), result, None, _message(result), after
 

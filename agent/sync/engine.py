@@ -63,14 +63,19 @@ def reconcile(
     trigger: str = "manual",
     dry_run: bool = False,
     progress: Progress | None = None,
+    prepared: Prepared | None = None,
 ) -> SyncResult:
     """One sync: the pipeline, then, when a change failed (or did not become
     healthy in time) and the app allows it, a rollback to the last healthy
     revision.  ``dry_run`` sends every write with ``dryRun=All``: the server
-    checks it, nothing changes, nothing is recorded."""
+    checks it, nothing changes, nothing is recorded.  ``prepared`` is the
+    result of a :func:`prepare` the caller just made (with the app's own
+    revision and prune policy), so the daemon does not fetch, render and read
+    the cluster twice."""
     started = now()
     try:
-        prepared = prepare(ctx, app, ref, prune)
+        if prepared is None or ref is not None or prune is not None:
+            prepared = prepare(ctx, app, ref, prune)
     except AgentError as e:
         return SyncResult(app.name, None, failure=e.failure())
     except ClusterError as e:
