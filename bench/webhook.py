@@ -43,6 +43,7 @@ def config(tmp: Path, url: str, apps: int) -> tuple[Path, int]:
     port = free_port()
     doc = {
         "cluster": {"emulated": {"path": "cluster.db"}},
+        "source": {"allowedSchemes": ["http"]},  # the git server on loopback speaks plain HTTP
         "stateDir": "state",
         "daemon": {"port": port, "webhook": {"secrets": {"github": "${GH_SECRET}"}}, "logLevel": "warning"},
         "apps": [
