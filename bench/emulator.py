@@ -77,6 +77,7 @@ def serve(folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
             "0",
             "--kubeconfig",
             str(kubeconfig),
+            "--no-tls",  # the plain-HTTP figure the issue asks for
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
