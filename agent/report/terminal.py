@@ -108,36 +108,41 @@ def _one_line(text: str, limit: int = 90) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+HISTORY_COLUMNS = (
+    ("REVISION", 8),
+    ("COMMIT", 7),
+    ("OPERATION", 14),
+    ("TRIGGER", 9),
+    ("RESULT", 9),
+    ("HEALTH", 11),
+    ("FINISHED", 20),
+)
+_MESSAGE_MIN_WIDTH = 30
+
+
 def print_history(app: str, records: Sequence[RevisionRecord], console: Console) -> None:
+    """A table of revisions; messages in a last column when the terminal is
+    wide enough, else on their own lines under the table."""
     if not records:
         console.print(f"{escape(app)}: no revisions recorded yet")
         return
+    fixed = sum(width + 1 for _, width in HISTORY_COLUMNS)
+    inline = console.width - fixed >= _MESSAGE_MIN_WIDTH
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column, width in (
-        ("REVISION", 8),
-        ("COMMIT", 7),
-        ("OPERATION", 14),
-        ("TRIGGER", 9),
-        ("RESULT", 9),
-        ("HEALTH", 11),
-        ("FINISHED", 20),
-    ):
+    for column, width in HISTORY_COLUMNS:
         table.add_column(column, no_wrap=True, min_width=width)
-    table.add_column("MESSAGE", overflow="fold")
+    if inline:
+        table.add_column("MESSAGE", overflow="fold")
     for r in records:
         result = f"[green]{r.result}[/]" if r.succeeded else f"[red]{r.result}[/]"
         operation = r.operation if r.rollback_of is None else f"rollback of {r.rollback_of}"
-        table.add_row(
-            str(r.number),
-            r.commit[:7],
-            operation,
-            r.trigger,
-            result,
-            r.health or "-",
-            r.finished,
-            escape(_one_line(r.message)),
-        )
+        cells = [str(r.number), r.commit[:7], operation, r.trigger, result, r.health or "-", r.finished]
+        table.add_row(*cells, *([escape(_one_line(r.message))] if inline else []))
     console.print(table)
+    if not inline:
+        for r in records:
+            if r.message:
+                console.print(f"  {r.number}: {escape(_one_line(r.message, 300))}", soft_wrap=False)
 
 
 def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
