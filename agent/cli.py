@@ -208,6 +208,7 @@ def status(
 ) -> None:
     """Sync status, health, revision and last result of each app."""
     from agent.report import print_status
+    from agent.report.documents import json_document
     from agent.sync.engine import status as app_status
 
     cfg, ctx = _context(config)
@@ -220,12 +221,7 @@ def status(
     finally:
         ctx.cluster.close()
     if output is Output.json:
-        doc = {
-            "schemaVersion": "gitops-agent.io/report/v1",
-            "kind": "StatusReport",
-            "apps": [s.to_dict() for s in statuses],
-        }
-        sys.stdout.write(redact(json.dumps(doc, indent=2)) + "\n")
+        sys.stdout.write(json_document("StatusReport", apps=[s.to_dict() for s in statuses]))
     else:
         print_status(statuses, out)
     if any(s.sync_status.value != "Synced" or s.health.label != "Healthy" for s in statuses):
@@ -240,6 +236,7 @@ def history(
 ) -> None:
     """List the revisions recorded for an app, oldest first."""
     from agent.report import print_history
+    from agent.report.documents import json_document
 
     cfg, ctx = _context(config)
     try:
@@ -252,13 +249,7 @@ def history(
         ctx.cluster.close()
     if output is Output.json:
         rows = [{k: v for k, v in r.to_json().items() if k != "manifests"} for r in records]
-        doc = {
-            "schemaVersion": "gitops-agent.io/report/v1",
-            "kind": "History",
-            "app": app_name,
-            "revisions": rows,
-        }
-        sys.stdout.write(redact(json.dumps(doc, indent=2)) + "\n")
+        sys.stdout.write(json_document("History", app=app_name, revisions=rows))
     else:
         print_history(app_name, records, out)
 

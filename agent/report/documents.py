@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from agent.models import DriftReport, SyncResult
 from agent.redact import redact
@@ -17,10 +18,16 @@ from agent.report.templates import render
 SCHEMA_VERSION = "gitops-agent.io/report/v1"
 
 
+def json_document(kind: str, **fields: Any) -> str:
+    """A versioned JSON report (``schemaVersion``, ``kind``, then ``fields``),
+    secrets redacted: every ``-o json`` output is one of these."""
+    doc = {"schemaVersion": SCHEMA_VERSION, "kind": kind, **fields}
+    return redact(json.dumps(doc, indent=2, default=str)) + "\n"
+
+
 def sync_document(results: Sequence[SyncResult], fmt: str) -> str:
     if fmt == "json":
-        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "SyncReport", "apps": [r.to_dict() for r in results]}
-        return redact(json.dumps(doc, indent=2, default=str)) + "\n"
+        return json_document("SyncReport", apps=[r.to_dict() for r in results])
     if fmt in ("markdown", "html"):
         return redact(render(f"sync.{'md' if fmt == 'markdown' else 'html'}.j2", results=results))
     raise ValueError(f"unknown report format {fmt!r}")
@@ -28,8 +35,7 @@ def sync_document(results: Sequence[SyncResult], fmt: str) -> str:
 
 def drift_document(reports: Sequence[DriftReport], fmt: str) -> str:
     if fmt == "json":
-        doc = {"schemaVersion": SCHEMA_VERSION, "kind": "DriftReport", "apps": [r.to_dict() for r in reports]}
-        return redact(json.dumps(doc, indent=2, default=str)) + "\n"
+        return json_document("DriftReport", apps=[r.to_dict() for r in reports])
     if fmt in ("markdown", "html"):
         return redact(render(f"drift.{'md' if fmt == 'markdown' else 'html'}.j2", reports=reports))
     raise ValueError(f"unknown report format {fmt!r}")
