@@ -12,6 +12,7 @@ service account of the pod the agent runs in.  API errors become the same
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -73,12 +74,52 @@ def _throttle_token_refresh(configuration: k8s.Configuration) -> None:
     last = [-TOKEN_REFRESH_SECONDS]
 
     def throttled(config: k8s.Configuration) -> None:
+        nonlocal hook
         now = time.monotonic()
         if now - last[0] >= TOKEN_REFRESH_SECONDS:
             last[0] = now
             hook(config)
+            # The loader's hook installs a fresh copy of itself on every call:
+            # keep that one as the hook to call, and stay in front of it.
+            hook = config.refresh_api_key_hook if config.refresh_api_key_hook is not throttled else hook
+            config.refresh_api_key_hook = throttled
 
     configuration.refresh_api_key_hook = throttled
+
+
+POOL_CONNECTIONS = 64
+
+
+def _api_client(configuration: k8s.Configuration) -> k8s.ApiClient:
+    """The client's connection pool holds 5 connections per CPU by default:
+    a sync writing with more threads than that (``parallelism``, plus a watch
+    per kind while it waits for health) would open, handshake and throw
+    away a connection for each request over the limit.  Connections are
+    opened on demand, so a larger pool costs nothing until it is used."""
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize, POOL_CONNECTIONS)
+    return k8s.ApiClient(configuration)
+
+
+def _lines(response: Any) -> Iterator[bytes]:
+    """The lines of a streamed response, as the server flushes them."""
+    pending = b""
+    for chunk in response.stream(amt=None, decode_content=True):
+        pending += chunk
+        *whole, pending = pending.split(b"\n")
+        yield from (line for line in whole if line.strip())
+    if pending.strip():
+        yield pending
+
+
+def _shut_when_stopped(response: Any, stop: threading.Event, ended: threading.Event) -> None:
+    """Shut the watch's socket for reading when ``stop`` is set, which ends a
+    read that is waiting for the server; returns when the watch ends anyway."""
+    while not ended.is_set():
+        if stop.wait(0.25):
+            if not ended.is_set():
+                with contextlib.suppress(Exception):  # already released, closed or never connected
+                    response.shutdown()
+            return
 
 
 def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
@@ -103,15 +144,19 @@ class KubeCluster:
         cls, path: str | Path | None = None, context: str | None = None, **kw: Any
     ) -> KubeCluster:
         """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
+        configuration = k8s.Configuration()
         try:
-            api_client = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=str(path) if path else None, context=context, persist_config=False
+            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(path) if path else None,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
             )
         except (ConfigException, OSError, TypeError) as e:
             where = str(path) if path else "kubeconfig"
             raise ConfigError(f"{where}: {e}") from None
-        _throttle_token_refresh(api_client.configuration)
-        return cls(api_client, **kw)
+        _throttle_token_refresh(configuration)
+        return cls(_api_client(configuration), **kw)
 
     @classmethod
     def in_cluster(cls, **kw: Any) -> KubeCluster:
@@ -121,7 +166,7 @@ class KubeCluster:
             k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         except ConfigException as e:
             raise ConfigError(f"cluster.inCluster: {e}") from None
-        return cls(k8s.ApiClient(configuration), **kw)
+        return cls(_api_client(configuration), **kw)
 
     @property
     def dynamic(self) -> DynamicClient:
@@ -250,7 +295,13 @@ class KubeCluster:
     ) -> Iterator[tuple[str, JSON]]:
         """``(event type, object)``: ADDED for each current object (a watch
         without a resourceVersion), then changes, until ``timeout`` or
-        ``stop`` (checked between events)."""
+        ``stop``.  Setting ``stop`` ends the watch at once, even while it
+        waits for the next event: its connection is shut down, so a caller
+        that joins the watching thread does not wait for the server.
+
+        The stream is read here rather than through the client's
+        ``Watch``, which wraps every event in a ``ResourceInstance`` and
+        can only be stopped between events."""
         r = self._resource(api_version, kind)
         selector = (
             label_selector
@@ -258,22 +309,41 @@ class KubeCluster:
             else ",".join(f"{k}={v}" for k, v in (label_selector or {}).items())
         )
         ns = namespace if r.namespaced and namespace else None
-        self.requests += 1
+        response = self._call(
+            lambda: self.dynamic.request(
+                "get",
+                r.path(namespace=ns),  # type: ignore[no-untyped-call]
+                watch=True,
+                label_selector=selector or None,
+                timeout_seconds=max(1, int(timeout)),
+                serialize=False,
+            )
+        )
+        ended = threading.Event()
+        if stop is not None:
+            threading.Thread(
+                target=_shut_when_stopped, args=(response, stop, ended), daemon=True, name="watch-stop"
+            ).start()
         try:
-            for event in r.watch(namespace=ns, label_selector=selector or None, timeout=max(1, int(timeout))):
+            for line in _lines(response):
                 if stop is not None and stop.is_set():
                     return
-                obj = event.get("raw_object") or {}
+                event = json.loads(line)
+                obj = event.get("object") or {}
                 if event.get("type") == "ERROR":
                     raise error_from_status(obj, int(obj.get("code") or 500))
                 if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
                     obj.setdefault("apiVersion", api_version)
                     obj.setdefault("kind", kind)
                     yield str(event["type"]), obj
-        except ApiException as e:
-            raise _error(e) from None
         except (urllib3.exceptions.HTTPError, OSError) as e:
+            if stop is not None and stop.is_set():
+                return  # the read was cut short on purpose
             raise Unavailable(f"cannot reach the API server: {e}") from None
+        finally:
+            ended.set()
+            response.close()
+            response.release_conn()
 
     def create(
         self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
