@@ -309,6 +309,9 @@ class SyncResult:
     notes: tuple[str, ...] = field(default=())
     rollback: RollbackResult | None = None
     held: str | None = None  # why the revision was not applied (held after a rollback)
+    started: str = ""  # RFC 3339 times of the sync, from the fetch to the record
+    finished: str = ""
+    seconds: float | None = None  # how long it took (rollback included)
 
     @property
     def ok(self) -> bool:
@@ -329,6 +332,9 @@ class SyncResult:
             "rollback": None if self.rollback is None else self.rollback.to_dict(),
             "held": self.held,
             "notes": list(self.notes),
+            "startedAt": self.started or None,
+            "finishedAt": self.finished or None,
+            "durationSeconds": None if self.seconds is None else round(self.seconds, 3),
         }
 
 

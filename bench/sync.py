@@ -164,17 +164,19 @@ def agent_sync(folder: Path, objects: list[dict[str, Any]]) -> dict[str, Any]:
         cold_s, cold = run(cmd)
         if cold.returncode != 0:
             raise SystemExit(f"agent sync failed: {cold.stdout[-2000:]} {cold.stderr[-2000:]}")
-        summary = json.loads(cold.stdout)["apps"][0]["summary"]
+        first = json.loads(cold.stdout)["apps"][0]
         served.engine.requests.clear()
         again_s, again = run(cmd)
-        second = json.loads(again.stdout)["apps"][0]["summary"]
+        second = json.loads(again.stdout)["apps"][0]
     finally:
         served.close()
     return {
-        "agent_cold_sync_s": round(cold_s, 3),
-        "agent_summary": summary,
-        "no_change_sync_s": round(again_s, 3),
-        "no_change_summary": second,
+        "agent_cold_sync_s": round(float(first["durationSeconds"]), 3),
+        "agent_command_s": round(cold_s, 3),
+        "agent_summary": first["summary"],
+        "no_change_sync_s": round(float(second["durationSeconds"]), 3),
+        "no_change_command_s": round(again_s, 3),
+        "no_change_summary": second["summary"],
     }
 
 
@@ -315,23 +317,36 @@ def main() -> None:
         }
         figures |= kubectl_apply(folder / "kubectl", objects)
         syncs = [agent_sync(folder / f"agent-{i}", objects) for i in runs]
-        figures |= min(syncs, key=lambda s: float(s["agent_cold_sync_s"]))
-        figures["no_change_sync_s"] = min(float(s["no_change_sync_s"]) for s in syncs)
-    agent_s = figures["agent_cold_sync_s"]
-    if figures.get("kubectl_apply_s"):
-        figures["ratio_agent_to_kubectl"] = round(agent_s / figures["kubectl_apply_s"], 3)
-    figures["ratio_agent_to_peak"] = round(agent_s / peak_s, 3)
-    print(f"cold sync of {args.objects} objects (5 kinds) over HTTP: {agent_s:.2f} s (best of {len(runs)})")
+        for name in ("agent_cold_sync_s", "agent_command_s", "no_change_sync_s", "no_change_command_s"):
+            figures[name] = min(float(s[name]) for s in syncs)
+        figures["agent_summary"], figures["no_change_summary"] = (
+            syncs[0]["agent_summary"],
+            syncs[0]["no_change_summary"],
+        )
+    sync_s, command_s = figures["agent_cold_sync_s"], figures["agent_command_s"]
+    kubectl_s = figures.get("kubectl_apply_s")
+    if kubectl_s:
+        figures["ratio_agent_to_kubectl"] = round(command_s / kubectl_s, 3)
+    figures["ratio_agent_to_peak"] = round(sync_s / peak_s, 3)
+    figures["ratio_agent_command_to_peak"] = round(command_s / peak_s, 3)
     print(
-        f"kubectl apply --server-side of the same: {figures.get('kubectl_apply_s')} s "
-        f"(ratio agent/kubectl {figures.get('ratio_agent_to_kubectl')}, target <= 0.5)"
+        f"cold sync of {args.objects} objects (5 kinds) over HTTP: {sync_s:.2f} s as the agent reports it "
+        f"(fetch to record); {command_s:.2f} s for the whole command (best of {len(runs)})"
+    )
+    print(
+        f"kubectl apply --server-side of the same: {kubectl_s} s "
+        f"(ratio agent command/kubectl {figures.get('ratio_agent_to_kubectl')}, target <= 0.5)"
     )
     print(
         f"emulator peak: {peak_s:.2f} s to accept the same {args.objects} objects as plain creates, "
-        f"{figures['peak_creates_per_s']}/s (ratio agent/peak {figures['ratio_agent_to_peak']}, "
-        f"target <= 1.5); ConfigMaps alone: {figures['peak_configmap_creates_per_s']}/s"
+        f"{figures['peak_creates_per_s']}/s; ratio sync/peak {figures['ratio_agent_to_peak']} "
+        f"(target <= 1.5), command/peak {figures['ratio_agent_command_to_peak']}; "
+        f"ConfigMaps alone: {figures['peak_configmap_creates_per_s']}/s"
     )
-    print(f"no-change sync: {figures['no_change_sync_s']:.2f} s")
+    print(
+        f"no-change sync: {figures['no_change_sync_s']:.2f} s "
+        f"({figures['no_change_command_s']:.2f} s for the command)"
+    )
     print(json.dumps(figures))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -29,6 +29,7 @@ from referencing import Registry, Resource
 
 from agent.errors import RenderError
 from agent.models import Manifest, split_api_version
+from agent.render.schemacheck import Compiler, checker
 from agent.render.values import describe
 
 DEFAULT_KUBE_VERSION = "1.33.0"
@@ -83,6 +84,20 @@ def _validator(version: str, definition: str) -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
+@lru_cache(maxsize=4)
+def _compiler(version: str) -> Compiler:
+    doc, _ = _definitions(version)
+    return Compiler(doc["$defs"])
+
+
+@lru_cache(maxsize=512)
+def _checker(version: str, definition: str) -> Callable[[Any], bool | None]:
+    """The fast check first; jsonschema only explains what it rejects (or
+    decides, where the fast check does not know the schema's keywords)."""
+    with _lock:
+        return checker(_compiler(version), definition)
+
+
 def served_api_versions(kube_version: str = DEFAULT_KUBE_VERSION) -> list[str]:
     """``group/version`` and ``group/version/Kind`` for every built-in kind
     of that Kubernetes version (Helm's ``.Capabilities.APIVersions``)."""
@@ -122,6 +137,8 @@ def validate(manifests: Sequence[Manifest], kube_version: str) -> None:
                     f"Kubernetes {version} ({hint})"
                 )
             continue
+        if _checker(version, definition)(m.obj):
+            continue  # valid: nothing to explain
         with _lock:
             validator = _validator(version, definition)
         errors = sorted(

@@ -74,6 +74,8 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         if r.changeset.entries:
             console.print(_changes_table(r.changeset.entries))
         recorded = f"; revision {r.record} recorded" if r.record else ""
+        if r.seconds is not None:
+            recorded += f" ({r.seconds:.1f} s)"
         if r.failure is None:
             console.print(f"[green]✔[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
             for note in r.notes:

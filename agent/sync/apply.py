@@ -110,17 +110,20 @@ def apply(
         if not planned:  # a Namespace the app itself declares is applied (and owned) as any object
             _ensure_namespace(cluster, opts.create_namespace)
     waited = False
-    for batch in the_plan.batches():
+    try:
+        for batch in the_plan.batches():
+            if run.failure is not None:
+                run.skip(batch.steps)
+                continue
+            run.batch(batch)
+            if run.failure is None and opts.wait and not opts.dry_run and the_plan.writes:
+                waited = True
+                run.settle(batch)
         if run.failure is not None:
-            run.skip(batch.steps)
-            continue
-        run.batch(batch)
-        if run.failure is None and opts.wait and not opts.dry_run and the_plan.writes:
-            waited = True
-            run.settle(batch)
-    if run.failure is not None:
-        for step in the_plan.on_failure():
-            run.one(step)
+            for step in the_plan.on_failure():
+                run.one(step)
+    finally:
+        run.close()
     health = None
     if waited:
         health = HealthStatus.HEALTHY if run.failure is None else run.health
@@ -139,6 +142,12 @@ class _Run:
         self.failure: Failure | None = None
         self.health: HealthStatus | None = None
         self.written: dict[ObjectKey, Mapping[str, Any]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     # -- writing ---------------------------------------------------------------------------------
     def skip(self, steps: tuple[Step, ...]) -> None:
@@ -158,8 +167,9 @@ class _Run:
                 for step in group:
                     self.one(step)
                 continue
-            with ThreadPoolExecutor(max_workers=min(self.opts.parallelism, len(group))) as pool:
-                outcomes = list(pool.map(self._attempt, group))
+            if self._pool is None:  # one pool for the whole run: its threads serve every rank
+                self._pool = ThreadPoolExecutor(max_workers=self.opts.parallelism, thread_name_prefix="apply")
+            outcomes = list(self._pool.map(self._attempt, group))
             for step, outcome in zip(group, outcomes, strict=True):
                 self._record(step, outcome)
 

@@ -11,6 +11,9 @@ and free of conflicts, so a bad input never half-changes the cluster.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 from agent.cluster.base import ClusterError
 from agent.config import Application
 from agent.errors import AgentError
@@ -72,7 +75,23 @@ def reconcile(
     result of a :func:`prepare` the caller just made (with the app's own
     revision and prune policy), so the daemon does not fetch, render and read
     the cluster twice."""
-    started = now()
+    began, started = time.monotonic(), now()
+    result = _reconcile(ctx, app, ref, prune, force, trigger, dry_run, progress, prepared, started)
+    return replace(result, started=started, finished=now(), seconds=time.monotonic() - began)
+
+
+def _reconcile(
+    ctx: Context,
+    app: Application,
+    ref: str | None,
+    prune: bool | None,
+    force: bool,
+    trigger: str,
+    dry_run: bool,
+    progress: Progress | None,
+    prepared: Prepared | None,
+    started: str,
+) -> SyncResult:
     try:
         if prepared is None or ref is not None or prune is not None:
             prepared = prepare(ctx, app, ref, prune)

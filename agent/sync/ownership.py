@@ -9,7 +9,6 @@ the same name under different agents, never take each other's objects.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,9 +24,12 @@ def owner_id(state_namespace: str, app: str) -> str:
 
 
 def stamp(obj: Mapping[str, Any], app: str, owner: str) -> dict[str, Any]:
-    """A copy of ``obj`` carrying the app's ownership marks."""
-    out = copy.deepcopy(dict(obj))
-    meta = out.setdefault("metadata", {})
+    """A copy of ``obj`` carrying the app's ownership marks.  Only the top
+    level and ``metadata`` are new; the rest is shared with ``obj``, which
+    nothing changes afterwards (a deep copy of every rendered object cost
+    more than the plan of a large app)."""
+    out = dict(obj)
+    meta = out["metadata"] = dict(out.get("metadata") or {})
     meta["labels"] = {**(meta.get("labels") or {}), MANAGED_BY_LABEL: MANAGED_BY, APP_LABEL: app}
     meta["annotations"] = {**(meta.get("annotations") or {}), OWNER_ANNOTATION: owner}
     return out

@@ -72,7 +72,12 @@ class RevisionRecord:
         return self.succeeded and self.health in ("", "Healthy")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for JSON.  The manifests are already plain data and go
+        as they are (``asdict`` would copy every one of them, deeply)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["inventory"] = [asdict(i) for i in self.inventory]
+        out["manifests"] = list(self.manifests)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RevisionRecord:

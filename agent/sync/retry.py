@@ -43,11 +43,30 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
 
 
 def with_retries(policy: RetryPolicy, call: Callable[[], T]) -> T:
-    """``call()``, retried under ``policy``; the last error is raised as is."""
+    """``call()``, retried under ``policy``; the last error is raised as is.
+
+    The first attempt is a plain call: tenacity's machinery is set up only
+    once it failed for a passing reason (it then counts as attempt 1, so the
+    policy's waits and attempts are unchanged).  A large sync makes a
+    thousand calls that nearly all succeed at once."""
+    try:
+        return call()
+    except ClusterError as e:
+        if policy.attempts <= 1 or not retryable(e):
+            raise
+        first: ClusterError | None = e
+
+    def again() -> T:
+        nonlocal first
+        if first is not None:
+            failed, first = first, None
+            raise failed
+        return call()
+
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),
         wait=_wait(policy),
         retry=retry_if_exception(retryable),
         reraise=True,
     )
-    return retrying(call)
+    return retrying(again)
