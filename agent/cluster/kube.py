@@ -37,6 +37,7 @@ from agent.cluster.base import (
     Unavailable,
     error_from_status,
 )
+from agent.cluster.transport import Transport
 from agent.errors import ConfigError
 from agent.kinds import ResourceType
 from agent.models import split_api_version
@@ -122,6 +123,13 @@ def _shut_when_stopped(response: Any, stop: threading.Event, ended: threading.Ev
             return
 
 
+def _write_query(field_manager: str, dry_run: bool) -> dict[str, str]:
+    query = {"fieldManager": field_manager}
+    if dry_run:
+        query["dryRun"] = "All"
+    return query
+
+
 def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
     return lambda: r.get(
         namespace=ns, label_selector=selector or None, limit=500, _continue=token, serialize=False
@@ -136,6 +144,7 @@ class KubeCluster:
         self._dynamic: DynamicClient | None = None
         self._discovery_cache = str(discovery_cache) if discovery_cache else None
         self._resources: dict[tuple[str, str], Resource] = {}
+        self.transport = Transport(api_client)
         self.requests = 0
 
     # -- construction --------------------------------------------------------------------------
@@ -217,6 +226,22 @@ class KubeCluster:
             out: JSON = json.loads(result.data) if result.data else {}
             return out
         return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+
+    def _send(
+        self,
+        method: str,
+        r: Resource,
+        name: str,
+        namespace: str,
+        body: Mapping[str, Any],
+        *,
+        content_type: str = "application/json",
+        query: dict[str, str] | None = None,
+    ) -> JSON:
+        """A write through :class:`Transport` (the hot path of a sync)."""
+        self.requests += 1
+        path = r.path(name=name or None, namespace=namespace or None)  # type: ignore[no-untyped-call]
+        return self.transport.send(method, path, dict(body), content_type=content_type, query=query) or {}
 
     # -- the ClusterClient protocol ----------------------------------------------------------
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
@@ -349,33 +374,14 @@ class KubeCluster:
         self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
     ) -> JSON:
         r, ns = self._for(obj)
-        return self._dict(
-            self._call(
-                lambda: r.create(
-                    body=dict(obj),
-                    namespace=ns or None,
-                    field_manager=field_manager,
-                    dry_run="All" if dry_run else None,
-                    serialize=False,
-                )
-            )
-        )
+        return self._send("POST", r, "", ns, obj, query=_write_query(field_manager, dry_run))
 
     def replace(
         self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
     ) -> JSON:
         r, ns = self._for(obj)
-        return self._dict(
-            self._call(
-                lambda: r.replace(
-                    body=dict(obj),
-                    namespace=ns or None,
-                    field_manager=field_manager,
-                    dry_run="All" if dry_run else None,
-                    serialize=False,
-                )
-            )
-        )
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        return self._send("PUT", r, name, ns, obj, query=_write_query(field_manager, dry_run))
 
     def replace_status(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER) -> JSON:
         r, ns = self._for(obj)
@@ -433,19 +439,10 @@ class KubeCluster:
         """Server-side apply (``application/apply-patch+yaml``)."""
         r, ns = self._for(obj)
         name = str((obj.get("metadata") or {}).get("name", ""))
-        return self._dict(
-            self._call(
-                lambda: r.server_side_apply(
-                    body=dict(obj),
-                    name=name,
-                    namespace=ns or None,
-                    field_manager=field_manager,
-                    force_conflicts=force,
-                    dry_run="All" if dry_run else None,
-                    serialize=False,
-                )
-            )
-        )
+        query = _write_query(field_manager, dry_run)
+        if force:
+            query["force"] = "true"
+        return self._send("PATCH", r, name, ns, obj, content_type="application/apply-patch+yaml", query=query)
 
     def delete(
         self,
@@ -463,10 +460,8 @@ class KubeCluster:
             body["propagationPolicy"] = propagation_policy
         if dry_run:
             body["dryRun"] = ["All"]
-        result = self._call(
-            lambda: r.delete(name=name, namespace=namespace or None, body=body, serialize=False)
-        )
-        return self._dict(result) if result is not None else None
+        ns = namespace if r.namespaced else ""
+        return self._send("DELETE", r, name, ns, body) or None
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]
