@@ -21,6 +21,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
+from agent.cluster.base import ClusterError, NotFound
 from agent.cluster.emulator import EmulatedCluster, Options
 from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.cluster.kube import KubeCluster
@@ -328,3 +329,36 @@ def test_no_auth_server_and_its_kubeconfig(tmp_path: Path) -> None:
     finally:
         server.stop()
         cluster.close()
+
+
+def test_kube_client_writes_carry_auth_and_map_errors(
+    served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path
+) -> None:
+    """Writes of agent.cluster.kube go through its own transport: the token,
+    the field manager and the API server's errors (Retry-After included)
+    must come through as with the official client's paths."""
+    cluster, server, api = served
+    setup_namespace(api)
+    client = KubeCluster.from_kubeconfig(write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token))
+    try:
+        made = client.create(
+            {**cm("one"), "metadata": {"name": "one", "namespace": "app"}}, field_manager="me"
+        )
+        assert made["metadata"]["managedFields"][0]["manager"] == "me"
+        applied = client.apply(
+            {**cm("one"), "metadata": {"name": "one", "namespace": "app"}, "data": {"k": "w"}},
+            field_manager="other",
+            force=True,
+        )
+        assert applied["data"] == {"k": "w"}
+        cluster.faults.update(errors=[{"code": 429, "verbs": ["create"], "retryAfterSeconds": 3}])
+        with pytest.raises(ClusterError) as raised:
+            client.create({**cm("two"), "metadata": {"name": "two", "namespace": "app"}})
+        assert raised.value.code == 429 and raised.value.retry_after == 3
+        cluster.faults.update(errors=[])
+        with pytest.raises(NotFound):
+            client.delete("v1", "ConfigMap", "missing", "app")
+        assert client.delete("v1", "ConfigMap", "one", "app") is not None
+        assert cluster.get("v1", "ConfigMap", "one", "app") is None
+    finally:
+        client.close()
