@@ -103,6 +103,26 @@ class Compiler:
             return checks[0]
         return lambda x: all(c(x) for c in checks)
 
+    def _properties(self, schemas: Mapping[str, Any]) -> Check:
+        """Each property's schema is compiled when an object first has it:
+        a PodSpec has some forty properties, a pod template uses a few."""
+        compiled: dict[str, Check] = {}
+
+        def check(x: Any) -> bool:
+            if not isinstance(x, dict):
+                return True
+            for k, v in x.items():
+                c = compiled.get(k)
+                if c is None:
+                    if k not in schemas:
+                        continue
+                    c = compiled[k] = self.schema(schemas[k])
+                if not c(v):
+                    return False
+            return True
+
+        return check
+
     def _keyword(self, key: str, value: Any, node: Mapping[str, Any]) -> Check:
         if key == "type":
             names = [value] if isinstance(value, str) else value
@@ -118,8 +138,7 @@ class Compiler:
         if key == "$ref":
             return self._ref(value)
         if key == "properties":
-            props = {name: self.schema(sub) for name, sub in value.items()}
-            return lambda x: not isinstance(x, dict) or all(props[k](v) for k, v in x.items() if k in props)
+            return self._properties(value)
         if key == "additionalProperties":
             known = frozenset(node.get("properties") or ())
             if value is False:
