@@ -18,19 +18,20 @@ import sys
 import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-import yaml
 from rich.console import Console
 
 from agent import __version__
 from agent.cluster import connect
 from agent.cluster.base import ClusterError
-from agent.config import AgentConfig, load_config
 from agent.errors import AgentError, ConfigError
 from agent.models import Stage
 from agent.redact import redact
+
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -70,6 +71,8 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 
 def _load(config: Path) -> AgentConfig:
+    from agent.config import load_config
+
     try:
         return load_config(config)
     except ConfigError as e:
@@ -470,6 +473,8 @@ def emulator_get(
     if output == "json":
         sys.stdout.write(json.dumps(items[0] if name else items, indent=2) + "\n")
     elif output == "yaml":
+        import yaml
+
         sys.stdout.write(yaml.safe_dump(items[0] if name else items, sort_keys=False))
     else:
         for o in items:
@@ -530,6 +535,8 @@ def emulator_serve(
     ] = False,
 ) -> None:
     """Serve the emulated cluster's Kubernetes API over HTTPS and write a kubeconfig for it."""
+    import yaml
+
     from agent.cluster.emulator import EmulatedCluster, Options
     from agent.cluster.emulator.faults import parse_faults
     from agent.cluster.emulator.serving import EmulatorServer
@@ -562,6 +569,8 @@ def emulator_serve(
 @emulator_app.command("kubeconfig")
 def emulator_kubeconfig(config: ConfigOption = Path("agent.yaml"), db: DbOption = None) -> None:
     """Print the kubeconfig of the emulated cluster's REST server (started with `emulator serve`)."""
+    import yaml
+
     from agent.cluster.emulator.serving import saved_kubeconfig
 
     cluster = _emulator(config, db)

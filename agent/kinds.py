@@ -26,7 +26,6 @@ them); :data:`SHORT_NAMES` records those of ``kubectl api-resources``.
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import importlib.util
 import json
 import re
@@ -203,6 +202,8 @@ _VERB_NAMES = {"post": "create", "put": "update", "global_list": "", "global_wat
 def _api_paths() -> dict[tuple[str, str, str], _Paths]:
     """Scope, plural, verbs and subresources by (group, version, kind), read
     from lightkube-models' generated modules as syntax trees."""
+    import importlib.metadata  # noqa: PLC0415 - ~10 ms, only once the kinds are first needed
+
     dist = importlib.metadata.distribution("lightkube-models")
     folder = Path(str(dist.locate_file("lightkube/resources")))
     out: dict[tuple[str, str, str], _Paths] = {}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from agent.cluster.base import ClusterClient, ClusterError
-from agent.config import AgentConfig
+
+if TYPE_CHECKING:  # the configuration's models (pydantic) load with the configuration itself
+    from agent.config import AgentConfig
 
 
 def connect(config: AgentConfig, context: str | None = None) -> ClusterClient:

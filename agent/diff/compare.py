@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
-from deepdiff import DeepDiff
 
 from agent.diff.ignore import Ignored, ManagedEntry, managed_fields
 from agent.diff.mask import mask_secret_values
@@ -74,6 +73,9 @@ def _differing(a: Any, b: Any, prefix: ViewPath = ()) -> list[tuple[ViewPath, An
 
 
 def _changes(want_view: Any, live_view: Any) -> list[tuple[Path, FieldChange]]:
+    # deepdiff (~40 ms to import) loads at the first difference: equal objects never need it.
+    from deepdiff import DeepDiff  # noqa: PLC0415
+
     changes: list[tuple[Path, FieldChange]] = []
     for prefix, t1, t2 in _differing(want_view, live_view):
         tree = DeepDiff(t1, t2, verbose_level=2, view="tree")

@@ -21,12 +21,10 @@ from typing import Any
 from agent.errors import RenderError
 from agent.models import Manifest
 from agent.render import limits, openapi
-from agent.render.chart import load_chart
 from agent.render.context import Capabilities, Release
 from agent.render.limits import DEFAULT_LIMITS, Limits
 from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
 from agent.render.paths import inside, read_text, walk_files
-from agent.render.templates import render_tree
 from agent.render.values import deep_merge, load_values_file, parse_set
 
 PLAIN_SUFFIXES = (".yaml", ".yml", ".json")
@@ -89,6 +87,10 @@ def render(req: RenderRequest) -> RenderResult:
                 layers.append(load_values_file(path, f"{shown}/{name}"))
             layers.append(req.values)
             layers.extend(req.overrides)
+            # The chart machinery (jinja2 and its sandbox, ~40 ms) loads with the first chart.
+            from agent.render.chart import load_chart  # noqa: PLC0415
+            from agent.render.templates import render_tree  # noqa: PLC0415
+
             chart = load_chart(folder, shown, repo)
             out = render_tree(chart, layers, req.release, capabilities)
             manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True

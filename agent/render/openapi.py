@@ -21,16 +21,15 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-import jsonschema.exceptions
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import RenderError
 from agent.models import Manifest, split_api_version
 from agent.render.schemacheck import Compiler, checker
 from agent.render.values import describe
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 DEFAULT_KUBE_VERSION = "1.33.0"
 _DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
@@ -77,7 +76,11 @@ def _definitions(version: str) -> tuple[dict[str, Any], dict[tuple[str, str, str
 
 
 @lru_cache(maxsize=512)
-def _validator(version: str, definition: str) -> jsonschema.protocols.Validator:
+def _validator(version: str, definition: str) -> Validator:
+    # jsonschema and referencing load in ~90 ms: only once an object is checked.
+    import jsonschema  # noqa: PLC0415
+    from referencing import Registry, Resource  # noqa: PLC0415
+
     doc, _ = _definitions(version)
     registry: Registry[Any] = Registry().with_resource(_DEFINITIONS_ID, Resource.from_contents(doc))
     schema = {"$ref": f"{_DEFINITIONS_ID}#/$defs/{definition}"}

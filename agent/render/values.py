@@ -22,15 +22,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import jsonschema.exceptions
-from referencing import Registry
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import RenderError
 from agent.render.documents import MAX_NODES, load_documents, load_mapping, plain, type_name
 from agent.render.paths import read_text
+
+if TYPE_CHECKING:
+    import jsonschema.exceptions
 
 Values = dict[str, Any]
 MAX_VALUES_BYTES = 5 * 1024 * 1024
@@ -191,6 +190,9 @@ def load_schema(path: Path, shown: str) -> dict[str, Any]:
         raise RenderError(f"{shown}:{e.lineno}: invalid JSON: {e.msg}") from None
     if not isinstance(schema, dict):
         raise RenderError(f"{shown}: a JSON Schema must be an object")
+    # jsonschema (~90 ms to import, with referencing and attrs) only for charts that ship a schema.
+    import jsonschema  # noqa: PLC0415
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     try:
         cls.check_schema(schema)
@@ -202,6 +204,9 @@ def load_schema(path: Path, shown: str) -> dict[str, Any]:
 def check_values(values: Mapping[str, Any], schema: Mapping[str, Any], shown: str) -> None:
     """Check a chart's final values against its schema; name every field
     that fails, never the value (values often hold passwords)."""
+    import jsonschema  # noqa: PLC0415
+    from referencing import Registry  # noqa: PLC0415
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     # An empty registry: a "$ref" to a remote schema is an error, never a download.
     validator = cls(schema, registry=Registry())
@@ -227,6 +232,8 @@ def _where(path: Sequence[Any]) -> str:
 def describe(error: jsonschema.exceptions.ValidationError) -> str:
     """One schema violation as ``field.path: what is wrong``, without the
     offending value itself."""
+    import jsonschema.exceptions  # noqa: PLC0415
+
     error = jsonschema.exceptions.best_match([error])
     where = _where(error.absolute_path) or "(top level): "
     kind, expected = error.validator, error.validator_value

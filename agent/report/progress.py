@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress as Bar
-from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from agent.sync.apply import Progress
-from agent.sync.plan import Step
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
+
+    from agent.sync.plan import Step
 
 
 @dataclass
@@ -47,6 +51,10 @@ def sync_progress(console: Console, *, enabled: bool = True) -> Iterator[SyncPro
     if not enabled or not console.is_terminal:
         yield SyncProgress(None)
         return
+    # rich.progress (~10 ms) only where a bar is drawn: not for -o json, pipes or CI logs.
+    from rich.progress import Progress as Bar  # noqa: PLC0415
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Bar(*columns, console=console, transient=True) as bar:
         yield SyncProgress(bar)
