@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -592,6 +593,12 @@ def _emulator_path(config: Path) -> Path:
 
 def main() -> None:
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
+    # A sync allocates hundreds of thousands of small objects (imports, the
+    # rendered objects, the live ones) and frees them by reference counting;
+    # at the default threshold of 700 the cycle collector ran some 300 times
+    # in a sync of 1,000 objects, a tenth of its time, and found next to
+    # nothing.  Young collections now run every 20,000 allocations.
+    gc.set_threshold(20_000, 50, 100)
     try:
         app()
     except SystemExit as e:
