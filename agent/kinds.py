@@ -202,10 +202,10 @@ _VERB_NAMES = {"post": "create", "put": "update", "global_list": "", "global_wat
 def _api_paths() -> dict[tuple[str, str, str], _Paths]:
     """Scope, plural, verbs and subresources by (group, version, kind), read
     from lightkube-models' generated modules as syntax trees."""
-    import importlib.metadata  # noqa: PLC0415 - ~10 ms, only once the kinds are first needed
-
-    dist = importlib.metadata.distribution("lightkube-models")
-    folder = Path(str(dist.locate_file("lightkube/resources")))
+    spec = importlib.util.find_spec("lightkube")  # found, not imported (nor importlib.metadata)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("lightkube-models is not installed")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "resources"
     out: dict[tuple[str, str, str], _Paths] = {}
     subs: dict[tuple[str, str, str], list[str]] = {}
     for module in sorted(folder.glob("*.py")):
