@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,9 +171,21 @@ def _lookup(
 
 
 def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
-    """Fetch, render, read live and plan: everything before the first write."""
-    root, revision = fetch(ctx, app, ref)
-    history = ctx.records().history(app.name)
+    """Fetch, render, read live and plan: everything before the first write.
+
+    The fetch (git, in a subprocess) runs beside the first questions to the
+    cluster (its capabilities, the app's history); a failed fetch is
+    reported before anything the cluster said."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
+        fetched = pool.submit(fetch, ctx, app, ref)
+        try:
+            ctx.capabilities()  # kept for the render
+            history: list[RevisionRecord] | BaseException = ctx.records().history(app.name)
+        except (AgentError, ClusterError) as e:
+            history = e
+        root, revision = fetched.result()
+    if isinstance(history, BaseException):
+        raise history
     last = history[-1] if history else None
     rendered = render_app(ctx, app, root, is_install=last is None)
     manifests = rendered.manifests
