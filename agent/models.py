@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 JSONDict = dict[str, Any]
@@ -64,8 +65,10 @@ class Manifest:
     source: str = ""
     index: int = 0
 
-    @property
+    @cached_property
     def key(self) -> ObjectKey:
+        """Computed once: the planner and the sync ask for it many times per
+        object (``obj`` is not changed after a Manifest is made)."""
         return ObjectKey.of(self.obj)
 
     @property

@@ -99,6 +99,7 @@ def finalize(
                 meta = m.obj["metadata"] = {"name": meta["name"], "namespace": namespace, **rest}
         else:
             meta.pop("namespace", None)
+        m = Manifest(m.obj, m.source, m.index)  # its key as finalized (a Manifest keeps the first one)
         key = m.key
         if key in seen:
             first = seen[key]

@@ -93,8 +93,8 @@ def record_name(app: str, number: int) -> str:
 
 
 def _encode(record: RevisionRecord) -> str:
-    raw = json.dumps(record.to_json(), sort_keys=True, separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+    raw = json.dumps(record.to_json(), separators=(",", ":")).encode()
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode()
 
 
 def _decode(secret: dict[str, Any]) -> RevisionRecord:

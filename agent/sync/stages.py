@@ -123,25 +123,35 @@ def read_live(
         kinds |= {(i.api_version, i.kind) for i in last.inventory}
     live: dict[ObjectKey, dict[str, Any]] = {}
     owned: dict[ObjectKey, str] = {}
-    for api_version, kind in sorted(kinds):
+
+    def labelled(kind: tuple[str, str]) -> list[dict[str, Any]]:
         try:
-            items = ctx.cluster.list(api_version, kind, "", {APP_LABEL: app.name})
+            return ctx.cluster.list(kind[0], kind[1], "", {APP_LABEL: app.name})
         except NotFound:  # a kind the cluster does not serve yet (CRD in this same sync)
-            continue
-        for obj in items:
-            key = ObjectKey.of(obj)
-            live[key] = obj
-            owned[key] = api_version
-    if last is not None:
-        for item in last.inventory:
-            owned.setdefault(item.key, item.api_version)
-    missing: dict[tuple[str, str, str], list[Manifest]] = {}
-    for m in manifests:
-        if m.key not in live:
-            missing.setdefault((m.api_version, m.key.kind, m.key.namespace), []).append(m)
-    for (api_version, kind, namespace), group in missing.items():
-        live.update(_lookup(ctx, api_version, kind, namespace, group))
+            return []
+
+    ordered = sorted(kinds)
+    # the lists are independent: asked side by side, the read costs one round trip, not one per kind
+    with ThreadPoolExecutor(max_workers=READ_PARALLELISM, thread_name_prefix="read") as pool:
+        for (api_version, _), items in zip(ordered, pool.map(labelled, ordered), strict=True):
+            for obj in items:
+                key = ObjectKey.of(obj)
+                live[key] = obj
+                owned[key] = api_version
+        if last is not None:
+            for item in last.inventory:
+                owned.setdefault(item.key, item.api_version)
+        missing: dict[tuple[str, str, str], list[Manifest]] = {}
+        for m in manifests:
+            if m.key not in live:
+                missing.setdefault((m.api_version, m.key.kind, m.key.namespace), []).append(m)
+        groups = [(api, kind, ns, group) for (api, kind, ns), group in missing.items()]
+        for found in pool.map(lambda g: _lookup(ctx, *g), groups):
+            live.update(found)
     return live, owned
+
+
+READ_PARALLELISM = 8
 
 
 GET_EACH_UP_TO = 3  # more missing objects of one kind and namespace: one list instead of a get each
