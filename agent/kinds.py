@@ -148,13 +148,18 @@ class ResourceType:
 
 
 # -- the packaged API description ---------------------------------------------------------
-def schema_dir() -> Path:
-    """The folder of ``kubernetes-validate``'s JSON schemas for :data:`KUBERNETES_VERSION`."""
+def schemas_root() -> Path:
+    """The folder of every JSON schema ``kubernetes-validate`` ships, found
+    without importing the package (which imports jsonschema)."""
     spec = importlib.util.find_spec("kubernetes_validate")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the kubernetes-validate package is not installed")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    return root / "kubernetes-json-schema" / f"{KUBERNETES_VERSION}-local"
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+def schema_dir() -> Path:
+    """The folder of ``kubernetes-validate``'s JSON schemas for :data:`KUBERNETES_VERSION`."""
+    return schemas_root() / f"{KUBERNETES_VERSION}-local"
 
 
 @cache

@@ -20,10 +20,11 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import RenderError
+from agent.kinds import schemas_root
 from agent.models import Manifest, split_api_version
 from agent.render.schemacheck import Compiler, checker
 from agent.render.values import describe
@@ -36,8 +37,8 @@ _DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
 _lock = threading.Lock()
 
 
-def _schema_root() -> Any:
-    return resources.files("kubernetes_validate") / "kubernetes-json-schema"
+def _schema_root() -> Path:
+    return schemas_root()
 
 
 @lru_cache(maxsize=1)
