@@ -89,17 +89,17 @@ def finalize(
             types.extend(crd_resource_types(m.obj))
     seen: dict[ObjectKey, Manifest] = {}
     out: list[Manifest] = []
-    for m in manifests:
-        group, _ = split_api_version(m.api_version)
-        meta = m.obj["metadata"]
-        if is_namespaced(group, m.obj["kind"], types):
+    for given in manifests:
+        group, _ = split_api_version(given.api_version)
+        meta = given.obj["metadata"]
+        if is_namespaced(group, given.obj["kind"], types):
             if not meta.get("namespace"):
                 # right after the name, where people write it
                 rest = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
-                meta = m.obj["metadata"] = {"name": meta["name"], "namespace": namespace, **rest}
+                meta = given.obj["metadata"] = {"name": meta["name"], "namespace": namespace, **rest}
         else:
             meta.pop("namespace", None)
-        m = Manifest(m.obj, m.source, m.index)  # its key as finalized (a Manifest keeps the first one)
+        m = Manifest(given.obj, given.source, given.index)  # a new one: its key as finalized
         key = m.key
         if key in seen:
             first = seen[key]
