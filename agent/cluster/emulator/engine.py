@@ -389,7 +389,10 @@ class EmulatedCluster:
         force: bool = False,
         dry_run: bool = False,
         subresource: str = "",
+        owned: bool = False,
     ) -> JSON:
+        """``owned``: the caller hands ``patch`` over (the REST server's
+        freshly decoded body), so it need not be copied."""
         patch_type = PATCH_TYPES.get(patch_type, patch_type)
         if patch_type not in ("merge", "json", "strategic", "apply"):
             raise UnsupportedMediaType(
@@ -399,7 +402,7 @@ class EmulatedCluster:
         self._request("patch", rt)
         ns = namespace if rt.namespaced else ""
         if patch_type == "apply":
-            return self._apply(rt, name, ns, patch, field_manager, force, dry_run, subresource)
+            return self._apply(rt, name, ns, patch, field_manager, force, dry_run, subresource, owned=owned)
         if force:
             raise BadRequest("force may not be specified for non-apply patch")
         node = self.schema_of(rt)
@@ -431,7 +434,15 @@ class EmulatedCluster:
         rt, body, ns = self._target(obj, None)
         self._request("patch", rt)
         return self._apply(
-            rt, str(body["metadata"].get("name", "")), ns, body, field_manager, force, dry_run, subresource
+            rt,
+            str(body["metadata"].get("name", "")),
+            ns,
+            body,
+            field_manager,
+            force,
+            dry_run,
+            subresource,
+            owned=True,
         )
 
     def merge_patch(
@@ -595,12 +606,21 @@ class EmulatedCluster:
         force: bool,
         dry_run: bool,
         subresource: str,
+        *,
+        owned: bool = False,
     ) -> JSON:
+        """``owned``: ``patch`` is this engine's own copy (from :meth:`_target`),
+        free to change; a caller's patch is copied first."""
         if not isinstance(patch, Mapping):
             raise BadRequest("an apply patch must be a single object")
         if not manager:
             raise BadRequest("PATCH /apply requires fieldManager to be set")
-        applied = copy.deepcopy(dict(patch))
+        if owned:  # only the top level and metadata change below; the rest is normalized into a copy
+            applied = dict(patch)
+            if isinstance(applied.get("metadata"), Mapping):
+                applied["metadata"] = dict(applied["metadata"])
+        else:
+            applied = copy.deepcopy(dict(patch))
         if (applied.get("kind") and applied.get("kind") != rt.kind) or not applied.get("apiVersion"):
             raise BadRequest("apiVersion and kind must be set and match the URL in an apply patch")
         meta = applied.setdefault("metadata", {})

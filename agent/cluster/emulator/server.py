@@ -348,6 +348,7 @@ class EmulatorApp:
                 force=force,
                 dry_run=dry_run,
                 subresource=sub,
+                owned=True,
             )
             return _json(obj, 200 if existed else 201, fieldcheck.warning_header(warned))
         if verb == "delete":
