@@ -189,9 +189,17 @@ def apply(
     """The object after applying ``applied`` as ``manager``, and its managers.
 
     ``allowed``: fields whose conflicts are taken over as if forced (the API server's
-    upgrade from client-side apply: what the last-applied annotation holds)."""
-    base: JSON = copy.deepcopy(dict(live or {}))
+    upgrade from client-side apply: what the last-applied annotation holds).
+
+    The result may share values with ``applied``, which the caller hands
+    over (the engine's own normalized copy)."""
     applied_values = flatten(applied, node, subresource)
+    if not live:  # a create: nothing to merge with, no conflict, nothing to remove
+        mine = _own(entries, manager, "Apply", subresource, api_version, now)
+        mine.fields = set(applied_values)
+        created = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}
+        return created, [e for e in entries if e.fields]
+    base: JSON = copy.deepcopy(dict(live))
     live_values = flatten(base, node, subresource)
     others = [e for e in entries if not e.same(manager, "Apply", subresource)]
     conflicts: dict[str, list[Path]] = {}
