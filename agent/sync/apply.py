@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeVar
@@ -103,6 +104,7 @@ def apply(
 ) -> ApplyResult:
     opts = options or ApplyOptions()
     run = _Run(cluster, opts, progress or Progress(), time.monotonic() + opts.health_timeout)
+    run.settling = opts.wait and not opts.dry_run and bool(the_plan.writes)
     if opts.create_namespace and not opts.dry_run and any(s.action is Action.CREATED for s in the_plan.steps):
         planned = any(
             s.key.kind == "Namespace" and s.key.name == opts.create_namespace for s in the_plan.steps
@@ -143,11 +145,18 @@ class _Run:
         self.health: HealthStatus | None = None
         self.written: dict[ObjectKey, Mapping[str, Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self.settling = False  # batches are waited for after they are written
+        # health waits started as soon as a rank was written, while the next ranks are written
+        self._early: list[tuple[set[ObjectKey], Future[Outcome]]] = []
+        self._waiters: ThreadPoolExecutor | None = None
+        self._cancel = threading.Event()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        self._cancel.set()  # early waits nobody will read (the run failed): let them go
+        for pool in (self._pool, self._waiters):
+            if pool is not None:
+                pool.shutdown()
+        self._pool = self._waiters = None
 
     # -- writing ---------------------------------------------------------------------------------
     def skip(self, steps: tuple[Step, ...]) -> None:
@@ -172,6 +181,35 @@ class _Run:
             outcomes = list(self._pool.map(self._attempt, group))
             for step, outcome in zip(group, outcomes, strict=True):
                 self._record(step, outcome)
+            if group is not groups[-1]:
+                self._wait_early(group)
+
+    def _waiter_pool(self) -> ThreadPoolExecutor:
+        """Threads for health waits: one per rank at most (each watches its kinds)."""
+        if self._waiters is None:
+            self._waiters = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
+        return self._waiters
+
+    def _wait_early(self, group: list[Step]) -> None:
+        """Start waiting for a written rank's health while the next ranks are
+        written (a Deployment's rollout starts while its Service is created);
+        :meth:`settle` then mostly finds the answer ready."""
+        if not self.settling or self.failure is not None:
+            return
+        steps = [s for s in group if s.action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED)]
+        known = {s.key: self.written.get(s.key, s.live) for s in steps}
+        if all(assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps):
+            return  # settled by what the writes returned
+        future = self._waiter_pool().submit(
+            wait_for_health,
+            self.cluster,
+            [Target(s.api_version, s.key) for s in steps],
+            selector={APP_LABEL: self.opts.app} if self.opts.app else {},
+            deadline=self.deadline,
+            known={k: v for k, v in known.items() if v is not None},
+            cancel=self._cancel,
+        )
+        self._early.append(({s.key for s in steps}, future))
 
     def one(self, step: Step) -> None:
         self._record(step, self._attempt(step))
@@ -323,6 +361,7 @@ class _Run:
     # -- health ----------------------------------------------------------------------------------
     def settle(self, batch: Batch) -> None:
         """Wait until the batch is healthy; hooks then follow their delete policies."""
+        early, self._early = self._early, []  # started while this batch was written
         steps = [s for s in batch.steps if s.action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED)]
         if not steps:
             return
@@ -332,14 +371,33 @@ class _Run:
         ):
             return  # nothing written and all healthy: no watch needed
         what = "hooks" if batch.phase is not Phase.SYNC else f"wave {batch.wave}"
-        outcome = wait_for_health(
-            self.cluster,
-            [Target(s.api_version, s.key) for s in steps],
-            selector={APP_LABEL: self.opts.app} if self.opts.app else {},
-            deadline=self.deadline,
-            known={k: v for k, v in known.items() if v is not None},
-            on_wait=lambda message: self.progress.wait(f"{what}: {message}"),
-        )
+        covered = {k for keys, _ in early for k in keys}
+        waits = [f for _, f in early]
+        if any(not f.done() for f in waits):
+            self.progress.wait(f"{what}: waiting for {len(covered)} object(s) to become healthy")
+        rest = [s for s in steps if s.key not in covered]
+        if rest:
+            waits.append(
+                self._waiter_pool().submit(
+                    wait_for_health,
+                    self.cluster,
+                    [Target(s.api_version, s.key) for s in rest],
+                    selector={APP_LABEL: self.opts.app} if self.opts.app else {},
+                    deadline=self.deadline,
+                    known={k: v for k, v in known.items() if v is not None and k not in covered},
+                    on_wait=lambda message: self.progress.wait(f"{what}: {message}"),
+                    cancel=self._cancel,
+                )
+            )
+        outcomes: list[Outcome] = []
+        pending = set(waits)
+        while pending:  # the first Degraded object decides, as one wait over the batch would
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            outcomes += [f.result() for f in done]
+            if any(o.status is HealthStatus.DEGRADED for o in outcomes):
+                self._cancel.set()
+                break
+        outcome = _worst(outcomes)
         hooks = [s for s in steps if s.hook is not None]
         for step in hooks:
             policies = step.hook.delete_policies if step.hook is not None else frozenset()
@@ -357,6 +415,16 @@ class _Run:
         if not outcome.healthy:
             self.health = outcome.status
             self.failure = Failure(Stage.HEALTH, _health_message(outcome, what, self.opts.health_timeout))
+
+
+def _worst(outcomes: list[Outcome]) -> Outcome:
+    """One outcome for waits over parts of a batch: a Degraded object first,
+    then the worst state still pending at the deadline; Healthy when all are."""
+    for outcome in outcomes:
+        if outcome.status is HealthStatus.DEGRADED:
+            return outcome
+    pending = [o for o in outcomes if not o.healthy]
+    return max(pending, key=lambda o: o.status.rank) if pending else Outcome(HealthStatus.HEALTHY)
 
 
 def _health_message(outcome: Outcome, what: str, timeout: float) -> str:

@@ -20,6 +20,7 @@ from agent.cluster.base import ClusterClient, ClusterError
 from agent.health import Health, assess
 from agent.models import HealthStatus, ObjectKey
 
+CANCEL_CHECK_SECONDS = 0.05  # how soon a cancelled wait notices
 WINDOW_SECONDS = 2.0  # each watch is re-armed after this long (bounds how long a watch outlives a wait)
 
 
@@ -74,9 +75,11 @@ def wait_for_health(
     deadline: float,
     known: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
     on_wait: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Outcome:
     """``known`` are objects as the writes returned them: when they already
-    decide the outcome, no watch is opened at all."""
+    decide the outcome, no watch is opened at all.  ``cancel`` ends a wait
+    nobody needs any more (its outcome is then the worst pending state)."""
     tally = _Tally({t.key: assess((known or {}).get(t.key)) for t in targets})
     decided = tally.decide()
     if decided is not None or not targets:
@@ -105,12 +108,13 @@ def wait_for_health(
     try:
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (cancel is not None and cancel.is_set()):
                 return _timed_out(health)
             try:
-                item = events.get(timeout=remaining)
+                wait = remaining if cancel is None else min(remaining, CANCEL_CHECK_SECONDS)
+                item = events.get(timeout=wait)
             except queue.Empty:
-                return _timed_out(health)
+                continue
             if isinstance(item, ClusterError):
                 raise item
             tally.update(*item)

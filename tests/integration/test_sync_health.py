@@ -3,6 +3,7 @@ rolled back to the previous revision exactly (emulated cluster, real git)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +305,54 @@ def test_a_no_change_reconcile_lists_each_kind_once_and_writes_nothing(
     assert counts == {"list": 5 + 1}  # one list per kind, one for the revision records; nothing else
     assert fast_cluster.writes == 0
     assert HealthStatus.HEALTHY.label == "Healthy"
+
+
+class _ServicesAfterDeploymentWatch:
+    """The emulated cluster, except that a Service is written only once a
+    Deployment is being watched (or after 5 s): whether health is awaited
+    while later ranks are still being written."""
+
+    def __init__(self, inner: EmulatedCluster) -> None:
+        self.inner = inner
+        self.watching = threading.Event()
+        self.watched_first: list[bool] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def watch(self, api_version: str, kind: str, *args: Any, **kwargs: Any) -> Any:
+        if kind == "Deployment":
+            self.watching.set()
+        return self.inner.watch(api_version, kind, *args, **kwargs)
+
+    def apply(self, obj: dict[str, Any], **kwargs: Any) -> Any:
+        if obj.get("kind") == "Service":
+            self.watched_first.append(self.watching.wait(5))
+        return self.inner.apply(obj, **kwargs)
+
+
+def test_health_is_awaited_while_later_ranks_are_written(
+    tmp_path: Path, repo: GitRepo, fast_cluster: EmulatedCluster
+) -> None:
+    deployments = [{**deployment("nginx:1.27"), "metadata": {"name": f"web-{i}"}} for i in range(3)]
+    commit(repo, *deployments, service("a"), service("b", 81), service("c", 82))
+    cluster = _ServicesAfterDeploymentWatch(fast_cluster)
+    ctx, cfg = make(tmp_path, repo, cluster)  # type: ignore[arg-type]
+    result = reconcile(ctx, cfg.apps[0])
+    assert result.ok, result.failure
+    assert cluster.watched_first == [True, True, True]
+    assert result.changeset.summary() == {"created": 6}
+
+
+def test_a_degraded_rank_fails_the_wave_written_after_it(
+    tmp_path: Path, repo: GitRepo, fast_cluster: EmulatedCluster
+) -> None:
+    """The Deployment's wait starts before its Service is written; its
+    Degraded outcome still decides the wave, named in the failure."""
+    broken = deployment("nginx:does-not-exist", progressDeadlineSeconds=1)
+    commit(repo, broken, service())
+    ctx, cfg = make(tmp_path, repo, fast_cluster, rollbackOnFailure=False)
+    result = reconcile(ctx, cfg.apps[0])
+    assert result.failure is not None and result.failure.stage is Stage.HEALTH
+    assert "Deployment/web/web is Degraded" in result.failure.message
+    assert result.changeset.summary() == {"created": 2}
