@@ -123,6 +123,13 @@ def _shut_when_stopped(response: Any, stop: threading.Event, ended: threading.Ev
             return
 
 
+def _selector(labels: Mapping[str, str] | str | None) -> str:
+    """A label selector as the API takes it (``a=1,b=2``)."""
+    if isinstance(labels, str):
+        return labels
+    return ",".join(f"{k}={v}" for k, v in (labels or {}).items())
+
+
 def _write_query(field_manager: str, dry_run: bool) -> dict[str, str]:
     query = {"fieldManager": field_manager}
     if dry_run:
@@ -289,11 +296,7 @@ class KubeCluster:
         label_selector: Mapping[str, str] | str | None = None,
     ) -> list[JSON]:
         r = self._resource(api_version, kind)
-        selector = (
-            label_selector
-            if isinstance(label_selector, str)
-            else ",".join(f"{k}={v}" for k, v in (label_selector or {}).items())
-        )
+        selector = _selector(label_selector)
         ns = namespace if r.namespaced and namespace else None
         items: list[JSON] = []
         token: str | None = None
@@ -328,11 +331,7 @@ class KubeCluster:
         ``Watch``, which wraps every event in a ``ResourceInstance`` and
         can only be stopped between events."""
         r = self._resource(api_version, kind)
-        selector = (
-            label_selector
-            if isinstance(label_selector, str)
-            else ",".join(f"{k}={v}" for k, v in (label_selector or {}).items())
-        )
+        selector = _selector(label_selector)
         ns = namespace if r.namespaced and namespace else None
         response = self._call(
             lambda: self.dynamic.request(
