@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -195,7 +196,10 @@ def diff(
         raise typer.Exit(EXIT_DRIFT)
 
 
-def _context(config: Path) -> tuple[Any, Any]:
+@contextlib.contextmanager
+def _session(config: Path) -> Iterator[tuple[Any, Any]]:
+    """The configuration and a reconcile context on its cluster, closed
+    afterwards; an AgentError inside becomes the command's one-line error."""
     from agent.sync.engine import Context
 
     cfg = _load(config)
@@ -204,7 +208,12 @@ def _context(config: Path) -> tuple[Any, Any]:
     except (ConfigError, ClusterError) as e:
         fail(str(e))
         raise
-    return cfg, Context.create(cfg, cluster)
+    try:
+        yield cfg, Context.create(cfg, cluster)
+    except AgentError as e:
+        fail(str(e))
+    finally:
+        cluster.close()
 
 
 @app.command()
@@ -218,15 +227,8 @@ def status(
     from agent.report.documents import json_document
     from agent.sync.engine import status as app_status
 
-    cfg, ctx = _context(config)
-    try:
-        selected = cfg.select(apps)
-        statuses = [app_status(ctx, a) for a in selected]
-    except ConfigError as e:
-        fail(str(e))
-        return
-    finally:
-        ctx.cluster.close()
+    with _session(config) as (cfg, ctx):
+        statuses = [app_status(ctx, a) for a in cfg.select(apps)]
     if output is Output.json:
         sys.stdout.write(json_document("StatusReport", apps=[s.to_dict() for s in statuses]))
     else:
@@ -245,15 +247,8 @@ def history(
     from agent.report import print_history
     from agent.report.documents import json_document
 
-    cfg, ctx = _context(config)
-    try:
-        application = cfg.app(app_name)
-        records = ctx.records().history(application.name)
-    except AgentError as e:
-        fail(str(e))
-        return
-    finally:
-        ctx.cluster.close()
+    with _session(config) as (cfg, ctx):
+        records = ctx.records().history(cfg.app(app_name).name)
     if output is Output.json:
         rows = [{k: v for k, v in r.to_json().items() if k != "manifests"} for r in records]
         sys.stdout.write(json_document("History", app=app_name, revisions=rows))
@@ -276,15 +271,8 @@ def rollback(
     from agent.report import print_rollback
     from agent.sync.rollback import rollback_by_hand
 
-    cfg, ctx = _context(config)
-    try:
-        application = cfg.app(app_name)
-        result = rollback_by_hand(ctx, application, to)
-    except AgentError as e:
-        fail(str(e))
-        return
-    finally:
-        ctx.cluster.close()
+    with _session(config) as (cfg, ctx):
+        result = rollback_by_hand(ctx, cfg.app(app_name), to)
     if output is Output.json:
         sys.stdout.write(redact(json.dumps({"app": app_name, **result.to_dict()}, indent=2)) + "\n")
     else:
