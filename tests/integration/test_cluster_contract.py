@@ -459,6 +459,7 @@ def test_crd_serves_its_resource_until_deleted(backend: ClusterClient) -> None:
     backend.create(ns())
     w = backend.create({**widget("w"), "spec": {"unknown": "pruned"}})
     assert w["spec"] == {"size": 1}  # schema default applied, unknown field pruned
+    assert w["metadata"]["generation"] == 1
     assert backend.resource_type("example.com/v1", "Widget").plural == "widgets"
     backend.delete(*CRD_KEY)
     with pytest.raises(NotFound):
@@ -574,29 +575,5 @@ def test_server_info_names_the_version_and_served_apis(backend: ClusterClient) -
     assert version.startswith("v1.33")
     assert {"v1", "apps/v1", "apps/v1/Deployment", "v1/ConfigMap"} <= set(served)
     assert "apps/v1/deployments/scale" not in served
-    backend.create(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {
-                "group": "example.com",
-                "scope": "Namespaced",
-                "names": {"kind": "Widget", "plural": "widgets"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            }
-                        },
-                    }
-                ],
-            },
-        }
-    )
+    backend.create(widget_crd())
     assert eventually(lambda: "example.com/v1/Widget" in backend.server_info()[1])

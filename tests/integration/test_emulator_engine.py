@@ -151,35 +151,6 @@ def test_dry_run_changes_nothing(cluster: EmulatedCluster) -> None:
     assert cluster.get("v1", "ConfigMap", "b", "app")["data"] == {"x": "1"}
 
 
-def test_crd_serves_its_resource_until_deleted(cluster: EmulatedCluster) -> None:
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [{"name": "v1", "served": True, "storage": True}],
-        },
-    }
-    cluster.create(crd)
-    cluster.create(ns("app"))
-    w = cluster.create(
-        {
-            "apiVersion": "example.com/v1",
-            "kind": "Widget",
-            "metadata": {"name": "w", "namespace": "app"},
-            "spec": {"size": 1},
-        }
-    )
-    assert w["metadata"]["generation"] == 1
-    assert cluster.resource_type("example.com/v1", "Widget").plural == "widgets"
-    cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
-    with pytest.raises(NotFound):
-        cluster.get("example.com/v1", "Widget", "w", "app")
-
-
 def test_objects_survive_a_killed_process(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     script = (
