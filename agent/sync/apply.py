@@ -184,11 +184,26 @@ class _Run:
             if group is not groups[-1]:
                 self._wait_early(group)
 
-    def _waiter_pool(self) -> ThreadPoolExecutor:
-        """Threads for health waits: one per rank at most (each watches its kinds)."""
+    def _start_wait(
+        self,
+        steps: list[Step],
+        known: Mapping[ObjectKey, Mapping[str, Any] | None],
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Future[Outcome]:
+        """A health wait for ``steps`` on its own thread (one per rank at most;
+        each watches its kinds), ended early by :meth:`close`."""
         if self._waiters is None:
             self._waiters = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
-        return self._waiters
+        return self._waiters.submit(
+            wait_for_health,
+            self.cluster,
+            [Target(s.api_version, s.key) for s in steps],
+            selector={APP_LABEL: self.opts.app} if self.opts.app else {},
+            deadline=self.deadline,
+            known={s.key: obj for s in steps if (obj := known.get(s.key)) is not None},
+            on_wait=on_wait,
+            cancel=self._cancel,
+        )
 
     def _wait_early(self, group: list[Step]) -> None:
         """Start waiting for a written rank's health while the next ranks are
@@ -200,16 +215,7 @@ class _Run:
         known = {s.key: self.written.get(s.key, s.live) for s in steps}
         if all(assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps):
             return  # settled by what the writes returned
-        future = self._waiter_pool().submit(
-            wait_for_health,
-            self.cluster,
-            [Target(s.api_version, s.key) for s in steps],
-            selector={APP_LABEL: self.opts.app} if self.opts.app else {},
-            deadline=self.deadline,
-            known={k: v for k, v in known.items() if v is not None},
-            cancel=self._cancel,
-        )
-        self._early.append(({s.key for s in steps}, future))
+        self._early.append(({s.key for s in steps}, self._start_wait(steps, known)))
 
     def one(self, step: Step) -> None:
         self._record(step, self._attempt(step))
@@ -377,18 +383,7 @@ class _Run:
             self.progress.wait(f"{what}: waiting for {len(covered)} object(s) to become healthy")
         rest = [s for s in steps if s.key not in covered]
         if rest:
-            waits.append(
-                self._waiter_pool().submit(
-                    wait_for_health,
-                    self.cluster,
-                    [Target(s.api_version, s.key) for s in rest],
-                    selector={APP_LABEL: self.opts.app} if self.opts.app else {},
-                    deadline=self.deadline,
-                    known={k: v for k, v in known.items() if v is not None and k not in covered},
-                    on_wait=lambda message: self.progress.wait(f"{what}: {message}"),
-                    cancel=self._cancel,
-                )
-            )
+            waits.append(self._start_wait(rest, known, lambda m: self.progress.wait(f"{what}: {m}")))
         outcomes: list[Outcome] = []
         pending = set(waits)
         while pending:  # the first Degraded object decides, as one wait over the batch would
