@@ -58,16 +58,43 @@ class _Loader(_Base):  # type: ignore[misc]
         for first, resolvers in _Base.yaml_implicit_resolvers.items()
     }
 
-    def construct_document(self, node: Any) -> Any:
+    max_nodes = MAX_NODES
+    quick = False  # the last document was built by the quick walk (fresh, checked: no copy needed)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """A scalar's tag, remembered per loader: the C parser asks for every
+        scalar, and a manifest repeats its keys and many values."""
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
         try:
-            data = self._quick(node, set())
+            return self._resolved[key]
+        except AttributeError:
+            self._resolved: dict[Any, Any] = {}
+        except KeyError:
+            pass
+        tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def construct_document(self, node: Any) -> Any:
+        self.left = self.max_nodes
+        try:
+            data = self._quick(node, set(), 0)
         except _Unusual:
+            self.quick = False
             self.constructed_objects: dict[Any, Any] = {}  # scalars the quick walk made
             return super().construct_document(node)
+        self.quick = True
         self.constructed_objects = {}
         return data
 
-    def _quick(self, node: Any, seen: set[int]) -> Any:
+    def _quick(self, node: Any, seen: set[int], depth: int) -> Any:
+        """The document as plain data, with :func:`plain`'s checks: any node
+        that needs more (an alias, a value JSON has no room for, too many
+        nodes or levels) raises :class:`_Unusual`."""
+        self.left -= 1
+        if self.left < 0 or depth > MAX_DEPTH:
+            raise _Unusual  # plain() says what is wrong
         if id(node) in seen:
             raise _Unusual  # an alias
         seen.add(id(node))
@@ -75,16 +102,22 @@ class _Loader(_Base):  # type: ignore[misc]
         if tag == _STR and isinstance(node, yaml.ScalarNode):
             return node.value
         if isinstance(node, yaml.ScalarNode):
-            return self.construct_object(node)
+            value = self.construct_object(node)
+            if value is None or isinstance(value, str | bool | int):
+                return value
+            if isinstance(value, float) and math.isfinite(value):
+                return value
+            raise _Unusual  # a timestamp, binary, nan or inf
         if tag == _MAP and isinstance(node, yaml.MappingNode):
             out = {}
             for key, value in node.value:
                 if key.tag != _STR or not isinstance(key, yaml.ScalarNode):
                     raise _Unusual  # a merge key (<<), a number or null as a key
-                out[key.value] = self._quick(value, seen)
+                self.left -= 1
+                out[key.value] = self._quick(value, seen, depth + 1)
             return out
         if tag == _SEQ and isinstance(node, yaml.SequenceNode):
-            return [self._quick(item, seen) for item in node.value]
+            return [self._quick(item, seen, depth + 1) for item in node.value]
         raise _Unusual
 
 
@@ -92,8 +125,17 @@ def load_documents(text: str, source: str, max_nodes: int = MAX_NODES, rendered:
     """All documents of a YAML stream as plain data (``None`` for empty
     ones); ``rendered`` says the text is a template's output, so a line
     number in an error is one of the output, not of the template."""
+    docs: list[Any] = []
     try:
-        raw = list(yaml.load_all(text, Loader=_Loader))
+        loader = _Loader(text)
+        loader.max_nodes = max_nodes
+        try:
+            while loader.check_data():
+                i = len(docs)
+                doc = loader.get_data()
+                docs.append(doc if loader.quick else plain(doc, f"{source} (document {i + 1})", max_nodes))
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = ""
@@ -103,7 +145,7 @@ def load_documents(text: str, source: str, max_nodes: int = MAX_NODES, rendered:
         raise RenderError(f"{source}{where}: invalid YAML: {problem}") from None
     except RecursionError:
         raise RenderError(f"{source}: YAML nested too deeply") from None
-    return [plain(doc, f"{source} (document {i + 1})", max_nodes) for i, doc in enumerate(raw)]
+    return docs
 
 
 def load_mapping(text: str, source: str, what: str) -> dict[str, Any]:

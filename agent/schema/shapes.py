@@ -19,7 +19,7 @@ from typing import Any
 from agent.kinds import builtin
 from agent.models import split_api_version
 from agent.schema import quantity
-from agent.schema.nodes import INT_OR_STRING, Node, SchemaError, resolve, root
+from agent.schema.nodes import INT_OR_STRING, LIST_KEY_DEFAULTS, Node, SchemaError, resolve, root
 
 
 class Shape:
@@ -121,6 +121,27 @@ def normalize(value: Any, shape: Shape | None, path: str = "") -> Any:
         item = shape.items() if shape is not None else None
         return [normalize(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def default_list_keys(value: Any, shape: Shape | None) -> None:
+    """Fill in defaulted list-map key fields of ``value`` in place (a port's
+    ``protocol``), as :func:`agent.schema.nodes.default_list_keys` does,
+    along cached shapes."""
+    if shape is None:
+        return
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(child, (dict, list)):
+                default_list_keys(child, shape.child(key))
+    elif isinstance(value, list) and shape.kind == "list":
+        item = shape.items()
+        defaulted = [k for k in shape.keys if k in LIST_KEY_DEFAULTS]
+        for entry in value:
+            if isinstance(entry, dict):
+                for k in defaulted:
+                    if k not in entry:
+                        entry[k] = LIST_KEY_DEFAULTS[k]
+            default_list_keys(entry, item)
 
 
 def normalize_custom(value: Any, node: Node | None, path: str = "") -> Any:

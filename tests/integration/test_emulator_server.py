@@ -205,6 +205,48 @@ def test_official_client_watch_sees_changes(
     core.api_client.close()
 
 
+def test_a_watch_starting_on_many_objects_gets_each_once(
+    served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path
+) -> None:
+    """The initial events go out in chunks of many lines; the official
+    client's watch still sees every object once, then the changes of its
+    kind and none of another's."""
+    _, server, api = served
+    setup_namespace(api)
+    for i in range(300):
+        made = {**cm(f"c{i:03d}"), "data": {"blob": "x" * 400}}
+        assert api.call("POST", "/api/v1/namespaces/app/configmaps", made)[0] == 201
+    path = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
+    core = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(path)))
+    seen: list[tuple[str, str]] = []
+    watcher = k8s_watch.Watch()
+    for event in watcher.stream(core.list_namespaced_config_map, "app", timeout_seconds=2):
+        seen.append((event["type"], event["object"].metadata.name))
+        if len(seen) == 300:
+            secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "app"}}
+            assert api.call("POST", "/api/v1/namespaces/app/secrets", secret)[0] == 201
+            assert api.call("POST", "/api/v1/namespaces/app/configmaps", cm("late"))[0] == 201
+        if len(seen) == 301:
+            watcher.stop()
+    assert seen[:300] == [("ADDED", f"c{i:03d}") for i in range(300)]
+    assert seen[300:] == [("ADDED", "late")]
+    core.api_client.close()
+
+
+def test_server_side_apply_answers_201_when_it_creates(
+    served: tuple[EmulatedCluster, EmulatorServer, Api],
+) -> None:
+    _, _, api = served
+    setup_namespace(api)
+    path = "/api/v1/namespaces/app/configmaps/applied?fieldManager=me"
+    ctype = "application/apply-patch+yaml"
+    status, made, _ = api.call("PATCH", path, cm("applied"), ctype=ctype)
+    assert status == 201 and made["metadata"]["managedFields"][0]["operation"] == "Apply"
+    status, again, _ = api.call("PATCH", path, {**cm("applied"), "data": {"k": "2"}}, ctype=ctype)
+    assert status == 200 and again["data"] == {"k": "2"}
+    assert again["metadata"]["uid"] == made["metadata"]["uid"]
+
+
 def test_faults_errors_latency_and_down(served: tuple[EmulatedCluster, EmulatorServer, Api]) -> None:
     cluster, _, api = served
     setup_namespace(api)

@@ -18,9 +18,10 @@ import yaml
 
 from agent.cluster.emulator import EmulatedCluster
 from agent.diff import diff_object, mask_secret_values
-from agent.kinds import is_namespaced
+from agent.kinds import builtin, is_namespaced
 from agent.models import DiffStatus, ObjectKey
-from agent.schema.shapes import normalize, shape_for
+from agent.schema import nodes
+from agent.schema.shapes import default_list_keys, normalize, shape_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "integration" / "fixtures" / "drift" / "corpus"
 DNS = ObjectKey("apps", "Deployment", "ns", "dns")
@@ -197,3 +198,26 @@ def test_sync_keeps_the_ignored_field_of_the_right_port() -> None:
     kept = keep_live_values(desired, live, [path])
     ports = kept["spec"]["template"]["spec"]["containers"][0]["ports"]
     assert [(p.get("protocol", "TCP"), p["hostPort"]) for p in ports] == [("UDP", 5300), ("TCP", 5301)]
+
+
+def test_list_key_defaults_along_shapes_match_the_schema_walk() -> None:
+    """The emulator defaults list-map key fields (a port's protocol) along
+    cached shapes before server-side apply merges by keys; the result is
+    the schema walk's, for every kind of the drift corpus."""
+    checked = 0
+    for path in sorted(CORPUS.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not isinstance(doc, dict) or shape_for(doc) is None:
+                continue
+            group, _, version = str(doc["apiVersion"]).rpartition("/")
+            rt = builtin(group, doc["kind"])
+            assert rt is not None and rt.version == version
+            along_nodes, along_shapes = copy.deepcopy(doc), copy.deepcopy(doc)
+            nodes.default_list_keys(along_nodes, nodes.root(rt))
+            default_list_keys(along_shapes, shape_for(doc))
+            assert along_shapes == along_nodes, path
+            checked += along_nodes != doc
+    assert checked > 0  # some objects had a protocol to fill in
+    service = {"apiVersion": "v1", "kind": "Service", "spec": {"ports": [{"port": 80}]}}
+    default_list_keys(service, shape_for(service))
+    assert service["spec"]["ports"] == [{"port": 80, "protocol": "TCP"}]

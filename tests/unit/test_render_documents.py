@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from agent.errors import RenderError
-from agent.render.documents import _Loader, load_documents
+from agent.render.documents import MAX_DEPTH, _Loader, load_documents, plain
 
 CASES = [
     "a: b\nc: [1, 2.5, true, null, '3', ~, 0x1F, 1_000, .inf]\n",
@@ -46,3 +46,39 @@ def test_an_alias_bomb_is_still_refused() -> None:
 def test_unknown_tags_are_still_errors() -> None:
     with pytest.raises(RenderError, match="bad.yaml"):
         load_documents("key: !Ref other\n", "bad.yaml")
+
+
+@pytest.mark.parametrize("text", [*CASES, "when: !!timestamp 2024-01-01\n", "n: .nan\n"])
+def test_documents_equal_a_checked_copy_of_the_safe_loaders(text: str) -> None:
+    """Documents the quick walk builds skip :func:`plain`'s copy: they must
+    be what that copy makes, and fail where it fails, with its message."""
+
+    class Plain(_Loader):  # type: ignore[misc,valid-type]
+        construct_document = yaml.constructor.SafeConstructor.construct_document
+
+    try:
+        expected = [plain(d, f"f.yaml (document {i + 1})") for i, d in enumerate(yaml.load_all(text, Plain))]
+    except RenderError as e:
+        with pytest.raises(RenderError) as got:
+            load_documents(text, "f.yaml")
+        assert str(got.value) == str(e)
+        return
+    assert load_documents(text, "f.yaml") == expected
+
+
+def test_the_quick_walk_keeps_the_node_and_depth_limits() -> None:
+    deep = "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n"
+    with pytest.raises(RenderError, match=f"nested more than {MAX_DEPTH} levels"):
+        load_documents(deep, "deep.yaml")
+    wide = "items: [" + ", ".join(str(i) for i in range(50)) + "]\n"
+    with pytest.raises(RenderError, match="expands to more than 20 nodes"):
+        load_documents(wide, "wide.yaml", max_nodes=20)
+    assert load_documents(wide, "wide.yaml", max_nodes=100) == [{"items": list(range(50))}]
+
+
+def test_documents_are_fresh_objects() -> None:
+    first, second = load_documents("a: {b: [1]}\n---\na: {b: [1]}\n", "f.yaml")
+    assert first == second
+    assert first["a"] is not second["a"]
+    first["a"]["b"].append(2)
+    assert second == {"a": {"b": [1]}}

@@ -113,7 +113,7 @@ class EmulatedCluster:
         self._lock = threading.RLock()
         self._types: dict[tuple[str, str], ResourceType] | None = None
         self._crds: dict[tuple[str, str], JSON] = {}
-        self._listeners: list[Callable[[int], None]] = []
+        self._listeners: list[Callable[[int, str, str], None]] = []
         saved = self.store.get_meta("faults")
         config = self.options.faults
         if config is None and saved:
@@ -201,11 +201,11 @@ class EmulatedCluster:
     def writes(self) -> int:
         return sum(self.requests[v] for v in WRITE_VERBS)
 
-    def add_listener(self, fn: Callable[[int], None]) -> None:
-        """``fn(resourceVersion)`` after every committed write (watch wake-ups)."""
+    def add_listener(self, fn: Callable[[int, str, str], None]) -> None:
+        """``fn(resourceVersion, group, plural)`` after every committed write (watch wake-ups)."""
         self._listeners.append(fn)
 
-    def remove_listener(self, fn: Callable[[int], None]) -> None:
+    def remove_listener(self, fn: Callable[[int, str, str], None]) -> None:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
@@ -300,6 +300,8 @@ class EmulatedCluster:
         manager: str,
         dry_run: bool,
         entries: managed.Entries | None = None,
+        *,
+        serialized: bool = False,
     ) -> JSON:
         meta = body["metadata"]
         if not meta.get("name") and meta.get("generateName"):
@@ -315,7 +317,7 @@ class EmulatedCluster:
                     f'{qualified(rt)} "{meta["name"]}" already exists',
                     details={"name": meta["name"], "group": rt.group, "kind": rt.plural},
                 )
-            new = self._admit(rt, body, None, ns, manager, "", entries)
+            new = self._admit(rt, body, None, ns, manager, "", entries, serialized=serialized)
             if dry_run:
                 new["metadata"]["resourceVersion"] = ""
                 return self._as_version(new, rt)
@@ -399,10 +401,20 @@ class EmulatedCluster:
                 "the body of the request was in an unknown format - accepted media types include: "
                 + ", ".join(PATCH_TYPES)
             )
+        if patch_type == "apply":
+            return self.apply_resource(
+                rt,
+                name,
+                namespace,
+                patch,
+                field_manager=field_manager,
+                force=force,
+                dry_run=dry_run,
+                subresource=subresource,
+                owned=owned,
+            )[0]
         self._request("patch", rt)
         ns = namespace if rt.namespaced else ""
-        if patch_type == "apply":
-            return self._apply(rt, name, ns, patch, field_manager, force, dry_run, subresource, owned=owned)
         if force:
             raise BadRequest("force may not be specified for non-apply patch")
         node = self.schema_of(rt)
@@ -420,6 +432,26 @@ class EmulatedCluster:
             return result
 
         return self._update(rt, ns, name, patched, field_manager, dry_run, subresource, from_patch=True)
+
+    def apply_resource(
+        self,
+        rt: ResourceType,
+        name: str,
+        namespace: str,
+        patch: Any,
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+        subresource: str = "",
+        owned: bool = False,
+    ) -> tuple[JSON, bool]:
+        """Server-side apply (PATCH ``application/apply-patch+yaml``): the
+        object, and whether the apply created it (the REST server answers
+        201 then, 200 otherwise)."""
+        self._request("patch", rt)
+        ns = namespace if rt.namespaced else ""
+        return self._apply(rt, name, ns, patch, field_manager, force, dry_run, subresource, owned=owned)
 
     def apply(
         self,
@@ -443,7 +475,7 @@ class EmulatedCluster:
             dry_run,
             subresource,
             owned=True,
-        )
+        )[0]
 
     def merge_patch(
         self,
@@ -608,9 +640,10 @@ class EmulatedCluster:
         subresource: str,
         *,
         owned: bool = False,
-    ) -> JSON:
-        """``owned``: ``patch`` is this engine's own copy (from :meth:`_target`),
-        free to change; a caller's patch is copied first."""
+    ) -> tuple[JSON, bool]:
+        """The applied object and whether it was created.  ``owned``:
+        ``patch`` is this engine's own copy (from :meth:`_target`), free to
+        change; a caller's patch is copied first."""
         if not isinstance(patch, Mapping):
             raise BadRequest("an apply patch must be a single object")
         if not manager:
@@ -635,7 +668,11 @@ class EmulatedCluster:
             meta.pop("namespace", None)
         node = self.schema_of(rt)
         applied = self._serialize(rt, applied, node)
-        schema.default_list_keys(applied, node)  # as the API server does before merging by keys
+        # list-map key fields defaulted, as the API server does before merging by keys
+        if self.crd_of(rt) is None:
+            shapes.default_list_keys(applied, shapes.shape_of(node))
+        else:
+            schema.default_list_keys(applied, node)
         with self.store.lock:  # read, merge and write as one step
             live = self.store.get(rt.group, rt.plural, ns, name)
             if live is not None:
@@ -659,7 +696,8 @@ class EmulatedCluster:
                 _update_last_applied(merged, patch)
             if live is None:
                 merged.setdefault("metadata", {}).pop("resourceVersion", None)
-                return self._create(rt, merged, ns, manager, dry_run, entries)
+                # ``merged`` is the applied object, serialized above: admission need not again
+                return self._create(rt, merged, ns, manager, dry_run, entries, serialized=True), True
             want_rv = meta.get("resourceVersion")
             if want_rv and want_rv != live["metadata"]["resourceVersion"]:
                 raise Conflict(
@@ -673,7 +711,7 @@ class EmulatedCluster:
                 result, event = self._store_update(tx, rt, ns, live, new, dry_run)
         if event is not None:
             self._committed(*event)
-        return result
+        return result, False
 
     def _store_update(
         self, tx: Any, rt: ResourceType, ns: str, live: JSON, new: JSON, dry_run: bool
@@ -722,8 +760,11 @@ class EmulatedCluster:
         entries: managed.Entries | None,
         *,
         keep_fields: bool = False,
+        serialized: bool = False,
     ) -> JSON:
-        """The object as it will be stored: the API server's admission, in order."""
+        """The object as it will be stored: the API server's admission, in order.
+        ``serialized``: ``body`` is already as :meth:`_serialize` makes it
+        (a server-side apply that creates), so that step is skipped."""
         meta = body["metadata"]
         sent_fields = meta.pop("managedFields", None)
         meta.pop("selfLink", None)
@@ -758,7 +799,8 @@ class EmulatedCluster:
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = now()
         node = self.schema_of(rt)
-        body = self._serialize(rt, body, node)
+        if not serialized:
+            body = self._serialize(rt, body, node)
         meta = body["metadata"]
         if self.crd_of(rt) is None:
             if live is not None:
@@ -810,7 +852,7 @@ class EmulatedCluster:
         self.lifecycle.after_write(rt, obj, removed)
         self.controllers.after_write(rt, obj, removed)
         for fn in list(self._listeners):
-            fn(rv)
+            fn(rv, rt.group, rt.plural)
 
     # -- writes by the emulated cluster itself (controllers, lifecycle) ------------------------
     def system_write(

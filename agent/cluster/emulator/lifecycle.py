@@ -322,4 +322,4 @@ class Lifecycle:
         else:
             self._queue.append(("removed", None, live))
             for fn in list(self.c._listeners):
-                fn(rv)
+                fn(rv, group, resource)

@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import yaml
@@ -87,25 +88,36 @@ class EmulatorApp:
         self.address = address
         self.bookmark_seconds = 5.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakers: set[asyncio.Event] = set()
+        self._loop_thread: int | None = None
+        # watches waiting for writes, by the (group, plural) they watch
+        self._wakers: dict[asyncio.Event, tuple[str, str]] = {}
         cluster.add_listener(self._on_write)
         self.documents = openapi.Documents(cluster.types, cluster.served_versions, cluster.crd_of)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=methods)])
 
     # -- watch wake-ups -------------------------------------------------------------------------
-    def _on_write(self, rv: int) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake_all)
+    def _on_write(self, rv: int, group: str, plural: str) -> None:
+        """Wake the watches of the written kind: at once when the write was
+        made on the server's own loop (a request), else through the loop (a
+        controller's write on its thread)."""
+        loop, kind = self._loop, (group, plural)
+        if loop is None or loop.is_closed() or kind not in list(self._wakers.values()):
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._wake(kind)
+        else:
+            loop.call_soon_threadsafe(self._wake, kind)
 
-    def _wake_all(self) -> None:
-        for event in list(self._wakers):
-            event.set()
+    def _wake(self, kind: tuple[str, str]) -> None:
+        for event, watched in list(self._wakers.items()):
+            if watched == kind:
+                event.set()
 
     # -- dispatch -------------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
-        self._loop = self._loop or asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         path = request.url.path.rstrip("/") or "/"
         try:
             if self.cluster.faults.config.down:
@@ -336,8 +348,20 @@ class EmulatorApp:
             warned = []
             if PATCH_TYPES[content_type] != "json":
                 patch, warned = self._checked(rt, patch, validation)
-            existed = c.read(rt, name, ns) is not None
             force = q.get("force") in ("true", "1")
+            if PATCH_TYPES[content_type] == "apply":  # 201 when the apply created the object
+                obj, created = c.apply_resource(
+                    rt,
+                    name,
+                    ns,
+                    patch,
+                    field_manager=manager,
+                    force=force,
+                    dry_run=dry_run,
+                    subresource=sub,
+                    owned=True,
+                )
+                return _json(obj, 201 if created else 200, fieldcheck.warning_header(warned))
             obj = c.patch_resource(
                 rt,
                 name,
@@ -350,7 +374,7 @@ class EmulatorApp:
                 subresource=sub,
                 owned=True,
             )
-            return _json(obj, 200 if existed else 201, fieldcheck.warning_header(warned))
+            return _json(obj, 200, fieldcheck.warning_header(warned))
         if verb == "delete":
             options = await self._delete_options(request)
             policy = q.get("propagationPolicy") or options.get("propagationPolicy")
@@ -512,7 +536,7 @@ class EmulatorApp:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         wake = asyncio.Event()
-        self._wakers.add(wake)
+        self._wakers[wake] = (rt.group, rt.plural)
         store = self.cluster.store
 
         def keep(obj: JSON) -> bool:
@@ -534,9 +558,8 @@ class EmulatorApp:
             if since < 0:
                 page = self.cluster.list_page(rt, ns)
                 since = int(page.resource_version)
-                for obj in page.items:
-                    if keep(obj):
-                        yield line("ADDED", obj)
+                for chunk in _chunks(line("ADDED", obj) for obj in page.items if keep(obj)):
+                    yield chunk
                 if initial_end:
                     yield bookmark(since, end=True)
             last_bookmark = loop.time()
@@ -544,11 +567,10 @@ class EmulatorApp:
                 wake.clear()
                 self.cluster.controllers.tick()
                 events = store.events_since(since, rt.group, rt.plural, ns or None)
-                for rv, kind, obj in events:
-                    since = rv
-                    if keep(obj):
-                        yield line(kind, obj)
                 if events:
+                    since = events[-1][0]
+                    for chunk in _chunks(line(kind, obj) for _, kind, obj in events if keep(obj)):
+                        yield chunk
                     continue
                 if bookmarks and loop.time() - last_bookmark >= self.bookmark_seconds:
                     last_bookmark = loop.time()
@@ -559,7 +581,27 @@ class EmulatorApp:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=wait)
         finally:
-            self._wakers.discard(wake)
+            self._wakers.pop(wake, None)
+
+
+CHUNK_BYTES = 64 * 1024
+
+
+def _chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Event lines joined into chunks of about CHUNK_BYTES: a watch that
+    starts on two hundred objects sends a few writes, not two hundred (each
+    costs a TLS record and a trip through the ASGI stack); clients read
+    lines, whatever the chunks."""
+    part: list[bytes] = []
+    size = 0
+    for one in lines:
+        part.append(one)
+        size += len(one)
+        if size >= CHUNK_BYTES:
+            yield b"".join(part)
+            part, size = [], 0
+    if part:
+        yield b"".join(part)
 
 
 def _scale_of(rt: ResourceType, obj: JSON) -> JSON:

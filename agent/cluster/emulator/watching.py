@@ -36,7 +36,9 @@ def watch(
     wake = threading.Condition()
     writes = [0]
 
-    def on_write(_rv: int) -> None:
+    def on_write(_rv: int, group: str, plural: str) -> None:
+        if (group, plural) != (rt.group, rt.plural):
+            return  # another kind's write: no event for this watch
         with wake:
             writes[0] += 1
             wake.notify_all()
