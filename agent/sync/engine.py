@@ -12,6 +12,7 @@ and free of conflicts, so a bad input never half-changes the cluster.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from agent.cluster.base import ClusterError
@@ -33,7 +34,7 @@ from agent.models import (
 )
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.plan import Plan
-from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
+from agent.sync.record import FAILED, SUCCEEDED, EncodedManifests, RevisionRecord
 from agent.sync.rollback import holding, rollback_after_failure
 from agent.sync.stages import Context, Prepared, digest, fetch, inventory, now, prepare, render_app
 
@@ -106,13 +107,17 @@ def _reconcile(
     if refusal is not None:
         return SyncResult(app.name, prepared.revision, refusal[0], refusal[1])
     options = ApplyOptions.of(app.name, app.sync_policy, dry_run=dry_run, namespace=app.namespace)
-    applied = apply(ctx.cluster, prepared.plan, options, progress)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="record") as early:
+        # the record's manifests are digested and encoded while the writes run
+        encoding = None if dry_run else early.submit(_encode_manifests, prepared)
+        applied = apply(ctx.cluster, prepared.plan, options, progress)
+        encoded = encoding.result() if encoding is not None else None
     entries, failure = applied.entries, applied.failure
     changeset = ChangeSet(tuple(entries))
-    if dry_run:
+    if dry_run or encoded is None:
         return SyncResult(app.name, prepared.revision, changeset, failure, dry_run=True)
     try:
-        number = _record(ctx, app, prepared, entries, failure, started, trigger, applied.health)
+        number = _record(ctx, app, prepared, entries, failure, started, trigger, applied.health, encoded)
     except AgentError as e:
         return SyncResult(app.name, prepared.revision, changeset, failure or e.failure())
     rolled_back = None
@@ -135,9 +140,10 @@ def _record(
     started: str,
     trigger: str,
     health: HealthStatus | None,
+    encoded: tuple[str, EncodedManifests],
 ) -> int | None:
     last = prepared.last
-    the_digest = digest(prepared.manifests)
+    the_digest, manifests = encoded
     changed = ChangeSet(tuple(entries)).changed
     if (
         not changed
@@ -161,13 +167,18 @@ def _record(
         started=started,
         finished=now(),
         inventory=inventory(last, prepared.plan, entries),
-        manifests=tuple(m.obj for m in prepared.manifests),
+        manifests=manifests.manifests,
         message=str(failure) if failure else "",
         trigger=trigger,
         health=health.label if health is not None else "",
     )
-    ctx.records().write(record, prepared.history, app.history_limit)
+    ctx.records().write(record, prepared.history, app.history_limit, manifests)
     return number
+
+
+def _encode_manifests(prepared: Prepared) -> tuple[str, EncodedManifests]:
+    """The digest of the rendered manifests and their encoding for the record."""
+    return digest(prepared.manifests), EncodedManifests(tuple(m.obj for m in prepared.manifests))
 
 
 def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftReport:

@@ -13,6 +13,7 @@ import base64
 import contextlib
 import gzip
 import json
+import zlib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -92,9 +93,41 @@ def record_name(app: str, number: int) -> str:
     return f"gitops-agent.{app}.v{number}"
 
 
+class EncodedManifests:
+    """A record's manifests, serialized and compressed before the rest of
+    the record is known: a sync makes one while it writes (the bulk of a
+    record's encoding, off the path between the last write and the record)
+    and :meth:`RecordStore.write` finishes the record from it.
+
+    The record is one gzip stream of its JSON with ``manifests`` first; the
+    compressor's state after them is kept and copied for the rest.  Each
+    manifest is encoded on its own, so a thread doing this lets the others
+    run between them."""
+
+    def __init__(self, manifests: tuple[dict[str, Any], ...]) -> None:
+        self.manifests = manifests
+        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip format
+        parts = [self._compressor.compress(b'{"manifests":[')]
+        for i, m in enumerate(manifests):
+            text = json.dumps(m, separators=(",", ":"))
+            parts.append(self._compressor.compress((text if i == 0 else "," + text).encode()))
+        parts.append(self._compressor.compress(b"]"))
+        self._head = b"".join(parts)
+
+    def finish(self, record: RevisionRecord) -> str:
+        """The record's encoding (base64 of gzipped JSON), for ``record``
+        with these manifests."""
+        if record.manifests is not self.manifests and record.manifests != self.manifests:
+            raise ValueError("the record's manifests are not the ones encoded")
+        rest = record.to_json()
+        del rest["manifests"]
+        compressor = self._compressor.copy()
+        tail = compressor.compress(("," + json.dumps(rest, separators=(",", ":"))[1:]).encode())
+        return base64.b64encode(self._head + tail + compressor.flush()).decode()
+
+
 def _encode(record: RevisionRecord) -> str:
-    raw = json.dumps(record.to_json(), separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode()
+    return EncodedManifests(record.manifests).finish(record)
 
 
 def _decode(secret: dict[str, Any]) -> RevisionRecord:
@@ -131,9 +164,14 @@ class RecordStore:
         return records[-1] if records else None
 
     def write(
-        self, record: RevisionRecord, history: list[RevisionRecord], limit: int = HISTORY_LIMIT
+        self,
+        record: RevisionRecord,
+        history: list[RevisionRecord],
+        limit: int = HISTORY_LIMIT,
+        encoded: EncodedManifests | None = None,
     ) -> None:
-        """Store ``record`` and trim the app's history to ``limit`` records."""
+        """Store ``record`` and trim the app's history to ``limit`` records
+        (``encoded``: its manifests, encoded ahead)."""
         secret = {
             "apiVersion": "v1",
             "kind": "Secret",
@@ -147,7 +185,7 @@ class RecordStore:
                     RECORD_NUMBER_LABEL: str(record.number),
                 },
             },
-            "data": {"record": _encode(record)},
+            "data": {"record": encoded.finish(record) if encoded is not None else _encode(record)},
         }
         try:
             self._ensure_namespace()

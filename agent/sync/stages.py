@@ -81,8 +81,14 @@ def now() -> str:
 
 
 def digest(manifests: tuple[Manifest, ...]) -> str:
-    blob = json.dumps([m.obj for m in manifests], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    """sha256 of the manifests as one sorted, compact JSON list; encoded one
+    manifest at a time (the same bytes), so a thread computing it while the
+    sync writes lets the writing threads run between them."""
+    h = hashlib.sha256(b"[")
+    for i, m in enumerate(manifests):
+        h.update((("," if i else "") + json.dumps(m.obj, sort_keys=True, separators=(",", ":"))).encode())
+    h.update(b"]")
+    return h.hexdigest()
 
 
 # -- stages ----------------------------------------------------------------------
