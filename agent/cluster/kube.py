@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,6 +44,7 @@ from agent.kinds import ResourceType
 from agent.models import split_api_version
 
 T = TypeVar("T")
+DISCOVERY_PARALLELISM = 8
 _PATCH_CONTENT = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -151,6 +153,7 @@ class KubeCluster:
         self._dynamic: DynamicClient | None = None
         self._discovery_cache = str(discovery_cache) if discovery_cache else None
         self._resources: dict[tuple[str, str], Resource] = {}
+        self._lookup = threading.RLock()
         self.transport = Transport(api_client)
         self.requests = 0
 
@@ -187,7 +190,9 @@ class KubeCluster:
     @property
     def dynamic(self) -> DynamicClient:
         if self._dynamic is None:
-            self._dynamic = self._call(self._discover)
+            with self._lookup:
+                if self._dynamic is None:
+                    self._dynamic = self._call(self._discover)
         return self._dynamic
 
     def _discover(self) -> DynamicClient:
@@ -204,16 +209,23 @@ class KubeCluster:
             raise Unavailable(f"the cluster cannot be reached: {e}") from None
 
     def _resource(self, api_version: str, kind: str) -> Resource:
+        """The kind's resource, found once.  The dynamic client's discovery
+        is not safe for threads (a lookup that misses resets its cache while
+        another fills it), and reads run side by side: one lookup at a time."""
         key = (api_version, kind)
         found = self._resources.get(key)
-        if found is None:
-            try:
-                found = self._call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
-            except ResourceNotFoundError:
-                raise NotFound(
-                    f"the server could not find the requested resource ({kind} in {api_version})"
-                ) from None
-            self._resources[key] = found
+        if found is not None:
+            return found
+        with self._lookup:
+            found = self._resources.get(key)
+            if found is None:
+                try:
+                    found = self._call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
+                except ResourceNotFoundError:
+                    raise NotFound(
+                        f"the server could not find the requested resource ({kind} in {api_version})"
+                    ) from None
+                self._resources[key] = found
         return found
 
     def _for(self, obj: Mapping[str, Any]) -> tuple[Resource, str]:
@@ -269,15 +281,47 @@ class KubeCluster:
         )
 
     def server_info(self) -> tuple[str, list[str]]:
-        version = self._call(lambda: k8s.VersionApi(self.api_client).get_code())
-        self._call(lambda: self.dynamic.resources.invalidate_cache())  # noqa: PLW0108 - fresh: CRDs come and go
-        served: set[str] = set()
-        for r in self._call(lambda: self.dynamic.resources.search()):  # noqa: PLW0108 - discovery inside _call
-            if "/" in str(getattr(r, "name", "")) or not getattr(r, "kind", None):
-                continue  # subresources (deployments/scale) are not API versions of their own
-            gv = str(r.group_version)
-            served.update((gv, f"{gv}/{r.kind}"))
-        return str(version.git_version), sorted(served)
+        """The server's version and every API version and kind it serves
+        (``apps/v1``, ``apps/v1/Deployment``), asked fresh each time (CRDs
+        come and go): ``/version``, ``/api`` and ``/apis``, then each group
+        version's resources, side by side.  A group version that cannot say
+        (an aggregated API whose backend is down, as ``metrics.k8s.io``
+        often is) is served without kinds, as kubectl goes on past it.
+
+        The dynamic client is made meanwhile, for the reads that follow; its
+        own discovery cache is left alone (it refreshes itself when a kind
+        is missing)."""
+        with ThreadPoolExecutor(max_workers=DISCOVERY_PARALLELISM, thread_name_prefix="discovery") as pool:
+            dynamic = pool.submit(lambda: self.dynamic)
+            version = pool.submit(self._get_json, "/version")
+            core = pool.submit(self._get_json, "/api")
+            groups = self._get_json("/apis")
+            versions = [str(v) for v in core.result().get("versions") or ()]
+            versions += [
+                str(v["groupVersion"])
+                for g in groups.get("groups") or ()
+                for v in g.get("versions") or ()
+                if v.get("groupVersion")
+            ]
+            served: set[str] = set(versions)
+            for gv, resources in zip(versions, pool.map(self._resources_of, versions), strict=True):
+                for r in resources:
+                    name, kind = str(r.get("name", "")), r.get("kind")
+                    if kind and "/" not in name:  # subresources (deployments/scale) are not kinds
+                        served.add(f"{gv}/{kind}")
+            dynamic.result()
+            return str(version.result().get("gitVersion", "")), sorted(served)
+
+    def _get_json(self, path: str) -> JSON:
+        self.requests += 1
+        return self.transport.send("GET", path) or {}
+
+    def _resources_of(self, group_version: str) -> list[JSON]:
+        path = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
+        try:
+            return list(self._get_json(path).get("resources") or ())
+        except ClusterError:
+            return []
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
         r = self._resource(api_version, kind)

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -404,3 +405,43 @@ def test_kube_client_writes_carry_auth_and_map_errors(
         assert cluster.get("v1", "ConfigMap", "one", "app") is None
     finally:
         client.close()
+
+
+def test_kinds_looked_up_side_by_side_on_a_fresh_client(
+    served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path
+) -> None:
+    """Reads run in parallel threads; their first lookups of kinds (lazy
+    discovery, not safe for threads in the client) must not trip over each
+    other.  Fresh clients, no discovery ahead, eight kinds at once."""
+    _, server, api = served
+    setup_namespace(api)
+    kinds = [
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "Service"),
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("batch/v1", "Job"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("example.com/v1", "Widget"),  # no such kind: a NotFound, and a refreshed cache
+    ]
+
+    def listed(client: KubeCluster, kind: tuple[str, str]) -> list[dict[str, Any]] | None:
+        try:
+            return client.list(kind[0], kind[1], "app")
+        except NotFound:
+            return None
+
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
+    for attempt in range(12):
+        client = KubeCluster.from_kubeconfig(kubeconfig, discovery_cache=tmp_path / f"d{attempt}.json")
+        try:
+            with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+                found = list(pool.map(lambda k, c=client: listed(c, k), kinds))
+            assert found == [[] for _ in kinds[:-1]] + [None]
+            version, served_apis = client.server_info()
+            assert version.startswith("v1.") and "batch/v1/Job" in served_apis
+            assert "apps/v1/DeploymentList" not in served_apis  # kinds the server serves, nothing else
+        finally:
+            client.close()
