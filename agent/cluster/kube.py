@@ -1,9 +1,12 @@
 """Real clusters through the official ``kubernetes`` client.
 
 One code path serves every API server, the emulated cluster's REST server
-included: the dynamic client finds kinds by discovery (cached in a file by
-the client's lazy discoverer, and per kind here), so custom resources need no
-generated code.  Configuration comes from a kubeconfig (``KUBECONFIG`` or
+included.  Requests go through :class:`Transport` over the client's own
+configuration and connections, to each kind's :class:`Endpoint`: a built-in
+kind's is known without asking (its plural and scope never change); any
+other kind is found by the dynamic client's discovery (cached in a file by
+the client's lazy discoverer, and per kind here), so custom resources need
+no generated code.  Configuration comes from a kubeconfig (``KUBECONFIG`` or
 ``~/.kube/config`` unless a path is given, and a context) or from the
 service account of the pod the agent runs in.  API errors become the same
 :class:`ClusterError` classes the emulated cluster raises, from the
@@ -18,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,11 +44,12 @@ from agent.cluster.base import (
 )
 from agent.cluster.transport import Transport
 from agent.errors import ConfigError
-from agent.kinds import ResourceType
+from agent.kinds import ResourceType, builtin
 from agent.models import split_api_version
 
 T = TypeVar("T")
 DISCOVERY_PARALLELISM = 8
+LIST_PAGE = 500  # objects per list request (continued until done)
 _PATCH_CONTENT = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -139,10 +144,20 @@ def _write_query(field_manager: str, dry_run: bool) -> dict[str, str]:
     return query
 
 
-def _pager(r: Resource, ns: str | None, selector: str, token: str | None) -> Callable[[], Any]:
-    return lambda: r.get(
-        namespace=ns, label_selector=selector or None, limit=500, _continue=token, serialize=False
-    )
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a kind's objects are on the REST API: ``/apis/apps/v1``, ``deployments``."""
+
+    prefix: str
+    plural: str
+    namespaced: bool
+
+    def path(self, name: str = "", namespace: str = "", subresource: str = "") -> str:
+        ns = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
+        tail = f"/{name}" if name else ""
+        if name and subresource:
+            tail += f"/{subresource}"
+        return f"{self.prefix}{ns}/{self.plural}{tail}"
 
 
 class KubeCluster:
@@ -153,6 +168,7 @@ class KubeCluster:
         self._dynamic: DynamicClient | None = None
         self._discovery_cache = str(discovery_cache) if discovery_cache else None
         self._resources: dict[tuple[str, str], Resource] = {}
+        self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._lookup = threading.RLock()
         self.transport = Transport(api_client)
         self.requests = 0
@@ -228,39 +244,45 @@ class KubeCluster:
                 self._resources[key] = found
         return found
 
-    def _for(self, obj: Mapping[str, Any]) -> tuple[Resource, str]:
+    def endpoint(self, api_version: str, kind: str) -> Endpoint:
+        """Where the kind's objects are.  A built-in kind's place is known
+        (its plural and scope never change), so reads and writes of it need
+        no discovery; any other kind (a custom resource) is looked up."""
+        key = (api_version, kind)
+        found = self._endpoints.get(key)
+        if found is None:
+            group, version = split_api_version(api_version)
+            prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            known = builtin(group, kind)
+            if known is not None:
+                found = Endpoint(prefix, known.plural, known.namespaced)
+            else:
+                r = self._resource(api_version, kind)
+                found = Endpoint(prefix, str(r.name), bool(r.namespaced))
+            self._endpoints[key] = found
+        return found
+
+    def _for(self, obj: Mapping[str, Any]) -> tuple[Endpoint, str]:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str):
             raise ClusterError("Object 'Kind' or 'apiVersion' is missing", code=400, reason="BadRequest")
-        resource = self._resource(api_version, kind)
+        where = self.endpoint(api_version, kind)
         namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-        return resource, namespace if resource.namespaced else ""
-
-    @staticmethod
-    def _dict(result: Any) -> JSON:
-        """Calls pass ``serialize=False``: the raw response is parsed once with
-        json, not wrapped in the dynamic client's ResourceInstance (which
-        costs more than the request itself on a large sync)."""
-        if hasattr(result, "data"):
-            out: JSON = json.loads(result.data) if result.data else {}
-            return out
-        return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        return where, namespace if where.namespaced else ""
 
     def _send(
         self,
         method: str,
-        r: Resource,
-        name: str,
-        namespace: str,
-        body: Mapping[str, Any],
+        path: str,
+        body: Any = None,
         *,
         content_type: str = "application/json",
-        query: dict[str, str] | None = None,
+        query: Mapping[str, str | None] | None = None,
     ) -> JSON:
-        """A write through :class:`Transport` (the hot path of a sync)."""
+        """A request through :class:`Transport`."""
         self.requests += 1
-        path = r.path(name=name or None, namespace=namespace or None)  # type: ignore[no-untyped-call]
-        return self.transport.send(method, path, dict(body), content_type=content_type, query=query) or {}
+        payload = dict(body) if isinstance(body, Mapping) else body
+        return self.transport.send(method, path, payload, content_type=content_type, query=query) or {}
 
     # -- the ClusterClient protocol ----------------------------------------------------------
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
@@ -287,12 +309,9 @@ class KubeCluster:
         version's resources, side by side.  A group version that cannot say
         (an aggregated API whose backend is down, as ``metrics.k8s.io``
         often is) is served without kinds, as kubectl goes on past it.
-
-        The dynamic client is made meanwhile, for the reads that follow; its
-        own discovery cache is left alone (it refreshes itself when a kind
-        is missing)."""
+        The dynamic client's discovery cache is left alone (it refreshes
+        itself when a kind is missing)."""
         with ThreadPoolExecutor(max_workers=DISCOVERY_PARALLELISM, thread_name_prefix="discovery") as pool:
-            dynamic = pool.submit(lambda: self.dynamic)
             version = pool.submit(self._get_json, "/version")
             core = pool.submit(self._get_json, "/api")
             groups = self._get_json("/apis")
@@ -309,7 +328,6 @@ class KubeCluster:
                     name, kind = str(r.get("name", "")), r.get("kind")
                     if kind and "/" not in name:  # subresources (deployments/scale) are not kinds
                         served.add(f"{gv}/{kind}")
-            dynamic.result()
             return str(version.result().get("gitVersion", "")), sorted(served)
 
     def _get_json(self, path: str) -> JSON:
@@ -324,11 +342,9 @@ class KubeCluster:
             return []
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
-        r = self._resource(api_version, kind)
         try:
-            return self._dict(
-                self._call(lambda: r.get(name=name, namespace=namespace or None, serialize=False))
-            )
+            where = self.endpoint(api_version, kind)
+            return self._send("GET", where.path(name, namespace))
         except NotFound:
             return None
 
@@ -339,14 +355,12 @@ class KubeCluster:
         namespace: str = "",
         label_selector: Mapping[str, str] | str | None = None,
     ) -> list[JSON]:
-        r = self._resource(api_version, kind)
-        selector = _selector(label_selector)
-        ns = namespace if r.namespaced and namespace else None
+        where = self.endpoint(api_version, kind)
+        path = where.path(namespace=namespace)
+        query = {"labelSelector": _selector(label_selector) or None, "limit": str(LIST_PAGE)}
         items: list[JSON] = []
-        token: str | None = None
         while True:
-            page = self._call(_pager(r, ns, selector, token))
-            data = self._dict(page)
+            data = self._send("GET", path, query=query)
             for item in data.get("items") or ():
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
@@ -354,6 +368,7 @@ class KubeCluster:
             token = (data.get("metadata") or {}).get("continue")
             if not token:
                 return items
+            query = {**query, "continue": token}
 
     def watch(
         self,
@@ -374,19 +389,14 @@ class KubeCluster:
         The stream is read here rather than through the client's
         ``Watch``, which wraps every event in a ``ResourceInstance`` and
         can only be stopped between events."""
-        r = self._resource(api_version, kind)
-        selector = _selector(label_selector)
-        ns = namespace if r.namespaced and namespace else None
-        response = self._call(
-            lambda: self.dynamic.request(
-                "get",
-                r.path(namespace=ns),  # type: ignore[no-untyped-call]
-                watch=True,
-                label_selector=selector or None,
-                timeout_seconds=max(1, int(timeout)),
-                serialize=False,
-            )
-        )
+        where = self.endpoint(api_version, kind)
+        query = {
+            "watch": "true",
+            "labelSelector": _selector(label_selector) or None,
+            "timeoutSeconds": str(max(1, int(timeout))),
+        }
+        self.requests += 1
+        response = self.transport.open(where.path(namespace=namespace), query=query)
         ended = threading.Event()
         if stop is not None:
             threading.Thread(
@@ -416,25 +426,15 @@ class KubeCluster:
     def create(
         self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
     ) -> JSON:
-        r, ns = self._for(obj)
-        return self._send("POST", r, "", ns, obj, query=_write_query(field_manager, dry_run))
+        where, ns = self._for(obj)
+        return self._send("POST", where.path(namespace=ns), obj, query=_write_query(field_manager, dry_run))
 
     def replace(
         self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
     ) -> JSON:
-        r, ns = self._for(obj)
+        where, ns = self._for(obj)
         name = str((obj.get("metadata") or {}).get("name", ""))
-        return self._send("PUT", r, name, ns, obj, query=_write_query(field_manager, dry_run))
-
-    def replace_status(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER) -> JSON:
-        r, ns = self._for(obj)
-        return self._dict(
-            self._call(
-                lambda: r.status.replace(
-                    body=dict(obj), namespace=ns or None, field_manager=field_manager, serialize=False
-                )
-            )
-        )
+        return self._send("PUT", where.path(name, ns), obj, query=_write_query(field_manager, dry_run))
 
     def patch(
         self,
@@ -450,25 +450,17 @@ class KubeCluster:
         dry_run: bool = False,
         subresource: str = "",
     ) -> JSON:
-        r = self._resource(api_version, kind)
-        target = r.subresources[subresource] if subresource else r
-        ns = namespace if r.namespaced else None
         if patch_type == "apply":
             body = {**dict(patch), "apiVersion": api_version, "kind": kind}
             body.setdefault("metadata", {})["name"] = name
             return self.apply(body, field_manager=field_manager, force=force, dry_run=dry_run)
-        return self._dict(
-            self._call(
-                lambda: target.patch(
-                    body=patch,
-                    name=name,
-                    namespace=ns,
-                    content_type=_PATCH_CONTENT[patch_type],
-                    field_manager=field_manager,
-                    dry_run="All" if dry_run else None,
-                    serialize=False,
-                )
-            )
+        where = self.endpoint(api_version, kind)
+        return self._send(
+            "PATCH",
+            where.path(name, namespace, subresource),
+            patch,
+            content_type=_PATCH_CONTENT[patch_type],
+            query=_write_query(field_manager, dry_run),
         )
 
     def apply(
@@ -480,12 +472,14 @@ class KubeCluster:
         dry_run: bool = False,
     ) -> JSON:
         """Server-side apply (``application/apply-patch+yaml``)."""
-        r, ns = self._for(obj)
+        where, ns = self._for(obj)
         name = str((obj.get("metadata") or {}).get("name", ""))
         query = _write_query(field_manager, dry_run)
         if force:
             query["force"] = "true"
-        return self._send("PATCH", r, name, ns, obj, content_type="application/apply-patch+yaml", query=query)
+        return self._send(
+            "PATCH", where.path(name, ns), obj, content_type="application/apply-patch+yaml", query=query
+        )
 
     def delete(
         self,
@@ -497,14 +491,13 @@ class KubeCluster:
         dry_run: bool = False,
         propagation_policy: str | None = None,
     ) -> JSON | None:
-        r = self._resource(api_version, kind)
+        where = self.endpoint(api_version, kind)
         body: JSON = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if propagation_policy:
             body["propagationPolicy"] = propagation_policy
         if dry_run:
             body["dryRun"] = ["All"]
-        ns = namespace if r.namespaced else ""
-        return self._send("DELETE", r, name, ns, body) or None
+        return self._send("DELETE", where.path(name, namespace), body) or None
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]

@@ -1,4 +1,4 @@
-"""Writes to the API server over the official client's own connections.
+"""Requests to the API server over the official client's own connections.
 
 The official client builds every request through layers made for its
 generated models: the body is walked to "sanitize" it, parameters are
@@ -8,18 +8,19 @@ about half a millisecond of CPU per request, which is more than the emulated
 cluster needs to store a ConfigMap, so a sync of a thousand objects waited on
 its own client rather than on the server.
 
-:class:`Transport` sends those writes itself, through the same
+:class:`Transport` sends requests itself (reads, writes and watches of
+kinds whose endpoints are known), through the same
 ``ApiClient``: its configuration (host, the bearer token with its refresh
 hook, default headers, user agent, retries) and its urllib3 pool manager
 (TLS context, client certificates, proxy).  Only the composition of the
-request is done here.  Reads, discovery and watches stay on the client's own
-paths.  Errors become :class:`ClusterError` from the ``kind: Status`` body,
-as with the client.
+request is done here.  Errors become :class:`ClusterError` from the
+``kind: Status`` body, as with the client.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,9 +56,28 @@ class Transport:
         body: Any = None,
         *,
         content_type: str | None = "application/json",
-        query: dict[str, str] | None = None,
+        query: Mapping[str, str | None] | None = None,
     ) -> JSON | None:
         """One request; the response's JSON (None when it had no body)."""
+        response = self._request(method, path, body, content_type, query, stream=False)
+        data = response.data
+        return json.loads(data) if data else None
+
+    def open(self, path: str, *, query: Mapping[str, str | None] | None = None) -> urllib3.BaseHTTPResponse:
+        """A GET whose body is read as it comes (a watch): the open response,
+        which the caller reads, closes and releases."""
+        return self._request("GET", path, None, None, query, stream=True)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str | None,
+        query: Mapping[str, str | None] | None,
+        *,
+        stream: bool,
+    ) -> urllib3.BaseHTTPResponse:
         url = self.configuration.host + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
@@ -72,13 +92,16 @@ class Transport:
                 url,
                 body=payload,
                 headers=self._headers(content_type if body is not None else None),
+                preload_content=not stream,
                 **kwargs,
             )
         except urllib3.exceptions.HTTPError as e:
             raise Unavailable(f"the cluster cannot be reached: {e}") from None
-        data = response.data
         if 200 <= response.status < 300:
-            return json.loads(data) if data else None
+            return response
+        data = response.data if not stream else response.read()
+        if stream:
+            response.release_conn()
         raise _status_error(response.status, response.reason, data, response.headers.get("Retry-After"))
 
 

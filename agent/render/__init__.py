@@ -12,7 +12,7 @@ environment: the same inputs always give the same manifests, byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -57,7 +57,10 @@ class RenderRequest:
     values: Mapping[str, Any] = field(default_factory=dict)  # the app's inline values
     label: str = ""  # how to name the folder in messages (default: path)
     overrides: Sequence[Mapping[str, Any]] = ()  # over everything, in order (--values, --set)
-    capabilities: Capabilities | None = None  # the target cluster (default: Capabilities.default())
+    # the target cluster (default: Capabilities.default()); a callable is asked only when
+    # something needs them (a chart's templates, the schema version of the check), so the
+    # question to the cluster can run while plain YAML is parsed
+    capabilities: Capabilities | Callable[[], Capabilities] | None = None
     validate: bool = True  # check objects against the Kubernetes OpenAPI schemas
     limits: Limits = DEFAULT_LIMITS
 
@@ -76,7 +79,13 @@ def render(req: RenderRequest) -> RenderResult:
     folder = inside(repo, req.path, "path", shown)
     if not folder.is_dir():
         raise RenderError(f"{shown}: folder not found in the repository at this revision")
-    capabilities = req.capabilities or _default_capabilities()
+
+    def capabilities() -> Capabilities:
+        given = req.capabilities
+        if given is None:
+            return _default_capabilities()
+        return given if isinstance(given, Capabilities) else given()
+
     with limits.budget(req.limits):
         if (folder / "Chart.yaml").is_file():
             layers: list[Mapping[str, Any]] = []
@@ -92,7 +101,7 @@ def render(req: RenderRequest) -> RenderResult:
             from agent.render.templates import render_tree  # noqa: PLC0415
 
             chart = load_chart(folder, shown, repo)
-            out = render_tree(chart, layers, req.release, capabilities)
+            out = render_tree(chart, layers, req.release, capabilities())
             manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True
         else:
             if req.values_files or req.values or any(req.overrides):
@@ -100,7 +109,7 @@ def render(req: RenderRequest) -> RenderResult:
             manifests, notes, crds, is_chart = _plain(folder, shown), "", 0, False
         manifests = finalize(manifests, req.release.namespace)
         if req.validate:
-            openapi.validate(manifests, capabilities.kube_version.version)
+            openapi.validate(manifests, capabilities().kube_version.version)
     return RenderResult(tuple(manifests), is_chart, notes, crds)
 
 

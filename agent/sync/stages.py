@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -99,8 +100,15 @@ def fetch(ctx: Context, app: Application, ref: str | None = None) -> tuple[Path,
     return checkout.root, checkout.revision
 
 
-def render_app(ctx: Context, app: Application, root: Path, is_install: bool = True) -> RenderResult:
-    """Render the app and stamp every object with the app's ownership marks."""
+def render_app(
+    ctx: Context,
+    app: Application,
+    root: Path,
+    is_install: bool = True,
+    capabilities: Callable[[], Capabilities] | None = None,
+) -> RenderResult:
+    """Render the app and stamp every object with the app's ownership marks
+    (``capabilities``: how to get the cluster's, when asked already)."""
     result = render(
         RenderRequest(
             root=root,
@@ -110,7 +118,7 @@ def render_app(ctx: Context, app: Application, root: Path, is_install: bool = Tr
             values=app.values,
             label=f"{app.name}: {app.path}",
             validate=app.openapi_validation,
-            capabilities=ctx.capabilities(),
+            capabilities=capabilities or ctx.capabilities,
         )
     )
     owner = ctx.owner(app)
@@ -190,20 +198,21 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     """Fetch, render, read live and plan: everything before the first write.
 
     The fetch (git, in a subprocess) runs beside the first questions to the
-    cluster (its capabilities, the app's history); a failed fetch is
-    reported before anything the cluster said."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
-        fetched = pool.submit(fetch, ctx, app, ref)
+    cluster, the app's history and the cluster's capabilities; the render
+    waits for the capabilities only when it needs them (a chart's templates,
+    the schema check at its end), so plain YAML is parsed meanwhile.  A
+    failed fetch is reported before anything the cluster said."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ask") as pool:
+        asked = pool.submit(ctx.records().history, app.name)
+        capabilities = pool.submit(ctx.capabilities)  # never fails: the default when unknown
         try:
-            ctx.capabilities()  # kept for the render
-            history: list[RevisionRecord] | BaseException = ctx.records().history(app.name)
-        except (AgentError, ClusterError) as e:
-            history = e
-        root, revision = fetched.result()
-    if isinstance(history, BaseException):
-        raise history
-    last = history[-1] if history else None
-    rendered = render_app(ctx, app, root, is_install=last is None)
+            root, revision = fetch(ctx, app, ref)
+        except BaseException:
+            asked.cancel()
+            raise
+        history = asked.result()
+        last = history[-1] if history else None
+        rendered = render_app(ctx, app, root, is_install=last is None, capabilities=capabilities.result)
     manifests = rendered.manifests
     live, owned = read_live(ctx, app, manifests, last)
     the_plan = plan(

@@ -445,3 +445,51 @@ def test_kinds_looked_up_side_by_side_on_a_fresh_client(
             assert "apps/v1/DeploymentList" not in served_apis  # kinds the server serves, nothing else
         finally:
             client.close()
+
+
+def test_built_in_kinds_need_no_discovery(
+    served: tuple[EmulatedCluster, EmulatorServer, Api], tmp_path: Path
+) -> None:
+    """Reads, writes and watches of built-in kinds go straight to their
+    endpoints; only a custom resource makes the client ask discovery."""
+    _, server, _ = served
+    client = KubeCluster.from_kubeconfig(
+        write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token),
+        discovery_cache=tmp_path / "d.json",
+    )
+    try:
+        client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
+        made = client.apply({**cm("a"), "metadata": {"name": "a", "namespace": "app"}}, field_manager="me")
+        assert made["data"] == {"k": "v"}
+        scaled = client.apply(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "app"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+                    },
+                },
+            },
+            field_manager="me",
+        )
+        assert scaled["spec"]["replicas"] == 1
+        client.patch("apps/v1", "Deployment", "web", "app", {"spec": {"replicas": 3}}, subresource="scale")
+        assert (client.get("apps/v1", "Deployment", "web", "app") or {})["spec"]["replicas"] == 3
+        client.patch(
+            "v1", "ConfigMap", "a", "app", [{"op": "add", "path": "/data/n", "value": "1"}], patch_type="json"
+        )
+        assert [o["data"] for o in client.list("v1", "ConfigMap", "app")] == [{"k": "v", "n": "1"}]
+        events = list(client.watch("v1", "ConfigMap", "app", timeout=1))
+        assert [(t, o["metadata"]["name"]) for t, o in events] == [("ADDED", "a")]
+        client.delete("v1", "ConfigMap", "a", "app")
+        assert client.get("v1", "ConfigMap", "a", "app") is None
+        assert client._dynamic is None  # no discovery so far
+        with pytest.raises(NotFound):
+            client.list("example.com/v1", "Widget", "app")
+        assert client._dynamic is not None  # an unknown kind is looked up
+    finally:
+        client.close()
