@@ -171,6 +171,10 @@ class ClusterClient(Protocol):
         """Scope and plural of a kind; raises NotFound for unknown kinds."""
         ...
 
+    def server_version(self) -> str:
+        """The server's version (``v1.33.0``): one cheap question."""
+        ...
+
     def server_info(self) -> tuple[str, list[str]]:
         """The server's version (``v1.33.0``) and the API versions it serves,
         as ``group/version`` and ``group/version/Kind`` (Helm's capabilities)."""

@@ -302,6 +302,9 @@ class KubeCluster:
             (version,),
         )
 
+    def server_version(self) -> str:
+        return str(self._get_json("/version").get("gitVersion", ""))
+
     def server_info(self) -> tuple[str, list[str]]:
         """The server's version and every API version and kind it serves
         (``apps/v1``, ``apps/v1/Deployment``), asked fresh each time (CRDs

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import overload
 
 from agent.errors import RenderError
 from agent.render import limits
@@ -58,12 +59,61 @@ class KubeVersion:
         return cls(f"v{major}.{minor}.{patch}{rest}", major, minor)
 
 
-class APIVersions(tuple[str, ...]):
+class APIVersions(Sequence[str]):
     """The API versions a cluster serves (``apps/v1``) and, for each,
-    ``apps/v1/Deployment``; ``"apps/v1" in capabilities.api_versions``."""
+    ``apps/v1/Deployment``; ``"apps/v1" in capabilities.api_versions``.
+
+    Given a function instead of the versions, they are asked for on first
+    use: discovering every API group is the costliest question to a
+    cluster, and most renders (plain YAML, charts that never look) do
+    without it."""
+
+    __slots__ = ("_source", "_versions")
+
+    def __init__(self, versions: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
+        self._source: Callable[[], Iterable[str]] | None = None
+        self._versions: tuple[str, ...] | None = None
+        if callable(versions):
+            self._source = versions
+        else:
+            self._versions = tuple(versions)
+
+    def _all(self) -> tuple[str, ...]:
+        if self._versions is None:
+            assert self._source is not None  # noqa: S101 - one of the two is always set
+            self._versions = tuple(self._source())
+            self._source = None
+        return self._versions
 
     def has(self, name: str) -> bool:
-        return name in self
+        return name in self._all()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self._all()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, APIVersions | tuple | list):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"APIVersions({list(self._all())!r})"
 
 
 @dataclass(frozen=True)

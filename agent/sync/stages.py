@@ -23,6 +23,7 @@ from agent.errors import AgentError
 from agent.models import Action, ChangeSetEntry, Manifest, ObjectKey, Revision
 from agent.render import Capabilities, Release, RenderRequest, RenderResult, render
 from agent.render.context import APIVersions, KubeVersion
+from agent.render.openapi import served_api_versions
 from agent.source import GitSource, signature_policy
 from agent.sync.ownership import APP_LABEL, owner_id, stamp
 from agent.sync.plan import Plan, plan
@@ -47,16 +48,24 @@ class Context:
     def capabilities(self) -> Capabilities:
         """What templates see as ``capabilities``: the cluster's version and
         served APIs, asked at most every CAPABILITIES_TTL seconds (CRDs come
-        and go), or the documented default when the cluster cannot say."""
+        and go), or the documented default when the cluster cannot say.  The
+        served APIs (discovery of every group) are asked for only when a
+        template looks at them."""
         cached = self._capabilities
         if cached is None or time.monotonic() - cached[0] > CAPABILITIES_TTL:
             try:
-                version, api_versions = self.cluster.server_info()
-                found = Capabilities(KubeVersion.parse(version), APIVersions(api_versions))
-            except (ClusterError, AgentError):
+                version = KubeVersion.parse(self.cluster.server_version())
+                found = Capabilities(version, APIVersions(lambda: self._served(version)))
+            except (ClusterError, AgentError, ValueError):
                 found = Capabilities.default()
             cached = self._capabilities = (time.monotonic(), found)
         return cached[1]
+
+    def _served(self, version: KubeVersion) -> list[str]:
+        try:
+            return self.cluster.server_info()[1]
+        except (ClusterError, AgentError):
+            return served_api_versions(f"{version.major}.{version.minor}")
 
     def owner(self, app: Application) -> str:
         return owner_id(self.config.cluster.state_namespace, app.name)

@@ -572,7 +572,7 @@ def test_watch_follows_a_rollout_and_ends_at_its_timeout(backend: ClusterClient)
 
 def test_server_info_names_the_version_and_served_apis(backend: ClusterClient) -> None:
     version, served = backend.server_info()
-    assert version.startswith("v1.33")
+    assert version.startswith("v1.33") and backend.server_version() == version
     assert {"v1", "apps/v1", "apps/v1/Deployment", "v1/ConfigMap"} <= set(served)
     assert "apps/v1/deployments/scale" not in served
     backend.create(widget_crd())

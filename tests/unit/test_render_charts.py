@@ -10,6 +10,7 @@ import pytest
 
 from agent.errors import RenderError
 from agent.render import Capabilities, Release
+from agent.render.context import APIVersions, KubeVersion
 from agent.render.manifests import CHART_CRD_ANNOTATION, PRUNE_ANNOTATION
 from tests.unit.render_helpers import FIXTURES, by_name, chart, cm, run, write
 
@@ -134,6 +135,26 @@ def test_capabilities_can_be_given(repo: Path) -> None:
     data = render_umbrella(repo, capabilities=caps)["ConfigMap/r-main"]["data"]
     assert data["kube"] == "v1.30.2"
     assert "example.com/v1" in caps.api_versions and caps.api_versions.has("apps/v1/Deployment")
+
+
+def test_served_apis_are_asked_for_only_when_a_template_looks(repo: Path) -> None:
+    asked: list[str] = []
+
+    def served() -> list[str]:
+        asked.append("discovery")
+        return ["v1", "apps/v1", "apps/v1/Deployment"]
+
+    lazy = Capabilities(KubeVersion.parse("1.31.0"), APIVersions(served))
+    plain = repo / "plain"
+    write(plain, {"cm.yaml": cm("plain")})
+    run(repo, "plain", capabilities=lambda: lazy)
+    assert asked == []  # plain YAML: the version for the schema check is enough
+    data = render_umbrella(repo, capabilities=lazy)["ConfigMap/r-main"]["data"]
+    assert data["hasApps"] == "true" and data["kube"] == "v1.31.0"
+    assert asked == ["discovery"]  # asked once, when the chart looked
+    assert lazy.api_versions == ("v1", "apps/v1", "apps/v1/Deployment")
+    assert list(lazy.api_versions) == ["v1", "apps/v1", "apps/v1/Deployment"] and len(lazy.api_versions) == 3
+    assert asked == ["discovery"]
 
 
 def test_values_schema_violation_names_field_not_value(repo: Path) -> None:

@@ -215,6 +215,9 @@ class EmulatedCluster:
             self.faults.gate(verb, rt.kind if rt else "", rt.plural if rt else "")
         self.controllers.tick()
 
+    def server_version(self) -> str:
+        return kinds.KUBERNETES_VERSION
+
     def server_info(self) -> tuple[str, list[str]]:
         served: set[str] = set()
         for t in self.types().values():
