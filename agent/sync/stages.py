@@ -154,8 +154,19 @@ def read_live(
             return []
 
     ordered = sorted(kinds)
-    # the lists are independent: asked side by side, the read costs one round trip, not one per kind
+
+    def unlabelled(keys: set[ObjectKey]) -> list[tuple[str, str, str, list[Manifest]]]:
+        missing: dict[tuple[str, str, str], list[Manifest]] = {}
+        for m in manifests:
+            if m.key not in keys:
+                missing.setdefault((m.api_version, m.key.kind, m.key.namespace), []).append(m)
+        return [(api, kind, ns, group) for (api, kind, ns), group in missing.items()]
+
+    # The lists are independent: asked side by side, the read costs one round trip, not one
+    # per kind.  The objects the label lists do not find are then looked up; on a first sync
+    # (no record: most objects are new) both are asked at once, one round trip instead of two.
     with ThreadPoolExecutor(max_workers=READ_PARALLELISM, thread_name_prefix="read") as pool:
+        early = [pool.submit(_lookup, ctx, *g) for g in unlabelled(set())] if last is None else []
         for (api_version, _), items in zip(ordered, pool.map(labelled, ordered), strict=True):
             for obj in items:
                 key = ObjectKey.of(obj)
@@ -164,13 +175,11 @@ def read_live(
         if last is not None:
             for item in last.inventory:
                 owned.setdefault(item.key, item.api_version)
-        missing: dict[tuple[str, str, str], list[Manifest]] = {}
-        for m in manifests:
-            if m.key not in live:
-                missing.setdefault((m.api_version, m.key.kind, m.key.namespace), []).append(m)
-        groups = [(api, kind, ns, group) for (api, kind, ns), group in missing.items()]
-        for found in pool.map(lambda g: _lookup(ctx, *g), groups):
-            live.update(found)
+            for found in pool.map(lambda g: _lookup(ctx, *g), unlabelled(set(live))):
+                live.update(found)
+        for future in early:
+            for key, obj in future.result().items():
+                live.setdefault(key, obj)  # what the label list found is as good
     return live, owned
 
 
