@@ -34,6 +34,20 @@ class Transport:
     def __init__(self, api_client: k8s.ApiClient) -> None:
         self.api_client = api_client
         self.configuration = api_client.configuration
+        self._base = (urllib3.util.parse_url(self.configuration.host).path or "").rstrip("/")
+        self._host_pool: urllib3.connectionpool.HTTPConnectionPool | None = None
+
+    def _pool(self) -> urllib3.connectionpool.HTTPConnectionPool | None:
+        """The connection pool of the API server's host, from the client's
+        pool manager (its TLS settings and size), asked for once: the
+        manager's own path parses the URL and keys its pools again for every
+        request.  None through a proxy."""
+        manager = self.api_client.rest_client.pool_manager
+        if isinstance(manager, urllib3.ProxyManager):
+            return None
+        if self._host_pool is None:
+            self._host_pool = manager.connection_from_url(self.configuration.host)
+        return self._host_pool
 
     def _headers(self, content_type: str | None) -> dict[str, str]:
         headers = {
@@ -78,23 +92,35 @@ class Transport:
         *,
         stream: bool,
     ) -> urllib3.BaseHTTPResponse:
-        url = self.configuration.host + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
-        if params:
-            url += "?" + urlencode(params)
+        target = path + ("?" + urlencode(params) if params else "")
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         kwargs: dict[str, Any] = {}
         if self.configuration.retries is not None:
             kwargs["retries"] = self.configuration.retries
+        headers = self._headers(content_type if body is not None else None)
         try:
-            response = self.api_client.rest_client.pool_manager.request(
-                method,
-                url,
-                body=payload,
-                headers=self._headers(content_type if body is not None else None),
-                preload_content=not stream,
-                **kwargs,
-            )
+            pool = self._pool()
+            if pool is not None:  # straight to the host's connection pool
+                response = pool.urlopen(
+                    method,
+                    self._base + target,
+                    body=payload,
+                    headers=headers,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=not stream,
+                    **kwargs,
+                )
+            else:  # through a proxy: the pool manager adds what the proxy needs
+                response = self.api_client.rest_client.pool_manager.request(
+                    method,
+                    self.configuration.host + target,
+                    body=payload,
+                    headers=headers,
+                    preload_content=not stream,
+                    **kwargs,
+                )
         except urllib3.exceptions.HTTPError as e:
             raise Unavailable(f"the cluster cannot be reached: {e}") from None
         if 200 <= response.status < 300:

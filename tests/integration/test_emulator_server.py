@@ -3,11 +3,15 @@ watch, faults, and the ``gitops-agent emulator serve`` process surviving a kill.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -493,3 +497,69 @@ def test_built_in_kinds_need_no_discovery(
         assert client._dynamic is not None  # an unknown kind is looked up
     finally:
         client.close()
+
+
+class _ConnectProxy(socketserver.ThreadingTCPServer):
+    """An HTTP CONNECT proxy on loopback that remembers where it tunnelled."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.tunnels: list[str] = []
+        super().__init__(("127.0.0.1", 0), _Tunnel)
+
+
+class _Tunnel(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        request = self.rfile.readline().decode()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        method, target, _ = request.split(" ", 2)
+        assert isinstance(self.server, _ConnectProxy)
+        self.server.tunnels.append(f"{method} {target}")
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+        back = threading.Thread(target=pipe, args=(upstream, self.connection), daemon=True)
+        back.start()
+        pipe(self.connection, upstream)
+        back.join(timeout=5)
+        upstream.close()
+
+
+def test_requests_go_through_the_kubeconfigs_proxy(tmp_path: Path) -> None:
+    """``proxy-url`` in the kubeconfig: every request (reads, writes,
+    watches) goes through the proxy, over a tunnel to the TLS server."""
+    cluster = EmulatedCluster(tmp_path / "c.db")
+    server = EmulatorServer(cluster, tls=True).start()
+    proxy = _ConnectProxy()
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        config = server.kubeconfig()
+        config["clusters"][0]["cluster"]["proxy-url"] = f"http://127.0.0.1:{proxy.server_address[1]}"
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        client = KubeCluster.from_kubeconfig(path, discovery_cache=tmp_path / "d.json")
+        try:
+            client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
+            client.apply({**cm("a"), "metadata": {"name": "a", "namespace": "app"}}, field_manager="me")
+            assert [o["metadata"]["name"] for o in client.list("v1", "ConfigMap", "app")] == ["a"]
+            assert [t for t, _ in client.watch("v1", "ConfigMap", "app", timeout=1)] == ["ADDED"]
+        finally:
+            client.close()
+        assert proxy.tunnels and all(t == f"CONNECT 127.0.0.1:{server.port}" for t in proxy.tunnels)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        server.stop()
+        cluster.close()
