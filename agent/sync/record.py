@@ -14,6 +14,7 @@ import contextlib
 import gzip
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -101,14 +102,20 @@ class EncodedManifests:
 
     The record is one gzip stream of its JSON with ``manifests`` first; the
     compressor's state after them is kept and copied for the rest.  Each
-    manifest is encoded on its own, so a thread doing this lets the others
-    run between them."""
+    manifest is encoded on its own, and ``pause`` is called between them: a
+    thread encoding beside the writes passes ``time.sleep(0)``, giving the
+    interpreter back to the writing threads at once, not every few
+    milliseconds."""
 
-    def __init__(self, manifests: tuple[dict[str, Any], ...]) -> None:
+    def __init__(
+        self, manifests: tuple[dict[str, Any], ...], pause: Callable[[], None] | None = None
+    ) -> None:
         self.manifests = manifests
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip format
         parts = [self._compressor.compress(b'{"manifests":[')]
         for i, m in enumerate(manifests):
+            if pause is not None:
+                pause()
             text = json.dumps(m, separators=(",", ":"))
             parts.append(self._compressor.compress((text if i == 0 else "," + text).encode()))
         parts.append(self._compressor.compress(b"]"))

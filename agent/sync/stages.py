@@ -90,12 +90,14 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def digest(manifests: tuple[Manifest, ...]) -> str:
+def digest(manifests: tuple[Manifest, ...], pause: Callable[[], None] | None = None) -> str:
     """sha256 of the manifests as one sorted, compact JSON list; encoded one
-    manifest at a time (the same bytes), so a thread computing it while the
-    sync writes lets the writing threads run between them."""
+    manifest at a time (the same bytes), with ``pause`` called between them
+    (see :class:`~agent.sync.record.EncodedManifests`)."""
     h = hashlib.sha256(b"[")
     for i, m in enumerate(manifests):
+        if pause is not None:
+            pause()
         h.update((("," if i else "") + json.dumps(m.obj, sort_keys=True, separators=(",", ":"))).encode())
     h.update(b"]")
     return h.hexdigest()
