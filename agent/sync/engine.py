@@ -11,6 +11,7 @@ and free of conflicts, so a bad input never half-changes the cluster.
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -108,13 +109,14 @@ def _reconcile(
         return SyncResult(app.name, prepared.revision, refusal[0], refusal[1])
     options = ApplyOptions.of(app.name, app.sync_policy, dry_run=dry_run, namespace=app.namespace)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="record") as early:
-        # the record's manifests are digested and encoded while the writes run
-        encoding = None if dry_run else early.submit(_encode_manifests, prepared)
+        # a sync that writes: the record's manifests are digested and encoded meanwhile
+        writes = not dry_run and bool(prepared.plan.writes)
+        encoding = early.submit(_encode_manifests, prepared) if writes else None
         applied = apply(ctx.cluster, prepared.plan, options, progress)
         encoded = encoding.result() if encoding is not None else None
     entries, failure = applied.entries, applied.failure
     changeset = ChangeSet(tuple(entries))
-    if dry_run or encoded is None:
+    if dry_run:
         return SyncResult(app.name, prepared.revision, changeset, failure, dry_run=True)
     try:
         number = _record(ctx, app, prepared, entries, failure, started, trigger, applied.health, encoded)
@@ -140,10 +142,12 @@ def _record(
     started: str,
     trigger: str,
     health: HealthStatus | None,
-    encoded: tuple[str, EncodedManifests],
+    encoded: tuple[str, EncodedManifests] | None,
 ) -> int | None:
+    """``encoded``: the digest and encoding made during the writes (None: made
+    here, the encoding only when a record is written)."""
     last = prepared.last
-    the_digest, manifests = encoded
+    the_digest = encoded[0] if encoded is not None else digest(prepared.manifests)
     changed = ChangeSet(tuple(entries)).changed
     if (
         not changed
@@ -167,12 +171,12 @@ def _record(
         started=started,
         finished=now(),
         inventory=inventory(last, prepared.plan, entries),
-        manifests=manifests.manifests,
+        manifests=encoded[1].manifests if encoded is not None else tuple(m.obj for m in prepared.manifests),
         message=str(failure) if failure else "",
         trigger=trigger,
         health=health.label if health is not None else "",
     )
-    ctx.records().write(record, prepared.history, app.history_limit, manifests)
+    ctx.records().write(record, prepared.history, app.history_limit, encoded[1] if encoded else None)
     return number
 
 
@@ -181,7 +185,7 @@ def _encode_manifests(prepared: Prepared) -> tuple[str, EncodedManifests]:
     made beside the writes: the writing threads go first between manifests."""
 
     def pause() -> None:
-        time.sleep(0)
+        os.sched_yield()  # lets a waiting thread take the interpreter (no timer, unlike sleep(0))
 
     manifests = tuple(m.obj for m in prepared.manifests)
     return digest(prepared.manifests, pause), EncodedManifests(manifests, pause)

@@ -103,7 +103,7 @@ class EncodedManifests:
     The record is one gzip stream of its JSON with ``manifests`` first; the
     compressor's state after them is kept and copied for the rest.  Each
     manifest is encoded on its own, and ``pause`` is called between them: a
-    thread encoding beside the writes passes ``time.sleep(0)``, giving the
+    thread encoding beside the writes passes ``os.sched_yield``, giving the
     interpreter back to the writing threads at once, not every few
     milliseconds."""
 
