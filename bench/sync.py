@@ -17,9 +17,9 @@ rate for the manifests without those marks, as Git has them, is printed
 too.  A Deployment costs the server about three times what a ConfigMap does
 (defaults for its pod template, a rollout), so a ConfigMap-only rate would
 set a limit no sync of these objects could reach; that rate is printed too,
-for reference.  The agent and the peak client run
-``--repeat`` times (default 3) and the best run of each counts; kubectl runs
-once.
+for reference.  The agent and the peak client run ``--repeat`` times
+(default 5: a small machine's speed swings from one second to the next) and
+the best run of each counts; kubectl runs once.
 
 Two times are taken of each agent run: the sync as the agent reports it
 (``durationSeconds`` of its JSON report: fetch, render, read, plan, apply,
@@ -33,7 +33,7 @@ Prints figures; the last line is one JSON object with ``agent_cold_sync_s``,
 ``peak_creates_s``, ``peak_creates_per_s``, ``peak_unmarked_creates_s``, ``ratio_agent_to_peak``,
 ``ratio_agent_command_to_peak``, ``no_change_sync_s``.
 
-    python bench/sync.py [--objects 1000] [--repeat 3]
+    python bench/sync.py [--objects 1000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of the agent and of the peak client; the best counts"
+        "--repeat", type=int, default=5, help="runs of the agent and of the peak client; the best counts"
     )
     args = parser.parse_args()
     objects = manifests(args.objects, "bench")
