@@ -303,7 +303,7 @@ class KubeCluster:
         )
 
     def server_version(self) -> str:
-        return str(self._get_json("/version").get("gitVersion", ""))
+        return str(self._send("GET", "/version").get("gitVersion", ""))
 
     def server_info(self) -> tuple[str, list[str]]:
         """The server's version and every API version and kind it serves
@@ -315,9 +315,9 @@ class KubeCluster:
         The dynamic client's discovery cache is left alone (it refreshes
         itself when a kind is missing)."""
         with ThreadPoolExecutor(max_workers=DISCOVERY_PARALLELISM, thread_name_prefix="discovery") as pool:
-            version = pool.submit(self._get_json, "/version")
-            core = pool.submit(self._get_json, "/api")
-            groups = self._get_json("/apis")
+            version = pool.submit(self._send, "GET", "/version")
+            core = pool.submit(self._send, "GET", "/api")
+            groups = self._send("GET", "/apis")
             versions = [str(v) for v in core.result().get("versions") or ()]
             versions += [
                 str(v["groupVersion"])
@@ -333,14 +333,10 @@ class KubeCluster:
                         served.add(f"{gv}/{kind}")
             return str(version.result().get("gitVersion", "")), sorted(served)
 
-    def _get_json(self, path: str) -> JSON:
-        self.requests += 1
-        return self.transport.send("GET", path) or {}
-
     def _resources_of(self, group_version: str) -> list[JSON]:
         path = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
         try:
-            return list(self._get_json(path).get("resources") or ())
+            return list(self._send("GET", path).get("resources") or ())
         except ClusterError:
             return []
 

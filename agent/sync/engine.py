@@ -160,6 +160,9 @@ def _record(
     ):
         return None  # nothing new to remember: a no-change reconcile writes nothing
     number = (last.number if last else 0) + 1
+    encoding = (
+        encoded[1] if encoded is not None else EncodedManifests(tuple(m.obj for m in prepared.manifests))
+    )
     record = RevisionRecord(
         app=app.name,
         number=number,
@@ -171,12 +174,12 @@ def _record(
         started=started,
         finished=now(),
         inventory=inventory(last, prepared.plan, entries),
-        manifests=encoded[1].manifests if encoded is not None else tuple(m.obj for m in prepared.manifests),
+        manifests=encoding.manifests,
         message=str(failure) if failure else "",
         trigger=trigger,
         health=health.label if health is not None else "",
     )
-    ctx.records().write(record, prepared.history, app.history_limit, encoded[1] if encoded else None)
+    ctx.records().write(record, prepared.history, app.history_limit, encoding)
     return number
 
 

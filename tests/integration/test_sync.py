@@ -13,6 +13,7 @@ from agent.errors import AgentError
 from agent.models import Action, ChangeKind, DiffStatus, Stage
 from agent.sync.engine import Context, drift, reconcile
 from tests.conftest import GitRepo
+from tests.integration.test_cluster_contract import widget_crd
 
 CHART_FILES = {
     "apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
@@ -385,31 +386,7 @@ def test_templates_see_the_clusters_capabilities(
     assert reconcile(ctx, cfg.apps[0]).ok
     data = cluster.get("v1", "ConfigMap", "caps", "web")["data"]
     assert data == {"kube": "v1.33.0", "widgets": "false"}
-    cluster.create(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {
-                "group": "example.com",
-                "scope": "Namespaced",
-                "names": {"kind": "Widget", "plural": "widgets"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            }
-                        },
-                    }
-                ],
-            },
-        }
-    )
+    cluster.create(widget_crd())
     ctx2, _ = make_ctx(tmp_path, repo, cluster, path="chart", syncPolicy={"createNamespace": True})
     assert reconcile(ctx2, cfg.apps[0]).ok
     assert cluster.get("v1", "ConfigMap", "caps", "web")["data"]["widgets"] == "true"
