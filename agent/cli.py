@@ -27,10 +27,10 @@ from rich.console import Console
 
 from agent import __version__
 from agent.cluster import connect
-from agent.cluster.base import ClusterError
 from agent.errors import AgentError, ConfigError
-from agent.models import Stage
+from agent.kube.errors import ClusterError
 from agent.redact import redact
+from agent.results import Stage
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
@@ -406,7 +406,7 @@ def run(
 
 # -- emulator -----------------------------------------------------------------------
 def _emulator(config: Path, db: Path | None) -> Any:
-    from agent.cluster.emulator import EmulatedCluster
+    from agent.emulator import EmulatedCluster
 
     if db is not None:
         return EmulatedCluster(db)
@@ -418,7 +418,7 @@ def _emulator(config: Path, db: Path | None) -> Any:
 
 
 def _kind(name: str) -> tuple[str, str]:
-    from agent.kinds import BUILTIN
+    from agent.kube.kinds import BUILTIN
 
     lowered = name.lower()
     for t in BUILTIN:
@@ -526,9 +526,9 @@ def emulator_serve(
     """Serve the emulated cluster's Kubernetes API over HTTPS and write a kubeconfig for it."""
     import yaml
 
-    from agent.cluster.emulator import EmulatedCluster, Options
-    from agent.cluster.emulator.faults import parse_faults
-    from agent.cluster.emulator.serving import EmulatorServer
+    from agent.emulator import EmulatedCluster, Options
+    from agent.emulator.faults import parse_faults
+    from agent.emulator.serving import EmulatorServer
 
     path = db if db is not None else _emulator_path(config)
     rules = None
@@ -560,7 +560,7 @@ def emulator_kubeconfig(config: ConfigOption = Path("agent.yaml"), db: DbOption 
     """Print the kubeconfig of the emulated cluster's REST server (started with `emulator serve`)."""
     import yaml
 
-    from agent.cluster.emulator.serving import saved_kubeconfig
+    from agent.emulator.serving import saved_kubeconfig
 
     cluster = _emulator(config, db)
     try:

@@ -32,7 +32,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-class EmulatedCluster(_Model):
+class EmulatedClusterSettings(_Model):
     path: str = ".gitops-agent/cluster.db"
     # Rehearsals should not take real minutes: deadlines such as a Deployment's
     # progressDeadlineSeconds are scaled by this factor (600 s -> 6 s).
@@ -48,7 +48,7 @@ class Kubeconfig(_Model):
 class ClusterConfig(_Model):
     """Exactly one of ``emulated``, ``kubeconfig`` or ``inCluster``."""
 
-    emulated: EmulatedCluster | None = None
+    emulated: EmulatedClusterSettings | None = None
     kubeconfig: Kubeconfig | None = None
     in_cluster: bool = False
     state_namespace: str = Field(default="gitops-agent", description="where revision records are kept")
@@ -270,14 +270,14 @@ class Notification(_Model):
     retries: int = Field(default=3, ge=0, le=10)
 
 
-class Backoff(_Model):
+class BackoffSettings(_Model):
     """The daemon's retry delay for an app whose reconciles keep failing."""
 
     initial_seconds: float = Field(default=5, gt=0)
     max_seconds: float = Field(default=300, gt=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Backoff:
+    def _ordered(self) -> BackoffSettings:
         if self.max_seconds < self.initial_seconds:
             raise ValueError("maxSeconds must be >= initialSeconds")
         return self
@@ -290,7 +290,7 @@ class DaemonConfig(_Model):
     port: int = Field(default=8080, ge=0, le=65535)
     concurrency: int = Field(default=4, ge=1, description="apps reconciled at the same time")
     jitter_percent: float = Field(default=10, ge=0, le=50, description="random spread of each interval")
-    backoff: Backoff = Field(default_factory=Backoff)
+    backoff: BackoffSettings = Field(default_factory=BackoffSettings)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     api_token: str | None = None  # bearer token for POST sync/rollback; none: those are disabled
     notifications: list[Notification] = Field(default_factory=list)

@@ -25,7 +25,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from agent.cluster.emulator import EmulatedCluster
+from agent.emulator import EmulatedCluster
 
 
 def configmap(name: str, ns: str = "bench", team: str = "a") -> dict:

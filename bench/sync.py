@@ -52,8 +52,8 @@ from typing import Any
 
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster, Options
-from agent.cluster.emulator.serving import EmulatorServer
+from agent.emulator import EmulatedCluster, Options
+from agent.emulator.serving import EmulatorServer
 from agent.sync.ownership import owner_id, stamp
 
 GIT_ENV = {

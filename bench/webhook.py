@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.cluster.emulator import EmulatedCluster
+from agent.emulator import EmulatedCluster
 from tests.e2e.daemon_support import (
     Daemon,
     GitHttpServer,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.cluster.emulator import EmulatedCluster
+from agent.emulator import EmulatedCluster
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples-repo"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.cluster.base import ClusterClient, ClusterError
+from agent.cluster.base import ClusterClient
+from agent.kube.errors import ClusterError
 
 if TYPE_CHECKING:  # the configuration's models (pydantic) load with the configuration itself
     from agent.config import AgentConfig
@@ -14,10 +15,10 @@ def connect(config: AgentConfig, context: str | None = None) -> ClusterClient:
     """The ClusterClient the configuration names (``context`` overrides the kubeconfig's)."""
     cluster = config.cluster
     if cluster.kind == "emulated":
-        from agent.cluster.emulator import EmulatedCluster, Options
-        from agent.config import EmulatedCluster as Settings
+        from agent.config import EmulatedClusterSettings
+        from agent.emulator import EmulatedCluster, Options
 
-        emulated = cluster.emulated or Settings()
+        emulated = cluster.emulated or EmulatedClusterSettings()
         options = Options(time_factor=emulated.time_factor, rollout_seconds=emulated.rollout_seconds)
         return EmulatedCluster(config.resolve(emulated.path), options)
     from agent.cluster.kube import KubeCluster

@@ -34,17 +34,11 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
 
-from agent.cluster.base import (
-    FIELD_MANAGER,
-    JSON,
-    ClusterError,
-    NotFound,
-    Unavailable,
-    error_from_status,
-)
+from agent.cluster.base import FIELD_MANAGER, JSON
 from agent.cluster.transport import Transport
 from agent.errors import ConfigError
-from agent.kinds import ResourceType, builtin
+from agent.kube.errors import ClusterError, ClusterUnavailable, NotFound, error_from_status
+from agent.kube.kinds import ResourceType, builtin
 from agent.models import split_api_version
 
 T = TypeVar("T")
@@ -222,7 +216,7 @@ class KubeCluster:
         except ApiException as e:
             raise _error(e) from None
         except urllib3.exceptions.HTTPError as e:
-            raise Unavailable(f"the cluster cannot be reached: {e}") from None
+            raise ClusterUnavailable(f"the cluster cannot be reached: {e}") from None
 
     def _resource(self, api_version: str, kind: str) -> Resource:
         """The kind's resource, found once.  The dynamic client's discovery
@@ -416,7 +410,7 @@ class KubeCluster:
         except (urllib3.exceptions.HTTPError, OSError) as e:
             if stop is not None and stop.is_set():
                 return  # the read was cut short on purpose
-            raise Unavailable(f"cannot reach the API server: {e}") from None
+            raise ClusterUnavailable(f"cannot reach the API server: {e}") from None
         finally:
             ended.set()
             response.close()

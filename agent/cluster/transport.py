@@ -27,7 +27,8 @@ from urllib.parse import urlencode
 import urllib3
 from kubernetes import client as k8s
 
-from agent.cluster.base import JSON, ClusterError, Unavailable, error_from_status
+from agent.cluster.base import JSON
+from agent.kube.errors import ClusterError, ClusterUnavailable, error_from_status
 
 
 class Transport:
@@ -122,7 +123,7 @@ class Transport:
                     **kwargs,
                 )
         except urllib3.exceptions.HTTPError as e:
-            raise Unavailable(f"the cluster cannot be reached: {e}") from None
+            raise ClusterUnavailable(f"the cluster cannot be reached: {e}") from None
         if 200 <= response.status < 300:
             return response
         data = response.data if not stream else response.read()

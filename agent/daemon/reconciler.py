@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 
-from agent.cluster.base import ClusterError
 from agent.config import Application
 from agent.daemon.logs import app_log
 from agent.daemon.metrics import Metrics
@@ -26,17 +25,10 @@ from agent.daemon.notify import Notifier
 from agent.daemon.state import AppState, Manual, Observation, RunResult
 from agent.errors import AgentError
 from agent.health import aggregate, assess
-from agent.models import (
-    DiffStatus,
-    DriftReport,
-    Failure,
-    HealthStatus,
-    RollbackResult,
-    Stage,
-    SyncResult,
-    SyncStatus,
-)
+from agent.kube.errors import ClusterError
+from agent.models import DiffStatus, HealthStatus, SyncStatus
 from agent.redact import redact
+from agent.results import DriftReport, Failure, RollbackResult, Stage, SyncResult
 from agent.sync.engine import Context, reconcile
 from agent.sync.rollback import holding, rollback_by_hand
 from agent.sync.stages import Prepared, digest, now, prepare

@@ -22,7 +22,6 @@ import uvicorn
 
 from agent import __version__
 from agent.cluster import ClusterClient
-from agent.cluster.base import ClusterError
 from agent.config import AgentConfig
 from agent.daemon.api import create_app
 from agent.daemon.limits import protocol_with_header_timeout
@@ -33,6 +32,7 @@ from agent.daemon.reconciler import Reconciler
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppState, RunResult
 from agent.daemon.webhooks import Push
+from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
 from agent.sync.engine import Context
 from agent.sync.stages import now

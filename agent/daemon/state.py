@@ -12,7 +12,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.models import DriftReport, HealthStatus, JSONDict, Revision, RollbackResult, SyncResult, SyncStatus
+from agent.models import HealthStatus, JSONDict, Revision, SyncStatus
+from agent.results import DriftReport, RollbackResult, SyncResult
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from agent.diff.mask import mask_secret_values
 from agent.diff.normalize import comparable, normalize_desired
 from agent.diff.paths import Match, Path, covers, format_path, remove
 from agent.diff.views import at, leaves, nodes, project, to_path, to_view, unkey
+from agent.kube.shapes import Shape, shape_for
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
-from agent.schema.shapes import Shape, shape_for
 
 ABSENT = "<absent>"
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when PyYAML has it

@@ -15,8 +15,8 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from agent.schema.nodes import SchemaError
-from agent.schema.shapes import normalize, shape_for
+from agent.kube.nodes import SchemaError
+from agent.kube.shapes import normalize, shape_for
 
 # Map-typed fields (Go maps): serialized with omitempty, so an empty one is
 # never stored.  Empty structs (``emptyDir: {}``) are kept, as the server does.

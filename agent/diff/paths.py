@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.schema.nodes import LIST_KEY_DEFAULTS
+from agent.kube.nodes import LIST_KEY_DEFAULTS
 
 # Fields of list-map keys that the server defaults when a manifest leaves
 # them out: ``ports`` are keyed by port *and* protocol, TCP unless stated.

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.diff.paths import KEY_DEFAULTS, Index, Key, Match, Path, Segment
-from agent.schema.shapes import Shape
+from agent.kube.shapes import Shape
 
 # Without a schema (custom resources) the first of these that is present and
 # unique in every item keys a list.

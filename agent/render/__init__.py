@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.models import Manifest
 from agent.render import limits, openapi
 from agent.render.context import Capabilities, Release
@@ -78,7 +78,7 @@ def render(req: RenderRequest) -> RenderResult:
     repo = req.root.resolve()
     folder = inside(repo, req.path, "path", shown)
     if not folder.is_dir():
-        raise RenderError(f"{shown}: folder not found in the repository at this revision")
+        raise RenderFailed(f"{shown}: folder not found in the repository at this revision")
 
     def capabilities() -> Capabilities:
         given = req.capabilities
@@ -92,7 +92,7 @@ def render(req: RenderRequest) -> RenderResult:
             for name in req.values_files:
                 path = (folder / name).resolve()
                 if not path.is_relative_to(repo):
-                    raise RenderError(f"{shown}: values file {name!r} leaves the repository; refused")
+                    raise RenderFailed(f"{shown}: values file {name!r} leaves the repository; refused")
                 layers.append(load_values_file(path, f"{shown}/{name}"))
             layers.append(req.values)
             layers.extend(req.overrides)
@@ -105,7 +105,7 @@ def render(req: RenderRequest) -> RenderResult:
             manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True
         else:
             if req.values_files or req.values or any(req.overrides):
-                raise RenderError(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")
+                raise RenderFailed(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")
             manifests, notes, crds, is_chart = _plain(folder, shown), "", 0, False
         manifests = finalize(manifests, req.release.namespace)
         if req.validate:

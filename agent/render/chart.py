@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import semver
 from agent.render.documents import load_mapping
 from agent.render.paths import read_text
@@ -93,39 +93,39 @@ def load_chart_meta(root: Path, shown: str) -> dict[str, Any]:
     meta = load_mapping(read_text(root / "Chart.yaml", where, 1024 * 1024), where, "Chart.yaml")
     api = meta.get("apiVersion", "v2")
     if api not in ("v1", "v2"):
-        raise RenderError(f"{where}: apiVersion must be v1 or v2, not {api!r}")
+        raise RenderFailed(f"{where}: apiVersion must be v1 or v2, not {api!r}")
     name = meta.get("name")
     if not isinstance(name, str) or not name:
-        raise RenderError(f"{where}: missing name")
+        raise RenderFailed(f"{where}: missing name")
     if not _NAME.match(name):
-        raise RenderError(f"{where}: name {name!r} must be letters, digits, '-', '_' or '.'")
+        raise RenderFailed(f"{where}: name {name!r} must be letters, digits, '-', '_' or '.'")
     version = meta.get("version")
     if version is None or version == "":
-        raise RenderError(f"{where}: missing version")
+        raise RenderFailed(f"{where}: missing version")
     meta["version"] = str(version)
     try:
         semver.parse(meta["version"])
-    except RenderError:
-        raise RenderError(f"{where}: version {version!r} is not a semantic version (like 1.2.3)") from None
+    except RenderFailed:
+        raise RenderFailed(f"{where}: version {version!r} is not a semantic version (like 1.2.3)") from None
     kind = meta.get("type", "application")
     if kind not in ("application", "library"):
-        raise RenderError(f"{where}: type must be application or library, not {kind!r}")
+        raise RenderFailed(f"{where}: type must be application or library, not {kind!r}")
     return meta
 
 
 def _dependencies(meta: Mapping[str, Any], where: str) -> list[Dependency]:
     raw = meta.get("dependencies") or []
     if not isinstance(raw, list):
-        raise RenderError(f"{where}: dependencies must be a list")
+        raise RenderFailed(f"{where}: dependencies must be a list")
     out: list[Dependency] = []
     keys: set[str] = set()
     for i, d in enumerate(raw):
         at = f"{where}: dependencies[{i}]"
         if not isinstance(d, Mapping) or not isinstance(d.get("name"), str) or not d["name"]:
-            raise RenderError(f"{at}: needs a name")
+            raise RenderFailed(f"{at}: needs a name")
         tags = d.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise RenderError(f"{at}.tags: must be a list of names")
+            raise RenderFailed(f"{at}.tags: must be a list of names")
         dep = Dependency(
             name=d["name"],
             version=str(d.get("version") or ""),
@@ -135,9 +135,9 @@ def _dependencies(meta: Mapping[str, Any], where: str) -> list[Dependency]:
             tags=tuple(tags),
         )
         if dep.alias and not _NAME.match(dep.alias):
-            raise RenderError(f"{at}.alias: {dep.alias!r} is not a valid name")
+            raise RenderFailed(f"{at}.alias: {dep.alias!r} is not a valid name")
         if dep.key in keys:
-            raise RenderError(f"{at}: two dependencies are called {dep.key!r} (use alias)")
+            raise RenderFailed(f"{at}: two dependencies are called {dep.key!r} (use alias)")
         keys.add(dep.key)
         out.append(dep)
     return out
@@ -154,9 +154,9 @@ def _vendored(root: Path, shown: str, repo: Path) -> dict[str, Path]:
             continue
         real = entry.resolve()
         if not real.is_relative_to(repo):
-            raise RenderError(f"{shown}/charts/{entry.name}: symlink points outside the repository; refused")
+            raise RenderFailed(f"{shown}/charts/{entry.name}: symlink points outside the repository; refused")
         if entry.suffix in (".tgz", ".gz", ".tar"):
-            raise RenderError(
+            raise RenderFailed(
                 f"{shown}/charts/{entry.name}: packaged charts are not read; "
                 "unpack it into charts/ (tar xzf) and commit the folder"
             )
@@ -191,7 +191,7 @@ def _defaults(root: Path, shown: str) -> Values:
 
 def _load_children(chart: Chart, repo: Path, ancestors: list[Path]) -> None:
     if len(ancestors) > MAX_DEPTH:
-        raise RenderError(f"{chart.shown}: subcharts nested more than {MAX_DEPTH} levels deep")
+        raise RenderFailed(f"{chart.shown}: subcharts nested more than {MAX_DEPTH} levels deep")
     where = f"{chart.shown}/Chart.yaml"
     vendored = _vendored(chart.root, chart.shown, repo)
     listed = _dependencies(chart.meta, where)
@@ -204,14 +204,14 @@ def _load_children(chart: Chart, repo: Path, ancestors: list[Path]) -> None:
             rel = dep.repository.removeprefix("file://")
             path = (chart.root / rel).resolve()
             if not path.is_relative_to(repo):
-                raise RenderError(
+                raise RenderFailed(
                     f"{where}: dependency {dep.name!r}: {dep.repository} leaves the repository; refused"
                 )
             if not (path / "Chart.yaml").is_file():
-                raise RenderError(f"{where}: dependency {dep.name!r}: no chart at {dep.repository}")
+                raise RenderFailed(f"{where}: dependency {dep.name!r}: no chart at {dep.repository}")
         else:
             source = f" from {dep.repository}" if dep.repository else ""
-            raise RenderError(
+            raise RenderFailed(
                 f"{where}: dependency {dep.name!r}{source} is not vendored in charts/; "
                 "repositories are never fetched while rendering: vendor it "
                 "(helm dependency update, then unpack) or use repository: file://PATH"
@@ -225,19 +225,19 @@ def _load_children(chart: Chart, repo: Path, ancestors: list[Path]) -> None:
 
 def _child(parent: Chart, path: Path, dep: Dependency, repo: Path, ancestors: list[Path]) -> Chart:
     if path in ancestors:
-        raise RenderError(f"{parent.shown}/Chart.yaml: dependency {dep.name!r} depends on itself")
+        raise RenderFailed(f"{parent.shown}/Chart.yaml: dependency {dep.name!r} depends on itself")
     shown = _shown(path, repo, parent)
     meta = load_chart_meta(path, shown)
     if meta["name"] != dep.name:
-        raise RenderError(
+        raise RenderFailed(
             f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {shown} is chart {meta['name']!r}"
         )
     try:
         allowed = not dep.version or semver.satisfies(meta["version"], dep.version)
-    except RenderError as e:
-        raise RenderError(f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {e}") from None
+    except RenderFailed as e:
+        raise RenderFailed(f"{parent.shown}/Chart.yaml: dependency {dep.name!r}: {e}") from None
     if not allowed:
-        raise RenderError(
+        raise RenderFailed(
             f"{parent.shown}/Chart.yaml: dependency {dep.name!r} wants version {dep.version!r}, "
             f"{shown} is {meta['version']}"
         )

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import overload
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import limits
 from agent.render.documents import dump_yaml
 from agent.render.openapi import DEFAULT_KUBE_VERSION, served_api_versions
@@ -54,7 +54,7 @@ class KubeVersion:
     def parse(cls, text: str) -> KubeVersion:
         m = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?([-+].*)?$", text.strip())
         if not m:
-            raise RenderError(f"kube version {text!r}: expected MAJOR.MINOR[.PATCH], like 1.33.0")
+            raise RenderFailed(f"kube version {text!r}: expected MAJOR.MINOR[.PATCH], like 1.33.0")
         major, minor, patch, rest = m.group(1), m.group(2), m.group(3) or "0", m.group(4) or ""
         return cls(f"v{major}.{minor}.{patch}{rest}", major, minor)
 
@@ -195,7 +195,7 @@ class Files:
     def _path(self, name: str) -> Path:
         path = self._index.get(str(name).removeprefix("./"))
         if path is None:
-            raise RenderError(
+            raise RenderFailed(
                 f"files: {name!r} is not a file of the chart (templates/ and charts/ are not files)"
             )
         return path
@@ -212,7 +212,7 @@ class Files:
         try:
             return self.get_bytes(name).decode("utf-8")
         except UnicodeDecodeError:
-            raise RenderError(f"files: {name!r} is not UTF-8 text (use as_secrets or get_b64)") from None
+            raise RenderFailed(f"files: {name!r} is not UTF-8 text (use as_secrets or get_b64)") from None
 
     def get_b64(self, name: str) -> str:
         return base64.b64encode(self.get_bytes(name)).decode()

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
@@ -142,9 +142,9 @@ def load_documents(text: str, source: str, max_nodes: int = MAX_NODES, rendered:
         if mark is not None:
             where = f" (rendered output, line {mark.line + 1})" if rendered else f":{mark.line + 1}"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise RenderError(f"{source}{where}: invalid YAML: {problem}") from None
+        raise RenderFailed(f"{source}{where}: invalid YAML: {problem}") from None
     except RecursionError:
-        raise RenderError(f"{source}: YAML nested too deeply") from None
+        raise RenderFailed(f"{source}: YAML nested too deeply") from None
     return docs
 
 
@@ -154,9 +154,9 @@ def load_mapping(text: str, source: str, what: str) -> dict[str, Any]:
     if not docs:
         return {}
     if len(docs) > 1:
-        raise RenderError(f"{source}: {what} must be one YAML document, found {len(docs)}")
+        raise RenderFailed(f"{source}: {what} must be one YAML document, found {len(docs)}")
     if not isinstance(docs[0], dict):
-        raise RenderError(f"{source}: {what} must be a mapping, got {type_name(docs[0])}")
+        raise RenderFailed(f"{source}: {what} must be a mapping, got {type_name(docs[0])}")
     return docs[0]
 
 
@@ -187,8 +187,8 @@ class _Copier:
         self.left = max_nodes
         self.on_path: set[int] = set()
 
-    def fail(self, message: str) -> RenderError:
-        return RenderError(f"{self.where}: {message}")
+    def fail(self, message: str) -> RenderFailed:
+        return RenderFailed(f"{self.where}: {message}")
 
     def copy(self, value: Any, depth: int) -> Any:
         self.left -= 1

@@ -27,7 +27,7 @@ import jinja2
 import jinja2.filters
 from jinja2.utils import Namespace
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import limits, semver
 from agent.render.documents import dump_yaml, load_documents, plain
 from agent.render.sandbox import ChartEnvironment, expanded_size, max_number
@@ -71,7 +71,7 @@ def from_json(value: Any) -> Any:
     try:
         data = json.loads(text(value))
     except json.JSONDecodeError as e:
-        raise RenderError(f"from_json: invalid JSON at line {e.lineno}: {e.msg}") from None
+        raise RenderFailed(f"from_json: invalid JSON at line {e.lineno}: {e.msg}") from None
     return plain(data, "from_json")
 
 
@@ -104,7 +104,7 @@ def b64dec(value: Any) -> str:
     try:
         return base64.b64decode(text(value), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise RenderError("b64dec: not valid base64 of UTF-8 text") from None
+        raise RenderFailed("b64dec: not valid base64 of UTF-8 text") from None
 
 
 def sha256sum(value: Any) -> str:
@@ -132,12 +132,12 @@ def default(value: Any, fallback: Any = "", *_: Any) -> Any:
 
 def required(value: Any, message: str = "a required value is missing") -> Any:
     if value is None or isinstance(value, jinja2.Undefined) or value == "":
-        raise RenderError(str(message))
+        raise RenderFailed(str(message))
     return value
 
 
 def fail(message: Any) -> None:
-    raise RenderError(text(message))
+    raise RenderFailed(text(message))
 
 
 def trunc(value: Any, length: int = 63) -> str:
@@ -167,7 +167,7 @@ def merge(*maps: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for m in maps:
         if not isinstance(m, Mapping):
-            raise RenderError(f"merge: expected maps, got {type(m).__name__}")
+            raise RenderFailed(f"merge: expected maps, got {type(m).__name__}")
         out = deep_merge(out, m)
     return out
 
@@ -178,11 +178,11 @@ def tpl(context: jinja2.runtime.Context, template: Any, **extra: Any) -> str:
     context (``tpl(values.annotation_template)``)."""
     env = context.environment
     if not isinstance(env, ChartEnvironment):
-        raise RenderError("tpl: only available in chart templates")
+        raise RenderFailed("tpl: only available in chart templates")
     try:
         compiled = env.tpl_template(text(template))
     except jinja2.TemplateSyntaxError as e:
-        raise RenderError(f"tpl: line {e.lineno} of the string: {e.message}") from None
+        raise RenderFailed(f"tpl: line {e.lineno} of the string: {e.message}") from None
     return compiled.render({**context.get_all(), **extra})
 
 
@@ -200,7 +200,7 @@ def include(
     module = tmpl.make_module(context.get_all())
     fn = getattr(module, macro, None)
     if macro.startswith("_") or not callable(fn):
-        raise RenderError(f"include: {template} has no macro {macro!r}")
+        raise RenderFailed(f"include: {template} has no macro {macro!r}")
     return str(fn(*args, **kwargs))
 
 

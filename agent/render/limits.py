@@ -4,7 +4,7 @@ A chart is code from a repository: it must not be able to eat the agent's
 memory or CPU.  The sandboxed environment (:mod:`agent.render.sandbox`)
 charges every loop iteration, call, filter and output chunk to the
 :class:`Budget` of the render in progress; going over any limit stops the
-render with a :class:`~agent.errors.RenderError` and nothing is applied.
+render with a :class:`~agent.errors.RenderFailed` and nothing is applied.
 
 The counted limits (iterations, call depth, sizes) are deterministic: the
 same chart fails the same way on every machine.  The wall-clock limit is a
@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 
 MiB = 1024 * 1024
 
@@ -57,7 +57,7 @@ class Budget:
     def tick(self, n: int = 1) -> None:
         self.ticks += n
         if self.ticks > self.limits.max_iterations:
-            raise RenderError(
+            raise RenderFailed(
                 f"the templates ran more than {self.limits.max_iterations:,} loop iterations; "
                 "refused (an endless or exploding loop?)"
             )
@@ -66,25 +66,25 @@ class Budget:
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise RenderError(f"rendering took longer than {self.limits.max_seconds:g} s; stopped")
+            raise RenderFailed(f"rendering took longer than {self.limits.max_seconds:g} s; stopped")
 
     def add_output(self, n: int) -> None:
         self.output += n
         if self.output > self.limits.max_output_bytes:
-            raise RenderError(
+            raise RenderFailed(
                 f"the rendered output is larger than {self.limits.max_output_bytes // MiB} MiB; refused"
             )
 
     def check_size(self, value: Any, what: str = "a value") -> Any:
         """Refuse a string or list bigger than allowed (after the fact)."""
         if isinstance(value, str | bytes | list | tuple) and len(value) > self.limits.max_string_bytes:
-            raise RenderError(f"{what} is larger than {self.limits.max_string_bytes // MiB} MiB; refused")
+            raise RenderFailed(f"{what} is larger than {self.limits.max_string_bytes // MiB} MiB; refused")
         return value
 
     def check_planned(self, size: int, what: str) -> None:
         """Refuse an operation whose result would be too big (before it runs)."""
         if size > self.limits.max_string_bytes:
-            raise RenderError(
+            raise RenderFailed(
                 f"{what} would make a value of {size:,} characters or items "
                 f"(limit {self.limits.max_string_bytes:,}); refused"
             )

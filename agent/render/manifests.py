@@ -5,7 +5,7 @@ document index, for error messages and reports.  Empty documents are
 skipped, ``kind: List`` is unfolded, and a document that is not a
 Kubernetes object (no ``apiVersion``, ``kind`` or ``metadata.name``) is an
 error.  :func:`finalize` then gives namespaced objects without a namespace
-the app's one (scope from :mod:`agent.kinds` and the CRDs of the same
+the app's one (scope from :mod:`agent.kube.kinds` and the CRDs of the same
 render), drops the namespace of cluster-scoped ones, and refuses two
 objects with the same group, kind, namespace and name.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agent.errors import RenderError
-from agent.kinds import ResourceType, crd_resource_types, is_namespaced
+from agent.errors import RenderFailed
+from agent.kube.kinds import ResourceType, crd_resource_types, is_namespaced
 from agent.models import Manifest, ObjectKey, split_api_version
 from agent.render.documents import dump_yaml_stream, load_documents
 
@@ -33,7 +33,7 @@ def parse_manifests(text: str, source: str, rendered: bool = False) -> list[Mani
             continue
         items = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
         if not isinstance(items, list):
-            raise RenderError(f"{source} (document {index + 1}): List has no items list")
+            raise RenderFailed(f"{source} (document {index + 1}): List has no items list")
         for item in items:
             out.append(_check(item, source, index))
     return out
@@ -42,16 +42,16 @@ def parse_manifests(text: str, source: str, rendered: bool = False) -> list[Mani
 def _check(doc: Any, source: str, index: int) -> Manifest:
     where = f"{source} (document {index + 1})"
     if not isinstance(doc, dict):
-        raise RenderError(f"{where}: expected a Kubernetes object (a mapping), got {type(doc).__name__}")
+        raise RenderFailed(f"{where}: expected a Kubernetes object (a mapping), got {type(doc).__name__}")
     for field in ("apiVersion", "kind"):
         if not isinstance(doc.get(field), str) or not doc.get(field):
-            raise RenderError(f"{where}: missing {field}")
+            raise RenderFailed(f"{where}: missing {field}")
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
-        raise RenderError(f"{where}: {doc['kind']} has no metadata.name")
+        raise RenderFailed(f"{where}: {doc['kind']} has no metadata.name")
     namespace = meta.get("namespace")
     if namespace is not None and not isinstance(namespace, str):
-        raise RenderError(f"{where}: {doc['kind']} {meta['name']}: metadata.namespace must be a string")
+        raise RenderFailed(f"{where}: {doc['kind']} {meta['name']}: metadata.namespace must be a string")
     return Manifest(doc, source, index)
 
 
@@ -63,13 +63,13 @@ def mark_chart_crds(manifests: Sequence[Manifest], chart: str) -> list[Manifest]
         if m.obj["kind"] != "CustomResourceDefinition" or not m.api_version.startswith(
             "apiextensions.k8s.io/"
         ):
-            raise RenderError(
+            raise RenderFailed(
                 f"{m.source} (document {m.index + 1}): crds/ holds CustomResourceDefinitions only, "
                 f"found {m.obj['kind']}; move it to templates/"
             )
         annotations = m.obj["metadata"].get("annotations")
         if annotations is not None and not isinstance(annotations, dict):
-            raise RenderError(f"{m.source} (document {m.index + 1}): metadata.annotations must be a mapping")
+            raise RenderFailed(f"{m.source} (document {m.index + 1}): metadata.annotations must be a mapping")
         m.obj["metadata"]["annotations"] = {
             **(annotations or {}),
             CHART_CRD_ANNOTATION: chart,
@@ -103,7 +103,7 @@ def finalize(
         key = m.key
         if key in seen:
             first = seen[key]
-            raise RenderError(
+            raise RenderFailed(
                 f"{m.source} (document {m.index + 1}): {key} is defined twice "
                 f"(also in {first.source} (document {first.index + 1}))"
             )

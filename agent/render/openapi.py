@@ -5,7 +5,7 @@ variants: an unknown field such as ``contianers`` is an error, as with
 ``kubectl apply --validate=strict``).  The Kubernetes version is the
 target cluster's (from the render's capabilities), clamped to the versions
 the package has; the default is :data:`DEFAULT_KUBE_VERSION`, the version
-whose built-in kinds the agent knows (:mod:`agent.kinds`).
+whose built-in kinds the agent knows (:mod:`agent.kube.kinds`).
 
 Kinds without a built-in schema (custom resources) are not checked; a
 built-in kind under a version the cluster does not serve
@@ -23,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import RenderError
-from agent.kinds import schemas_root
+from agent.errors import RenderFailed
+from agent.kube.kinds import schemas_root
 from agent.models import Manifest, split_api_version
 from agent.render.schemacheck import Compiler, checker
 from agent.render.values import describe
@@ -117,7 +117,7 @@ def served_api_versions(kube_version: str = DEFAULT_KUBE_VERSION) -> list[str]:
 
 
 def validate(manifests: Sequence[Manifest], kube_version: str) -> None:
-    """Check each manifest; one RenderError listing the first problems."""
+    """Check each manifest; one RenderFailed listing the first problems."""
     version = schema_version(kube_version)
     with _lock:
         _, by_gvk = _definitions(version)
@@ -155,4 +155,4 @@ def validate(manifests: Sequence[Manifest], kube_version: str) -> None:
             break
     if problems:
         shown = "; ".join(problems[:10])
-        raise RenderError(f"{shown} (Kubernetes {version} schema; set openapiValidation: false to skip)")
+        raise RenderFailed(f"{shown} (Kubernetes {version} schema; set openapiValidation: false to skip)")

@@ -12,14 +12,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 
 
 def inside(base: Path, rel: str, what: str, shown: str, scope: str = "repository") -> Path:
-    """``base / rel`` with symlinks resolved; a RenderError when it leaves ``base``."""
+    """``base / rel`` with symlinks resolved; a RenderFailed when it leaves ``base``."""
     path = (base / rel).resolve()
     if not path.is_relative_to(base.resolve()):
-        raise RenderError(f"{shown}: {what} {rel!r} leaves the {scope}; refused")
+        raise RenderFailed(f"{shown}: {what} {rel!r} leaves the {scope}; refused")
     return path
 
 
@@ -50,7 +50,7 @@ def walk_files(
                 if entry.is_symlink():
                     real = real.resolve()
                     if not real.is_relative_to(limit):
-                        raise RenderError(f"{shown}/{rel}: symlink points outside the {scope}; refused")
+                        raise RenderFailed(f"{shown}/{rel}: symlink points outside the {scope}; refused")
                 if real.is_dir():
                     visit(real, rel + "/")
                 elif real.is_file():
@@ -67,11 +67,11 @@ def read_text(path: Path, shown: str, max_bytes: int) -> str:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise RenderError(f"{shown}: file is larger than {max_bytes // (1024 * 1024)} MiB; refused")
+            raise RenderFailed(f"{shown}: file is larger than {max_bytes // (1024 * 1024)} MiB; refused")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RenderError(f"{shown}: file not found") from None
+        raise RenderFailed(f"{shown}: file not found") from None
     except UnicodeDecodeError:
-        raise RenderError(f"{shown}: not UTF-8 text") from None
+        raise RenderFailed(f"{shown}: not UTF-8 text") from None
     except OSError as e:
-        raise RenderError(f"{shown}: cannot read: {e.strerror}") from None
+        raise RenderFailed(f"{shown}: cannot read: {e.strerror}") from None

@@ -35,7 +35,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import limits
 from agent.render.paths import read_text
 
@@ -154,12 +154,12 @@ def expanded_size(value: Any, budget: limits.Budget) -> int:
         if hit is not None and hit[0] is v:
             return hit[1]
         if depth > 200:
-            raise RenderError("a value is nested more than 200 levels deep; refused")
+            raise RenderFailed("a value is nested more than 200 levels deep; refused")
         total = 1
         for child in _children(v):
             total += size(child, depth + 1)
             if total > limit:
-                raise RenderError(f"a value expands to more than {limit:,} items; refused")
+                raise RenderFailed(f"a value expands to more than {limit:,} items; refused")
         if total >= 256 and len(memo) < 100_000:
             memo[id(v)] = (v, total)
         return total
@@ -323,14 +323,14 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
                     budget.check_planned(len(seq) * max(n, 0), "the * operator")
                     if isinstance(seq, list | tuple) and len(seq) * max(n, 0) > budget.limits.max_items:
                         most = budget.limits.max_items
-                        raise RenderError(
+                        raise RenderFailed(
                             f"the * operator would make a list of more than {most:,} items; refused"
                         )
         elif operator == "**" and isinstance(left, int) and isinstance(right, int):
             if right > 0 and abs(left) > 1:
                 bits = abs(left).bit_length() * right
                 if bits > budget.limits.max_int_bits:
-                    raise RenderError(
+                    raise RenderFailed(
                         f"{left} ** {right} would be a number of about {bits:,} bits "
                         f"(limit {budget.limits.max_int_bits:,}); refused"
                     )
@@ -353,7 +353,7 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         try:
             if budget.depth > budget.limits.max_call_depth:
                 what = getattr(__obj, "name", None) or getattr(__obj, "__name__", "a call")
-                raise RenderError(
+                raise RenderFailed(
                     f"template recursion too deep: more than {budget.limits.max_call_depth} nested calls "
                     f"(at {what!s})"
                 )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 
 _VERSION = re.compile(
     r"^v?(?P<major>0|[1-9]\d*)(?:\.(?P<minor>0|[1-9]\d*))?(?:\.(?P<patch>0|[1-9]\d*))?"
@@ -68,7 +68,7 @@ class Version:
 def parse(text: str) -> Version:
     m = _VERSION.match(str(text).strip())
     if not m:
-        raise RenderError(f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+        raise RenderFailed(f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH)")
     pre = tuple(m.group("pre").split(".")) if m.group("pre") else ()
     return Version(
         int(m.group("major")),
@@ -101,7 +101,7 @@ def _parts(text: str) -> tuple[list[str], Version, bool]:
     core, _, pre = core.partition("-")
     parts = core.removeprefix("v").split(".")
     if not 1 <= len(parts) <= 3 or not all(p.isdigit() or p in _WILD for p in parts):
-        raise RenderError(f"{text!r} is not a version in a constraint")
+        raise RenderFailed(f"{text!r} is not a version in a constraint")
     concrete: list[str] = []
     for p in parts:
         if p in _WILD:
@@ -123,7 +123,7 @@ def _bump(concrete: list[str], index: int) -> Version:
 def _expand(term: str) -> list[_Cmp]:
     m = _TERM.match(term)
     if not m:
-        raise RenderError(f"{term!r} is not a version constraint")
+        raise RenderFailed(f"{term!r} is not a version constraint")
     written = m.group("op") or "="
     op = {"=>": ">=", "=<": "<=", "~>": "~"}.get(written, written)
     concrete, low, pre = _parts(m.group("ver"))
@@ -178,7 +178,7 @@ def constraint(text: str) -> Constraint:
         alternative = re.sub(r"(!=|>=|=>|<=|=<|~>|[=<>~^])\s+", r"\1", written.strip())
         terms = [t for t in re.split(r"[\s,]+", alternative) if t]
         if not terms:
-            raise RenderError(f"{text!r}: empty version constraint")
+            raise RenderFailed(f"{text!r}: empty version constraint")
         cmps: list[_Cmp] = []
         i = 0
         while i < len(terms):
@@ -201,5 +201,5 @@ def constraint(text: str) -> Constraint:
 
 def satisfies(version: str, constraint_text: str) -> bool:
     """True when ``version`` meets ``constraint_text``; a bad version or
-    constraint is a RenderError."""
+    constraint is a RenderFailed."""
     return constraint(constraint_text).allows(parse(version))

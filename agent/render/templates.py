@@ -10,7 +10,7 @@ For each chart, parent first, then its enabled subcharts by name:
    ``values``, ``release``, ``chart``, ``capabilities`` and ``files``;
 4. for the top chart, ``templates/NOTES.txt`` (or ``NOTES.txt.j2``).
 
-Every failure is a RenderError that starts with the chart file and line.
+Every failure is a RenderFailed that starts with the chart file and line.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import jinja2
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.models import Manifest
 from agent.render import filters, limits
 from agent.render.chart import Chart
@@ -50,7 +50,7 @@ def render_tree(
     chart: Chart, layers: Sequence[Mapping[str, Any]], release: Release, capabilities: Capabilities
 ) -> Output:
     if chart.library:
-        raise RenderError(
+        raise RenderFailed(
             f"{chart.shown}: {chart.name} is a library chart: it provides macros to other charts "
             "and renders nothing on its own"
         )
@@ -150,22 +150,22 @@ def _run(env: ChartEnvironment, name: str, context: dict[str, Any], shown_file: 
         budget.check_time()
     except jinja2.TemplateSyntaxError as e:
         where = e.filename if e.filename in loader.shown_files else shown_file
-        raise RenderError(f"{where}:{e.lineno}: {e.message}") from None
+        raise RenderFailed(f"{where}:{e.lineno}: {e.message}") from None
     except jinja2.TemplateNotFound as e:
         where = _location(e, loader) or shown_file
-        raise RenderError(f"{where}: template not found: {e.message}") from None
+        raise RenderFailed(f"{where}: template not found: {e.message}") from None
     except RecursionError:
-        raise RenderError(
+        raise RenderFailed(
             f"{shown_file}: template recursion too deep (an include or macro calls itself?)"
         ) from None
     except MemoryError:
-        raise RenderError(f"{shown_file}: out of memory while rendering; refused") from None
-    except RenderError as e:
-        raise RenderError(f"{_location(e, loader) or shown_file}: {e}") from None
+        raise RenderFailed(f"{shown_file}: out of memory while rendering; refused") from None
+    except RenderFailed as e:
+        raise RenderFailed(f"{_location(e, loader) or shown_file}: {e}") from None
     except jinja2.TemplateError as e:
-        raise RenderError(f"{_location(e, loader) or shown_file}: {e.message or e}") from None
+        raise RenderFailed(f"{_location(e, loader) or shown_file}: {e.message or e}") from None
     except Exception as e:  # a template error Python raised (TypeError, ZeroDivisionError, ...)
-        raise RenderError(f"{_location(e, loader) or shown_file}: {type(e).__name__}: {e}") from None
+        raise RenderFailed(f"{_location(e, loader) or shown_file}: {type(e).__name__}: {e}") from None
     return "".join(chunks)
 
 

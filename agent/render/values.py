@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render.documents import MAX_NODES, load_documents, load_mapping, plain, type_name
 from agent.render.paths import read_text
 
@@ -133,7 +133,7 @@ def _scalar(raw: str, as_string: bool) -> Any:
         return None
     try:
         value = load_documents(text, "--set")[0]
-    except RenderError:
+    except RenderFailed:
         return text
     # Like Helm: numbers, booleans and null are typed; anything structured stays a string.
     return value if isinstance(value, bool | int | float) else text
@@ -148,7 +148,7 @@ def parse_set(items: Sequence[str], as_string: bool = False) -> Values:
         for pair in _split(item, ","):
             key, sep, raw = pair.partition("=")
             if not sep or not key:
-                raise RenderError(f"--set {item!r}: expected key.path=value")
+                raise RenderFailed(f"--set {item!r}: expected key.path=value")
             path = [_unescape(p) for p in re.split(r"(?<!\\)\.", key)]
             _assign(values, path, _scalar(raw, as_string), item)
     return values
@@ -168,7 +168,7 @@ def _assign(node: Values, path: list[str], value: Any, item: str) -> None:
         return
     name, index = m.group("name"), int(m.group("index"))
     if index > MAX_SET_INDEX:
-        raise RenderError(f"--set {item!r}: list index {index} is too large")
+        raise RenderFailed(f"--set {item!r}: list index {index} is too large")
     lst = node.get(name)
     if not isinstance(lst, list):
         lst = node[name] = []
@@ -187,9 +187,9 @@ def load_schema(path: Path, shown: str) -> dict[str, Any]:
     try:
         schema = plain(json.loads(read_text(path, shown, MAX_VALUES_BYTES)), shown, MAX_NODES)
     except json.JSONDecodeError as e:
-        raise RenderError(f"{shown}:{e.lineno}: invalid JSON: {e.msg}") from None
+        raise RenderFailed(f"{shown}:{e.lineno}: invalid JSON: {e.msg}") from None
     if not isinstance(schema, dict):
-        raise RenderError(f"{shown}: a JSON Schema must be an object")
+        raise RenderFailed(f"{shown}: a JSON Schema must be an object")
     # jsonschema (~90 ms to import, with referencing and attrs) only for charts that ship a schema.
     import jsonschema  # noqa: PLC0415
 
@@ -197,7 +197,9 @@ def load_schema(path: Path, shown: str) -> dict[str, Any]:
     try:
         cls.check_schema(schema)
     except jsonschema.exceptions.SchemaError as e:
-        raise RenderError(f"{shown}: not a valid JSON Schema: {_where(e.absolute_path)}{e.message}") from None
+        raise RenderFailed(
+            f"{shown}: not a valid JSON Schema: {_where(e.absolute_path)}{e.message}"
+        ) from None
     return schema
 
 
@@ -215,11 +217,11 @@ def check_values(values: Mapping[str, Any], schema: Mapping[str, Any], shown: st
             validator.iter_errors(values), key=lambda e: ([str(p) for p in e.absolute_path], e.validator)
         )
     except Exception as e:  # an unresolvable $ref and the like
-        raise RenderError(f"{shown}: cannot check values: {e}") from None
+        raise RenderFailed(f"{shown}: cannot check values: {e}") from None
     if errors:
         problems = "; ".join(describe(e) for e in errors[:10])
         more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
-        raise RenderError(f"{shown}: values do not match the schema: {problems}{more}")
+        raise RenderFailed(f"{shown}: values do not match the schema: {problems}{more}")
 
 
 def _where(path: Sequence[Any]) -> str:

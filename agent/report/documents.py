@@ -11,9 +11,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agent.models import DriftReport, SyncResult
 from agent.redact import redact
 from agent.report.templates import render
+from agent.results import DriftReport, SyncResult
 
 SCHEMA_VERSION = "gitops-agent.io/report/v1"
 

@@ -10,18 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.models import (
-    Action,
-    AppStatus,
-    ChangeKind,
-    ChangeSet,
-    ChangeSetEntry,
-    DriftReport,
-    FieldChange,
-    RollbackResult,
-    SyncResult,
-)
+from agent.models import Action, ChangeKind, ChangeSet, ChangeSetEntry, FieldChange
 from agent.redact import redact
+from agent.results import AppStatus, DriftReport, RollbackResult, SyncResult
 from agent.sync.record import RevisionRecord
 
 _STYLE = {

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.redact import redact
 
 _LOCK = ".lock"
@@ -112,30 +112,30 @@ def _extract(git_dir: Path, commit: str, dest: Path, shown: str, timeout: float)
         env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull},
     ) as proc:
         if proc.stdout is None or proc.stderr is None:  # pragma: no cover - PIPE was asked for
-            raise SourceError(f"cannot export {where}: no output from git archive")
+            raise SourceFailed(f"cannot export {where}: no output from git archive")
         extracted = 0
         try:
             with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
                 for member in tar:
                     if time.monotonic() > deadline:
-                        raise SourceError(f"cannot export {where}: timed out after {timeout:g}s")
+                        raise SourceFailed(f"cannot export {where}: timed out after {timeout:g}s")
                     tar.extract(member, dest, filter="data")
                     extracted += 1
         except tarfile.ReadError:
             if extracted:  # a cut stream; an empty tree is an archive with no header
                 proc.kill()
-                raise SourceError(f"cannot export {where}: the archive ended early") from None
+                raise SourceFailed(f"cannot export {where}: the archive ended early") from None
         except tarfile.FilterError as e:
             proc.kill()
             member = e.tarinfo
-            raise SourceError(
+            raise SourceFailed(
                 f"{where}: {member.name} links to {member.linkname!r}, outside the repository; refused"
             ) from None
         except (tarfile.TarError, OSError) as e:
             proc.kill()
-            raise SourceError(f"cannot export {where}: {redact(str(e))}") from None
+            raise SourceFailed(f"cannot export {where}: {redact(str(e))}") from None
         finally:
             err = proc.stderr.read().decode("utf-8", "replace")
             proc.wait()
         if proc.returncode != 0:
-            raise SourceError(f"cannot export {where}: {redact(err.strip()) or 'git archive failed'}")
+            raise SourceFailed(f"cannot export {where}: {redact(err.strip()) or 'git archive failed'}")

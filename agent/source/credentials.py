@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.redact import register_secret
 from agent.source.urls import RepoUrl, matches_prefix, normalize_url
 
@@ -41,14 +41,14 @@ class SecretSource:
         if self.env is not None:
             value = os.environ.get(self.env)
             if value is None:
-                raise SourceError(f"{what}: environment variable {self.env} is not set")
+                raise SourceFailed(f"{what}: environment variable {self.env} is not set")
         elif self.file is not None:
             try:
                 value = self.file.read_text(encoding="utf-8")
             except OSError as e:
-                raise SourceError(f"{what}: cannot read {self.file}: {e.strerror}") from None
+                raise SourceFailed(f"{what}: cannot read {self.file}: {e.strerror}") from None
         else:
-            raise SourceError(f"{what}: neither env nor file is set")
+            raise SourceFailed(f"{what}: neither env nor file is set")
         if secret:
             register_secret(value.strip())
         return value

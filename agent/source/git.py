@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.models import Revision
 from agent.source.checkouts import Checkouts
 from agent.source.credentials import credential_for, git_environment
@@ -55,7 +55,7 @@ class Checkout:
         absolute path, a symlink resolving outside) is refused."""
         target = (self.root / rel).resolve()
         if not target.is_relative_to(self.root.resolve()):
-            raise SourceError(f"{self.revision.repo}: path {rel!r} leaves the repository; refused")
+            raise SourceFailed(f"{self.revision.repo}: path {rel!r} leaves the repository; refused")
         return target
 
 
@@ -132,13 +132,13 @@ class GitSource:
         wait = self.settings.timeout * 3
         thread_lock = _thread_lock(str(git_dir))
         if not thread_lock.acquire(timeout=wait):
-            raise SourceError(f"{key}: the repository stayed busy for {wait:g}s; try again")
+            raise SourceFailed(f"{key}: the repository stayed busy for {wait:g}s; try again")
         try:
             git_dir.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(git_dir) + ".lock", timeout=wait):
                 yield
         except Timeout:
-            raise SourceError(f"{key}: the repository stayed locked for {wait:g}s; try again") from None
+            raise SourceFailed(f"{key}: the repository stayed locked for {wait:g}s; try again") from None
         finally:
             thread_lock.release()
 
@@ -161,7 +161,7 @@ class GitSource:
                 mirror.fetch_commit(ref)
                 commit = mirror.commit_of(ref)
             if commit is None:
-                raise SourceError(f"{shown}: commit {ref} not found")
+                raise SourceFailed(f"{shown}: commit {ref} not found")
             return commit
         if SHORT_SHA.match(ref):
             commit = mirror.commit_of(ref)
@@ -173,10 +173,10 @@ class GitSource:
             mirror.fetch_all()
             commit = mirror.commit_of(ref)
             if commit is None:
-                raise SourceError(f"{shown}: commit {ref} not found")
+                raise SourceFailed(f"{shown}: commit {ref} not found")
             return commit
         if found is None:
-            raise SourceError(f"{shown}: {_not_found(refs, ref)}")
+            raise SourceFailed(f"{shown}: {_not_found(refs, ref)}")
         if (mirror.url.key, found.commit) in self._present:
             return found.commit  # the usual poll: nothing moved, no local lookup either
         commit = mirror.commit_of(found.commit)
@@ -185,7 +185,7 @@ class GitSource:
             # the ref may have moved between ls-remote and fetch: take what came
             commit = mirror.commit_of(found.commit) or mirror.commit_of(mirror.local_ref(found.refname))
         if commit is None:
-            raise SourceError(f"{shown}: {ref!r} is at {found.commit[:12]}, which the fetch did not bring")
+            raise SourceFailed(f"{shown}: {ref!r} is at {found.commit[:12]}, which the fetch did not bring")
         self._present.add((mirror.url.key, commit))
         return commit
 

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source.command import GitFailed, run_git
 from agent.source.revisions import parse_ls_remote
 from agent.source.urls import RepoUrl
@@ -69,7 +69,7 @@ class Mirror:
             self._git(["config", "remote.origin.url", self.url.url], git_dir=tmp)
             os.replace(tmp, self.git_dir)
         except GitFailed as e:
-            raise SourceError(f"cannot create the cache of {self.url.shown}: {e.reason}") from None
+            raise SourceFailed(f"cannot create the cache of {self.url.shown}: {e.reason}") from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -87,7 +87,7 @@ class Mirror:
             with self.env() as env:
                 out = run_git(args, git_dir=self.git_dir, env=env, timeout=self.timeout)
         except GitFailed as e:
-            raise SourceError(f"cannot reach {self.url.shown}: {explain(e, self.authenticated)}") from None
+            raise SourceFailed(f"cannot reach {self.url.shown}: {explain(e, self.authenticated)}") from None
         return parse_ls_remote(out.stdout)
 
     def fetch(self, refspecs: list[str], *, depth: int | None = 1, what: str = "") -> None:
@@ -104,7 +104,7 @@ class Mirror:
                 run_git([*args, "origin", *refspecs], git_dir=self.git_dir, env=env, timeout=self.timeout)
         except GitFailed as e:
             why = explain(e, self.authenticated)
-            raise SourceError(f"cannot fetch {what or 'from'} {self.url.shown}: {why}") from None
+            raise SourceFailed(f"cannot fetch {what or 'from'} {self.url.shown}: {why}") from None
 
     def _clear_stale_locks(self) -> None:
         """Remove lock files left by a git killed mid-fetch (a timeout, a
@@ -123,7 +123,7 @@ class Mirror:
         """A full commit by itself if the server serves it, else everything."""
         try:
             self.fetch([f"+{commit}:refs/agent/commits/{commit}"], what=commit[:12])
-        except SourceError:
+        except SourceFailed:
             self.fetch_all()
 
     def fetch_all(self) -> None:

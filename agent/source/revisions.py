@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import semantic_version
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
@@ -66,7 +66,7 @@ def parse_range(revision: str) -> semantic_version.NpmSpec:
     try:
         return semantic_version.NpmSpec(" ".join(revision.replace(",", " ").split()))
     except ValueError as e:
-        raise SourceError(f"revision {revision!r} is not a valid semver range: {e}") from None
+        raise SourceFailed(f"revision {revision!r} is not a valid semver range: {e}") from None
 
 
 def tag_version(tag: str) -> semantic_version.Version | None:

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source.command import GitFailed, run_git
 
 _ISOLATED = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
@@ -52,27 +52,27 @@ def signature_kind(commit_object: str) -> str | None:
 def verify_commit(
     git_dir: Path, commit: str, policy: SignaturePolicy, gnupg_root: Path, shown: str, timeout: float
 ) -> str:
-    """Return who signed ``commit``; raise a SourceError saying why the
+    """Return who signed ``commit``; raise a SourceFailed saying why the
     commit is not applied when it is unsigned or not signed by a trusted key."""
     where = f"{shown}: commit {commit[:12]}"
     raw = run_git(["cat-file", "commit", commit], git_dir=git_dir, timeout=timeout).stdout
     kind = signature_kind(raw)
     if kind is None:
-        raise SourceError(f"{where} is not signed; this app requires a signed commit, so it is not applied")
+        raise SourceFailed(f"{where} is not signed; this app requires a signed commit, so it is not applied")
     if kind == "ssh":
         if policy.allowed_signers is None:
-            raise SourceError(f"{where} has an SSH signature, but the app trusts only an OpenPGP keyring")
+            raise SourceFailed(f"{where} has an SSH signature, but the app trusts only an OpenPGP keyring")
         return _verify_ssh(git_dir, commit, policy.allowed_signers, where, timeout)
     if kind == "openpgp":
         if policy.keyring is None:
-            raise SourceError(f"{where} has an OpenPGP signature, but the app trusts only SSH signers")
+            raise SourceFailed(f"{where} has an OpenPGP signature, but the app trusts only SSH signers")
         return _verify_openpgp(git_dir, commit, policy.keyring, gnupg_root, where, timeout)
-    raise SourceError(f"{where} has an X.509 signature, which is not supported; not applied")
+    raise SourceFailed(f"{where} has an X.509 signature, which is not supported; not applied")
 
 
 def _verify_ssh(git_dir: Path, commit: str, signers: Path, where: str, timeout: float) -> str:
     if not signers.is_file():
-        raise SourceError(f"{where}: allowed signers file {signers} not found")
+        raise SourceFailed(f"{where}: allowed signers file {signers} not found")
     try:
         out = run_git(
             ["-c", f"gpg.ssh.allowedSignersFile={signers}", "verify-commit", commit],
@@ -81,10 +81,10 @@ def _verify_ssh(git_dir: Path, commit: str, signers: Path, where: str, timeout: 
             timeout=timeout,
         )
     except GitFailed as e:
-        raise SourceError(f"{where} is not signed by an allowed signer of {signers}; not applied") from e
+        raise SourceFailed(f"{where} is not signed by an allowed signer of {signers}; not applied") from e
     good = _GOOD_SSH.search(out.stderr)
     if good is None:
-        raise SourceError(f"{where}: the SSH signature could not be verified; not applied")
+        raise SourceFailed(f"{where}: the SSH signature could not be verified; not applied")
     return f"{good['who']} ({good['key'].strip()})"
 
 
@@ -106,9 +106,11 @@ def _verify_openpgp(
     bad = [c for c in _BAD_GPG if c in codes]
     if bad or "VALIDSIG" not in codes or "GOODSIG" not in codes:
         if "NO_PUBKEY" in codes or ("ERRSIG" in codes and "GOODSIG" not in codes):
-            raise SourceError(f"{where} is signed by a key that is not in the keyring {keyring}; not applied")
+            raise SourceFailed(
+                f"{where} is signed by a key that is not in the keyring {keyring}; not applied"
+            )
         problem = ", ".join(bad) or "no valid signature"
-        raise SourceError(f"{where}: the signature does not verify with {keyring} ({problem}); not applied")
+        raise SourceFailed(f"{where}: the signature does not verify with {keyring} ({problem}); not applied")
     # [GNUPG:] GOODSIG <long keyid> <user id>
     parts = codes["GOODSIG"].split(maxsplit=3)
     fingerprint = codes["VALIDSIG"].split()[2]
@@ -120,7 +122,7 @@ def _gnupg_home(keyring: Path, gnupg_root: Path, where: str, timeout: float) -> 
     try:
         data = keyring.read_bytes()
     except OSError as e:
-        raise SourceError(f"{where}: cannot read keyring {keyring}: {e.strerror}") from None
+        raise SourceFailed(f"{where}: cannot read keyring {keyring}: {e.strerror}") from None
     home = gnupg_root / hashlib.sha256(data).hexdigest()[:24]
     if (home / "pubring.kbx").exists():
         return home
@@ -136,11 +138,11 @@ def _gnupg_home(keyring: Path, gnupg_root: Path, where: str, timeout: float) -> 
         )
         if proc.returncode != 0 or not (tmp / "pubring.kbx").exists():
             why = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no keys"]
-            raise SourceError(f"{where}: cannot import keyring {keyring}: {why[0]}")
+            raise SourceFailed(f"{where}: cannot import keyring {keyring}: {why[0]}")
         with contextlib.suppress(OSError):  # imported by another reconcile meanwhile
             os.replace(tmp, home)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise SourceError(f"{where}: cannot import keyring {keyring}: {e}") from None
+        raise SourceFailed(f"{where}: cannot import keyring {keyring}: {e}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return home

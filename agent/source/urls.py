@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.redact import mask_url, register_secret
 
 KNOWN_SCHEMES = ("https", "http", "ssh", "git", "file")
@@ -74,21 +74,21 @@ def check_url(repo: str, policy: UrlPolicy | None = None) -> RepoUrl:
     policy = policy or UrlPolicy()
     shown = mask_url(repo)
     if not repo.strip():
-        raise SourceError("repository URL is empty")
+        raise SourceFailed("repository URL is empty")
     if repo.startswith("-"):
-        raise SourceError(f"repository {shown!r} looks like a command-line option; refused")
+        raise SourceFailed(f"repository {shown!r} looks like a command-line option; refused")
     if any(ord(c) < 0x20 for c in repo):
-        raise SourceError(f"repository {shown!r} contains control characters; refused")
+        raise SourceFailed(f"repository {shown!r} contains control characters; refused")
     if not _URL.match(repo) and "::" in repo.split("/", 1)[0]:
         helper = repo.split("::", maxsplit=1)[0]
-        raise SourceError(f"repository {shown!r} uses a git remote helper ({helper}::); refused")
+        raise SourceFailed(f"repository {shown!r} uses a git remote helper ({helper}::); refused")
     scheme = scheme_of(repo)
     if scheme not in KNOWN_SCHEMES:
         known = ", ".join(KNOWN_SCHEMES)
-        raise SourceError(f"repository {shown!r}: scheme {scheme!r} is not supported (use one of {known})")
+        raise SourceFailed(f"repository {shown!r}: scheme {scheme!r} is not supported (use one of {known})")
     if not policy.allows(scheme):
         what = "local repositories (paths and file://) are" if scheme == "file" else f"scheme {scheme!r} is"
-        raise SourceError(
+        raise SourceFailed(
             f"repository {shown!r}: {what} not allowed (allowed: {', '.join(policy.schemes)}; "
             f"add {scheme!r} to source.allowedSchemes to allow it)"
         )
@@ -99,11 +99,11 @@ def check_url(repo: str, policy: UrlPolicy | None = None) -> RepoUrl:
         return _split_url(repo, scheme, shown)
     m = _SCP_LIKE.match(repo)
     if m is None:  # pragma: no cover - scheme_of said ssh
-        raise SourceError(f"repository {shown!r}: not a valid ssh address")
+        raise SourceFailed(f"repository {shown!r}: not a valid ssh address")
     user, host, path = m.group("user"), m.group("host"), m.group("path")
     for part, what in ((user or "", "user"), (host, "host"), (path, "path")):
         if part.startswith("-"):
-            raise SourceError(f"repository {shown!r}: the {what} starts with '-'; refused")
+            raise SourceFailed(f"repository {shown!r}: the {what} starts with '-'; refused")
     return RepoUrl(repo, "ssh", _key("ssh", host.lower(), None, "/" + path.lstrip("/")), shown)
 
 
@@ -112,12 +112,12 @@ def _split_url(repo: str, scheme: str, shown: str) -> RepoUrl:
     try:
         port = parts.port
     except ValueError:
-        raise SourceError(f"repository {shown!r}: invalid port") from None
+        raise SourceFailed(f"repository {shown!r}: invalid port") from None
     host = parts.hostname or ""
     if not host:
-        raise SourceError(f"repository {shown!r}: no host")
+        raise SourceFailed(f"repository {shown!r}: no host")
     if host.startswith("-") or (parts.username or "").startswith("-"):
-        raise SourceError(f"repository {shown!r}: the host or user starts with '-'; refused")
+        raise SourceFailed(f"repository {shown!r}: the host or user starts with '-'; refused")
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     if password:

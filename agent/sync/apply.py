@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeVar
 
-from agent.cluster.base import FIELD_MANAGER, AlreadyExists, ClusterClient, ClusterError, Invalid, NotFound
+from agent.cluster.base import FIELD_MANAGER, ClusterClient
 from agent.config import RetryPolicy, SyncPolicy
 from agent.health import assess
-from agent.models import Action, ChangeSetEntry, Failure, HealthStatus, ObjectKey, Stage
+from agent.kube.errors import AlreadyExists, ClusterError, Invalid, NotFound
+from agent.models import Action, ChangeSetEntry, HealthStatus, ObjectKey
+from agent.results import Failure, Stage
 from agent.sync.ownership import APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.plan import Batch, Plan, Step, rank
 from agent.sync.retry import with_retries

@@ -3,7 +3,7 @@ r"""One reconcile of one app, as a script of named stages.
     fetch -> render -> read live -> plan -> apply -> prune -> record
                                               \-> (failure) rollback -> record
 
-Each stage raises a typed error (SourceError, RenderError, ...) or a
+Each stage raises a typed error (SourceFailed, RenderFailed, ...) or a
 ClusterError; :func:`reconcile` turns it into a :class:`SyncResult` whose
 failure names the stage.  Nothing is written before the plan is complete
 and free of conflicts, so a bad input never half-changes the cluster.
@@ -16,23 +16,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from agent.cluster.base import ClusterError
 from agent.config import Application
 from agent.errors import AgentError
 from agent.health import aggregate, assess
-from agent.models import (
-    Action,
-    AppStatus,
-    ChangeSet,
-    ChangeSetEntry,
-    DriftReport,
-    Failure,
-    HealthStatus,
-    Revision,
-    Stage,
-    SyncResult,
-    SyncStatus,
-)
+from agent.kube.errors import ClusterError
+from agent.models import Action, ChangeSet, ChangeSetEntry, HealthStatus, Revision, SyncStatus
+from agent.results import AppStatus, DriftReport, Failure, Stage, SyncResult
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.plan import Plan
 from agent.sync.record import FAILED, SUCCEEDED, EncodedManifests, RevisionRecord

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from agent.cluster.base import AlreadyExists, ClusterClient, ClusterError, NotFound
-from agent.errors import RecordError
+from agent.cluster.base import ClusterClient
+from agent.errors import RecordFailed
+from agent.kube.errors import AlreadyExists, ClusterError, NotFound
 from agent.models import ObjectKey
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 
@@ -157,13 +158,13 @@ class RecordStore:
         except NotFound:
             return []
         except ClusterError as e:
-            raise RecordError(f"cannot read revision records of {app}: {e}") from None
+            raise RecordFailed(f"cannot read revision records of {app}: {e}") from None
         records = []
         for s in secrets:
             try:
                 records.append(_decode(s))
             except (ValueError, OSError, TypeError, KeyError) as e:
-                raise RecordError(f"revision record {s['metadata']['name']} is unreadable: {e}") from None
+                raise RecordFailed(f"revision record {s['metadata']['name']} is unreadable: {e}") from None
         return sorted(records, key=lambda r: r.number)
 
     def last(self, app: str) -> RevisionRecord | None:
@@ -200,7 +201,7 @@ class RecordStore:
             for old in history[: max(0, len(history) + 1 - limit)]:
                 self.cluster.delete("v1", "Secret", record_name(old.app, old.number), self.namespace)
         except ClusterError as e:
-            raise RecordError(f"cannot write revision record {record.number} of {record.app}: {e}") from None
+            raise RecordFailed(f"cannot write revision record {record.number} of {record.app}: {e}") from None
 
     def _ensure_namespace(self) -> None:
         if self.cluster.get("v1", "Namespace", self.namespace) is not None:

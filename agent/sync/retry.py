@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from agent.cluster.base import ClusterError, Conflict
 from agent.config import RetryPolicy
+from agent.kube.errors import ClusterError, Conflict
 
 T = TypeVar("T")
 _PASSING_CODES = {429, 500, 502, 503, 504}

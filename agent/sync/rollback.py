@@ -12,10 +12,11 @@ Rollbacks restore objects only; they run no hooks.
 
 from __future__ import annotations
 
-from agent.cluster.base import ClusterError
 from agent.config import Application
-from agent.errors import AgentError, SourceError
-from agent.models import ChangeSet, Failure, Manifest, RollbackResult, Stage
+from agent.errors import AgentError, SourceFailed
+from agent.kube.errors import ClusterError
+from agent.models import ChangeSet, Manifest
+from agent.results import Failure, RollbackResult, Stage
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.plan import plan
 from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
@@ -139,7 +140,7 @@ def rollback_by_hand(ctx: Context, app: Application, to: int | None = None) -> R
     try:
         _, current = fetch(ctx, app)
         hold = current.commit
-    except SourceError:
+    except SourceFailed:
         hold = history[-1].commit  # the source is unreachable: hold what was applied last
     reason = f"rolled back by hand to revision {target.number}"
     return roll_back(ctx, app, target, hold=hold, reason=reason, failed=None, trigger="manual")

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.cluster.base import ClusterClient, ClusterError, NotFound
+from agent.cluster.base import ClusterClient
 from agent.config import AgentConfig, Application
 from agent.errors import AgentError
+from agent.kube.errors import ClusterError, NotFound
 from agent.models import Action, ChangeSetEntry, Manifest, ObjectKey, Revision
 from agent.render import Capabilities, Release, RenderRequest, RenderResult, render
 from agent.render.context import APIVersions, KubeVersion

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.cluster.base import ClusterClient, ClusterError
+from agent.cluster.base import ClusterClient
 from agent.health import Health, assess
+from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, ObjectKey
 
 CANCEL_CHECK_SECONDS = 0.05  # how soon a cancelled wait notices

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster
-from agent.cluster.emulator.serving import EmulatorServer
+from agent.emulator import EmulatedCluster
+from agent.emulator.serving import EmulatorServer
 from tests.conftest import write_config
 from tests.e2e.daemon_support import (
     Daemon,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster
 from agent.config import parse_config
+from agent.emulator import EmulatedCluster
 from tests.conftest import PROJECT, GitRepo, write_config
 from tests.e2e.test_cli import agent
 

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.cluster.emulator import EmulatedCluster, Options
-from agent.cluster.emulator.serving import EmulatorServer, saved_kubeconfig
-from agent.cluster.emulator.tables import human_duration
+from agent.emulator import EmulatedCluster, Options
+from agent.emulator.serving import EmulatorServer, saved_kubeconfig
+from agent.emulator.tables import human_duration
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 

@@ -109,7 +109,7 @@ def test_what_a_sync_imports_before_it_connects() -> None:
     real one (the official client's dynamic client loads jsonschema itself,
     through kubernetes-validate)."""
     code = (
-        "import sys, agent.cli, agent.sync.engine, agent.report, agent.cluster.emulator; "
+        "import sys, agent.cli, agent.sync.engine, agent.report, agent.emulator; "
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

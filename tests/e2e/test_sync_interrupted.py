@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster
+from agent.emulator import EmulatedCluster
 from tests.conftest import GitRepo, write_config
 
 pytestmark = pytest.mark.e2e

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.cluster.base import ClusterClient
-from agent.cluster.emulator import EmulatedCluster, Options
-from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.cluster.kube import KubeCluster
 from agent.config import AgentConfig, parse_config
+from agent.emulator import EmulatedCluster, Options
+from agent.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.sync.engine import Context
 from tests.conftest import GitRepo
 

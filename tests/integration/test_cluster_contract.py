@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from agent.cluster.base import AlreadyExists, ClusterClient, Conflict, Invalid, NotFound
-from agent.cluster.emulator import EmulatedCluster, Options
-from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
+from agent.emulator import EmulatedCluster, Options
+from agent.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.kube.errors import AlreadyExists, Conflict, Invalid, NotFound
 
 
 @pytest.fixture(params=["emulated", "kube-http"])

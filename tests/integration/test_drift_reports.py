@@ -19,9 +19,9 @@ import pytest
 import yaml
 from rich.console import Console
 
-from agent.models import DriftReport
 from agent.report import drift_document, print_drift
 from agent.report.templates import templates_dir
+from agent.results import DriftReport
 from agent.sync.engine import drift, reconcile
 from tests.conftest import PROJECT
 from tests.e2e.test_daemon_page import CHROMIUM, SCREENSHOTS, chromium

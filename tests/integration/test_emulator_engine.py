@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cluster.base import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
-from agent.cluster.emulator import EmulatedCluster
-from agent.cluster.emulator.engine import SYSTEM_NAMESPACES
+from agent.emulator import EmulatedCluster
+from agent.emulator.engine import SYSTEM_NAMESPACES
+from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
 
 POD_TEMPLATE = {
     "selector": {"matchLabels": {"app": "web"}},
@@ -154,7 +154,7 @@ def test_dry_run_changes_nothing(cluster: EmulatedCluster) -> None:
 def test_objects_survive_a_killed_process(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     script = (
-        "import os; from agent.cluster.emulator import EmulatedCluster\n"
+        "import os; from agent.emulator import EmulatedCluster\n"
         f"c = EmulatedCluster({str(db)!r})\n"
         "c.create({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'app'}})\n"
         "for i in range(50):\n"

@@ -26,10 +26,10 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
-from agent.cluster.base import ClusterError, NotFound
-from agent.cluster.emulator import EmulatedCluster, Options
-from agent.cluster.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.cluster.kube import KubeCluster
+from agent.emulator import EmulatedCluster, Options
+from agent.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.kube.errors import ClusterError, NotFound
 
 
 class Api:
@@ -364,7 +364,7 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
 
 
 def test_no_auth_server_and_its_kubeconfig(tmp_path: Path) -> None:
-    from agent.cluster.emulator.serving import saved_kubeconfig
+    from agent.emulator.serving import saved_kubeconfig
 
     cluster = EmulatedCluster(tmp_path / "c.db")
     server = EmulatorServer(cluster, token="").start()

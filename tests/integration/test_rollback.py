@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.cluster.emulator import EmulatedCluster
 from agent.config import AgentConfig, parse_config
+from agent.emulator import EmulatedCluster
 from agent.errors import AgentError
-from agent.models import Action, HealthStatus, Stage, SyncStatus
+from agent.models import Action, HealthStatus, SyncStatus
+from agent.results import Stage
 from agent.sync.engine import Context, reconcile, status
 from agent.sync.rollback import rollback_by_hand
 from tests.conftest import GitRepo

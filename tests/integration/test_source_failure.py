@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cluster.emulator import EmulatedCluster
 from agent.config import parse_config
-from agent.models import Stage
+from agent.emulator import EmulatedCluster
+from agent.results import Stage
 from agent.sync.engine import Context, drift, reconcile
 from tests.conftest import GitRepo
 from tests.integration.source_servers import SmartHttp

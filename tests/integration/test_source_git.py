@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source import GitSource, SourceSettings, UrlPolicy, normalize_url
 from agent.source.urls import KNOWN_SCHEMES
 from tests.conftest import GitRepo
@@ -67,14 +67,14 @@ def test_uncommitted_files_are_not_read(repo: GitRepo, source: GitSource) -> Non
 
 def test_unknown_revision(repo: GitRepo, source: GitSource) -> None:
     repo.commit("empty")
-    with pytest.raises(SourceError, match="revision 'nope' not found"):
+    with pytest.raises(SourceFailed, match="revision 'nope' not found"):
         source.checkout(str(repo.path), "nope")
-    with pytest.raises(SourceError, match="commit 0123456789ab not found"):
+    with pytest.raises(SourceFailed, match="commit 0123456789ab not found"):
         source.checkout(str(repo.path), "0123456789ab")
 
 
 def test_unreachable_repository_is_a_source_error(tmp_path: Path, source: GitSource) -> None:
-    with pytest.raises(SourceError, match="cannot reach"):
+    with pytest.raises(SourceFailed, match="cannot reach"):
         source.checkout(str(tmp_path / "nothing-here"), "main")
 
 
@@ -88,12 +88,12 @@ def test_unreachable_repository_is_a_source_error(tmp_path: Path, source: GitSou
     ],
 )
 def test_dangerous_urls_are_refused(url: str, source: GitSource) -> None:
-    with pytest.raises(SourceError, match="refused|not allowed|not supported"):
+    with pytest.raises(SourceFailed, match="refused|not allowed|not supported"):
         source.checkout(url, "main")
 
 
 def test_errors_never_show_credentials(source: GitSource) -> None:
-    with pytest.raises(SourceError) as e:
+    with pytest.raises(SourceFailed) as e:
         source.checkout("ftp://user:hunter2token@127.0.0.1/r.git", "main")
     assert "hunter2token" not in str(e.value)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source import GitSource, SourceSettings, UrlPolicy, check_url
 from agent.source.urls import KNOWN_SCHEMES
 from tests.conftest import GitRepo
@@ -33,7 +33,7 @@ from tests.conftest import GitRepo
 def test_dangerous_or_disallowed_urls_are_refused_before_git_runs(url: str, why: str, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     source = GitSource(tmp_path / "cache")  # the default policy: https, ssh, git
-    with pytest.raises(SourceError, match=why):
+    with pytest.raises(SourceFailed, match=why):
         source.checkout(url.format(marker=marker), "main")
     assert not marker.exists()
     assert not (tmp_path / "cache" / "repos").exists()  # git never ran
@@ -41,7 +41,7 @@ def test_dangerous_or_disallowed_urls_are_refused_before_git_runs(url: str, why:
 
 def test_local_repositories_only_when_allowed(repo: GitRepo, tmp_path: Path) -> None:
     commit = repo.commit("one")
-    with pytest.raises(SourceError, match=r"add 'file' to source.allowedSchemes"):
+    with pytest.raises(SourceFailed, match=r"add 'file' to source.allowedSchemes"):
         GitSource(tmp_path / "a").checkout(str(repo.path), "HEAD")
     allowed = GitSource(tmp_path / "b", SourceSettings(policy=UrlPolicy(("https", "file"))))
     assert allowed.checkout(str(repo.path), "HEAD").revision.commit == commit
@@ -69,7 +69,7 @@ def test_a_symlink_leaving_the_repository_is_refused(repo: GitRepo, tmp_path: Pa
     repo.write("apps/web/app.yaml", "kind: ConfigMap\n")
     os.symlink(target, repo.path / "apps" / "web" / "leak.yaml")
     repo.commit("leak")
-    with pytest.raises(SourceError, match=r"apps/web/leak\.yaml links to .*outside the repository; refused"):
+    with pytest.raises(SourceFailed, match=r"apps/web/leak\.yaml links to .*outside the repository; refused"):
         _local(tmp_path).checkout(str(repo.path), "HEAD")
     assert not any((tmp_path / "cache" / "checkouts").glob("[0-9a-f]*"))  # nothing half-exported
 
@@ -82,9 +82,9 @@ def test_a_symlink_inside_the_repository_is_kept(repo: GitRepo, tmp_path: Path) 
     got = _local(tmp_path).checkout(str(repo.path), "HEAD")
     assert (got.root / "apps" / "web" / "app.yaml").read_text() == "kind: ConfigMap\n"
     assert got.path("apps/web") == (got.root / "base").resolve()
-    with pytest.raises(SourceError, match=r"path '\.\./x' leaves the repository"):
+    with pytest.raises(SourceFailed, match=r"path '\.\./x' leaves the repository"):
         got.path("../x")
-    with pytest.raises(SourceError, match="leaves the repository"):
+    with pytest.raises(SourceFailed, match="leaves the repository"):
         got.path("/etc")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source import Credential, GitSource, SecretSource, SourceSettings, UrlPolicy
 from tests.conftest import GitRepo
 from tests.integration.source_servers import GitDaemon, SmartHttp, closed_port, silent_server
@@ -151,9 +151,9 @@ def test_tags_and_semver_ranges(served: Served, remote: tuple[str, GitSource]) -
     v140 = served.commit("1.4.0", tag="v1.4.0")  # a new release on the channel
     assert source.checkout(url, "1.x").revision.commit == v140
 
-    with pytest.raises(SourceError, match=r"no tag matches the semver range '>=3\.0\.0' \(tags: .*v1\.4\.0"):
+    with pytest.raises(SourceFailed, match=r"no tag matches the semver range '>=3\.0\.0' \(tags: .*v1\.4\.0"):
         source.checkout(url, ">=3.0.0")
-    with pytest.raises(SourceError, match="revision 'nope' not found"):
+    with pytest.raises(SourceFailed, match="revision 'nope' not found"):
         source.checkout(url, "nope")
 
 
@@ -169,7 +169,7 @@ def test_full_and_short_commits(served: Served, remote: tuple[str, GitSource]) -
     assert source.checkout(url, old).revision.commit == old
     assert source.counters.ls_remote == polls  # a pinned commit never changes: no network at all
     assert source.checkout(url, old[:9]).revision.commit == old
-    with pytest.raises(SourceError, match="commit 0123456789ab not found"):
+    with pytest.raises(SourceFailed, match="commit 0123456789ab not found"):
         source.checkout(url, "0123456789ab")
 
 
@@ -204,15 +204,15 @@ def test_wrong_token_is_refused_and_never_shown(
     served.commit("one")
     wrong = "wrong-token-8d1c4e7a"
     source = make_source(tmp_path, token_credential(http, monkeypatch, wrong))
-    with pytest.raises(SourceError) as e:
+    with pytest.raises(SourceFailed) as e:
         source.checkout(http.url("app.git"), "main")
     assert "authentication failed" in str(e.value)
     assert wrong not in str(e.value)
     inline = f"http://bot:{wrong}@127.0.0.1:{http.port}/app.git"
-    with pytest.raises(SourceError) as e:
+    with pytest.raises(SourceFailed) as e:
         make_source(tmp_path / "b").checkout(inline, "main")
     assert wrong not in str(e.value) and "http://***@127.0.0.1" in str(e.value)
-    with pytest.raises(SourceError, match="authentication required"):
+    with pytest.raises(SourceFailed, match="authentication required"):
         make_source(tmp_path / "c").checkout(http.url("app.git"), "main")
 
 
@@ -236,15 +236,15 @@ def test_token_from_file_or_url_never_lands_on_disk(served: Served, http: SmartH
 def test_unreachable_server_is_a_masked_source_error(tmp_path: Path) -> None:
     source = make_source(tmp_path)
     url = f"http://bot:{TOKEN}@127.0.0.1:{closed_port()}/app.git"
-    with pytest.raises(SourceError, match="cannot reach http://\\*\\*\\*@127.0.0.1") as e:
+    with pytest.raises(SourceFailed, match="cannot reach http://\\*\\*\\*@127.0.0.1") as e:
         source.checkout(url, "main")
     assert TOKEN not in str(e.value)
-    with pytest.raises(SourceError, match="cannot reach git://127.0.0.1"):
+    with pytest.raises(SourceFailed, match="cannot reach git://127.0.0.1"):
         source.checkout(f"git://127.0.0.1:{closed_port()}/app.git", "main")
 
 
 @pytest.mark.parametrize("scheme", ["git", "http"])
 def test_a_server_that_never_answers_times_out(scheme: str, tmp_path: Path) -> None:
     source = make_source(tmp_path, timeout=1)
-    with silent_server() as port, pytest.raises(SourceError, match="timed out after 1s"):
+    with silent_server() as port, pytest.raises(SourceFailed, match="timed out after 1s"):
         source.checkout(f"{scheme}://127.0.0.1:{port}/app.git", "main")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source import GitSource, SignaturePolicy, SourceSettings, UrlPolicy
 from tests.conftest import GitRepo
 
@@ -57,11 +57,11 @@ def test_ssh_signed_commit_is_accepted_unsigned_and_strangers_are_not(
 
     repo.write("a.txt", "unsigned")
     unsigned = repo.commit("unsigned")
-    with pytest.raises(SourceError, match=rf"commit {unsigned[:12]} is not signed; .* not applied"):
+    with pytest.raises(SourceFailed, match=rf"commit {unsigned[:12]} is not signed; .* not applied"):
         source.checkout(str(repo.path), "main", verify=policy)
 
     _ssh_commit(repo, stranger, "stranger")
-    with pytest.raises(SourceError, match="is not signed by an allowed signer"):
+    with pytest.raises(SourceFailed, match="is not signed by an allowed signer"):
         source.checkout(str(repo.path), "main", verify=policy)
     # the same commit without verification is fine: the policy is the app's
     assert source.checkout(str(repo.path), "main").signed_by is None
@@ -73,7 +73,9 @@ def test_an_ssh_signature_does_not_satisfy_a_keyring_only_policy(
     _ssh_commit(repo, ssh_keys[0], "signed")
     keyring = tmp_path / "keyring.asc"
     keyring.write_text("")
-    with pytest.raises(SourceError, match="has an SSH signature, but the app trusts only an OpenPGP keyring"):
+    with pytest.raises(
+        SourceFailed, match="has an SSH signature, but the app trusts only an OpenPGP keyring"
+    ):
         _source(tmp_path).checkout(str(repo.path), "main", verify=SignaturePolicy(keyring=keyring))
 
 
@@ -149,11 +151,11 @@ def test_openpgp_signed_commit_is_verified_against_the_keyring(
 
     stranger.commit(repo, "stranger")
     with pytest.raises(
-        SourceError, match=r"is signed by a key that is not in the keyring .*release\.asc; not applied"
+        SourceFailed, match=r"is signed by a key that is not in the keyring .*release\.asc; not applied"
     ):
         source.checkout(str(repo.path), "main", verify=policy)
 
     repo.write("a.txt", "unsigned")
     repo.commit("unsigned")
-    with pytest.raises(SourceError, match="is not signed; this app requires a signed commit"):
+    with pytest.raises(SourceFailed, match="is not signed; this app requires a signed commit"):
         source.checkout(str(repo.path), "main", verify=policy)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source import Credential, GitSource, SecretSource, SourceSettings, UrlPolicy
 from tests.conftest import GitRepo
 from tests.integration.source_servers import SshServer, find_sshd
@@ -94,7 +94,7 @@ def test_an_unknown_host_is_never_trusted(setup: tuple[SshServer, Path, Path, st
     )
     for hosts in (SecretSource(file=other), None):  # a wrong key; no known_hosts entry at all
         cred = Credential(prefix=url, ssh_key=SecretSource(file=deploy), known_hosts=hosts)
-        with pytest.raises(SourceError, match="host key verification failed"):
+        with pytest.raises(SourceFailed, match="host key verification failed"):
             _source(tmp_path, f"cache-{hosts is None}", cred).checkout(url, "HEAD")
 
 
@@ -103,6 +103,6 @@ def test_a_key_the_server_does_not_accept(setup: tuple[SshServer, Path, Path, st
     hosts = tmp_path / "known_hosts"
     hosts.write_text(server.known_hosts())
     cred = Credential(prefix=url, ssh_key=SecretSource(file=stranger), known_hosts=SecretSource(file=hosts))
-    with pytest.raises(SourceError, match="authentication failed") as e:
+    with pytest.raises(SourceFailed, match="authentication failed") as e:
         _source(tmp_path, "cache", cred).checkout(url, "HEAD")
     assert stranger.read_text().splitlines()[1] not in str(e.value)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster
 from agent.config import AgentConfig, parse_config
+from agent.emulator import EmulatedCluster
 from agent.errors import AgentError
-from agent.models import Action, ChangeKind, DiffStatus, Stage
+from agent.models import Action, ChangeKind, DiffStatus
+from agent.results import Stage
 from agent.sync.engine import Context, drift, reconcile
 from tests.conftest import GitRepo
 from tests.integration.test_cluster_contract import widget_crd

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster, Options
 from agent.config import AgentConfig, parse_config
-from agent.models import Action, HealthStatus, Stage
+from agent.emulator import EmulatedCluster, Options
+from agent.models import Action, HealthStatus
+from agent.results import Stage
 from agent.sync.engine import Context, reconcile
 from tests.conftest import GitRepo
 

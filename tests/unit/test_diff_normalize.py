@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.cluster.emulator import EmulatedCluster
 from agent.diff import diff_object, mask_secret_values
-from agent.kinds import builtin, is_namespaced
+from agent.emulator import EmulatedCluster
+from agent.kube import nodes
+from agent.kube.kinds import builtin, is_namespaced
+from agent.kube.shapes import default_list_keys, normalize, shape_for
 from agent.models import DiffStatus, ObjectKey
-from agent.schema import nodes
-from agent.schema.shapes import default_list_keys, normalize, shape_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "integration" / "fixtures" / "drift" / "corpus"
 DNS = ObjectKey("apps", "Deployment", "ns", "dns")

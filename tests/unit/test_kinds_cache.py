@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import kinds
+from agent.kube import kinds
 
 
 def test_the_cache_holds_the_table_read_from_the_packages(

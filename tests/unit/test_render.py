@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import Release, RenderRequest, deep_merge, render
 from agent.render.manifests import to_yaml_stream
 from tests.unit.render_helpers import by_name, chart, cm, run, write
@@ -90,12 +90,12 @@ def test_yaml_stream_names_sources_like_helm_template(demo: Path) -> None:
 
 def test_values_on_a_plain_folder_are_an_error(tmp_path: Path) -> None:
     write(tmp_path, {"app/a.yaml": cm("a")})
-    with pytest.raises(RenderError, match="values are set but the folder is not a chart"):
+    with pytest.raises(RenderFailed, match="values are set but the folder is not a chart"):
         run(tmp_path, "app", values={"x": 1})
 
 
 def test_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="nope: folder not found"):
+    with pytest.raises(RenderFailed, match="nope: folder not found"):
         run(tmp_path, "nope")
 
 
@@ -145,14 +145,14 @@ def test_kind_list_is_unfolded(tmp_path: Path) -> None:
 )
 def test_documents_that_are_not_objects(tmp_path: Path, doc: str, message: str) -> None:
     write(tmp_path, {"app/a.yaml": doc})
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(RenderFailed, match=message):
         run(tmp_path, "app")
 
 
 def test_duplicates_name_both_places(tmp_path: Path) -> None:
     write(tmp_path, {"app/a.yaml": cm("a"), "app/b.yaml": cm("a")})
     with pytest.raises(
-        RenderError,
+        RenderFailed,
         match=r"app/b\.yaml \(document 1\): ConfigMap/team/a is defined twice "
         r"\(also in app/a\.yaml \(document 1\)\)",
     ):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import Capabilities, Release
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.manifests import CHART_CRD_ANNOTATION, PRUNE_ANNOTATION
@@ -55,7 +55,7 @@ def test_crds_are_marked_for_the_planner_and_never_pruned(repo: Path) -> None:
 def test_crds_folder_holds_crds_only(repo: Path) -> None:
     write(repo, {"umbrella/crds/bad.yaml": cm("x")})
     with pytest.raises(
-        RenderError,
+        RenderFailed,
         match=r"umbrella/crds/bad\.yaml \(document 1\): crds/ holds CustomResourceDefinitions only",
     ):
         run(repo, "umbrella")
@@ -63,7 +63,7 @@ def test_crds_folder_holds_crds_only(repo: Path) -> None:
 
 def test_crds_are_never_templated(repo: Path) -> None:
     write(repo, {"umbrella/crds/t.yaml": "{{ values.greeting }}\n"})
-    with pytest.raises(RenderError, match=r"umbrella/crds/t\.yaml:1: invalid YAML"):
+    with pytest.raises(RenderFailed, match=r"umbrella/crds/t\.yaml:1: invalid YAML"):
         run(repo, "umbrella")
 
 
@@ -115,7 +115,7 @@ def test_library_macros_in_parent_and_subchart_with_their_own_context(repo: Path
 
 
 def test_library_chart_alone_renders_nothing_and_says_so(repo: Path) -> None:
-    with pytest.raises(RenderError, match="lib is a library chart"):
+    with pytest.raises(RenderFailed, match="lib is a library chart"):
         run(repo, "lib")
 
 
@@ -158,7 +158,7 @@ def test_served_apis_are_asked_for_only_when_a_template_looks(repo: Path) -> Non
 
 
 def test_values_schema_violation_names_field_not_value(repo: Path) -> None:
-    with pytest.raises(RenderError) as e:
+    with pytest.raises(RenderFailed) as e:
         run(repo, "umbrella", values={"greeting": "x", "port": "secret-8080"})
     msg = str(e.value)
     assert "umbrella/values.schema.json: values do not match the schema" in msg
@@ -169,13 +169,13 @@ def test_values_schema_violation_names_field_not_value(repo: Path) -> None:
 
 def test_invalid_schema_is_reported(repo: Path) -> None:
     write(repo, {"umbrella/values.schema.json": '{"type": "nonsense"}'})
-    with pytest.raises(RenderError, match=r"values\.schema\.json: not a valid JSON Schema"):
+    with pytest.raises(RenderFailed, match=r"values\.schema\.json: not a valid JSON Schema"):
         run(repo, "umbrella")
 
 
 def test_remote_schema_refs_are_never_fetched(repo: Path) -> None:
     write(repo, {"umbrella/values.schema.json": '{"$ref": "https://schemas.example.com/x.json"}'})
-    with pytest.raises(RenderError, match="cannot check values"):
+    with pytest.raises(RenderFailed, match="cannot check values"):
         run(repo, "umbrella")
 
 
@@ -201,21 +201,21 @@ def test_remote_schema_refs_are_never_fetched(repo: Path) -> None:
 )
 def test_bad_chart_yaml(tmp_path: Path, chart_yaml: str, message: str) -> None:
     write(tmp_path, {"repo/chart/Chart.yaml": chart_yaml})
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(RenderFailed, match=message):
         run(tmp_path / "repo", "chart")
 
 
 def test_dependency_version_must_match(repo: Path) -> None:
     text = (repo / "umbrella" / "Chart.yaml").read_text().replace("^2.0.0", "^3.0.0")
     write(repo, {"umbrella/Chart.yaml": text})
-    with pytest.raises(RenderError, match=r"dependency 'lib' wants version '\^3\.0\.0', lib is 2\.1\.0"):
+    with pytest.raises(RenderFailed, match=r"dependency 'lib' wants version '\^3\.0\.0', lib is 2\.1\.0"):
         run(repo, "umbrella")
 
 
 def test_packaged_subcharts_are_refused_with_advice(tmp_path: Path) -> None:
     root = chart(tmp_path, {"a.yaml": cm("a")})
     write(root, {"chart/charts/redis-1.0.0.tgz": "binary"})
-    with pytest.raises(RenderError, match="packaged charts are not read; unpack it"):
+    with pytest.raises(RenderFailed, match="packaged charts are not read; unpack it"):
         run(root)
 
 
@@ -224,7 +224,7 @@ def test_a_chart_depending_on_itself(tmp_path: Path) -> None:
         tmp_path,
         {"a/Chart.yaml": "name: a\nversion: 1.0.0\ndependencies: [{name: a, repository: 'file://.'}]\n"},
     )
-    with pytest.raises(RenderError, match="depends on itself"):
+    with pytest.raises(RenderFailed, match="depends on itself"):
         run(tmp_path, "a")
 
 
@@ -264,7 +264,7 @@ def test_files_helpers(tmp_path: Path) -> None:
 
 def test_files_cannot_read_templates(tmp_path: Path) -> None:
     root = chart(tmp_path, {"cm.yaml": cm("a", "{x: {{ files.get('templates/cm.yaml') | quote }}}")})
-    with pytest.raises(RenderError, match="is not a file of the chart"):
+    with pytest.raises(RenderFailed, match="is not a file of the chart"):
         run(root)
 
 

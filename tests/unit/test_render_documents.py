@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render.documents import MAX_DEPTH, _Loader, load_documents, plain
 
 CASES = [
@@ -39,12 +39,12 @@ def test_an_alias_bomb_is_still_refused() -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for i in range(1, 8):
         bomb += f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join(['*' + chr(96 + i)] * 10)}]\n"
-    with pytest.raises(RenderError, match="alias bomb"):
+    with pytest.raises(RenderFailed, match="alias bomb"):
         load_documents(bomb, "bomb.yaml")
 
 
 def test_unknown_tags_are_still_errors() -> None:
-    with pytest.raises(RenderError, match="bad.yaml"):
+    with pytest.raises(RenderFailed, match="bad.yaml"):
         load_documents("key: !Ref other\n", "bad.yaml")
 
 
@@ -58,8 +58,8 @@ def test_documents_equal_a_checked_copy_of_the_safe_loaders(text: str) -> None:
 
     try:
         expected = [plain(d, f"f.yaml (document {i + 1})") for i, d in enumerate(yaml.load_all(text, Plain))]
-    except RenderError as e:
-        with pytest.raises(RenderError) as got:
+    except RenderFailed as e:
+        with pytest.raises(RenderFailed) as got:
             load_documents(text, "f.yaml")
         assert str(got.value) == str(e)
         return
@@ -68,10 +68,10 @@ def test_documents_equal_a_checked_copy_of_the_safe_loaders(text: str) -> None:
 
 def test_the_quick_walk_keeps_the_node_and_depth_limits() -> None:
     deep = "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n"
-    with pytest.raises(RenderError, match=f"nested more than {MAX_DEPTH} levels"):
+    with pytest.raises(RenderFailed, match=f"nested more than {MAX_DEPTH} levels"):
         load_documents(deep, "deep.yaml")
     wide = "items: [" + ", ".join(str(i) for i in range(50)) + "]\n"
-    with pytest.raises(RenderError, match="expands to more than 20 nodes"):
+    with pytest.raises(RenderFailed, match="expands to more than 20 nodes"):
         load_documents(wide, "wide.yaml", max_nodes=20)
     assert load_documents(wide, "wide.yaml", max_nodes=100) == [{"items": list(range(50))}]
 

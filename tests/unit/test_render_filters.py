@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import Limits
 from tests.unit.render_helpers import chart, run
 
@@ -111,7 +111,7 @@ def test_filter(tmp_path: Path, expression: str, expected: str) -> None:
     ],
 )
 def test_failing_expression(tmp_path: Path, expression: str, message: str) -> None:
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(RenderFailed, match=message):
         expr(tmp_path, expression)
 
 
@@ -133,7 +133,7 @@ def test_to_json_is_helm_compatible_bytes(tmp_path: Path) -> None:
 
 
 def test_filters_are_metered(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="loop iterations"):
+    with pytest.raises(RenderFailed, match="loop iterations"):
         expr(
             tmp_path, "{% for i in range(50) %}{{ i | string }}{% endfor %}", limits=Limits(max_iterations=60)
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import parse_config
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render import Capabilities
 from agent.render.openapi import DEFAULT_KUBE_VERSION, schema_version, served_api_versions
 from tests.unit.render_helpers import run, write
@@ -74,7 +74,7 @@ def test_valid_objects_and_custom_resources_pass(tmp_path: Path) -> None:
     ],
 )
 def test_schema_errors_name_object_and_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
-    with pytest.raises(RenderError, match=message) as e:
+    with pytest.raises(RenderFailed, match=message) as e:
         run(app(tmp_path, GOOD.replace(*change, 1)), "app")
     assert "app/objects.yaml (document 1)" in str(e.value) or "app/objects.yaml (document 2)" in str(e.value)
 
@@ -86,7 +86,7 @@ def test_validation_can_be_turned_off(tmp_path: Path) -> None:
 
 def test_secret_values_never_appear_in_errors(tmp_path: Path) -> None:
     secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: [hunter2-secret]}\n"
-    with pytest.raises(RenderError) as e:
+    with pytest.raises(RenderFailed) as e:
         run(app(tmp_path, secret), "app")
     assert "data.password: must be of type string or null, not list" in str(e.value)
     assert "hunter2" not in str(e.value)
@@ -103,7 +103,7 @@ def test_schema_version_follows_capabilities(tmp_path: Path) -> None:
         "spec: {scaleTargetRef: {kind: Deployment, name: web}, maxReplicas: 3}\n"
     )
     with pytest.raises(
-        RenderError, match="autoscaling/v2beta2 HorizontalPodAutoscaler is not served by Kubernetes 1.33"
+        RenderFailed, match="autoscaling/v2beta2 HorizontalPodAutoscaler is not served by Kubernetes 1.33"
     ):
         run(app(tmp_path, hpa), "app")
     assert len(run(app(tmp_path, hpa), "app", capabilities=Capabilities.of("1.25.0")).manifests) == 1

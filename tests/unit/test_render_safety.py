@@ -1,4 +1,4 @@
-"""Hostile and broken charts: each gets one clear RenderError, and a sync of
+"""Hostile and broken charts: each gets one clear RenderFailed, and a sync of
 it writes nothing to the cluster."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from agent.cluster.emulator import EmulatedCluster
 from agent.config import parse_config
-from agent.errors import RenderError
-from agent.models import Stage
+from agent.emulator import EmulatedCluster
+from agent.errors import RenderFailed
 from agent.render import Limits
+from agent.results import Stage
 from agent.sync.engine import Context, reconcile
 from tests.conftest import GitRepo
 from tests.unit.render_helpers import run, write
@@ -183,7 +183,7 @@ def test_render_refuses(tmp_path: Path, name: str) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     materialize(repo, case.files)
-    with pytest.raises(RenderError, match=case.message) as e:
+    with pytest.raises(RenderFailed, match=case.message) as e:
         run(repo, "evil", label="evil: evil", **request_args(case))
     assert "a secret outside the chart" not in str(e.value)
 
@@ -220,7 +220,7 @@ def test_plain_folder_symlink_leaving_it_is_refused(tmp_path: Path) -> None:
         {"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: stolen}\n", "app/ok.yaml": ""},
     )
     os.symlink("../secret.yaml", tmp_path / "app" / "link.yaml")
-    with pytest.raises(RenderError, match=r"app/link\.yaml: symlink points outside the folder; refused"):
+    with pytest.raises(RenderFailed, match=r"app/link\.yaml: symlink points outside the folder; refused"):
         run(tmp_path, "app")
 
 
@@ -228,7 +228,7 @@ def test_app_path_through_a_symlink_leaving_the_repository(tmp_path: Path) -> No
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "repo").mkdir()
     os.symlink("../elsewhere", tmp_path / "repo" / "app")
-    with pytest.raises(RenderError, match="path 'app' leaves the repository; refused"):
+    with pytest.raises(RenderFailed, match="path 'app' leaves the repository; refused"):
         run(tmp_path / "repo", "app")
 
 
@@ -266,7 +266,7 @@ def test_symlink_inside_the_chart_is_followed(tmp_path: Path) -> None:
 )
 def test_limits(tmp_path: Path, template: str, limits: Limits, message: str) -> None:
     materialize(tmp_path, {"templates/cm.yaml": template + "\n"})
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(RenderFailed, match=message):
         run(tmp_path, "evil", limits=limits)
 
 
@@ -282,5 +282,5 @@ def test_values_cannot_reach_the_python_runtime(tmp_path: Path) -> None:
         tmp_path,
         {"templates/cm.yaml": cm_template("{{ values.update({'a': 1}) }}")},
     )
-    with pytest.raises(RenderError, match="unsafe"):
+    with pytest.raises(RenderFailed, match="unsafe"):
         run(tmp_path, "evil")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.errors import RenderError
+from agent.errors import RenderFailed
 from agent.render.documents import load_documents, plain
 from agent.render.semver import parse, satisfies
 from agent.render.values import child_layers, coalesce, parse_set
@@ -37,7 +37,7 @@ def test_set_string_keeps_strings() -> None:
 
 @pytest.mark.parametrize("item", ["novalue", "=x", "a[999999]=1"])
 def test_set_errors(item: str) -> None:
-    with pytest.raises(RenderError, match="--set"):
+    with pytest.raises(RenderFailed, match="--set"):
         parse_set([item])
 
 
@@ -83,14 +83,14 @@ def test_yaml_keys_become_strings_like_kubernetes() -> None:
     ],
 )
 def test_yaml_that_is_not_plain_data(text: str, message: str) -> None:
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(RenderFailed, match=message):
         load_documents(text, "f.yaml")
 
 
 def test_plain_refuses_cycles_in_python_data() -> None:
     loop: list[object] = []
     loop.append(loop)
-    with pytest.raises(RenderError, match="refers to itself"):
+    with pytest.raises(RenderFailed, match="refers to itself"):
         plain(loop, "x")
 
 
@@ -138,5 +138,5 @@ def test_version_order() -> None:
         "1.0.0",
     ]
     assert sorted(ordered, key=parse) == ordered
-    with pytest.raises(RenderError, match="not a semantic version"):
+    with pytest.raises(RenderFailed, match="not a semantic version"):
         parse("one")

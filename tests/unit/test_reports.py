@@ -6,18 +6,9 @@ import json
 from html.parser import HTMLParser
 
 from agent.diff import diff_object
-from agent.models import (
-    Action,
-    ChangeSet,
-    ChangeSetEntry,
-    DriftReport,
-    Failure,
-    ObjectKey,
-    Revision,
-    Stage,
-    SyncResult,
-)
+from agent.models import Action, ChangeSet, ChangeSetEntry, ObjectKey, Revision
 from agent.report import drift_document, sync_document
+from agent.results import DriftReport, Failure, Stage, SyncResult
 
 KEY = ObjectKey("apps", "Deployment", "ns", "web")
 REV = Revision("https://***@git.example/r.git", "main", "0123456789abcdef0123456789abcdef01234567")
@@ -91,7 +82,11 @@ def test_sync_documents() -> None:
     failed = SyncResult("api", None, failure=Failure(Stage.RENDER, "charts/api/templates/x.yaml:3: boom"))
     doc = json.loads(sync_document([result, failed], "json"))
     assert [a["ok"] for a in doc["apps"]] == [True, False]
-    assert doc["apps"][1]["failure"] == {"stage": "Render", "message": "charts/api/templates/x.yaml:3: boom"}
+    assert doc["apps"][1]["failure"] == {
+        "stage": "Render",
+        "reason": "RenderFailed",
+        "message": "charts/api/templates/x.yaml:3: boom",
+    }
     html = sync_document([result, failed], "html")
     assert "recorded as revision 3" in html and "Render failed:" in html
     assert "1 configured" in sync_document([result], "markdown")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.errors import SourceError
+from agent.errors import SourceFailed
 from agent.source.revisions import is_semver_range, parse_ls_remote, resolve
 
 A, B, C, D, E, T = (c * 40 for c in "abcdef")
@@ -58,7 +58,7 @@ def test_unknown_names_and_empty_ranges() -> None:
 
 
 def test_a_broken_range_is_a_clear_error() -> None:
-    with pytest.raises(SourceError, match=r"revision '>=1\.0\.0 <<2' is not a valid semver range"):
+    with pytest.raises(SourceFailed, match=r"revision '>=1\.0\.0 <<2' is not a valid semver range"):
         resolve({}, ">=1.0.0 <<2")
 
 

@@ -4,8 +4,8 @@ from collections.abc import Callable
 
 import pytest
 
-from agent.cluster.base import ClusterError, Invalid
 from agent.config import RetryPolicy
+from agent.kube.errors import ClusterError, Invalid
 from agent.sync.retry import with_retries
 
 

@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from agent.cluster.base import BadRequest, ClusterError, Expired, MethodNotAllowed, NotFound, Unauthorized
-from agent.cluster.emulator import discovery, fieldcheck, openapi, tables
-from agent.cluster.emulator.engine import PATCH_TYPES, EmulatedCluster, faults_checked
-from agent.cluster.emulator.objects import qualified
-from agent.cluster.emulator.selectors import field_matcher, label_matcher
-from agent.kinds import ResourceType
+from agent.emulator import discovery, fieldcheck, openapi, tables
+from agent.emulator.engine import PATCH_TYPES, EmulatedCluster, faults_checked
+from agent.emulator.objects import qualified
+from agent.emulator.selectors import field_matcher, label_matcher
+from agent.kube.errors import BadRequest, ClusterError, Expired, MethodNotAllowed, NotFound, Unauthorized
+from agent.kube.kinds import ResourceType
 
 JSON = dict[str, Any]
 _HEALTH = {"/healthz", "/livez", "/readyz"}

@@ -30,11 +30,11 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.cluster.base import ClusterError
-from agent.kinds import ResourceType
+from agent.kube.errors import ClusterError
+from agent.kube.kinds import ResourceType
 
 if TYPE_CHECKING:
-    from agent.cluster.emulator.engine import EmulatedCluster
+    from agent.emulator.engine import EmulatedCluster
 
 JSON = dict[str, Any]
 WORKLOADS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet")}

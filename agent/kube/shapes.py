@@ -1,6 +1,6 @@
 """The Kubernetes schemas as objects are walked along them: cached, with list keys.
 
-:mod:`agent.schema.nodes` resolves a node's children on every lookup; a diff
+:mod:`agent.kube.nodes` resolves a node's children on every lookup; a diff
 of ten thousand objects, or an emulated API server taking a thousand writes,
 walks the same kinds again and again.  :class:`Shape` wraps a node once and
 remembers its children, its list keys and whether it holds a quantity or an
@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agent.kinds import builtin
+from agent.kube import quantity
+from agent.kube.kinds import builtin
+from agent.kube.nodes import INT_OR_STRING, LIST_KEY_DEFAULTS, Node, SchemaError, resolve, root
 from agent.models import split_api_version
-from agent.schema import quantity
-from agent.schema.nodes import INT_OR_STRING, LIST_KEY_DEFAULTS, Node, SchemaError, resolve, root
 
 
 class Shape:
@@ -125,7 +125,7 @@ def normalize(value: Any, shape: Shape | None, path: str = "") -> Any:
 
 def default_list_keys(value: Any, shape: Shape | None) -> None:
     """Fill in defaulted list-map key fields of ``value`` in place (a port's
-    ``protocol``), as :func:`agent.schema.nodes.default_list_keys` does,
+    ``protocol``), as :func:`agent.kube.nodes.default_list_keys` does,
     along cached shapes."""
     if shape is None:
         return

@@ -23,9 +23,9 @@ from typing import Any
 import uvicorn
 import yaml
 
-from agent.cluster.emulator.engine import EmulatedCluster
-from agent.cluster.emulator.server import EmulatorApp
-from agent.cluster.emulator.tls import Authority, ServerFiles, new_authority, server_certificate
+from agent.emulator.engine import EmulatedCluster
+from agent.emulator.server import EmulatorApp
+from agent.emulator.tls import Authority, ServerFiles, new_authority, server_certificate
 
 CONTEXT = "gitops-agent-emulator"
 

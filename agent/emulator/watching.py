@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agent.cluster.emulator.selectors import label_matcher
+from agent.emulator.selectors import label_matcher
 
 if TYPE_CHECKING:
-    from agent.cluster.emulator.engine import EmulatedCluster
-    from agent.kinds import ResourceType
+    from agent.emulator.engine import EmulatedCluster
+    from agent.kube.kinds import ResourceType
 
 JSON = dict[str, Any]
 STOP_CHECK_SECONDS = 0.05  # how soon a set ``stop`` ends a quiet watch

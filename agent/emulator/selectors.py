@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agent.cluster.base import BadRequest
+from agent.kube.errors import BadRequest
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 LabelTest = Callable[[Mapping[str, str]], bool]

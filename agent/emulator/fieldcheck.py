@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agent.cluster.base import BadRequest
-from agent.schema.nodes import Node
+from agent.kube.errors import BadRequest
+from agent.kube.nodes import Node
 
 MODES = ("Ignore", "Warn", "Strict")
 

@@ -27,29 +27,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent import kinds
-from agent.cluster.base import (
-    FIELD_MANAGER,
-    JSON,
-    AlreadyExists,
-    BadRequest,
-    Conflict,
-    Invalid,
-    NotFound,
-    UnsupportedMediaType,
-)
-from agent.cluster.emulator import fieldsets, managed, patching, validation, watching
-from agent.cluster.emulator.controllers import Controllers
-from agent.cluster.emulator.defaulting import apply_defaults
-from agent.cluster.emulator.faults import FaultConfig, Faults
-from agent.cluster.emulator.lifecycle import Lifecycle
-from agent.cluster.emulator.listing import ListResult, list_page
-from agent.cluster.emulator.objects import now, qualified, spec_part
-from agent.cluster.emulator.store import Store
-from agent.kinds import ResourceType, crd_resource_types
+from agent.cluster.base import FIELD_MANAGER, JSON
+from agent.emulator import fieldsets, managed, patching, validation, watching
+from agent.emulator.controllers import Controllers
+from agent.emulator.defaulting import apply_defaults
+from agent.emulator.faults import FaultConfig, Faults
+from agent.emulator.lifecycle import Lifecycle
+from agent.emulator.listing import ListResult, list_page
+from agent.emulator.objects import now, qualified, spec_part
+from agent.emulator.store import Store
+from agent.kube import kinds, shapes
+from agent.kube import nodes as schema
+from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound, UnsupportedMediaType
+from agent.kube.kinds import ResourceType, crd_resource_types
 from agent.models import split_api_version
-from agent.schema import nodes as schema
-from agent.schema import shapes
 
 JSONList = list[JSON]
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

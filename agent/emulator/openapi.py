@@ -27,7 +27,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-from agent.kinds import KUBERNETES_VERSION, ResourceType, definitions
+from agent.kube.kinds import KUBERNETES_VERSION, ResourceType, definitions
 
 JSON = dict[str, Any]
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

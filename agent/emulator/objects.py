@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.kinds import ResourceType
+from agent.kube.kinds import ResourceType
 
 
 def now() -> str:

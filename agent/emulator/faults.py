@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.cluster.base import BadRequest, ClusterError, TooManyRequests, Unavailable
+from agent.kube.errors import BadRequest, ClusterError, ClusterUnavailable, TooManyRequests
 
 DEFAULT_UNPULLABLE = ("*:does-not-exist", "*:broken")
 _REASONS = {
@@ -126,7 +126,7 @@ class Faults:
         """Raise the injected error for a request, if any; the added latency in seconds."""
         cfg = self._config
         if cfg.down:
-            raise Unavailable("the emulated cluster is down (fault injection: down)")
+            raise ClusterUnavailable("the emulated cluster is down (fault injection: down)")
         for rule in cfg.errors:
             if not _matches(rule.verbs, verb) or not _matches(rule.kinds, kind, plural):
                 continue

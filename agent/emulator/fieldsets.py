@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from agent.schema.nodes import Node
+from agent.kube.nodes import Node
 
 Path = tuple[str, ...]
 FieldSet = set[Path]

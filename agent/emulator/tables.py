@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from agent.kinds import ResourceType
+from agent.kube.kinds import ResourceType
 
 JSON = dict[str, Any]
 Cell = Callable[[JSON], Any]

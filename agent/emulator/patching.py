@@ -20,8 +20,8 @@ from typing import Any
 
 import jsonpatch
 
-from agent.cluster.base import BadRequest, Invalid, UnsupportedMediaType
-from agent.schema.nodes import Node
+from agent.kube.errors import BadRequest, Invalid, UnsupportedMediaType
+from agent.kube.nodes import Node
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

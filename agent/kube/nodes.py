@@ -1,7 +1,7 @@
 """Walking objects along their OpenAPI schema (pure).
 
 Built-in kinds are described by the Kubernetes release's OpenAPI definitions
-(:func:`agent.kinds.definitions`), custom resources by their CRD's
+(:func:`agent.kube.kinds.definitions`), custom resources by their CRD's
 ``openAPIV3Schema``.  Both use the same vocabulary, which is all the emulator
 needs to serialize like the API server and to merge like server-side apply:
 struct vs map vs list, list types (``atomic``, ``set``, ``map`` with its
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from agent.kinds import ResourceType, definitions
+from agent.kube.kinds import ResourceType, definitions
 
 _QUANTITY_REF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"

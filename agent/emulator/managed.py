@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.cluster.base import Conflict
-from agent.cluster.emulator.fieldsets import (
+from agent.emulator.fieldsets import (
     FieldSet,
     Path,
     child_node,
@@ -29,7 +28,8 @@ from agent.cluster.emulator.fieldsets import (
     item_element,
     to_fields_v1,
 )
-from agent.schema.nodes import Node
+from agent.kube.errors import Conflict
+from agent.kube.nodes import Node
 
 JSON = dict[str, Any]
 

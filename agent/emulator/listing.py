@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.cluster.base import BadRequest
-from agent.cluster.emulator.selectors import field_matcher, label_matcher
-from agent.kinds import ResourceType
+from agent.emulator.selectors import field_matcher, label_matcher
+from agent.kube.errors import BadRequest
+from agent.kube.kinds import ResourceType
 
 JSON = dict[str, Any]
 

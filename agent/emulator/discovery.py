@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent.kinds import KUBERNETES_VERSION, ResourceType, version_priority
+from agent.kube.kinds import KUBERNETES_VERSION, ResourceType, version_priority
 
 JSON = dict[str, Any]
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"]}

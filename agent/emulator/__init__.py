@@ -1,5 +1,5 @@
 """The emulated cluster: an embedded Kubernetes API engine over SQLite."""
 
-from agent.cluster.emulator.engine import EmulatedCluster, Options
+from agent.emulator.engine import EmulatedCluster, Options
 
 __all__ = ["EmulatedCluster", "Options"]

@@ -26,13 +26,13 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from agent.cluster.base import Conflict, Forbidden, NotFound
-from agent.cluster.emulator.objects import now, qualified
-from agent.cluster.emulator.validation import Cause, forbidden
-from agent.kinds import ResourceType
+from agent.emulator.objects import now, qualified
+from agent.emulator.validation import Cause, forbidden
+from agent.kube.errors import Conflict, Forbidden, NotFound
+from agent.kube.kinds import ResourceType
 
 if TYPE_CHECKING:
-    from agent.cluster.emulator.engine import EmulatedCluster
+    from agent.emulator.engine import EmulatedCluster
 
 JSON = dict[str, Any]
 NS_TYPE = ("", "namespaces")

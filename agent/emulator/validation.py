@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.cluster.base import Invalid
-from agent.kinds import ResourceType
+from agent.kube.errors import Invalid
+from agent.kube.kinds import ResourceType
 
 JSON = dict[str, Any]
 
