@@ -401,7 +401,11 @@ def run(
     except (ConfigError, ClusterError) as e:
         fail(str(e))
         return
-    raise typer.Exit(serve(cfg, cluster))
+    try:
+        code = serve(cfg, cluster)
+    finally:
+        cluster.close()
+    raise typer.Exit(code)
 
 
 # -- emulator -----------------------------------------------------------------------
