@@ -2,29 +2,21 @@
 
 Commands only: each loads the configuration and connects through the one
 session helper (:func:`_session`), calls a stage, hands the result to
-:mod:`agent.report`, and leaves with an exit code decided in one place
-(:class:`ExitCode` and the functions beside it).
-
-Exit codes:
-  0  success (sync: every app synced; diff: no drift; status: all synced and healthy)
-  1  diff: drift found; status: an app is out of sync or not healthy
-  2  sync: a change failed (and was rolled back where possible), or the commit is
-     held after a rollback; rollback: the rollback failed
-  3  error before any change: configuration, source, render, plan, cluster access
+:mod:`agent.report`, and leaves with the exit code :mod:`agent.exits`
+decides from the result (0 success, 1 drift, 2 a failed change or
+rollback, 3 an error before any change: the table is there).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import json
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -35,14 +27,13 @@ from rich.console import Console
 from agent import __version__
 from agent.cluster import connect
 from agent.errors import AgentError
+from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
 from agent.kube.errors import ClusterError
 from agent.redact import redact
-from agent.results import Stage
 
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
     from agent.config import AgentConfig, Application
-    from agent.results import AppStatus, DriftReport, RollbackResult, SyncResult
     from agent.sync.engine import Context
 
 app = typer.Typer(
@@ -56,43 +47,6 @@ app.add_typer(emulator_app, name="emulator")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-# -- exit codes ---------------------------------------------------------------------
-class ExitCode(IntEnum):
-    OK = 0
-    DRIFT = 1  # diff: drift found; status: out of sync or not healthy
-    SYNC_FAILED = 2  # a change failed, a commit is held, a rollback failed
-    ERROR = 3  # an error before any change
-
-
-_EARLY_STAGES = {Stage.CONFIG, Stage.SOURCE, Stage.RENDER, Stage.PLAN, Stage.CLUSTER}
-
-
-def sync_exit(results: Sequence[SyncResult]) -> ExitCode:
-    """0 all synced; 2 a change failed (rolled back or not) or a commit is
-    held after a rollback; 3 every failure came before any change."""
-    failed = [r for r in results if not r.ok]
-    if not failed:
-        return ExitCode.OK
-    if all(r.failure is not None and r.failure.stage in _EARLY_STAGES for r in failed):
-        return ExitCode.ERROR
-    return ExitCode.SYNC_FAILED
-
-
-def diff_exit(reports: Sequence[DriftReport]) -> ExitCode:
-    if any(r.failure for r in reports):
-        return ExitCode.ERROR
-    return ExitCode.DRIFT if any(r.drifted for r in reports) else ExitCode.OK
-
-
-def status_exit(statuses: Sequence[AppStatus]) -> ExitCode:
-    unwell = any(s.sync_status.value != "Synced" or s.health.label != "Healthy" for s in statuses)
-    return ExitCode.DRIFT if unwell else ExitCode.OK
-
-
-def rollback_exit(result: RollbackResult) -> ExitCode:
-    return ExitCode.OK if result.ok else ExitCode.SYNC_FAILED
 
 
 def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
@@ -609,31 +563,8 @@ def main() -> None:
     try:
         app()
     except SystemExit as e:
-        _leave(e.code)
-    _leave(0)
-
-
-def _leave(code: object) -> NoReturn:
-    """Exit without the interpreter's final teardown.
-
-    A sync leaves thousands of objects in memory and the kubernetes client
-    loads thousands of model classes; freeing them one by one at exit took
-    about a quarter of a second, as long as the whole apply of a small app.
-    What exit must still do is done here first: the interpreter's own
-    thread shutdown (executors finish, other non-daemon threads are joined),
-    the atexit handlers (logging's flush, temporary files), and the output
-    streams are flushed.  Then the process ends with ``code``."""
-    status = code if isinstance(code, int) else (0 if code is None else 1)
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-    shutdown = getattr(threading, "_shutdown", None)  # what the interpreter calls at exit
-    if shutdown is not None:
-        shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(status)
+        leave(e.code)
+    leave(0)
 
 
 if __name__ == "__main__":
