@@ -160,7 +160,7 @@ class Reconciler:
         except AgentError as e:
             obs, _ = observe(self.ctx, app)
             return _Done(Outcome.FAILED, obs, e.message)
-        self.metrics.rollbacks.labels(app.name, "manual").inc()
+        self.metrics.rollbacks.labels(app.name, Trigger.MANUAL).inc()
         obs, _ = observe(self.ctx, app)
         text = manual_rollback_message(rb)
         self.notifier.send("rollback", app.name, obs.revision, text)
@@ -201,7 +201,7 @@ class Reconciler:
             self.notifier.send("sync-failed", app.name, obs.revision, result.message)
         sync = result.sync
         if sync is not None and sync.rollback is not None:
-            m.rollbacks.labels(app.name, "automatic").inc()
+            m.rollbacks.labels(app.name, Trigger.AUTOMATIC).inc()
             text = automatic_rollback_message(sync, sync.rollback)
             self.notifier.send("rollback", app.name, obs.revision, text)
 
