@@ -8,9 +8,11 @@ How it is cut, and why:
 - :mod:`.service` is the composition root (it wires the parts and handles
   the signals) and nothing but the CLI imports it;
 - :mod:`.protocol` is all the HTTP app knows of the daemon
-  (:class:`~.protocol.DaemonView`), so :mod:`.api` and :mod:`.routers` (probes,
-  apps, drift, history, triggers, webhooks: one module each) stand without
-  the service: no import circle, and the app can be served over a stub;
+  (:class:`~.protocol.DaemonView`), so :mod:`.api` (which only assembles the
+  app), :mod:`.routers` (probes, apps, drift, history, triggers, webhooks:
+  one module each) and :mod:`.views` (the status summaries, made from state
+  snapshots) stand without the service: no import circle, and the app can be
+  served over a stub;
 - :mod:`.reconciler` decides one run of one app (observe, then sync or
   report), :mod:`.scheduler` decides when (one job per app), :mod:`.state`
   holds what the daemon knows between runs (with the run's
