@@ -101,7 +101,6 @@ class Daemon:
         return selected(apps, pushes)
 
     # -- life cycle -------------------------------------------------------------------
-
     def start(self) -> None:
         threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
         self.scheduler.start()
