@@ -1,24 +1,23 @@
 """The command line: ``gitops-agent sync|diff|render|status|history|rollback|run|emulator``.
 
-Exit codes:
-  0  success (sync: every app synced; diff: no drift; status: all synced and healthy)
-  1  diff: drift found; status: an app is out of sync or not healthy
-  2  sync: a change failed (and was rolled back where possible), or the commit is
-     held after a rollback; rollback: the rollback failed
-  3  error before any change: configuration, source, render, plan, cluster access
+Commands only: each loads the configuration and connects through the one
+session helper (:func:`_session`), calls a stage, hands the result to
+:mod:`agent.report`, and leaves with the exit code :mod:`agent.exits`
+decides from the result (0 success, 1 drift, 2 a failed change or
+rollback, 3 an error before any change: the table is there).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import json
 import os
 import sys
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -27,13 +26,15 @@ from rich.console import Console
 
 from agent import __version__
 from agent.cluster import connect
-from agent.errors import AgentError, ConfigError
+from agent.errors import AgentError
+from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
 from agent.kube.errors import ClusterError
 from agent.redact import redact
-from agent.results import Stage
 
 if TYPE_CHECKING:
-    from agent.config import AgentConfig
+    from agent.cluster import ClusterClient
+    from agent.config import AgentConfig, Application
+    from agent.sync.engine import Context
 
 app = typer.Typer(
     add_completion=False,
@@ -47,12 +48,57 @@ app.add_typer(emulator_app, name="emulator")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_DRIFT = 1
-EXIT_SYNC_FAILED = 2
-EXIT_ERROR = 3
-_EARLY_STAGES = {Stage.CONFIG, Stage.SOURCE, Stage.RENDER, Stage.PLAN, Stage.CLUSTER}
+
+def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+    err.print(f"[bold red]error:[/] {redact(message)}", markup=True)
+    raise typer.Exit(code)
 
 
+# -- the session: configuration, apps, cluster ----------------------------------------
+def _load(config: Path) -> AgentConfig:
+    from agent.config import load_config
+
+    try:
+        return load_config(config)
+    except AgentError as e:
+        fail(str(e))
+
+
+@dataclass
+class _Session:
+    config: AgentConfig
+    apps: list[Application]
+    cluster: ClusterClient
+
+    @cached_property
+    def context(self) -> Context:
+        """A reconcile context on the session's cluster (made when first used)."""
+        from agent.sync.engine import Context
+
+        return Context.create(self.config, self.cluster)
+
+
+@contextlib.contextmanager
+def _session(config: Path | AgentConfig, apps: Sequence[str] | None = None) -> Iterator[_Session]:
+    """The configuration, the apps named (all by default) and a connection
+    to the cluster, closed afterwards.  An AgentError (configuration,
+    source, cluster ...), here or inside, becomes the command's one error
+    line and exit 3."""
+    cfg = _load(config) if isinstance(config, Path) else config
+    try:
+        selected = cfg.select(list(apps) if apps else None)
+        cluster = connect(cfg)
+    except AgentError as e:
+        fail(str(e))
+    try:
+        yield _Session(cfg, selected, cluster)
+    except AgentError as e:
+        fail(str(e))
+    finally:
+        cluster.close()
+
+
+# -- commands -------------------------------------------------------------------------
 class Output(StrEnum):
     text = "text"
     json = "json"
@@ -65,21 +111,15 @@ ConfigOption = Annotated[
 ]
 AppsArgument = Annotated[list[str] | None, typer.Argument(help="Apps to act on (default: all).")]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Report format.")]
+AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.")]
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> None:
-    err.print(f"[bold red]error:[/] {redact(message)}", markup=True)
-    raise typer.Exit(code)
-
-
-def _load(config: Path) -> AgentConfig:
-    from agent.config import load_config
-
-    try:
-        return load_config(config)
-    except ConfigError as e:
-        fail(str(e))
-        raise  # unreachable
+def _write(output: Output, show: Callable[[Console], None], document: Callable[[str], str]) -> None:
+    """The text report on the terminal, or a document on standard output."""
+    if output is Output.text:
+        show(out)
+    else:
+        sys.stdout.write(document(output.value))
 
 
 def _version(value: bool) -> None:
@@ -101,6 +141,7 @@ def _main(
 def sync(
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
+    *,
     prune: Annotated[
         bool | None, typer.Option("--prune/--no-prune", help="Override the apps' prune policy.")
     ] = None,
@@ -117,48 +158,23 @@ def sync(
 ) -> None:
     """Apply Git to the cluster and print what changed."""
     from agent.report import print_sync, sync_document, sync_progress
-    from agent.sync.engine import Context, reconcile
+    from agent.sync.engine import reconcile
 
-    cfg = _load(config)
-    try:
-        selected = cfg.select(apps)
-        cluster = connect(cfg)
-    except (ConfigError, ClusterError) as e:
-        fail(str(e))
-        return
-    try:
-        ctx = Context.create(cfg, cluster)
-        with sync_progress(err, enabled=output is Output.text) as progress:
-            results = [
-                reconcile(
-                    ctx,
-                    a,
-                    ref=revision,
-                    prune=prune,
-                    force=force,
-                    dry_run=dry_run,
-                    progress=progress.for_app(a.name),
-                )
-                for a in selected
-            ]
-    finally:
-        cluster.close()
-    if output is Output.text:
-        print_sync(results, out)
-    else:
-        sys.stdout.write(sync_document(results, output.value))
-    raise typer.Exit(_sync_exit_code(results))
-
-
-def _sync_exit_code(results: list[Any]) -> int:
-    """0 all synced; 2 a change failed (rolled back or not) or a commit is
-    held after a rollback; 3 every failure came before any change."""
-    failed = [r for r in results if not r.ok]
-    if not failed:
-        return 0
-    if all(r.failure is not None and r.failure.stage in _EARLY_STAGES for r in failed):
-        return EXIT_ERROR
-    return EXIT_SYNC_FAILED
+    with _session(config, apps) as s, sync_progress(err, enabled=output is Output.text) as progress:
+        results = [
+            reconcile(
+                s.context,
+                a,
+                ref=revision,
+                prune=prune,
+                force=force,
+                dry_run=dry_run,
+                progress=progress.for_app(a.name),
+            )
+            for a in s.apps
+        ]
+    _write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
+    raise typer.Exit(sync_exit(results))
 
 
 @app.command()
@@ -172,48 +188,12 @@ def diff(
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does."""
     from agent.report import drift_document, print_drift
-    from agent.sync.engine import Context, drift
+    from agent.sync.engine import drift
 
-    cfg = _load(config)
-    try:
-        selected = cfg.select(apps)
-        cluster = connect(cfg)
-    except (ConfigError, ClusterError) as e:
-        fail(str(e))
-        return
-    try:
-        ctx = Context.create(cfg, cluster)
-        reports = [drift(ctx, a, ref=revision) for a in selected]
-    finally:
-        cluster.close()
-    if output is Output.text:
-        print_drift(reports, out)
-    else:
-        sys.stdout.write(drift_document(reports, output.value))
-    if any(r.failure for r in reports):
-        raise typer.Exit(EXIT_ERROR)
-    if any(r.drifted for r in reports):
-        raise typer.Exit(EXIT_DRIFT)
-
-
-@contextlib.contextmanager
-def _session(config: Path) -> Iterator[tuple[Any, Any]]:
-    """The configuration and a reconcile context on its cluster, closed
-    afterwards; an AgentError inside becomes the command's one-line error."""
-    from agent.sync.engine import Context
-
-    cfg = _load(config)
-    try:
-        cluster = connect(cfg)
-    except (ConfigError, ClusterError) as e:
-        fail(str(e))
-        raise
-    try:
-        yield cfg, Context.create(cfg, cluster)
-    except AgentError as e:
-        fail(str(e))
-    finally:
-        cluster.close()
+    with _session(config, apps) as s:
+        reports = [drift(s.context, a, ref=revision) for a in s.apps]
+    _write(output, lambda console: print_drift(reports, console), lambda fmt: drift_document(reports, fmt))
+    raise typer.Exit(diff_exit(reports))
 
 
 @app.command()
@@ -224,41 +204,37 @@ def status(
 ) -> None:
     """Sync status, health, revision and last result of each app."""
     from agent.report import print_status
-    from agent.report.documents import json_document
+    from agent.report.documents import status_document
     from agent.sync.engine import status as app_status
 
-    with _session(config) as (cfg, ctx):
-        statuses = [app_status(ctx, a) for a in cfg.select(apps)]
+    with _session(config, apps) as s:
+        statuses = [app_status(s.context, a) for a in s.apps]
     if output is Output.json:
-        sys.stdout.write(json_document("StatusReport", apps=[s.to_dict() for s in statuses]))
-    else:
+        sys.stdout.write(status_document(statuses))
+    else:  # Markdown and HTML: the terminal's table
         print_status(statuses, out)
-    if any(s.sync_status.value != "Synced" or s.health.label != "Healthy" for s in statuses):
-        raise typer.Exit(EXIT_DRIFT)
+    raise typer.Exit(status_exit(statuses))
 
 
 @app.command()
 def history(
-    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app.")],
-    config: ConfigOption = Path("agent.yaml"),
-    output: OutputOption = Output.text,
+    app_name: AppArgument, config: ConfigOption = Path("agent.yaml"), output: OutputOption = Output.text
 ) -> None:
     """List the revisions recorded for an app, oldest first."""
     from agent.report import print_history
-    from agent.report.documents import json_document
+    from agent.report.documents import history_document
 
-    with _session(config) as (cfg, ctx):
-        records = ctx.records().history(cfg.app(app_name).name)
+    with _session(config, [app_name]) as s:
+        records = s.context.records().history(s.apps[0].name)
     if output is Output.json:
-        rows = [{k: v for k, v in r.to_json().items() if k != "manifests"} for r in records]
-        sys.stdout.write(json_document("History", app=app_name, revisions=rows))
+        sys.stdout.write(history_document(app_name, records))
     else:
         print_history(app_name, records, out)
 
 
 @app.command()
 def rollback(
-    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app.")],
+    app_name: AppArgument,
     to: Annotated[
         int | None,
         typer.Option("--to", help="Revision number (default: the last healthy one before the current)."),
@@ -269,16 +245,16 @@ def rollback(
     """Return an app to an earlier revision and hold it there until its
     source moves to a new commit."""
     from agent.report import print_rollback
+    from agent.report.documents import rollback_document
     from agent.sync.rollback import rollback_by_hand
 
-    with _session(config) as (cfg, ctx):
-        result = rollback_by_hand(ctx, cfg.app(app_name), to)
+    with _session(config, [app_name]) as s:
+        result = rollback_by_hand(s.context, s.apps[0], to)
     if output is Output.json:
-        sys.stdout.write(redact(json.dumps({"app": app_name, **result.to_dict()}, indent=2)) + "\n")
+        sys.stdout.write(rollback_document(app_name, result))
     else:
         print_rollback(app_name, result, out)
-    if not result.ok:
-        raise typer.Exit(EXIT_SYNC_FAILED)
+    raise typer.Exit(rollback_exit(result))
 
 
 def _repository_root(folder: Path) -> Path:
@@ -396,12 +372,9 @@ def run(
     if log_format not in (None, "text", "json"):
         fail(f"--log-format {log_format!r}: expected text or json")
     logs.setup(log_format or settings.log_format, settings.log_level)
-    try:
-        cluster = connect(cfg)
-    except (ConfigError, ClusterError) as e:
-        fail(str(e))
-        return
-    raise typer.Exit(serve(cfg, cluster))
+    with _session(cfg) as s:
+        code = serve(s.config, s.cluster)
+    raise typer.Exit(code)
 
 
 # -- emulator -----------------------------------------------------------------------
@@ -590,31 +563,8 @@ def main() -> None:
     try:
         app()
     except SystemExit as e:
-        _leave(e.code)
-    _leave(0)
-
-
-def _leave(code: object) -> NoReturn:
-    """Exit without the interpreter's final teardown.
-
-    A sync leaves thousands of objects in memory and the kubernetes client
-    loads thousands of model classes; freeing them one by one at exit took
-    about a quarter of a second, as long as the whole apply of a small app.
-    What exit must still do is done here first: the interpreter's own
-    thread shutdown (executors finish, other non-daemon threads are joined),
-    the atexit handlers (logging's flush, temporary files), and the output
-    streams are flushed.  Then the process ends with ``code``."""
-    status = code if isinstance(code, int) else (0 if code is None else 1)
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-    shutdown = getattr(threading, "_shutdown", None)  # what the interpreter calls at exit
-    if shutdown is not None:
-        shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(status)
+        leave(e.code)
+    leave(0)
 
 
 if __name__ == "__main__":

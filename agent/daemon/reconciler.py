@@ -17,18 +17,25 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from agent.config import Application
 from agent.daemon.logs import app_log
-from agent.daemon.metrics import Metrics
-from agent.daemon.notify import Notifier
-from agent.daemon.state import AppState, Manual, Observation, RunResult
+from agent.daemon.state import AppState, Manual, Observation, Outcome, RunResult
 from agent.errors import AgentError
 from agent.health import aggregate, assess
-from agent.kube.errors import ClusterError
 from agent.models import DiffStatus, HealthStatus, SyncStatus
 from agent.redact import redact
-from agent.results import DriftReport, Failure, RollbackResult, Stage, SyncResult
+from agent.report.messages import (
+    automatic_rollback_message,
+    drift_action,
+    drift_message,
+    manual_rollback_message,
+    sync_message,
+)
+from agent.report.metrics import Metrics
+from agent.report.notifications import Notifier
+from agent.results import DriftReport, Operation, RollbackResult, SyncResult, Trigger
 from agent.sync.engine import Context, reconcile
 from agent.sync.rollback import holding, rollback_by_hand
 from agent.sync.stages import Prepared, digest, now, prepare
@@ -40,8 +47,8 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
     """Git against the cluster, writing nothing."""
     try:
         prepared = prepare(ctx, app)  # the app's own prune policy: the same plan a sync would make
-    except (AgentError, ClusterError) as e:
-        failure = e.failure() if isinstance(e, AgentError) else Failure(Stage.CLUSTER, str(e))
+    except AgentError as e:  # the cluster's errors too: one tree
+        failure = e.failure()
         report = DriftReport(app.name, None, failure=failure)
         message = redact(str(failure))
         return Observation(
@@ -61,7 +68,7 @@ def _desired_moved(prepared: Prepared) -> bool:
     last = prepared.last
     if last is None:
         return True
-    if last.operation == "sync" and not last.succeeded:
+    if last.operation == Operation.SYNC and not last.succeeded:
         return True
     return last.commit != prepared.revision.commit or last.digest != digest(prepared.manifests)
 
@@ -74,18 +81,33 @@ def _healable(app: Application, obs: Observation) -> bool:
     return any(d.status is not DiffStatus.EXTRANEOUS or app.sync_policy.prune for d in obs.drift.drifted)
 
 
+def _drifted_keys(obs: Observation) -> frozenset[str]:
+    return frozenset(str(d.key) for d in obs.drift.drifted) if obs.drift else frozenset()
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What a run decided and did, before the bookkeeping."""
+
+    outcome: Outcome
+    observation: Observation
+    message: str = ""
+    sync: SyncResult | None = None
+    rollback: RollbackResult | None = None
+
+
 class Reconciler:
     def __init__(self, ctx: Context, metrics: Metrics, notifier: Notifier) -> None:
         self.ctx = ctx
         self.metrics = metrics
         self.notifier = notifier
 
-    def run(self, app: Application, state: AppState, trigger: str, manual: Manual | None = None) -> RunResult:
+    def run(
+        self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None = None
+    ) -> RunResult:
         started, t0 = now(), time.monotonic()
-        if manual is not None:
-            outcome, sync, rollback, message, obs = self._manual(app, manual)
-        else:
-            outcome, sync, rollback, message, obs = self._automatic(app, state, trigger)
+        done = self._automatic(app, state, trigger) if manual is None else self._manual(app, manual)
+        sync = done.sync
         if sync is not None and sync.changeset.changed:
             state.last_sync = now()
         result = RunResult(
@@ -93,94 +115,99 @@ class Reconciler:
             started,
             now(),
             time.monotonic() - t0,
-            outcome,
+            done.outcome,
             sync,
-            rollback or (sync.rollback if sync else None),
-            message,
+            done.rollback or (sync.rollback if sync else None),
+            done.message,
         )
-        self._account(app, state, obs, result)
+        self._account(app, state, done.observation, result)
         return result
 
     # -- the two kinds of runs --------------------------------------------------------
-    def _automatic(
-        self, app: Application, state: AppState, trigger: str
-    ) -> tuple[str, SyncResult | None, None, str, Observation]:
+    def _automatic(self, app: Application, state: AppState, trigger: Trigger) -> _Done:
         obs, prepared = observe(self.ctx, app)
         if prepared is None:
-            return "failed", None, None, obs.message, obs
+            return _Done(Outcome.FAILED, obs, obs.message)
         moved = _desired_moved(prepared)
         if not moved:
             self._drift_news(app, state, obs)
         if obs.held is not None:
-            return "held", None, None, obs.held, obs
+            return _Done(Outcome.HELD, obs, obs.held)
         policy = app.sync_policy
-        if not policy.automated:
-            return ("drift" if obs.drifted else "unchanged"), None, None, "", obs
-        if not moved and not (policy.self_heal and _healable(app, obs)):
-            return ("drift" if obs.drifted else "unchanged"), None, None, "", obs
+        if not policy.automated or not (moved or (policy.self_heal and _healable(app, obs))):
+            return _Done(Outcome.DRIFT if obs.drifted else Outcome.UNCHANGED, obs)
         result = reconcile(self.ctx, app, trigger=trigger, prepared=prepared)
         after, _ = observe(self.ctx, app)
-        return _outcome(result), result, None, _message(result), after
+        return _Done(_outcome(result), after, sync_message(result), sync=result)
 
-    def _manual(
-        self, app: Application, manual: Manual
-    ) -> tuple[str, SyncResult | None, RollbackResult | None, str, Observation]:
-        if manual.action == "rollback":
-            try:
-                rb = rollback_by_hand(self.ctx, app, manual.to)
-            except AgentError as e:
-                obs, _ = observe(self.ctx, app)
-                return "failed", None, None, e.message, obs
-            self.metrics.rollbacks.labels(app.name, "manual").inc()
-            obs, _ = observe(self.ctx, app)
-            text = f"rolled back by hand to revision {rb.to_revision} (commit {rb.commit[:7]})"
-            self.notifier.send("rollback", app.name, obs.revision, text)
-            outcome = "rolled-back" if rb.ok else "failed"
-            return outcome, None, rb, text if rb.ok else redact(str(rb.failure)), obs
+    def _manual(self, app: Application, manual: Manual) -> _Done:
+        if manual.action == Operation.ROLLBACK:
+            return self._rollback(app, manual.to)
         result = reconcile(
-            self.ctx, app, ref=manual.revision, prune=manual.prune, force=manual.force, trigger="manual"
+            self.ctx,
+            app,
+            ref=manual.revision,
+            prune=manual.prune,
+            force=manual.force,
+            trigger=Trigger.MANUAL,
         )
         obs, _ = observe(self.ctx, app)
-        return _outcome(result), result, None, _message(result), obs
+        return _Done(_outcome(result), obs, sync_message(result), sync=result)
+
+    def _rollback(self, app: Application, to: int | None) -> _Done:
+        try:
+            rb = rollback_by_hand(self.ctx, app, to)
+        except AgentError as e:
+            obs, _ = observe(self.ctx, app)
+            return _Done(Outcome.FAILED, obs, e.message)
+        self.metrics.rollbacks.labels(app.name, Trigger.MANUAL).inc()
+        obs, _ = observe(self.ctx, app)
+        text = manual_rollback_message(rb)
+        self.notifier.send("rollback", app.name, obs.revision, text)
+        if rb.ok:
+            return _Done(Outcome.ROLLED_BACK, obs, text, rollback=rb)
+        return _Done(Outcome.FAILED, obs, redact(str(rb.failure)), rollback=rb)
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _drift_news(self, app: Application, state: AppState, obs: Observation) -> None:
         """Notify drift the cluster took on by itself (not a new commit), once."""
-        keys = frozenset(str(d.key) for d in obs.drift.drifted) if obs.drift else frozenset()
+        keys = _drifted_keys(obs)
         new = keys - state.drifted_keys
         state.drifted_keys = keys
         if not new:
             return
         policy = app.sync_policy
-        action = (
-            "correcting it (selfHeal)"
-            if policy.automated and policy.self_heal
-            else "reported only (selfHeal is off)"
-            if policy.automated
-            else "reported only (automated sync is off)"
-        )
-        text = f"{len(keys)} object(s) differ from Git; {action}"
+        action = drift_action(automated=policy.automated, self_heal=policy.self_heal)
         rev = obs.revision.commit if obs.revision else None
         log.warning(
             "drift detected: %s: %s", ", ".join(sorted(new)), action, **app_log(app.name, rev, "diff")
         )
-        self.notifier.send("drift", app.name, obs.revision, text, sorted(keys))
+        self.notifier.send("drift", app.name, obs.revision, drift_message(len(keys), action), sorted(keys))
 
     def _account(self, app: Application, state: AppState, obs: Observation, result: RunResult) -> None:
-        rev = obs.revision.commit if obs.revision else None
         first_failure = not result.ok and state.failures == 0
         with state.lock:
             state.observation = obs
             state.last_run = result
             state.failures = 0 if result.ok else state.failures + 1
             if result.sync is not None and result.sync.ok:
-                state.drifted_keys = (
-                    frozenset(str(d.key) for d in obs.drift.drifted) if obs.drift else frozenset()
-                )
+                state.drifted_keys = _drifted_keys(obs)
         m = self.metrics
         m.reconciles.labels(app.name, result.trigger, result.outcome).inc()
         m.reconcile_seconds.labels(app.name).observe(result.duration)
         m.app_status(app.name, obs.sync_status, obs.health, obs.drifted)
+        self._log(app, obs, result)
+        if result.outcome == Outcome.FAILED and first_failure:
+            self.notifier.send("sync-failed", app.name, obs.revision, result.message)
+        sync = result.sync
+        if sync is not None and sync.rollback is not None:
+            m.rollbacks.labels(app.name, Trigger.AUTOMATIC).inc()
+            text = automatic_rollback_message(sync, sync.rollback)
+            self.notifier.send("rollback", app.name, obs.revision, text)
+
+    @staticmethod
+    def _log(app: Application, obs: Observation, result: RunResult) -> None:
+        rev = obs.revision.commit if obs.revision else None
         sync = result.sync
         stage = str(sync.failure.stage) if sync and sync.failure else _failed_stage(obs) or "reconcile"
         extra = app_log(
@@ -191,21 +218,12 @@ class Reconciler:
             outcome=result.outcome,
             duration=round(result.duration, 3),
         )
-        if result.outcome == "failed":
+        if result.outcome == Outcome.FAILED:
             log.error("reconcile failed: %s", result.message, **extra)
-            if first_failure:
-                self.notifier.send("sync-failed", app.name, obs.revision, result.message)
-        elif result.outcome in ("synced", "rolled-back"):
+        elif result.outcome in (Outcome.SYNCED, Outcome.ROLLED_BACK):
             log.info("%s: %s", result.outcome, result.message, **extra)
         else:
             log.debug("%s", result.outcome, **extra)
-        if sync is not None and sync.rollback is not None:
-            m.rollbacks.labels(app.name, "automatic").inc()
-            rb = sync.rollback
-            text = f"{sync.failure}; rolled back to revision {rb.to_revision} (commit {rb.commit[:7]})"
-            if not rb.ok:
-                text += f"; the rollback failed: {rb.failure}"
-            self.notifier.send("rollback", app.name, obs.revision, redact(text))
 
 
 def _failed_stage(obs: Observation) -> str | None:
@@ -214,19 +232,9 @@ def _failed_stage(obs: Observation) -> str | None:
     return None
 
 
-def _outcome(result: SyncResult) -> str:
+def _outcome(result: SyncResult) -> Outcome:
     if result.held is not None:
-        return "held"
+        return Outcome.HELD
     if result.failure is not None:
-        return "failed"
-    return "synced" if result.changeset.changed or result.record else "unchanged"
-
-
-def _message(result: SyncResult) -> str:
-    if result.held is not None:
-        return redact(result.held)
-    if result.failure is not None:
-        return redact(str(result.failure))
-    summary = ", ".join(f"{n} {a}" for a, n in result.changeset.summary().items()) or "no objects"
-    recorded = f"; revision {result.record} recorded" if result.record else ""
-    return f"{summary}{recorded}"
+        return Outcome.FAILED
+    return Outcome.SYNCED if result.changeset.changed or result.record else Outcome.UNCHANGED

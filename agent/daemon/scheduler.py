@@ -36,19 +36,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from agent.backoff import Backoff
 from agent.config import AgentConfig, Application
 from agent.daemon.logs import app_log
-from agent.daemon.state import AppState, Manual, RunResult
+from agent.daemon.protocol import Draining, QueueFull
+from agent.daemon.state import AppState, Manual, Outcome, RunResult
+from agent.results import Trigger
 
 log = logging.getLogger("gitops_agent.scheduler")
 
-Runner = Callable[[Application, AppState, str, Manual | None], RunResult]
-
-
-class QueueFull(Exception):
-    """Too many apps are already waiting for a reconcile."""
-
-
-class Draining(Exception):
-    """The daemon is shutting down and takes no new work."""
+Runner = Callable[[Application, AppState, Trigger, Manual | None], RunResult]
+__all__ = ["Draining", "QueueFull", "Runner", "Scheduler"]
 
 
 def _utc(seconds: float = 0.0) -> datetime:
@@ -128,7 +123,9 @@ class Scheduler:
         return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else ""
 
     # -- requests ---------------------------------------------------------------------
-    def request(self, names: Iterable[str], trigger: str, manual: Manual | None = None) -> list[Future[Any]]:
+    def request(
+        self, names: Iterable[str], trigger: Trigger, manual: Manual | None = None
+    ) -> list[Future[Any]]:
         """Ask for a run of each app.  All or nothing: QueueFull when the
         apps not yet waiting do not fit in the queue."""
         if self._draining:
@@ -141,7 +138,7 @@ class Scheduler:
                 raise QueueFull(
                     f"{self.queued()} apps are waiting for a reconcile (queue size {self.queue_size})"
                 )
-            delay = self.debounce if trigger == "webhook" else 0.0
+            delay = self.debounce if trigger == Trigger.WEBHOOK else 0.0
             for name in names:
                 state = self.states[name]
                 with state.lock:
@@ -173,7 +170,7 @@ class Scheduler:
         try:
             while True:
                 with self._guard, state.lock:
-                    trigger = state.pending or "schedule"
+                    trigger = state.pending or Trigger.SCHEDULE
                     state.pending = None
                     manual, future = state.manual.pop(0) if state.manual else (None, None)
                     self.on_queue(self.queued())
@@ -191,7 +188,9 @@ class Scheduler:
                 self._idle.notify_all()
         self._reschedule(state)
 
-    def _run_once(self, app: Application, state: AppState, trigger: str, manual: Manual | None) -> RunResult:
+    def _run_once(
+        self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None
+    ) -> RunResult:
         try:
             return self.runner(app, state, trigger, manual)
         except Exception as e:  # a bug in one app's run must not stop the others
@@ -199,7 +198,8 @@ class Scheduler:
             with state.lock:
                 state.failures += 1
             now = _utc().strftime("%Y-%m-%dT%H:%M:%SZ")
-            return RunResult(trigger, now, now, 0.0, "failed", message=f"internal error: {type(e).__name__}")
+            message = f"internal error: {type(e).__name__}"
+            return RunResult(trigger, now, now, 0.0, Outcome.FAILED, message=message)
 
     def _reschedule(self, state: AppState) -> None:
         """After a failure: back off (sooner than the interval at first,

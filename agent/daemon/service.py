@@ -6,6 +6,14 @@ with the cluster.  SIGTERM (or Ctrl-C) drains: the scheduler stops taking
 work, webhooks and API requests answer 503, ``/readyz`` answers 503 so the
 Service stops routing here, running reconciles get ``shutdownGraceSeconds``
 to finish, then the HTTP server stops and the process exits.
+
+Composition and signals only: :class:`Daemon` builds the parts (the
+reconcile context, metrics, notifier, reconciler, scheduler) and offers the
+HTTP app the small :class:`~agent.daemon.protocol.DaemonView` it needs;
+:func:`run` serves that app and turns SIGTERM into a drain.  The app and its
+routers never import this module (the composition root is imported by
+nothing but the CLI), so there is no circle between them.  The caller that
+connected to the cluster closes it.
 """
 
 from __future__ import annotations
@@ -15,32 +23,37 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import uvicorn
 
 from agent import __version__
 from agent.cluster import ClusterClient
-from agent.config import AgentConfig
+from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
-from agent.daemon.metrics import Metrics
-from agent.daemon.notify import Notifier
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.scheduler import Scheduler
-from agent.daemon.state import AppState, RunResult
+from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
 from agent.daemon.webhooks import Push
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
+from agent.report.metrics import Metrics
+from agent.report.notifications import Notifier
+from agent.results import Trigger
 from agent.sync.engine import Context
+from agent.sync.record import RevisionRecord
 from agent.sync.stages import now
 
 log = logging.getLogger("gitops_agent.daemon")
 
 
 class Daemon:
+    """The daemon's parts, wired; a :class:`~agent.daemon.protocol.DaemonView`."""
+
     def __init__(self, config: AgentConfig, cluster: ClusterClient) -> None:
         self.config = config
         self.metrics = Metrics()
@@ -49,17 +62,45 @@ class Daemon:
         self.notifier = Notifier(config.daemon.notifications)
         self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier)
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
-        self.ready = threading.Event()
+        self._ready = threading.Event()
         self.started = now()
         self._stop = threading.Event()
 
-    def _run(self, app: Any, state: AppState, trigger: str, manual: Any) -> RunResult:
+    def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
         result = self.reconciler.run(app, state, trigger, manual)
         obs = state.observation
         if obs is not None and obs.revision is not None:
-            self.ready.set()  # reading live objects worked: the cluster answers
+            self._ready.set()  # reading live objects worked: the cluster answers
         return result
 
+    # -- what the HTTP app sees (DaemonView) ------------------------------------------
+    @property
+    def draining(self) -> bool:
+        return self.scheduler.draining
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    def snapshot(self, name: str) -> AppSnapshot | None:
+        state = self.scheduler.states.get(name)
+        return None if state is None else state.snapshot()
+
+    def next_run(self, name: str) -> str:
+        return self.scheduler.next_run(name)
+
+    def request(
+        self, names: Sequence[str], trigger: Trigger, manual: Manual | None = None
+    ) -> list[Future[RunResult]]:
+        return self.scheduler.request(names, trigger, manual)
+
+    def history(self, name: str) -> Sequence[RevisionRecord]:
+        return self.ctx.records().history(name)
+
+    def targets(self, pushes: Sequence[Push]) -> list[str]:
+        apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.config.apps]
+        return selected(apps, pushes)
+
+    # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
         threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
         self.scheduler.start()
@@ -69,7 +110,7 @@ class Daemon:
     def _contact(self) -> None:
         """Ready after the first successful contact with the cluster."""
         delay = 0.5
-        while not self.ready.is_set() and not self._stop.is_set():
+        while not self._ready.is_set() and not self._stop.is_set():
             try:
                 self.ctx.cluster.list("v1", "Namespace")
             except ClusterError as e:
@@ -77,12 +118,8 @@ class Daemon:
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30)
                 continue
-            self.ready.set()
+            self._ready.set()
             log.info("cluster reachable: ready", extra={"stage": "cluster"})
-
-    def targets(self, pushes: tuple[Push, ...]) -> list[str]:
-        apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.config.apps]
-        return selected(apps, pushes)
 
     def stop(self, grace: float) -> bool:
         """Drain; True when every running reconcile finished in time."""
@@ -143,7 +180,9 @@ class _Server(uvicorn.Server):
 
 
 def run(config: AgentConfig, cluster: ClusterClient) -> int:
-    """Serve until SIGTERM; 0 after a clean stop, 1 when reconciles were cut off."""
+    """Serve until SIGTERM; 0 after a clean stop, 1 when reconciles were cut
+    off (the process ends at once), 3 when the server could not listen.
+    The cluster stays open: its caller closes it."""
     settings = config.daemon
     daemon = Daemon(config, cluster)
     app = create_app(daemon)
@@ -184,7 +223,6 @@ def run(config: AgentConfig, cluster: ClusterClient) -> int:
     logging.shutdown()
     if not server.clean:
         os._exit(1)  # reconcile threads still run; they hold nothing a restart cannot redo
-    cluster.close()
     return 0
 
 

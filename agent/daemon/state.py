@@ -7,13 +7,26 @@ time it saw it).  Each :class:`AppState` is changed only under its lock.
 
 from __future__ import annotations
 
+import enum
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models import HealthStatus, JSONDict, Revision, SyncStatus
-from agent.results import DriftReport, RollbackResult, SyncResult
+from agent.results import DriftReport, Operation, RollbackResult, SyncResult, Trigger
+
+
+class Outcome(enum.StrEnum):
+    """What one run of an app's job came to (the ``outcome`` of the status
+    API and the ``result`` label of ``gitops_agent_reconcile_total``)."""
+
+    SYNCED = "synced"
+    UNCHANGED = "unchanged"
+    DRIFT = "drift"
+    HELD = "held"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled-back"
 
 
 @dataclass(frozen=True)
@@ -55,26 +68,26 @@ class Observation:
 class RunResult:
     """One run of an app's job: what it decided and what came of it."""
 
-    trigger: str  # schedule | webhook | manual
+    trigger: Trigger
     started: str
     finished: str
     duration: float
-    outcome: str  # synced | unchanged | drift | held | failed | rolled-back
+    outcome: Outcome
     sync: SyncResult | None = None
     rollback: RollbackResult | None = None
     message: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.outcome != "failed"
+        return self.outcome != Outcome.FAILED
 
     def to_dict(self) -> JSONDict:
         return {
-            "trigger": self.trigger,
+            "trigger": str(self.trigger),
             "started": self.started,
             "finished": self.finished,
             "durationSeconds": round(self.duration, 3),
-            "outcome": self.outcome,
+            "outcome": str(self.outcome),
             "message": self.message,
             "sync": None if self.sync is None else self.sync.to_dict(),
             "rollback": None if self.rollback is None else self.rollback.to_dict(),
@@ -85,7 +98,7 @@ class RunResult:
 class Manual:
     """A sync or rollback asked for through the API."""
 
-    action: str  # "sync" | "rollback"
+    action: Operation
     revision: str | None = None
     prune: bool | None = None
     force: bool = False
@@ -97,11 +110,34 @@ class AppState:
     name: str
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     running: bool = False
-    pending: str | None = None  # trigger of a requested run not started yet
+    pending: Trigger | None = None  # trigger of a requested run not started yet
     manual: list[tuple[Manual, Future[Any]]] = field(default_factory=list)
     observation: Observation | None = None
     last_run: RunResult | None = None
     last_sync: str = ""  # when a sync last applied a change
     failures: int = 0
     drifted_keys: frozenset[str] = frozenset()
-    next_run: str = ""
+
+    def snapshot(self) -> AppSnapshot:
+        """What a reader may show, copied under the lock."""
+        with self.lock:
+            return AppSnapshot(
+                observation=self.observation,
+                last_run=self.last_run,
+                running=self.running,
+                queued=self.pending is not None,
+                failures=self.failures,
+                last_sync=self.last_sync,
+            )
+
+
+@dataclass(frozen=True)
+class AppSnapshot:
+    """One app's state at one moment, for the status API and page."""
+
+    observation: Observation | None
+    last_run: RunResult | None
+    running: bool
+    queued: bool
+    failures: int
+    last_sync: str

@@ -1,26 +1,25 @@
-"""What the status API and page show of each app, from the daemon's state."""
+"""What the status API and page show of each app, from the daemon's state.
+
+Made from :class:`~agent.daemon.protocol.DaemonView` snapshots only: no Git
+or cluster work per request, and no reach into the service that owns them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent import __version__
+from agent.daemon.protocol import DaemonView
+from agent.daemon.state import AppSnapshot, Outcome, RunResult
 from agent.redact import mask_url
 from agent.report.templates import render
-from agent.sync.record import RevisionRecord
-
-if TYPE_CHECKING:
-    from agent.daemon.service import Daemon
 
 
-def app_summary(d: Daemon, name: str, *, detail: bool) -> dict[str, Any]:
+def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) -> dict[str, Any]:
     app = d.config.app(name)
-    state = d.scheduler.states[name]
-    with state.lock:
-        obs, last, running, pending = state.observation, state.last_run, state.running, state.pending
-        failures, last_sync = state.failures, state.last_sync
+    obs, last = snap.observation, snap.last_run
     policy = app.sync_policy
+    failed = last is not None and last.outcome == Outcome.FAILED
     out: dict[str, Any] = {
         "name": name,
         "repo": mask_url(app.repo),
@@ -32,16 +31,15 @@ def app_summary(d: Daemon, name: str, *, detail: bool) -> dict[str, Any]:
         "health": str(obs.health) if obs else "Unknown",
         "revision": obs.revision.__dict__ if obs and obs.revision else None,
         "observedAt": obs.at if obs else "",
-        "lastSync": last_sync,
+        "lastSync": snap.last_sync,
         "held": obs.held if obs else None,
-        "message": (last.message if last and last.outcome == "failed" else "")
-        or (obs.message if obs else ""),
+        "message": (last.message if last and failed else "") or (obs.message if obs else ""),
         "drifted": obs.drifted if obs else 0,
-        "running": running,
-        "queued": pending is not None,
-        "failures": failures,
-        "nextRun": d.scheduler.next_run(name),
-        "lastResult": None if last is None else _short_run(last.to_dict()),
+        "running": snap.running,
+        "queued": snap.queued,
+        "failures": snap.failures,
+        "nextRun": d.next_run(name),
+        "lastResult": None if last is None else _short_run(last),
     }
     if detail:
         out["drift"] = obs.to_dict()["drift"] if obs else None
@@ -53,7 +51,18 @@ def app_summary(d: Daemon, name: str, *, detail: bool) -> dict[str, Any]:
     return out
 
 
-def _short_run(run: dict[str, Any]) -> dict[str, Any]:
+def all_apps(d: DaemonView) -> list[dict[str, Any]]:
+    """The short summary of every configured app, in configuration order."""
+    rows = []
+    for a in d.config.apps:
+        snap = d.snapshot(a.name)
+        if snap is not None:
+            rows.append(app_summary(d, a.name, snap, detail=False))
+    return rows
+
+
+def _short_run(last: RunResult) -> dict[str, Any]:
+    run = last.to_dict()
     sync = run.pop("sync")
     run.pop("rollback")
     run["summary"] = sync["summary"] if sync else {}
@@ -61,13 +70,8 @@ def _short_run(run: dict[str, Any]) -> dict[str, Any]:
     return run
 
 
-def history_rows(records: Sequence[RevisionRecord]) -> list[dict[str, Any]]:
-    """Records without their manifests (those stay in the cluster)."""
-    return [{k: v for k, v in r.to_json().items() if k not in ("manifests",)} for r in records]
-
-
-def page(d: Daemon) -> str:
-    rows = [app_summary(d, a.name, detail=False) for a in d.config.apps]
+def page(d: DaemonView) -> str:
+    rows = all_apps(d)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["syncStatus"]] = counts.get(r["syncStatus"], 0) + 1
@@ -75,7 +79,7 @@ def page(d: Daemon) -> str:
         "status.html.j2",
         apps=rows,
         counts=counts,
-        ready=d.ready.is_set(),
+        ready=d.is_ready(),
         started=d.started,
         version=__version__,
     )

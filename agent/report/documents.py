@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.redact import redact
 from agent.report.templates import render
-from agent.results import DriftReport, SyncResult
+from agent.results import AppStatus, DriftReport, RollbackResult, SyncResult
+
+if TYPE_CHECKING:
+    from agent.sync.record import RevisionRecord
 
 SCHEMA_VERSION = "gitops-agent.io/report/v1"
 
@@ -39,3 +42,21 @@ def drift_document(reports: Sequence[DriftReport], fmt: str) -> str:
     if fmt in ("markdown", "html"):
         return redact(render(f"drift.{'md' if fmt == 'markdown' else 'html'}.j2", reports=reports))
     raise ValueError(f"unknown report format {fmt!r}")
+
+
+def status_document(statuses: Sequence[AppStatus]) -> str:
+    return json_document("StatusReport", apps=[s.to_dict() for s in statuses])
+
+
+def history_rows(records: Sequence[RevisionRecord]) -> list[dict[str, Any]]:
+    """Records without their manifests (those stay in the cluster)."""
+    return [{k: v for k, v in r.to_json().items() if k != "manifests"} for r in records]
+
+
+def history_document(app: str, records: Sequence[RevisionRecord]) -> str:
+    return json_document("History", app=app, revisions=history_rows(records))
+
+
+def rollback_document(app: str, result: RollbackResult) -> str:
+    """A rollback as JSON (without ``schemaVersion``: the form it has always had)."""
+    return redact(json.dumps({"app": app, **result.to_dict()}, indent=2)) + "\n"

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.models import Action, ChangeKind, ChangeSet, ChangeSetEntry, FieldChange
+from agent.models import Action, ChangeKind, ChangeSetEntry, FieldChange
 from agent.redact import redact
+from agent.report.messages import changes_summary
 from agent.results import AppStatus, DriftReport, RollbackResult, SyncResult
 from agent.sync.record import RevisionRecord
 
@@ -47,10 +48,6 @@ def _changes_table(entries: Sequence[ChangeSetEntry]) -> Table:
     return table
 
 
-def _summary(changeset: ChangeSet) -> str:
-    return ", ".join(f"{n} {a}" for a, n in changeset.summary().items()) or "no objects"
-
-
 def print_sync(results: Sequence[SyncResult], console: Console) -> None:
     for r in results:
         if r.held is not None:
@@ -68,11 +65,11 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         if r.seconds is not None:
             recorded += f" ({r.seconds:.1f} s)"
         if r.failure is None:
-            console.print(f"[green]✔[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
+            console.print(f"[green]✔[/] {escape(r.app)}: {changes_summary(r.changeset)}{recorded}")
             for note in r.notes:
                 console.print(f"[dim]{escape(redact(note.strip()))}[/]")
         else:
-            console.print(f"[red]✘[/] {escape(r.app)}: {_summary(r.changeset)}{recorded}")
+            console.print(f"[red]✘[/] {escape(r.app)}: {changes_summary(r.changeset)}{recorded}")
             console.print(f"[bold red]error:[/] {escape(r.app)}: {escape(redact(str(r.failure)))}")
         if r.rollback is not None:
             print_rollback(r.app, r.rollback, console)
@@ -87,9 +84,9 @@ def print_rollback(app: str, rb: RollbackResult, console: Console) -> None:
         console.print(_changes_table(rb.changeset.entries))
     recorded = f"; revision {rb.record} recorded" if rb.record else ""
     if rb.ok:
+        summary = changes_summary(rb.changeset)
         console.print(
-            f"[yellow]↩[/] {escape(app)}: rolled back to revision {rb.to_revision}: {_summary(rb.changeset)}"
-            f"{recorded}"
+            f"[yellow]↩[/] {escape(app)}: rolled back to revision {rb.to_revision}: {summary}{recorded}"
         )
     else:
         console.print(f"[red]✘[/] {escape(app)}: rollback to revision {rb.to_revision} failed{recorded}")

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from agent.config import AgentConfig, parse_config
-from agent.daemon.metrics import Metrics
-from agent.daemon.notify import Notifier
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.state import AppState, Manual
 from agent.emulator import EmulatedCluster
+from agent.report.metrics import Metrics
+from agent.report.notifications import Notifier
 from agent.sync.engine import Context
 from tests.conftest import GitRepo
 

@@ -6,6 +6,10 @@ rendered from ``templates/notify-*.json.j2`` and passed through
 target URL itself is often a secret (Slack's are), so logs name a target by
 its ``name`` only.  Sending happens on a small thread pool, with retries
 (tenacity) on connection errors, 429 and 5xx, never holding up a reconcile.
+
+A report like the terminal and documents beside it: the daemon decides
+*when* to notify, this module *what* a notification says and how it is
+delivered (as Flux's notification-controller is apart from its reconcilers).
 """
 
 from __future__ import annotations
@@ -32,8 +36,15 @@ class Retryable(Exception):
 
 
 def message(
-    target: Notification, event: str, app: str, revision: Revision | None, text: str, objects: Sequence[str]
+    target: Notification,
+    event: str,
+    app: str,
+    revision: Revision | None,
+    text: str,
+    *,
+    objects: Sequence[str] = (),
 ) -> dict[str, object]:
+    """The body sent to one target, from its template, secrets redacted."""
     body = render(
         f"notify-{target.format}.json.j2",
         event=event,
@@ -66,7 +77,7 @@ class Notifier:
         for target in self.targets:
             if event not in target.events or self._pool is None:
                 continue
-            doc = message(target, event, app, revision, text, objects)
+            doc = message(target, event, app, revision, text, objects=objects)
             futures.append(self._pool.submit(self._deliver, target, doc, event, app))
         return futures
 

@@ -3,6 +3,9 @@
 Names follow Prometheus conventions (``_total`` counters, ``_seconds``
 histograms).  Labels are bounded: app names come from the configuration,
 results and triggers from fixed vocabularies, never from a request.
+
+Kept with the reports: metrics are one more view of results (as the
+terminal and the status API are); the daemon only feeds them.
 """
 
 from __future__ import annotations
