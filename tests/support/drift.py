@@ -19,9 +19,9 @@ from agent.config import AgentConfig, parse_config
 from agent.emulator import EmulatedCluster, Options
 from agent.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.sync.engine import Context
-from tests.conftest import GitRepo
+from tests.support.repos import PROJECT, GitRepo
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drift"
+FIXTURES = PROJECT / "tests" / "integration" / "fixtures" / "drift"
 CORPUS = FIXTURES / "corpus"
 APP_PATH = "apps/shop"
 SHOP = "shop"
