@@ -19,30 +19,16 @@ from typing import Any
 import pytest
 
 from agent.cluster.base import ClusterClient
-from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.kube.errors import AlreadyExists, Conflict, Invalid, NotFound
 from tests.support.crds import widget_crd
+from tests.support.emulator import backend as served
 from tests.support.waits import eventually
 
 
 @pytest.fixture(params=["emulated", "kube-http"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterClient]:
-    engine = EmulatedCluster(tmp_path / "cluster.db", Options(time_factor=0.001))
-    if request.param == "emulated":
-        yield engine
-        engine.close()
-        return
-    server = EmulatorServer(engine).start()
-    config = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
-    client = KubeCluster.from_kubeconfig(config, discovery_cache=tmp_path / "discovery.json")
-    try:
-        yield client
-    finally:
-        client.close()
-        server.stop()
-        engine.close()
+    with served(tmp_path, request.param) as b:
+        yield b.client
 
 
 def ns(name: str = "app") -> dict[str, Any]:

@@ -27,13 +27,12 @@ from tests.support.browser import CHROMIUM, SCREENSHOTS, chromium
 from tests.support.drift import (
     APP_PATH,
     SHOP,
-    Backend,
     app_config,
-    backend,
     change_out_of_band,
     corpus_repo,
     make_ctx,
 )
+from tests.support.emulator import Backend, backend
 from tests.support.repos import PROJECT
 
 # Every clear Secret value of the corpus, and what the tests write live.
