@@ -25,7 +25,11 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from agent.emulator import EmulatedCluster
+from tests.support import emulator
+from tests.support.waits import wait_for_kubeconfig
 
 
 def configmap(name: str, ns: str = "bench", team: str = "a") -> dict:
@@ -64,32 +68,10 @@ def in_process(folder: Path, creates: int, gets: int) -> dict[str, float]:
 
 def serve(folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
     kubeconfig = folder / "kubeconfig"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent",
-            "emulator",
-            "serve",
-            "--db",
-            str(folder / "served.db"),
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--no-tls",  # the plain-HTTP figure the issue asks for
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    for _ in range(400):
-        if kubeconfig.exists() and kubeconfig.stat().st_size:
-            time.sleep(0.2)
-            return proc, kubeconfig
-        if proc.poll() is not None:
-            raise SystemExit(f"serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.05)
-    raise SystemExit("serve did not start")
+    proc = emulator.serve(folder / "served.db", kubeconfig, "--no-tls")  # the plain-HTTP figure
+    wait_for_kubeconfig(kubeconfig, proc)
+    time.sleep(0.2)
+    return proc, kubeconfig
 
 
 def over_http(kubeconfig: Path, creates: int) -> dict[str, float]:

@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.source import Credential, GitSource, SecretSource, SourceSettings, UrlPolicy
-from tests.conftest import GitRepo
-from tests.integration.source_servers import GitDaemon, SmartHttp
+from tests.support.git_servers import GitDaemon, SmartHttp
+from tests.support.repos import GitRepo
 
 TOKEN = "bench-token-0c9d8e7f"  # noqa: S105 (the loopback server's own)
 

@@ -25,16 +25,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.emulator import EmulatedCluster
-from tests.e2e.daemon_support import (
-    Daemon,
-    GitHttpServer,
-    Upstream,
-    configmaps_app,
-    free_port,
-    github_headers,
-    github_push,
-    wait_for,
-)
+from tests.support.daemon import Daemon, configmaps_app, github_headers, github_push
+from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.net import free_port
+from tests.support.waits import wait_for
 
 SECRET = "bench-webhook-secret"  # noqa: S105 (a throwaway secret for loopback)
 
@@ -73,7 +67,7 @@ def latency(rounds: int) -> list[float]:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         (tmp / "srv").mkdir()
-        server = GitHttpServer(tmp / "srv")
+        server = SmartHttp(tmp / "srv")
         up = Upstream(tmp, server)
         configmaps_app(up.work, 10, "v0")
         up.push("v0")
@@ -100,7 +94,7 @@ def latency(rounds: int) -> list[float]:
         finally:
             cluster.close()
             d.stop()
-            server.close()
+            server.stop()
         return samples
 
 
@@ -108,7 +102,7 @@ def idle_rss(apps: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         (tmp / "srv").mkdir()
-        server = GitHttpServer(tmp / "srv")
+        server = SmartHttp(tmp / "srv")
         up = Upstream(tmp, server)
         for i in range(3):  # objects without a namespace: each app puts them in its own
             up.work.write(
@@ -132,7 +126,7 @@ def idle_rss(apps: int) -> tuple[float, float]:
             rss_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
         finally:
             d.stop()
-            server.close()
+            server.stop()
         return rss_kib / 1024, first_pass
 
 

@@ -11,117 +11,42 @@ no generated code.  Configuration comes from a kubeconfig (``KUBECONFIG`` or
 service account of the pod the agent runs in.  API errors become the same
 :class:`ClusterError` classes the emulated cluster raises, from the
 ``kind: Status`` the server answered.
+
+Beside it: :mod:`~agent.cluster.connection` (the client's configuration),
+:mod:`~agent.cluster.transport` (requests and streamed responses) and
+:mod:`~agent.cluster.discovery` (endpoints and what the server serves).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
 
+from agent.cluster import connection, discovery
 from agent.cluster.base import FIELD_MANAGER, JSON
-from agent.cluster.transport import Transport
-from agent.errors import ConfigError
+from agent.cluster.discovery import Endpoint
+from agent.cluster.transport import Transport, api_error, lines, shut_when_stopped
 from agent.kube.errors import ClusterError, ClusterUnavailable, NotFound, error_from_status
 from agent.kube.kinds import ResourceType, builtin
 from agent.models import split_api_version
 
 T = TypeVar("T")
-DISCOVERY_PARALLELISM = 8
 LIST_PAGE = 500  # objects per list request (continued until done)
 _PATCH_CONTENT = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
     "strategic": "application/strategic-merge-patch+json",
 }
-
-
-def _error(e: ApiException) -> ClusterError:
-    try:
-        body = json.loads(e.body) if e.body else {}
-    except (TypeError, ValueError):
-        body = {}
-    if isinstance(body, dict) and body.get("kind") == "Status":
-        return error_from_status(body, int(e.status or 500))
-    message = f"HTTP {e.status}: {e.reason}"
-    return error_from_status({"message": message}, int(e.status or 500))
-
-
-TOKEN_REFRESH_SECONDS = 30.0
-
-
-def _throttle_token_refresh(configuration: k8s.Configuration) -> None:
-    """The kubeconfig loader re-applies its whole configuration before every
-    request (to refresh expiring tokens), which costs more than a request to a
-    fast server; checking every TOKEN_REFRESH_SECONDS keeps expiring tokens
-    fresh (they live for minutes) at a fraction of the cost."""
-    hook = configuration.refresh_api_key_hook
-    if hook is None:
-        return
-    last = [-TOKEN_REFRESH_SECONDS]
-
-    def throttled(config: k8s.Configuration) -> None:
-        nonlocal hook
-        now = time.monotonic()
-        if now - last[0] >= TOKEN_REFRESH_SECONDS:
-            last[0] = now
-            hook(config)
-            # The loader's hook installs a fresh copy of itself on every call:
-            # keep that one as the hook to call, and stay in front of it.
-            hook = config.refresh_api_key_hook if config.refresh_api_key_hook is not throttled else hook
-            config.refresh_api_key_hook = throttled
-
-    configuration.refresh_api_key_hook = throttled
-
-
-POOL_CONNECTIONS = 64
-
-
-def _api_client(configuration: k8s.Configuration) -> k8s.ApiClient:
-    """The client's connection pool holds 5 connections per CPU by default:
-    a sync writing with more threads than that (``parallelism``, plus a watch
-    per kind while it waits for health) would open, handshake and throw
-    away a connection for each request over the limit.  Connections are
-    opened on demand, so a larger pool costs nothing until it is used."""
-    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize, POOL_CONNECTIONS)
-    return k8s.ApiClient(configuration)
-
-
-def _lines(response: Any) -> Iterator[bytes]:
-    """The lines of a streamed response, as the server flushes them."""
-    pending = b""
-    for chunk in response.stream(amt=None, decode_content=True):
-        pending += chunk
-        *whole, pending = pending.split(b"\n")
-        yield from (line for line in whole if line.strip())
-    if pending.strip():
-        yield pending
-
-
-def _shut_when_stopped(response: Any, stop: threading.Event, ended: threading.Event) -> None:
-    """Shut the watch's socket for reading when ``stop`` is set, which ends a
-    read that is waiting for the server; returns when the watch ends anyway."""
-    while not ended.is_set():
-        if stop.wait(0.25):
-            if not ended.is_set():
-                with contextlib.suppress(Exception):  # already released, closed or never connected
-                    response.shutdown()
-            return
 
 
 def _selector(labels: Mapping[str, str] | str | None) -> str:
@@ -136,22 +61,6 @@ def _write_query(field_manager: str, dry_run: bool) -> dict[str, str]:
     if dry_run:
         query["dryRun"] = "All"
     return query
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a kind's objects are on the REST API: ``/apis/apps/v1``, ``deployments``."""
-
-    prefix: str
-    plural: str
-    namespaced: bool
-
-    def path(self, name: str = "", namespace: str = "", subresource: str = "") -> str:
-        ns = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
-        tail = f"/{name}" if name else ""
-        if name and subresource:
-            tail += f"/{subresource}"
-        return f"{self.prefix}{ns}/{self.plural}{tail}"
 
 
 class KubeCluster:
@@ -173,29 +82,12 @@ class KubeCluster:
         cls, path: str | Path | None = None, context: str | None = None, **kw: Any
     ) -> KubeCluster:
         """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
-        configuration = k8s.Configuration()
-        try:
-            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=str(path) if path else None,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        except (ConfigException, OSError, TypeError) as e:
-            where = str(path) if path else "kubeconfig"
-            raise ConfigError(f"{where}: {e}") from None
-        _throttle_token_refresh(configuration)
-        return cls(_api_client(configuration), **kw)
+        return cls(connection.from_kubeconfig(path, context), **kw)
 
     @classmethod
     def in_cluster(cls, **kw: Any) -> KubeCluster:
         """From the service account of the pod the agent runs in."""
-        configuration = k8s.Configuration()
-        try:
-            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        except ConfigException as e:
-            raise ConfigError(f"cluster.inCluster: {e}") from None
-        return cls(_api_client(configuration), **kw)
+        return cls(connection.in_cluster(), **kw)
 
     @property
     def dynamic(self) -> DynamicClient:
@@ -214,7 +106,7 @@ class KubeCluster:
         try:
             return fn()
         except ApiException as e:
-            raise _error(e) from None
+            raise api_error(e) from None
         except urllib3.exceptions.HTTPError as e:
             raise ClusterUnavailable(f"the cluster cannot be reached: {e}") from None
 
@@ -245,14 +137,12 @@ class KubeCluster:
         key = (api_version, kind)
         found = self._endpoints.get(key)
         if found is None:
-            group, version = split_api_version(api_version)
-            prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
-            known = builtin(group, kind)
+            known = builtin(split_api_version(api_version)[0], kind)
             if known is not None:
-                found = Endpoint(prefix, known.plural, known.namespaced)
+                found = Endpoint.of(api_version, known.plural, known.namespaced)
             else:
                 r = self._resource(api_version, kind)
-                found = Endpoint(prefix, str(r.name), bool(r.namespaced))
+                found = Endpoint.of(api_version, str(r.name), bool(r.namespaced))
             self._endpoints[key] = found
         return found
 
@@ -280,59 +170,17 @@ class KubeCluster:
 
     # -- the ClusterClient protocol ----------------------------------------------------------
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
-        r = self._resource(api_version, kind)
-        group, version = split_api_version(api_version)
-        subresources = tuple(sorted(getattr(r, "subresources", {}) or {}))
-        return ResourceType(
-            group,
-            version,
-            kind,
-            r.name,
-            bool(r.namespaced),
-            tuple(r.short_names or ()),
-            tuple(r.verbs or ()),
-            subresources,
-            tuple(getattr(r, "categories", None) or ()),
-            (version,),
-        )
+        return discovery.resource_type(api_version, kind, self._resource(api_version, kind))
 
     def server_version(self) -> str:
         return str(self._send("GET", "/version").get("gitVersion", ""))
 
     def server_info(self) -> tuple[str, list[str]]:
         """The server's version and every API version and kind it serves
-        (``apps/v1``, ``apps/v1/Deployment``), asked fresh each time (CRDs
-        come and go): ``/version``, ``/api`` and ``/apis``, then each group
-        version's resources, side by side.  A group version that cannot say
-        (an aggregated API whose backend is down, as ``metrics.k8s.io``
-        often is) is served without kinds, as kubectl goes on past it.
-        The dynamic client's discovery cache is left alone (it refreshes
-        itself when a kind is missing)."""
-        with ThreadPoolExecutor(max_workers=DISCOVERY_PARALLELISM, thread_name_prefix="discovery") as pool:
-            version = pool.submit(self._send, "GET", "/version")
-            core = pool.submit(self._send, "GET", "/api")
-            groups = self._send("GET", "/apis")
-            versions = [str(v) for v in core.result().get("versions") or ()]
-            versions += [
-                str(v["groupVersion"])
-                for g in groups.get("groups") or ()
-                for v in g.get("versions") or ()
-                if v.get("groupVersion")
-            ]
-            served: set[str] = set(versions)
-            for gv, resources in zip(versions, pool.map(self._resources_of, versions), strict=True):
-                for r in resources:
-                    name, kind = str(r.get("name", "")), r.get("kind")
-                    if kind and "/" not in name:  # subresources (deployments/scale) are not kinds
-                        served.add(f"{gv}/{kind}")
-            return str(version.result().get("gitVersion", "")), sorted(served)
-
-    def _resources_of(self, group_version: str) -> list[JSON]:
-        path = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
-        try:
-            return list(self._send("GET", path).get("resources") or ())
-        except ClusterError:
-            return []
+        (:func:`agent.cluster.discovery.served`), asked fresh each time.  The
+        dynamic client's discovery cache is left alone (it refreshes itself
+        when a kind is missing)."""
+        return discovery.served(lambda path: self._send("GET", path))
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
         try:
@@ -393,10 +241,10 @@ class KubeCluster:
         ended = threading.Event()
         if stop is not None:
             threading.Thread(
-                target=_shut_when_stopped, args=(response, stop, ended), daemon=True, name="watch-stop"
+                target=shut_when_stopped, args=(response, stop, ended), daemon=True, name="watch-stop"
             ).start()
         try:
-            for line in _lines(response):
+            for line in lines(response):
                 if stop is not None and stop.is_set():
                     return
                 event = json.loads(line)
@@ -429,7 +277,7 @@ class KubeCluster:
         name = str((obj.get("metadata") or {}).get("name", ""))
         return self._send("PUT", where.path(name, ns), obj, query=_write_query(field_manager, dry_run))
 
-    def patch(
+    def patch(  # noqa: PLR0913, RUF100 - the PATCH verb's parameters, as the API server takes them
         self,
         api_version: str,
         kind: str,

@@ -19,13 +19,16 @@ request is done here.  Errors become :class:`ClusterError` from the
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 from agent.cluster.base import JSON
 from agent.kube.errors import ClusterError, ClusterUnavailable, error_from_status
@@ -142,3 +145,38 @@ def _status_error(code: int, reason: str | None, data: bytes, retry_after: str |
     if retry_after and retry_after.isdigit() and "retryAfterSeconds" not in (body.get("details") or {}):
         body = {**body, "details": {**(body.get("details") or {}), "retryAfterSeconds": int(retry_after)}}
     return error_from_status(body, code)
+
+
+def api_error(e: ApiException) -> ClusterError:
+    """The ClusterError of a request the official client made (discovery)."""
+    try:
+        body = json.loads(e.body) if e.body else {}
+    except (TypeError, ValueError):
+        body = {}
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return error_from_status(body, int(e.status or 500))
+    message = f"HTTP {e.status}: {e.reason}"
+    return error_from_status({"message": message}, int(e.status or 500))
+
+
+# -- streamed responses (watches) ---------------------------------------------------------------
+def lines(response: Any) -> Iterator[bytes]:
+    """The lines of a streamed response, as the server flushes them."""
+    pending = b""
+    for chunk in response.stream(amt=None, decode_content=True):
+        pending += chunk
+        *whole, pending = pending.split(b"\n")
+        yield from (line for line in whole if line.strip())
+    if pending.strip():
+        yield pending
+
+
+def shut_when_stopped(response: Any, stop: threading.Event, ended: threading.Event) -> None:
+    """Shut the response's socket for reading when ``stop`` is set, which ends
+    a read that is waiting for the server; returns when the stream ends anyway."""
+    while not ended.is_set():
+        if stop.wait(0.25):
+            if not ended.is_set():
+                with contextlib.suppress(Exception):  # already released, closed or never connected
+                    response.shutdown()
+            return

@@ -154,7 +154,7 @@ def diff_object(
         last = mask(comparable(_without(normalize_desired(last_applied), ignored)))
         found += _removed_in_git(want, last, have, shape)
     if options.strict:
-        found += _added_out_of_band(want, last or {}, have, live, options, shape)
+        found += _added_out_of_band(want, last or {}, have, live, options=options, shape=shape)
     if not found:
         return ResourceDiff(key, DiffStatus.IN_SYNC)
     entries = managed_fields(live)
@@ -225,6 +225,7 @@ def _added_out_of_band(
     last: Mapping[str, Any],
     have: Mapping[str, Any],
     live: Mapping[str, Any],
+    *,
     options: DiffOptions,
     shape: Shape | None,
 ) -> list[tuple[Path, FieldChange]]:

@@ -29,7 +29,6 @@ from agent.diff.paths import (
     Key,
     Match,
     Path,
-    Value,
     fields_v1_paths,
     parse_dotted,
     parse_pointer,
@@ -132,41 +131,42 @@ def keep_live_values(
 
 
 def _transplant(src: Any, dst: Any, path: Path) -> None:
-    head, rest = path[0], path[1:]
     if isinstance(dst, dict):
-        src_map = src if isinstance(src, Mapping) else {}
-        names = (
-            list(dst) + [k for k in src_map if k not in dst]
-            if isinstance(head, Any_)
-            else ([head.name] if isinstance(head, Key) else [])
-        )
-        for name in names:
-            if not rest:
-                if name in src_map:
-                    dst[name] = copy.deepcopy(src_map[name])
-                else:
-                    dst.pop(name, None)
-            elif name in dst:
-                _transplant(src_map.get(name), dst[name], rest)
-            elif name in src_map:
-                dst[name] = copy.deepcopy(src_map[name])
+        _transplant_fields(src if isinstance(src, Mapping) else {}, dst, path)
     elif isinstance(dst, list):
-        src_list = src if isinstance(src, list) else []
-        for i, item in enumerate(list(dst)):
-            if isinstance(head, Index):
-                if i != head.n:
-                    continue
-                twin = src_list[i] if i < len(src_list) else None
-            elif isinstance(head, (Match, Any_)):
-                if isinstance(head, Match) and not head.matches(item):
-                    continue
-                twin = _twin(item, src_list)
-            elif isinstance(head, Value):
-                continue  # set items carry no fields
+        _transplant_items(src if isinstance(src, list) else [], dst, path)
+
+
+def _transplant_fields(src_map: Mapping[str, Any], dst: dict[str, Any], path: Path) -> None:
+    head, rest = path[0], path[1:]
+    names = (
+        list(dst) + [k for k in src_map if k not in dst]
+        if isinstance(head, Any_)
+        else ([head.name] if isinstance(head, Key) else [])
+    )
+    for name in names:
+        if not rest:
+            if name in src_map:
+                dst[name] = copy.deepcopy(src_map[name])
             else:
-                continue
-            if rest:
-                _transplant(twin, item, rest)
+                dst.pop(name, None)
+        elif name in dst:
+            _transplant(src_map.get(name), dst[name], rest)
+        elif name in src_map:
+            dst[name] = copy.deepcopy(src_map[name])
+
+
+def _transplant_items(src_list: list[Any], dst: list[Any], path: Path) -> None:
+    """Into the items ``path[0]`` selects (set items, by value, carry no fields)."""
+    head, rest = path[0], path[1:]
+    if not rest:
+        return
+    for i, item in enumerate(list(dst)):
+        if isinstance(head, Index):
+            if i == head.n:
+                _transplant(src_list[i] if i < len(src_list) else None, item, rest)
+        elif isinstance(head, Any_) or (isinstance(head, Match) and head.matches(item)):
+            _transplant(_twin(item, src_list), item, rest)
 
 
 _IDENTITY = ("name", "mountPath", "containerPort", "port", "key", "ip")

@@ -85,42 +85,54 @@ def project(desired: Any, live: Any, shape: Shape | None = None) -> tuple[Any, A
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return to_view(desired, shape), live
-        d_out: dict[Any, Any] = {}
-        l_out: dict[Any, Any] = {}
-        for k, v in desired.items():
-            sub = shape.child(k) if shape is not None else None
-            if k in live:
-                d_out[k], l_out[k] = project(v, live[k], sub)
-            elif shape is not None and _is_zero(v):
-                continue  # `hostNetwork: false`, `value: ""`: the server does not store them
-            else:
-                d_out[k] = to_view(v, sub)
-        return d_out, l_out
+        return _project_map(desired, live, shape)
     if isinstance(desired, list):
-        item_shape = shape.items() if shape is not None else None
-        keys = list_keys(desired, shape)
-        d_keyed = _keyed(desired, keys) if keys else None
-        if d_keyed is not None:
-            l_keyed = _keyed(live, keys) if isinstance(live, list) else None
-            if l_keyed is None:
-                return {k: to_view(v, item_shape) for k, v in d_keyed.items()}, live
-            d_out, l_out = {}, {}
-            for k, v in d_keyed.items():
-                if k in l_keyed:
-                    d_out[k], l_out[k] = project(v, l_keyed[k], item_shape)
-                else:
-                    d_out[k] = to_view(v, item_shape)
-            return d_out, l_out
-        if (
-            isinstance(live, list)
-            and len(live) == len(desired)
-            and all(isinstance(i, dict) for i in (*desired, *live))
-        ):  # an atomic list of objects: item by item, declared fields only
-            pairs = [project(d, lv, item_shape) for d, lv in zip(desired, live, strict=True)]
-            return [p[0] for p in pairs], [p[1] for p in pairs]
-        return desired, live
+        return _project_list(desired, live, shape)
     if shape is not None and shape.int_or_string and live is not None and str(desired) == str(live):
         return desired, desired  # 8080 and "8080" are the same port
+    return desired, live
+
+
+def _project_map(
+    desired: dict[Any, Any], live: dict[Any, Any], shape: Shape | None
+) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    d_out: dict[Any, Any] = {}
+    l_out: dict[Any, Any] = {}
+    for k, v in desired.items():
+        sub = shape.child(k) if shape is not None else None
+        if k in live:
+            d_out[k], l_out[k] = project(v, live[k], sub)
+        elif shape is not None and _is_zero(v):
+            continue  # `hostNetwork: false`, `value: ""`: the server does not store them
+        else:
+            d_out[k] = to_view(v, sub)
+    return d_out, l_out
+
+
+def _project_list(desired: list[Any], live: Any, shape: Shape | None) -> tuple[Any, Any]:
+    """Keyed lists as maps by key; an atomic list of objects item by item."""
+    item_shape = shape.items() if shape is not None else None
+    keys = list_keys(desired, shape)
+    d_keyed = _keyed(desired, keys) if keys else None
+    if d_keyed is not None:
+        l_keyed = _keyed(live, keys) if isinstance(live, list) else None
+        if l_keyed is None:
+            return {k: to_view(v, item_shape) for k, v in d_keyed.items()}, live
+        d_out: dict[Any, Any] = {}
+        l_out: dict[Any, Any] = {}
+        for k, v in d_keyed.items():
+            if k in l_keyed:
+                d_out[k], l_out[k] = project(v, l_keyed[k], item_shape)
+            else:
+                d_out[k] = to_view(v, item_shape)
+        return d_out, l_out
+    if (
+        isinstance(live, list)
+        and len(live) == len(desired)
+        and all(isinstance(i, dict) for i in (*desired, *live))
+    ):  # an atomic list of objects: item by item, declared fields only
+        pairs = [project(d, lv, item_shape) for d, lv in zip(desired, live, strict=True)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
     return desired, live
 
 

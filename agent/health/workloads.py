@@ -33,6 +33,11 @@ def deployment(obj: Obj) -> Health:
     cond = conditions(obj).get("Progressing") or {}
     if cond.get("reason") == "ProgressDeadlineExceeded":
         return degraded(f"rollout exceeded its progress deadline: {cond.get('message', '')}".rstrip(": "))
+    return _replicas_rolling(s, st) or healthy()
+
+
+def _replicas_rolling(s: Obj, st: Obj) -> Health | None:
+    """What a Deployment's rollout still waits for, counted in replicas."""
     want = number(s, "replicas", 1)
     updated = number(st, "updatedReplicas")
     if updated < want:
@@ -42,7 +47,7 @@ def deployment(obj: Obj) -> Health:
     available = number(st, "availableReplicas")
     if available < updated:
         return progressing(f"{available} of {updated} updated replicas available")
-    return healthy()
+    return None
 
 
 def statefulset(obj: Obj) -> Health:

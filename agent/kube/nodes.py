@@ -42,12 +42,14 @@ class Node:
             return "struct"
         if "additionalProperties" in raw:
             return "map"
-        if "items" in raw:
-            return "list"
-        types = raw.get("type")
+        return "list" if "items" in raw else self._shape_of_type()
+
+    def _shape_of_type(self) -> str:
+        """The shape a node without fields, values or items has by its ``type``."""
+        types = self.raw.get("type")
         types = types if isinstance(types, list) else [types]
         if "object" in types:
-            if raw.get("x-kubernetes-preserve-unknown-fields"):
+            if self.raw.get("x-kubernetes-preserve-unknown-fields"):
                 return "any"
             return "struct" if self.ref else "map"  # a named type without fields: an empty Go struct
         if "array" in types:

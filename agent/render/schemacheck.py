@@ -124,39 +124,63 @@ class Compiler:
         return check
 
     def _keyword(self, key: str, value: Any, node: Mapping[str, Any]) -> Check:
-        if key == "type":
-            names = [value] if isinstance(value, str) else value
-            if not isinstance(names, list) or any(n not in _TYPES for n in names):
-                raise Unsupported(f"type {value!r}")
-            tests = [_TYPES[n] for n in names]
-            return tests[0] if len(tests) == 1 else (lambda x: any(t(x) for t in tests))
-        if key == "enum":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise Unsupported("enum of other values than strings")
-            allowed = frozenset(value)
-            return lambda x: isinstance(x, str) and x in allowed
-        if key == "$ref":
-            return self._ref(value)
-        if key == "properties":
-            return self._properties(value)
-        if key == "additionalProperties":
-            known = frozenset(node.get("properties") or ())
-            if value is False:
-                return lambda x: not isinstance(x, dict) or all(k in known for k in x)
-            extra = self.schema(value)
-            return lambda x: not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
-        if key == "required":
-            needed = tuple(value)
-            return lambda x: not isinstance(x, dict) or all(k in x for k in needed)
-        if key == "items":
-            if not isinstance(value, dict | bool):
-                raise Unsupported("items as a list")
-            each = self.schema(value)
-            return lambda x: not isinstance(x, list) or all(each(v) for v in x)
-        if key == "oneOf":
-            branches = [self.schema(sub) for sub in value]
-            return lambda x: sum(1 for b in branches if b(x)) == 1
-        raise Unsupported(f"keyword {key}")
+        compile_keyword = _KEYWORDS.get(key)
+        if compile_keyword is None:
+            raise Unsupported(f"keyword {key}")
+        return compile_keyword(self, value, node)
+
+
+# -- one compiler per keyword: (compiler, the keyword's value, the schema node) -> check
+def _type(c: Compiler, value: Any, node: Mapping[str, Any]) -> Check:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or any(n not in _TYPES for n in names):
+        raise Unsupported(f"type {value!r}")
+    tests = [_TYPES[n] for n in names]
+    return tests[0] if len(tests) == 1 else (lambda x: any(t(x) for t in tests))
+
+
+def _enum(c: Compiler, value: Any, node: Mapping[str, Any]) -> Check:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unsupported("enum of other values than strings")
+    allowed = frozenset(value)
+    return lambda x: isinstance(x, str) and x in allowed
+
+
+def _additional_properties(c: Compiler, value: Any, node: Mapping[str, Any]) -> Check:
+    known = frozenset(node.get("properties") or ())
+    if value is False:
+        return lambda x: not isinstance(x, dict) or all(k in known for k in x)
+    extra = c.schema(value)
+    return lambda x: not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
+
+
+def _required(c: Compiler, value: Any, node: Mapping[str, Any]) -> Check:
+    needed = tuple(value)
+    return lambda x: not isinstance(x, dict) or all(k in x for k in needed)
+
+
+def _items(c: Compiler, value: Any, node: Mapping[str, Any]) -> Check:
+    if not isinstance(value, dict | bool):
+        raise Unsupported("items as a list")
+    each = c.schema(value)
+    return lambda x: not isinstance(x, list) or all(each(v) for v in x)
+
+
+def _one_of(c: Compiler, value: Any, node: Mapping[str, Any]) -> Check:
+    branches = [c.schema(sub) for sub in value]
+    return lambda x: sum(1 for b in branches if b(x)) == 1
+
+
+_KEYWORDS: dict[str, Callable[[Compiler, Any, Mapping[str, Any]], Check]] = {
+    "type": _type,
+    "enum": _enum,
+    "$ref": lambda c, value, node: c._ref(value),
+    "properties": lambda c, value, node: c._properties(value),
+    "additionalProperties": _additional_properties,
+    "required": _required,
+    "items": _items,
+    "oneOf": _one_of,
+}
 
 
 def _always(x: Any) -> bool:

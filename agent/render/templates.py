@@ -54,9 +54,9 @@ def render_tree(
             f"{chart.shown}: {chart.name} is a library chart: it provides macros to other charts "
             "and renders nothing on its own"
         )
-    out = Output()
-    _render(chart, list(layers), release, capabilities, (), out, top=True)
-    return out
+    tree = _Tree(release, capabilities)
+    tree.render(chart, list(layers), (), top=True)
+    return tree.out
 
 
 def _libraries(chart: Chart) -> list[Library]:
@@ -71,29 +71,40 @@ def _libraries(chart: Chart) -> list[Library]:
     return found
 
 
-def _render(
-    chart: Chart,
-    layers: Sequence[Mapping[str, Any]],
-    release: Release,
-    capabilities: Capabilities,
-    inherited: tuple[Library, ...],
-    out: Output,
-    top: bool,
-) -> None:
-    values = coalesce(chart.defaults, layers)
-    schema_file = chart.root / "values.schema.json"
-    if schema_file.is_file():
-        shown_schema = f"{chart.shown}/values.schema.json"
-        check_values(values, load_schema(schema_file, shown_schema), shown_schema)
-    libraries = (*_libraries(chart), *inherited)
-    out.crds.extend(_crds(chart))
-    if not chart.library:
+@dataclass
+class _Tree:
+    """One render of a chart tree: what every chart in it shares, and the output."""
+
+    release: Release
+    capabilities: Capabilities
+    out: Output = field(default_factory=Output)
+
+    def render(
+        self, chart: Chart, layers: Sequence[Mapping[str, Any]], inherited: tuple[Library, ...], *, top: bool
+    ) -> None:
+        values = coalesce(chart.defaults, layers)
+        schema_file = chart.root / "values.schema.json"
+        if schema_file.is_file():
+            shown_schema = f"{chart.shown}/values.schema.json"
+            check_values(values, load_schema(schema_file, shown_schema), shown_schema)
+        libraries = (*_libraries(chart), *inherited)
+        self.out.crds.extend(_crds(chart))
+        if not chart.library:
+            self._templates(chart, values, libraries, top=top)
+        parent_layers = [chart.defaults, *layers]
+        for child in chart.children:
+            if child.enabled_in(values):
+                self.render(child, child_layers(parent_layers, child.key), libraries, top=False)
+
+    def _templates(
+        self, chart: Chart, values: Mapping[str, Any], libraries: tuple[Library, ...], *, top: bool
+    ) -> None:
         env = environment_for(chart.root, chart.shown, libraries, filters.install)
         context = {
             "values": values,
-            "release": release,
+            "release": self.release,
             "chart": chart.meta,
-            "capabilities": capabilities,
+            "capabilities": self.capabilities,
             "files": Files(chart.root, chart.shown),
         }
         notes: list[str] = []
@@ -109,15 +120,9 @@ def _render(
                 continue
             shown_file = f"{chart.shown}/templates/{rel}"
             text = _run(env, rel, context, shown_file)
-            out.manifests.extend(parse_manifests(text, shown_file, rendered=True))
+            self.out.manifests.extend(parse_manifests(text, shown_file, rendered=True))
         if top:
-            out.notes = "".join(notes).strip("\n")
-    parent_layers = [chart.defaults, *layers]
-    for child in chart.children:
-        if child.enabled_in(values):
-            _render(
-                child, child_layers(parent_layers, child.key), release, capabilities, libraries, out, False
-            )
+            self.out.notes = "".join(notes).strip("\n")
 
 
 def _crds(chart: Chart) -> list[Manifest]:

@@ -194,7 +194,12 @@ class GitSource:
         if known is not None:
             return known
         signer = verify_commit(
-            mirror.git_dir, commit, policy, self.cache_dir / "gnupg", mirror.url.shown, self.settings.timeout
+            mirror.git_dir,
+            commit,
+            policy,
+            gnupg_root=self.cache_dir / "gnupg",
+            shown=mirror.url.shown,
+            timeout=self.settings.timeout,
         )
         self._verified[(commit, policy)] = signer
         return signer

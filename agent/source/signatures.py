@@ -49,36 +49,49 @@ def signature_kind(commit_object: str) -> str | None:
     return "x509"
 
 
+@dataclass(frozen=True)
+class _Commit:
+    """The commit being verified: its repository, how messages name it, and
+    how long each git command may take."""
+
+    git_dir: Path
+    sha: str
+    where: str
+    timeout: float
+
+
 def verify_commit(
-    git_dir: Path, commit: str, policy: SignaturePolicy, gnupg_root: Path, shown: str, timeout: float
+    git_dir: Path, commit: str, policy: SignaturePolicy, *, gnupg_root: Path, shown: str, timeout: float
 ) -> str:
     """Return who signed ``commit``; raise a SourceFailed saying why the
     commit is not applied when it is unsigned or not signed by a trusted key."""
     where = f"{shown}: commit {commit[:12]}"
     raw = run_git(["cat-file", "commit", commit], git_dir=git_dir, timeout=timeout).stdout
     kind = signature_kind(raw)
+    checked = _Commit(git_dir, commit, where, timeout)
     if kind is None:
         raise SourceFailed(f"{where} is not signed; this app requires a signed commit, so it is not applied")
     if kind == "ssh":
         if policy.allowed_signers is None:
             raise SourceFailed(f"{where} has an SSH signature, but the app trusts only an OpenPGP keyring")
-        return _verify_ssh(git_dir, commit, policy.allowed_signers, where, timeout)
+        return _verify_ssh(checked, policy.allowed_signers)
     if kind == "openpgp":
         if policy.keyring is None:
             raise SourceFailed(f"{where} has an OpenPGP signature, but the app trusts only SSH signers")
-        return _verify_openpgp(git_dir, commit, policy.keyring, gnupg_root, where, timeout)
+        return _verify_openpgp(checked, policy.keyring, gnupg_root)
     raise SourceFailed(f"{where} has an X.509 signature, which is not supported; not applied")
 
 
-def _verify_ssh(git_dir: Path, commit: str, signers: Path, where: str, timeout: float) -> str:
+def _verify_ssh(commit: _Commit, signers: Path) -> str:
+    where = commit.where
     if not signers.is_file():
         raise SourceFailed(f"{where}: allowed signers file {signers} not found")
     try:
         out = run_git(
-            ["-c", f"gpg.ssh.allowedSignersFile={signers}", "verify-commit", commit],
-            git_dir=git_dir,
+            ["-c", f"gpg.ssh.allowedSignersFile={signers}", "verify-commit", commit.sha],
+            git_dir=commit.git_dir,
             env=_ISOLATED,
-            timeout=timeout,
+            timeout=commit.timeout,
         )
     except GitFailed as e:
         raise SourceFailed(f"{where} is not signed by an allowed signer of {signers}; not applied") from e
@@ -88,16 +101,15 @@ def _verify_ssh(git_dir: Path, commit: str, signers: Path, where: str, timeout: 
     return f"{good['who']} ({good['key'].strip()})"
 
 
-def _verify_openpgp(
-    git_dir: Path, commit: str, keyring: Path, gnupg_root: Path, where: str, timeout: float
-) -> str:
-    home = _gnupg_home(keyring, gnupg_root, where, timeout)
+def _verify_openpgp(commit: _Commit, keyring: Path, gnupg_root: Path) -> str:
+    where = commit.where
+    home = _gnupg_home(keyring, gnupg_root, where, commit.timeout)
     try:
         out = run_git(
-            ["verify-commit", "--raw", commit],
-            git_dir=git_dir,
+            ["verify-commit", "--raw", commit.sha],
+            git_dir=commit.git_dir,
             env={**_ISOLATED, "GNUPGHOME": str(home)},
-            timeout=timeout,
+            timeout=commit.timeout,
         )
         status = out.stderr
     except GitFailed as e:

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, GitRepo
+from tests.support.commands import agent
+from tests.support.repos import EXAMPLES, GitRepo
 
 pytestmark = pytest.mark.e2e
-
-
-def agent(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
 
 
 @pytest.fixture

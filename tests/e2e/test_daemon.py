@@ -10,41 +10,40 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from agent.emulator import EmulatedCluster
 from agent.emulator.serving import EmulatorServer
-from tests.conftest import write_config
-from tests.e2e.daemon_support import (
+from tests.support.daemon import (
+    API_TOKEN,
+    GH_SECRET,
     Daemon,
-    GitHttpServer,
-    Upstream,
     configmaps_app,
-    free_port,
     github_headers,
     github_push,
-    wait_for,
+    start,
 )
+from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.net import free_port
+from tests.support.repos import write_config
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.e2e
-GH_SECRET = "gh-webhook-secret-1234"
-API_TOKEN = "api-token-5678"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[GitHttpServer]:
+def server(tmp_path: Path) -> Iterator[SmartHttp]:
     root = tmp_path / "srv"
     root.mkdir()
-    s = GitHttpServer(root)
+    s = SmartHttp(root)
     yield s
-    s.close()
+    s.stop()
 
 
 @pytest.fixture
-def upstream(tmp_path: Path, server: GitHttpServer) -> Upstream:
+def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
     up = Upstream(tmp_path, server)
     configmaps_app(up.work, 10, "one")
     up.push("one")
@@ -62,49 +61,6 @@ def api_server(tmp_path: Path) -> Iterator[Path]:
     finally:
         server.stop()
         engine.close()
-
-
-def start(
-    tmp_path: Path,
-    upstream: Upstream,
-    daemon: dict[str, Any] | None = None,
-    apps: list[dict[str, Any]] = (),
-    kubeconfig: Path | None = None,
-) -> Daemon:
-    port = free_port()
-    settings: dict[str, Any] = {
-        "port": port,
-        "logFormat": "json",
-        "apiToken": "${API_TOKEN}",
-        "webhook": {"secrets": {"github": "${GH_SECRET}"}},
-    }
-    for key, value in (daemon or {}).items():
-        settings[key] = {**settings[key], **value} if isinstance(value, dict) else value
-    cluster = (
-        {"kubeconfig": {"path": str(kubeconfig)}} if kubeconfig else {"emulated": {"path": "cluster.db"}}
-    )
-    doc = {
-        "cluster": cluster,
-        "stateDir": "state",
-        "source": {"allowedSchemes": ["http"]},  # the git server on loopback speaks plain HTTP
-        "daemon": settings,
-        "apps": [
-            {
-                "name": "web",
-                "repo": upstream.url,
-                "revision": "main",
-                "path": "app",
-                "namespace": "web",
-                "intervalSeconds": 3600,
-            },
-            *apps,
-        ],
-    }
-    config = tmp_path / "agent.yaml"
-    config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    d = Daemon(config, port, {"GH_SECRET": GH_SECRET, "API_TOKEN": API_TOKEN})
-    d.wait_ready()
-    return d
 
 
 @pytest.fixture
@@ -203,7 +159,7 @@ def test_refused_webhooks_cause_no_reconcile(
 
 
 def test_webhook_flood_one_reconcile_per_window_and_503_when_the_queue_is_full(
-    tmp_path: Path, server: GitHttpServer, upstream: Upstream, daemons: list[Daemon]
+    tmp_path: Path, server: SmartHttp, upstream: Upstream, daemons: list[Daemon]
 ) -> None:
     other = Upstream(tmp_path, server, "other.git")
     configmaps_app(other.work, 2, "x", namespace="other")
@@ -297,7 +253,7 @@ def test_actions_are_disabled_without_a_token(
 
 
 def test_sigterm_during_a_sync_lets_it_finish(
-    tmp_path: Path, server: GitHttpServer, upstream: Upstream, daemons: list[Daemon]
+    tmp_path: Path, server: SmartHttp, upstream: Upstream, daemons: list[Daemon]
 ) -> None:
     d = start(tmp_path, upstream)
     first = upstream.work.git("rev-parse", "HEAD")
@@ -305,10 +261,10 @@ def test_sigterm_during_a_sync_lets_it_finish(
     configmaps_app(upstream.work, 10, "two")
     second = upstream.push("two")
     server.delay = 1.0  # the fetch of the new commit is slow: the sync is under way for a while
-    requests = server.requests
+    requests = len(server.requests)
     body = github_push(upstream.url)
     assert d.post("/webhooks/github", body, github_headers(GH_SECRET, body))[0] == 202
-    wait_for(lambda: server.requests > requests, 30, "the sync to reach the git server")
+    wait_for(lambda: len(server.requests) > requests, 30, "the sync to reach the git server")
     d.proc.send_signal(signal.SIGTERM)
     code = d.stop(timeout=90)
     server.delay = 0
@@ -327,7 +283,7 @@ def test_sigterm_during_a_sync_lets_it_finish(
 
 
 def test_sigterm_grace_over_cuts_off_and_a_restart_converges(
-    tmp_path: Path, server: GitHttpServer, upstream: Upstream, daemons: list[Daemon]
+    tmp_path: Path, server: SmartHttp, upstream: Upstream, daemons: list[Daemon]
 ) -> None:
     d = start(tmp_path, upstream, {"shutdownGraceSeconds": 0.2})
     first = upstream.work.git("rev-parse", "HEAD")
@@ -335,10 +291,10 @@ def test_sigterm_grace_over_cuts_off_and_a_restart_converges(
     configmaps_app(upstream.work, 10, "two")
     second = upstream.push("two")
     server.delay = 2.0
-    requests = server.requests
+    requests = len(server.requests)
     body = github_push(upstream.url)
     d.post("/webhooks/github", body, github_headers(GH_SECRET, body))
-    wait_for(lambda: server.requests > requests, 30, "the sync to reach the git server")
+    wait_for(lambda: len(server.requests) > requests, 30, "the sync to reach the git server")
     d.proc.send_signal(signal.SIGTERM)
     assert d.stop(timeout=60) == 1
     assert "cut off: web (safe to run again)" in d.logs()

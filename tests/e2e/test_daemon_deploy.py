@@ -16,8 +16,8 @@ import yaml
 
 from agent.config import parse_config
 from agent.emulator import EmulatedCluster
-from tests.conftest import PROJECT, GitRepo, write_config
-from tests.e2e.test_cli import agent
+from tests.support.commands import agent
+from tests.support.repos import PROJECT, GitRepo, write_config
 
 pytestmark = pytest.mark.e2e
 

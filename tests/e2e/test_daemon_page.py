@@ -3,44 +3,32 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon_support import GitHttpServer, Upstream, configmaps_app, wait_for
-from tests.e2e.test_daemon import start
+from tests.support.browser import CHROMIUM, SCREENSHOTS, chromium
+from tests.support.daemon import configmaps_app, start
+from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / ".gitops-agent" / "screenshots"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[GitHttpServer]:
+def server(tmp_path: Path) -> Iterator[SmartHttp]:
     root = tmp_path / "srv"
     root.mkdir()
-    s = GitHttpServer(root)
+    s = SmartHttp(root)
     yield s
-    s.close()
-
-
-def chromium(*args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    s.stop()
 
 
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt-get as root)"
 )
-def test_status_page_in_headless_chromium(tmp_path: Path, server: GitHttpServer) -> None:
+def test_status_page_in_headless_chromium(tmp_path: Path, server: SmartHttp) -> None:
     up = Upstream(tmp_path, server)
     configmaps_app(up.work, 5, "one")
     commit = up.push("one")

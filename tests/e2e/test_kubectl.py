@@ -12,16 +12,17 @@ import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.emulator import serve, stop
+from tests.support.waits import wait_for_kubeconfig
 
 pytestmark = [
     pytest.mark.e2e,
@@ -63,32 +64,9 @@ class Kubectl:
 def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
     root = tmp_path_factory.mktemp("kubectl")
     kubeconfig = root / "kubeconfig"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent",
-            "emulator",
-            "serve",
-            "--db",
-            str(root / "cluster.db"),
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--rollout-seconds",
-            "0.5",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    server = serve(root / "cluster.db", kubeconfig, "--rollout-seconds", "0.5")
     try:
-        for _ in range(400):
-            if kubeconfig.exists() and kubeconfig.stat().st_size:
-                break
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else "serve exited"
-            time.sleep(0.05)
+        wait_for_kubeconfig(kubeconfig, server)
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(root / "home"),  # kubectl's discovery and OpenAPI caches
@@ -96,12 +74,7 @@ def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
         }
         yield Kubectl(env)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def test_kubeconfig_is_https_with_a_token(kubectl: Kubectl) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GitRepo, write_config
+from tests.support.repos import GitRepo, write_config
 
 pytestmark = pytest.mark.e2e
 

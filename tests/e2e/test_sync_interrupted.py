@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from agent.emulator import EmulatedCluster
-from tests.conftest import GitRepo, write_config
+from tests.support.repos import GitRepo, write_config
 
 pytestmark = pytest.mark.e2e
 

@@ -19,28 +19,16 @@ from typing import Any
 import pytest
 
 from agent.cluster.base import ClusterClient
-from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.kube.errors import AlreadyExists, Conflict, Invalid, NotFound
+from tests.support.crds import widget_crd
+from tests.support.emulator import backend as served
+from tests.support.waits import eventually
 
 
 @pytest.fixture(params=["emulated", "kube-http"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterClient]:
-    engine = EmulatedCluster(tmp_path / "cluster.db", Options(time_factor=0.001))
-    if request.param == "emulated":
-        yield engine
-        engine.close()
-        return
-    server = EmulatorServer(engine).start()
-    config = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
-    client = KubeCluster.from_kubeconfig(config, discovery_cache=tmp_path / "discovery.json")
-    try:
-        yield client
-    finally:
-        client.close()
-        server.stop()
-        engine.close()
+    with served(tmp_path, request.param) as b:
+        yield b.client
 
 
 def ns(name: str = "app") -> dict[str, Any]:
@@ -70,16 +58,6 @@ def deployment(name: str = "web", image: str = "nginx:1.27", **spec: Any) -> dic
             **spec,
         },
     }
-
-
-def eventually(fn: Callable[[], Any], attempts: int = 200) -> Any:
-    """Poll until ``fn`` returns something truthy (bounded; never a timing assertion)."""
-    for _ in range(attempts):
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.02)
-    return fn()
 
 
 def settled(
@@ -407,39 +385,6 @@ def test_owner_references_are_garbage_collected(backend: ClusterClient) -> None:
 
 # -- custom resources ---------------------------------------------------------------------------------
 CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
-
-
-def widget_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer", "default": 1}},
-                                },
-                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
 
 
 def widget(name: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from agent.emulator import EmulatedCluster
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
 from agent.sync.engine import Context
-from tests.conftest import GitRepo
+from tests.support.repos import GitRepo
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{value: '{value}'}}\n"
 

@@ -16,7 +16,7 @@ import pytest
 from agent.config import parse_config
 from agent.daemon.scheduler import Draining, QueueFull, Scheduler
 from agent.daemon.state import AppState, Manual, RunResult
-from tests.e2e.daemon_support import wait_for
+from tests.support.waits import wait_for
 
 
 class Probe:

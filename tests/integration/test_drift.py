@@ -15,7 +15,8 @@ import pytest
 from agent.diff import ABSENT
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey
 from agent.sync.engine import drift, reconcile
-from tests.integration.drift_support import SHOP, backend, change_out_of_band, corpus_repo, make_ctx
+from tests.support.drift import SHOP, change_out_of_band, corpus_repo, make_ctx
+from tests.support.emulator import backend
 
 WEB = ObjectKey("apps", "Deployment", SHOP, "web")
 WORKER = ObjectKey("apps", "Deployment", SHOP, "worker")

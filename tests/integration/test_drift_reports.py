@@ -23,18 +23,17 @@ from agent.report import drift_document, print_drift
 from agent.report.templates import templates_dir
 from agent.results import DriftReport
 from agent.sync.engine import drift, reconcile
-from tests.conftest import PROJECT
-from tests.e2e.test_daemon_page import CHROMIUM, SCREENSHOTS, chromium
-from tests.integration.drift_support import (
+from tests.support.browser import CHROMIUM, SCREENSHOTS, chromium
+from tests.support.drift import (
     APP_PATH,
     SHOP,
-    Backend,
     app_config,
-    backend,
     change_out_of_band,
     corpus_repo,
     make_ctx,
 )
+from tests.support.emulator import Backend, backend
+from tests.support.repos import PROJECT
 
 # Every clear Secret value of the corpus, and what the tests write live.
 CORPUS_SECRETS = (

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import socket
 import socketserver
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +28,8 @@ from agent.cluster.kube import KubeCluster
 from agent.emulator import EmulatedCluster, Options
 from agent.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.kube.errors import ClusterError, NotFound
+from tests.support.emulator import serve
+from tests.support.waits import wait_for_kubeconfig
 
 
 class Api:
@@ -299,43 +299,11 @@ def test_faults_in_process_and_crash_loops(tmp_path: Path) -> None:
         cluster.close()
 
 
-def _wait_for(path: Path, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
-    for _ in range(300):
-        if path.exists() and path.stat().st_size:
-            return yaml.safe_load(path.read_text())
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "serve exited"
-        time.sleep(0.05)
-    raise AssertionError("no kubeconfig written")
-
-
-def _serve(db: Path, kubeconfig: Path) -> subprocess.Popen[bytes]:
-    if kubeconfig.exists():
-        kubeconfig.unlink()
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent",
-            "emulator",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(kubeconfig),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None:
     db, kubeconfig = tmp_path / "cluster.db", tmp_path / "kubeconfig"
-    proc = _serve(db, kubeconfig)
+    proc = serve(db, kubeconfig)
     try:
-        _wait_for(kubeconfig, proc)
+        wait_for_kubeconfig(kubeconfig, proc)
         client = KubeCluster.from_kubeconfig(kubeconfig, discovery_cache=tmp_path / "d1.json")
         client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
         for i in range(20):
@@ -346,9 +314,9 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    proc = _serve(db, kubeconfig)
+    proc = serve(db, kubeconfig)
     try:
-        config = _wait_for(kubeconfig, proc)
+        config = wait_for_kubeconfig(kubeconfig, proc)
         client = KubeCluster.from_kubeconfig(kubeconfig, discovery_cache=tmp_path / "d2.json")
         assert len(client.list("v1", "ConfigMap", "app")) == 20
         client.close()

@@ -13,7 +13,7 @@ from agent.models import Action, HealthStatus, SyncStatus
 from agent.results import Stage
 from agent.sync.engine import Context, reconcile, status
 from agent.sync.rollback import rollback_by_hand
-from tests.conftest import GitRepo
+from tests.support.repos import GitRepo
 
 DEPLOYMENT = """
 apiVersion: apps/v1

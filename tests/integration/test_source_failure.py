@@ -14,8 +14,8 @@ from agent.config import parse_config
 from agent.emulator import EmulatedCluster
 from agent.results import Stage
 from agent.sync.engine import Context, drift, reconcile
-from tests.conftest import GitRepo
-from tests.integration.source_servers import SmartHttp
+from tests.support.git_servers import SmartHttp
+from tests.support.repos import GitRepo
 
 TOKEN = "tok-engine-5e1f0a9b77"
 DEPLOY = """

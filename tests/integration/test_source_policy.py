@@ -10,7 +10,7 @@ import pytest
 from agent.errors import SourceFailed
 from agent.source import GitSource, SourceSettings, UrlPolicy, check_url
 from agent.source.urls import KNOWN_SCHEMES
-from tests.conftest import GitRepo
+from tests.support.repos import GitRepo
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ import pytest
 
 from agent.errors import SourceFailed
 from agent.source import Credential, GitSource, SecretSource, SourceSettings, UrlPolicy
-from tests.conftest import GitRepo
-from tests.integration.source_servers import GitDaemon, SmartHttp, closed_port, silent_server
+from tests.support.git_servers import GitDaemon, SmartHttp
+from tests.support.net import closed_port, silent_server
+from tests.support.repos import GitRepo
 
 TOKEN = "tok-3f9a7c1e5b2d-secret"
 

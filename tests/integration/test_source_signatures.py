@@ -13,7 +13,7 @@ import pytest
 
 from agent.errors import SourceFailed
 from agent.source import GitSource, SignaturePolicy, SourceSettings, UrlPolicy
-from tests.conftest import GitRepo
+from tests.support.repos import GitRepo
 
 
 def _source(tmp_path: Path) -> GitSource:

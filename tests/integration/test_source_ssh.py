@@ -11,8 +11,8 @@ import pytest
 
 from agent.errors import SourceFailed
 from agent.source import Credential, GitSource, SecretSource, SourceSettings, UrlPolicy
-from tests.conftest import GitRepo
-from tests.integration.source_servers import SshServer, find_sshd
+from tests.support.repos import GitRepo
+from tests.support.sshd import SshServer, find_sshd
 
 
 def _key(folder: Path, name: str) -> Path:

@@ -13,8 +13,8 @@ from agent.errors import AgentError
 from agent.models import Action, ChangeKind, DiffStatus
 from agent.results import Stage
 from agent.sync.engine import Context, drift, reconcile
-from tests.conftest import GitRepo
-from tests.integration.test_cluster_contract import widget_crd
+from tests.support.crds import widget_crd
+from tests.support.repos import GitRepo
 
 CHART_FILES = {
     "apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",

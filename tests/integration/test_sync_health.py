@@ -15,7 +15,7 @@ from agent.emulator import EmulatedCluster, Options
 from agent.models import Action, HealthStatus
 from agent.results import Stage
 from agent.sync.engine import Context, reconcile
-from tests.conftest import GitRepo
+from tests.support.repos import GitRepo
 
 
 def deployment(image: str, replicas: int = 2, **spec: Any) -> dict[str, Any]:

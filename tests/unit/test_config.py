@@ -7,7 +7,7 @@ import pytest
 from agent.config import load_config, parse_config
 from agent.errors import ConfigError
 from agent.redact import redact
-from tests.conftest import write_config
+from tests.support.repos import write_config
 
 
 def test_full_config_parses_with_defaults(tmp_path: Path) -> None:

@@ -5,14 +5,15 @@ from pathlib import Path
 import yaml
 from kubernetes import client as k8s
 
-from agent.cluster.kube import POOL_CONNECTIONS, KubeCluster, _throttle_token_refresh
+from agent.cluster.connection import POOL_CONNECTIONS, throttle_token_refresh
+from agent.cluster.kube import KubeCluster
 
 
 def test_token_refresh_runs_at_most_every_interval() -> None:
     calls: list[object] = []
     configuration = k8s.Configuration()
     configuration.refresh_api_key_hook = calls.append
-    _throttle_token_refresh(configuration)
+    throttle_token_refresh(configuration)
     for _ in range(100):
         configuration.refresh_api_key_hook(configuration)
     assert calls == [configuration]  # the first request refreshes; the next 99 do not
@@ -29,7 +30,7 @@ def test_throttle_stays_in_front_of_a_hook_that_reinstalls_itself() -> None:
 
     configuration = k8s.Configuration()
     configuration.refresh_api_key_hook = loader_hook
-    _throttle_token_refresh(configuration)
+    throttle_token_refresh(configuration)
     for _ in range(100):
         configuration.refresh_api_key_hook(configuration)
     assert calls == [configuration]

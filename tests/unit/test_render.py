@@ -9,7 +9,7 @@ import pytest
 from agent.errors import RenderFailed
 from agent.render import Release, RenderRequest, deep_merge, render
 from agent.render.manifests import to_yaml_stream
-from tests.unit.render_helpers import by_name, chart, cm, run, write
+from tests.support.render import by_name, chart, cm, run, write
 
 DEPLOY = """\
 {% from "_helpers.j2" import name %}

@@ -12,7 +12,7 @@ from agent.errors import RenderFailed
 from agent.render import Capabilities, Release
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.manifests import CHART_CRD_ANNOTATION, PRUNE_ANNOTATION
-from tests.unit.render_helpers import FIXTURES, by_name, chart, cm, run, write
+from tests.support.render import FIXTURES, by_name, chart, cm, run, write
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from agent.render import Release, RenderRequest, parse_set, render
 from agent.render.manifests import to_yaml_stream
-from tests.conftest import EXAMPLES, PROJECT, GitRepo
+from tests.support.repos import EXAMPLES, PROJECT, GitRepo
 
 ARGS = ["--set", "replicas=3,auth.password=p4ss", "--release", "cache", "-n", "data"]
 

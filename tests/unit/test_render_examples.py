@@ -15,8 +15,8 @@ import pytest
 from agent.config import Application, load_config
 from agent.render import Release, RenderRequest, RenderResult, render
 from agent.render.manifests import to_yaml_stream
-from tests.conftest import EXAMPLES, PROJECT
-from tests.unit.render_helpers import FIXTURES
+from tests.support.render import FIXTURES
+from tests.support.repos import EXAMPLES, PROJECT
 
 GOLDEN = FIXTURES / "golden"
 CONFIG = load_config(EXAMPLES / "agent.yaml")

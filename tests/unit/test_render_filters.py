@@ -9,7 +9,7 @@ import pytest
 
 from agent.errors import RenderFailed
 from agent.render import Limits
-from tests.unit.render_helpers import chart, run
+from tests.support.render import chart, run
 
 VALUES = """\
 name: web

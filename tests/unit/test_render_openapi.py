@@ -10,7 +10,7 @@ from agent.config import parse_config
 from agent.errors import RenderFailed
 from agent.render import Capabilities
 from agent.render.openapi import DEFAULT_KUBE_VERSION, schema_version, served_api_versions
-from tests.unit.render_helpers import run, write
+from tests.support.render import run, write
 
 GOOD = """\
 apiVersion: apps/v1

@@ -16,8 +16,8 @@ from agent.errors import RenderFailed
 from agent.render import Limits
 from agent.results import Stage
 from agent.sync.engine import Context, reconcile
-from tests.conftest import GitRepo
-from tests.unit.render_helpers import run, write
+from tests.support.render import run, write
+from tests.support.repos import GitRepo
 
 CHART = "apiVersion: v2\nname: evil\nversion: 1.0.0\n"
 DEPLOY = """\

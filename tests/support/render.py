@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.render import Release, RenderRequest, RenderResult, render
+from tests.support.repos import PROJECT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "render"
+FIXTURES = PROJECT / "tests" / "unit" / "fixtures" / "render"
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

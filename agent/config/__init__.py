@@ -5,6 +5,10 @@ repository) are resolved against the directory of the configuration file, so
 a config works the same from any working directory.  ``${VAR}`` in a string
 expands from the environment (``$${VAR}`` is a literal ``${VAR}``); expanded
 values are registered with :mod:`agent.redact` and never printed.
+
+An application's own entry (its source, sync policy, drift ignores and
+signature checks) is in :mod:`agent.config.app`; its models are importable
+from here as well, as the whole file's are.
 """
 
 from __future__ import annotations
@@ -15,24 +19,49 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from agent.diff.ignore import IgnoreRule
-from agent.diff.paths import parse_dotted, parse_pointer
+from agent.config.app import (
+    DNS1123_LABEL,
+    Application,
+    ConfigModel,
+    IgnoreDifference,
+    RetryPolicy,
+    SignatureVerification,
+    SyncPolicy,
+)
 from agent.errors import ConfigError
 from agent.redact import register_secret
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+__all__ = [
+    "DNS1123_LABEL",
+    "AgentConfig",
+    "Application",
+    "BackoffSettings",
+    "ClusterConfig",
+    "ConfigModel",
+    "DaemonConfig",
+    "EmulatedClusterSettings",
+    "IgnoreDifference",
+    "Kubeconfig",
+    "Notification",
+    "RepoCredentials",
+    "RetryPolicy",
+    "SecretRef",
+    "SignatureVerification",
+    "SourceConfig",
+    "SyncPolicy",
+    "WebhookConfig",
+    "WebhookSecrets",
+    "load_config",
+    "parse_config",
+]
+
 _REMOTE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)")
 _ENV = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-class EmulatedClusterSettings(_Model):
+class EmulatedClusterSettings(ConfigModel):
     path: str = ".gitops-agent/cluster.db"
     # Rehearsals should not take real minutes: deadlines such as a Deployment's
     # progressDeadlineSeconds are scaled by this factor (600 s -> 6 s).
@@ -40,12 +69,12 @@ class EmulatedClusterSettings(_Model):
     rollout_seconds: float = Field(default=0.0, ge=0)  # until simulated rollouts report done
 
 
-class Kubeconfig(_Model):
+class Kubeconfig(ConfigModel):
     path: str | None = None  # default: $KUBECONFIG or ~/.kube/config
     context: str | None = None
 
 
-class ClusterConfig(_Model):
+class ClusterConfig(ConfigModel):
     """Exactly one of ``emulated``, ``kubeconfig`` or ``inCluster``."""
 
     emulated: EmulatedClusterSettings | None = None
@@ -77,73 +106,7 @@ class ClusterConfig(_Model):
         return "emulated"
 
 
-class RetryPolicy(_Model):
-    """Retries of API requests that failed for a passing reason (429, 5xx,
-    timeouts, optimistic-lock conflicts): exponential backoff with jitter,
-    or the server's Retry-After when it gives one."""
-
-    attempts: int = Field(default=5, ge=1, le=20)
-    backoff_seconds: float = Field(default=0.5, gt=0)
-    max_backoff_seconds: float = Field(default=10, gt=0)
-
-
-class SyncPolicy(_Model):
-    automated: bool = True
-    prune: bool = True
-    self_heal: bool = True
-    create_namespace: bool = False  # create the app's namespace when missing (never pruned)
-    adopt: bool = False  # take over existing objects no agent manages (otherwise: a conflict)
-    allow_empty: bool = False  # let a render of no objects prune everything the app owns
-    max_prune_percent: int | None = Field(default=None, ge=1, le=100)  # refuse syncs pruning more
-    rollback_on_failure: bool = True
-    health_timeout_seconds: float = Field(default=300, gt=0)
-    wait_for_health: bool = True  # wait for each wave (and the whole app) to be healthy
-    apply_strategy: Literal["server-side", "client-side"] = "server-side"
-    force: bool = True  # server-side apply takes over fields other managers changed (Git wins)
-    replace_on_immutable: bool = False  # delete and recreate objects whose immutable fields changed
-    parallelism: int = Field(default=8, ge=1, le=64)  # concurrent requests within a wave
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
-
-
-class IgnoreDifference(_Model):
-    """Fields of selected objects that are never drift and that sync leaves
-    alone (Argo CD's ``ignoreDifferences``)."""
-
-    group: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    namespace: str | None = None
-    json_pointers: list[str] = Field(default_factory=list)
-    paths: list[str] = Field(default_factory=list)
-    managed_fields_managers: list[str] = Field(default_factory=list)
-
-    @field_validator("json_pointers")
-    @classmethod
-    def _pointers(cls, v: list[str]) -> list[str]:
-        for p in v:
-            parse_pointer(p)
-        return v
-
-    @field_validator("paths")
-    @classmethod
-    def _paths(cls, v: list[str]) -> list[str]:
-        for p in v:
-            parse_dotted(p)
-        return v
-
-    def rule(self) -> IgnoreRule:
-        return IgnoreRule(
-            self.group,
-            self.kind,
-            self.name,
-            self.namespace,
-            tuple(self.json_pointers),
-            tuple(self.paths),
-            tuple(self.managed_fields_managers),
-        )
-
-
-class SecretRef(_Model):
+class SecretRef(ConfigModel):
     """A secret read when needed: from an environment variable or a file
     (relative to the configuration file), never written in the config."""
 
@@ -157,7 +120,7 @@ class SecretRef(_Model):
         return self
 
 
-class RepoCredentials(_Model):
+class RepoCredentials(ConfigModel):
     """Credentials for every repository whose URL starts with ``url``
     (the longest matching prefix wins)."""
 
@@ -178,7 +141,7 @@ Scheme = Literal["https", "http", "ssh", "git", "file"]
 DEFAULT_SCHEMES: tuple[Scheme, ...] = ("https", "ssh", "git")
 
 
-class SourceConfig(_Model):
+class SourceConfig(ConfigModel):
     """How repositories are fetched: allowed URL schemes, credentials, timeouts."""
 
     allowed_schemes: list[Scheme] = Field(
@@ -190,53 +153,7 @@ class SourceConfig(_Model):
     credentials: list[RepoCredentials] = Field(default_factory=list)
 
 
-class SignatureVerification(_Model):
-    """Apply only commits signed by a trusted key: OpenPGP keys in a keyring
-    file, and/or SSH keys in an allowed-signers file."""
-
-    keyring: str | None = None
-    allowed_signers: str | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> SignatureVerification:
-        if self.keyring is None and self.allowed_signers is None:
-            raise ValueError("set keyring, allowedSigners or both")
-        return self
-
-
-class Application(_Model):
-    name: str
-    repo: str
-    revision: str = "HEAD"
-    path: str = "."
-    namespace: str = "default"
-    values_files: list[str] = Field(default_factory=list)
-    values: dict[str, Any] = Field(default_factory=dict)
-    interval_seconds: float = Field(default=60, gt=0)
-    history_limit: int = Field(default=10, ge=1, description="revision records kept")
-    ignore_differences: list[IgnoreDifference] = Field(default_factory=list)
-    strict_drift: bool = False  # also report fields others added (present live, never in Git)
-    sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
-    verify: SignatureVerification | None = None
-    openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
-
-    @field_validator("name", "namespace")
-    @classmethod
-    def _dns_label(cls, v: str) -> str:
-        if len(v) > 63 or not DNS1123_LABEL.match(v):
-            raise ValueError(f"{v!r} is not a valid name (lower-case letters, digits and '-', at most 63)")
-        return v
-
-    @field_validator("path")
-    @classmethod
-    def _relative_path(cls, v: str) -> str:
-        parts = Path(v).parts
-        if Path(v).is_absolute() or ".." in parts:
-            raise ValueError(f"{v!r} must be a path inside the repository (no leading '/', no '..')")
-        return v
-
-
-class WebhookSecrets(_Model):
+class WebhookSecrets(ConfigModel):
     """Per provider: a shared secret (HMAC key, or GitLab's token).  A
     provider with a secret refuses unsigned requests; write them as
     ``${VAR}`` so they come from the environment and are never printed."""
@@ -250,7 +167,7 @@ class WebhookSecrets(_Model):
     generic_token: str | None = None  # or a bearer token, for CI systems that cannot sign
 
 
-class WebhookConfig(_Model):
+class WebhookConfig(ConfigModel):
     secrets: WebhookSecrets = Field(default_factory=WebhookSecrets)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     debounce_seconds: float = Field(default=0.2, ge=0, description="pushes in this window: one reconcile")
@@ -261,7 +178,7 @@ NotifyEvent = Literal["sync-failed", "rollback", "drift"]
 NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("sync-failed", "rollback", "drift")
 
 
-class Notification(_Model):
+class Notification(ConfigModel):
     name: str
     url: str
     format: Literal["slack", "json"] = "json"
@@ -270,7 +187,7 @@ class Notification(_Model):
     retries: int = Field(default=3, ge=0, le=10)
 
 
-class BackoffSettings(_Model):
+class BackoffSettings(ConfigModel):
     """The daemon's retry delay for an app whose reconciles keep failing."""
 
     initial_seconds: float = Field(default=5, gt=0)
@@ -283,7 +200,7 @@ class BackoffSettings(_Model):
         return self
 
 
-class DaemonConfig(_Model):
+class DaemonConfig(ConfigModel):
     """``gitops-agent run``: the HTTP server, the scheduler and its limits."""
 
     address: str = "127.0.0.1"
@@ -301,7 +218,7 @@ class DaemonConfig(_Model):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
-class AgentConfig(_Model):
+class AgentConfig(ConfigModel):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     apps: list[Application] = Field(default_factory=list)
     state_dir: str = Field(default=".gitops-agent", description="repository cache and local state")

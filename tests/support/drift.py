@@ -7,54 +7,19 @@ from __future__ import annotations
 
 import base64
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.cluster.base import ClusterClient
-from agent.cluster.kube import KubeCluster
 from agent.config import AgentConfig, parse_config
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, write_kubeconfig
 from agent.sync.engine import Context
-from tests.conftest import GitRepo
+from tests.support.emulator import Backend
+from tests.support.repos import PROJECT, GitRepo
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drift"
+FIXTURES = PROJECT / "tests" / "integration" / "fixtures" / "drift"
 CORPUS = FIXTURES / "corpus"
 APP_PATH = "apps/shop"
 SHOP = "shop"
-
-
-@dataclass
-class Backend:
-    engine: EmulatedCluster
-    client: ClusterClient  # what the agent uses
-    kubeconfig: Path | None = None  # set when served over HTTP
-    other: KubeCluster | None = None  # another client, for out-of-band changes
-
-
-@contextmanager
-def backend(tmp_path: Path, mode: str) -> Iterator[Backend]:
-    engine = EmulatedCluster(tmp_path / "cluster.db", Options(time_factor=0.001))
-    if mode == "emulated":
-        try:
-            yield Backend(engine, engine)
-        finally:
-            engine.close()
-        return
-    server = EmulatorServer(engine).start()
-    config = write_kubeconfig(tmp_path / "kubeconfig", server.url, server.token)
-    client = KubeCluster.from_kubeconfig(config, discovery_cache=tmp_path / "discovery.json")
-    other = KubeCluster.from_kubeconfig(config, discovery_cache=tmp_path / "discovery-other.json")
-    try:
-        yield Backend(engine, client, config, other)
-    finally:
-        other.close()
-        client.close()
-        server.stop()
-        engine.close()
 
 
 def corpus_repo(path: Path) -> GitRepo:

@@ -1,0 +1,142 @@
+"""One application's entry in ``agent.yaml``, as pydantic models: its
+source revision and path, its sync policy (with the retries of API
+requests), the differences drift ignores and the signatures its commits
+need.  Also the base every configuration model shares.
+
+Cut from :mod:`agent.config` (which re-exports these names) because an app's
+entry is what the sync reads, while the rest of the file (cluster, sources,
+daemon) is read by whoever connects; as Argo CD keeps its ``Application``
+spec apart from its settings.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from agent.diff.ignore import IgnoreRule
+from agent.diff.paths import parse_dotted, parse_pointer
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class ConfigModel(BaseModel):
+    """Every model of the file: camelCase keys, unknown keys refused, frozen."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class RetryPolicy(ConfigModel):
+    """Retries of API requests that failed for a passing reason (429, 5xx,
+    timeouts, optimistic-lock conflicts): exponential backoff with jitter,
+    or the server's Retry-After when it gives one."""
+
+    attempts: int = Field(default=5, ge=1, le=20)
+    backoff_seconds: float = Field(default=0.5, gt=0)
+    max_backoff_seconds: float = Field(default=10, gt=0)
+
+
+class SyncPolicy(ConfigModel):
+    automated: bool = True
+    prune: bool = True
+    self_heal: bool = True
+    create_namespace: bool = False  # create the app's namespace when missing (never pruned)
+    adopt: bool = False  # take over existing objects no agent manages (otherwise: a conflict)
+    allow_empty: bool = False  # let a render of no objects prune everything the app owns
+    max_prune_percent: int | None = Field(default=None, ge=1, le=100)  # refuse syncs pruning more
+    rollback_on_failure: bool = True
+    health_timeout_seconds: float = Field(default=300, gt=0)
+    wait_for_health: bool = True  # wait for each wave (and the whole app) to be healthy
+    apply_strategy: Literal["server-side", "client-side"] = "server-side"
+    force: bool = True  # server-side apply takes over fields other managers changed (Git wins)
+    replace_on_immutable: bool = False  # delete and recreate objects whose immutable fields changed
+    parallelism: int = Field(default=8, ge=1, le=64)  # concurrent requests within a wave
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+
+
+class IgnoreDifference(ConfigModel):
+    """Fields of selected objects that are never drift and that sync leaves
+    alone (Argo CD's ``ignoreDifferences``)."""
+
+    group: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: list[str] = Field(default_factory=list)
+    paths: list[str] = Field(default_factory=list)
+    managed_fields_managers: list[str] = Field(default_factory=list)
+
+    @field_validator("json_pointers")
+    @classmethod
+    def _pointers(cls, v: list[str]) -> list[str]:
+        for p in v:
+            parse_pointer(p)
+        return v
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, v: list[str]) -> list[str]:
+        for p in v:
+            parse_dotted(p)
+        return v
+
+    def rule(self) -> IgnoreRule:
+        return IgnoreRule(
+            self.group,
+            self.kind,
+            self.name,
+            self.namespace,
+            tuple(self.json_pointers),
+            tuple(self.paths),
+            tuple(self.managed_fields_managers),
+        )
+
+
+class SignatureVerification(ConfigModel):
+    """Apply only commits signed by a trusted key: OpenPGP keys in a keyring
+    file, and/or SSH keys in an allowed-signers file."""
+
+    keyring: str | None = None
+    allowed_signers: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SignatureVerification:
+        if self.keyring is None and self.allowed_signers is None:
+            raise ValueError("set keyring, allowedSigners or both")
+        return self
+
+
+class Application(ConfigModel):
+    name: str
+    repo: str
+    revision: str = "HEAD"
+    path: str = "."
+    namespace: str = "default"
+    values_files: list[str] = Field(default_factory=list)
+    values: dict[str, Any] = Field(default_factory=dict)
+    interval_seconds: float = Field(default=60, gt=0)
+    history_limit: int = Field(default=10, ge=1, description="revision records kept")
+    ignore_differences: list[IgnoreDifference] = Field(default_factory=list)
+    strict_drift: bool = False  # also report fields others added (present live, never in Git)
+    sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
+    verify: SignatureVerification | None = None
+    openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _dns_label(cls, v: str) -> str:
+        if len(v) > 63 or not DNS1123_LABEL.match(v):
+            raise ValueError(f"{v!r} is not a valid name (lower-case letters, digits and '-', at most 63)")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, v: str) -> str:
+        parts = Path(v).parts
+        if Path(v).is_absolute() or ".." in parts:
+            raise ValueError(f"{v!r} must be a path inside the repository (no leading '/', no '..')")
+        return v
