@@ -528,7 +528,7 @@ def emulator_serve(
 
     from agent.emulator import EmulatedCluster, Options
     from agent.emulator.faults import parse_faults
-    from agent.emulator.serving import EmulatorServer
+    from agent.emulator.rest.serving import EmulatorServer
 
     path = db if db is not None else _emulator_path(config)
     rules = None
@@ -560,7 +560,7 @@ def emulator_kubeconfig(config: ConfigOption = Path("agent.yaml"), db: DbOption 
     """Print the kubeconfig of the emulated cluster's REST server (started with `emulator serve`)."""
     import yaml
 
-    from agent.emulator.serving import saved_kubeconfig
+    from agent.emulator.rest.serving import saved_kubeconfig
 
     cluster = _emulator(config, db)
     try:

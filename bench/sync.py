@@ -53,7 +53,7 @@ from typing import Any
 import yaml
 
 from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer
+from agent.emulator.rest.serving import EmulatorServer
 from agent.sync.ownership import owner_id, stamp
 
 GIT_ENV = {

@@ -27,15 +27,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent.cluster.base import FIELD_MANAGER, JSON
-from agent.emulator import fieldsets, managed, patching, validation, watching
+from agent.emulator.admission import validation
+from agent.emulator.admission.defaulting import apply_defaults
 from agent.emulator.controllers import Controllers
-from agent.emulator.defaulting import apply_defaults
 from agent.emulator.faults import FaultConfig, Faults
+from agent.emulator.fields import fieldsets, managed, patching
 from agent.emulator.lifecycle import Lifecycle
-from agent.emulator.listing import ListResult, list_page
-from agent.emulator.objects import now, qualified, spec_part
-from agent.emulator.store import Store
+from agent.emulator.objects import IN_PROCESS_MANAGER, JSON, now, qualified, spec_part
+from agent.emulator.storage import watch as watching
+from agent.emulator.storage.listing import ListResult, list_page
+from agent.emulator.storage.store import Store
 from agent.kube import kinds, shapes
 from agent.kube import nodes as schema
 from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound, UnsupportedMediaType
@@ -278,7 +279,7 @@ class EmulatedCluster:
         self,
         obj: Mapping[str, Any],
         *,
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         dry_run: bool = False,
         namespace: str | None = None,
     ) -> JSON:
@@ -325,7 +326,7 @@ class EmulatedCluster:
         self,
         obj: Mapping[str, Any],
         *,
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         dry_run: bool = False,
         subresource: str = "",
         namespace: str | None = None,
@@ -354,7 +355,7 @@ class EmulatedCluster:
         patch: Any,
         *,
         patch_type: str = "merge",
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         force: bool = False,
         dry_run: bool = False,
         subresource: str = "",
@@ -381,7 +382,7 @@ class EmulatedCluster:
         patch: Any,
         *,
         patch_type: str = "merge",
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         force: bool = False,
         dry_run: bool = False,
         subresource: str = "",
@@ -434,7 +435,7 @@ class EmulatedCluster:
         namespace: str,
         patch: Any,
         *,
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         force: bool = False,
         dry_run: bool = False,
         subresource: str = "",
@@ -451,7 +452,7 @@ class EmulatedCluster:
         self,
         obj: Mapping[str, Any],
         *,
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         force: bool = False,
         dry_run: bool = False,
         subresource: str = "",
@@ -479,7 +480,7 @@ class EmulatedCluster:
         namespace: str,
         patch: Mapping[str, Any],
         *,
-        field_manager: str = FIELD_MANAGER,
+        field_manager: str = IN_PROCESS_MANAGER,
         dry_run: bool = False,
     ) -> JSON:
         """JSON merge patch (RFC 7386), as ``kubectl patch --type merge``."""

@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from agent.emulator.admission.validation import Cause, forbidden
 from agent.emulator.objects import now, qualified
-from agent.emulator.validation import Cause, forbidden
 from agent.kube.errors import Conflict, Forbidden, NotFound
 from agent.kube.kinds import ResourceType
 

@@ -8,6 +8,11 @@ from typing import Any
 
 from agent.kube.kinds import ResourceType
 
+JSON = dict[str, Any]
+# The field manager an in-process client is recorded as when it names none: the
+# agent is the in-process cluster's client (a REST client is named by its User-Agent).
+IN_PROCESS_MANAGER = "gitops-agent"
+
 
 def now() -> str:
     """A timestamp as the API server writes them (RFC 3339, seconds, UTC)."""

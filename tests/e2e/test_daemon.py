@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from agent.emulator import EmulatedCluster
-from agent.emulator.serving import EmulatorServer
+from agent.emulator.rest.serving import EmulatorServer
 from tests.conftest import write_config
 from tests.e2e.daemon_support import (
     Daemon,

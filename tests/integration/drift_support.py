@@ -17,7 +17,7 @@ from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
 from agent.config import AgentConfig, parse_config
 from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.emulator.rest.serving import EmulatorServer, write_kubeconfig
 from agent.sync.engine import Context
 from tests.conftest import GitRepo
 

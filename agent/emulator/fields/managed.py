@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.emulator.fieldsets import (
+from agent.emulator.fields.fieldsets import (
     FieldSet,
     Path,
     child_node,

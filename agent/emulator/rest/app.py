@@ -33,10 +33,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from agent.emulator import discovery, fieldcheck, openapi, tables
+from agent.emulator.admission import fieldcheck
 from agent.emulator.engine import PATCH_TYPES, EmulatedCluster, faults_checked
 from agent.emulator.objects import qualified
-from agent.emulator.selectors import field_matcher, label_matcher
+from agent.emulator.rest import discovery, openapi, tables
+from agent.emulator.storage.selectors import field_matcher, label_matcher
 from agent.kube.errors import BadRequest, ClusterError, Expired, MethodNotAllowed, NotFound, Unauthorized
 from agent.kube.kinds import ResourceType
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.emulator.selectors import field_matcher, label_matcher
+from agent.emulator.storage.selectors import field_matcher, label_matcher
 from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agent.emulator.selectors import label_matcher
+from agent.emulator.storage.selectors import label_matcher
 
 if TYPE_CHECKING:
     from agent.emulator.engine import EmulatedCluster
