@@ -15,7 +15,7 @@ import pytest
 
 from agent.emulator import EmulatedCluster, Options
 from agent.emulator.rest.serving import EmulatorServer, saved_kubeconfig
-from agent.emulator.rest.tables import human_duration
+from agent.emulator.rest.cells import human_duration
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 

@@ -263,7 +263,7 @@ def test_faults_errors_latency_and_down(served: tuple[EmulatedCluster, EmulatorS
     cluster.faults.update(errors=[{"code": 500, "verbs": ["create"]}])
     status, body, _ = api.call("POST", "/api/v1/namespaces/app/configmaps", cm("x"))
     assert status == 500 and body["reason"] == "InternalError"
-    assert cluster.read(cluster.resource_type("v1", "ConfigMap"), "x", "app") is None
+    assert cluster.registry.read(cluster.resource_type("v1", "ConfigMap"), "x", "app") is None
     cluster.faults.update(errors=[], down=True)
     assert api.call("GET", "/api/v1/namespaces")[0] == 503
     assert api.call("GET", "/healthz", token=None)[0] == 503
