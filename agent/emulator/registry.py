@@ -37,6 +37,7 @@ from agent.emulator.writes import Writes
 from agent.kube.errors import BadRequest, NotFound, UnsupportedMediaType
 from agent.kube.kinds import ResourceType
 
+Objects = list[JSON]
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 PATCH_TYPES = {
@@ -352,10 +353,10 @@ class Registry:
         *,
         dry_run: bool = False,
         policy: str | None = None,
-    ) -> list[JSON]:
+    ) -> Objects:
         self.request("deletecollection", rt)
         page = self.list_page(rt, namespace, label_selector, field_selector)
-        deleted: list[JSON] = []
+        deleted: Objects = []
         for obj in page.items:
             meta = obj["metadata"]
             try:

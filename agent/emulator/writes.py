@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agent.emulator.admission import Admission, admit
-from agent.emulator.admission import validation as checks
+from agent.emulator.admission import causes as checks
 from agent.emulator.allocation import Allocator
 from agent.emulator.applying import last_applied_fields, update_last_applied
 from agent.emulator.catalog import Catalog

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.emulator import EmulatedCluster
-from agent.emulator.rest.serving import EmulatorServer
+from agent.emulator import EmulatedCluster, EmulatorServer
 from tests.conftest import write_config
 from tests.e2e.daemon_support import (
     Daemon,

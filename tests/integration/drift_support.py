@@ -16,8 +16,7 @@ from typing import Any
 from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
 from agent.config import AgentConfig, parse_config
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.rest.serving import EmulatorServer, write_kubeconfig
+from agent.emulator import EmulatedCluster, EmulatorServer, Options, write_kubeconfig
 from agent.sync.engine import Context
 from tests.conftest import GitRepo
 

@@ -20,8 +20,7 @@ import pytest
 
 from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.rest.serving import EmulatorServer, write_kubeconfig
+from agent.emulator import EmulatedCluster, EmulatorServer, Options, write_kubeconfig
 from agent.kube.errors import AlreadyExists, Conflict, Invalid, NotFound
 
 

@@ -27,8 +27,7 @@ from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.rest.serving import EmulatorServer, write_kubeconfig
+from agent.emulator import EmulatedCluster, EmulatorServer, Options, write_kubeconfig
 from agent.kube.errors import ClusterError, NotFound
 
 
@@ -364,7 +363,7 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
 
 
 def test_no_auth_server_and_its_kubeconfig(tmp_path: Path) -> None:
-    from agent.emulator.rest.serving import saved_kubeconfig
+    from agent.emulator import saved_kubeconfig
 
     cluster = EmulatedCluster(tmp_path / "c.db")
     server = EmulatorServer(cluster, token="").start()

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent.emulator.admission import defaulting, validation
+from agent.emulator.admission import causes, defaulting
+from agent.emulator.admission.causes import Cause
+from agent.emulator.admission.immutability import update_causes
 from agent.emulator.admission.serialize import serialize as serialize_body
-from agent.emulator.admission.validation import Cause
+from agent.emulator.admission.validation import object_causes
 from agent.emulator.fields import managed
 from agent.emulator.objects import JSON, now, spec_part
 from agent.kube import nodes as schema
@@ -132,11 +134,11 @@ def default(a: Admission) -> None:
 
 def validate(a: Admission) -> None:
     name = str(a.meta.get("name", ""))
-    causes = validation.object_causes(a.rt, a.body) if a.builtin else validation.name_causes(a.rt, name)
+    found = object_causes(a.rt, a.body) if a.builtin else causes.name_causes(a.rt, name)
     if a.live is not None:
-        causes += validation.update_causes(a.rt, a.live, a.body)
-        causes += finalizer_causes(a.live, a.body)
-    validation.raise_invalid(a.rt, name, causes)
+        found += update_causes(a.rt.group, a.rt.kind, a.live, a.body)
+        found += finalizer_causes(a.live, a.body)
+    causes.raise_invalid(a.rt, name, found)
 
 
 def finalizer_causes(live: JSON, new: JSON) -> list[Cause]:
@@ -147,7 +149,7 @@ def finalizer_causes(live: JSON, new: JSON) -> list[Cause]:
     after = set(new["metadata"].get("finalizers") or ())
     if after - before:
         return [
-            validation.forbidden(
+            causes.forbidden(
                 "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
             )
         ]
