@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agent.emulator.admission.serialize import default_list_keys, serialize
@@ -24,6 +25,20 @@ from agent.kube.kinds import ResourceType
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
+@dataclass
+class Applied:
+    """An apply made ready to merge: the object it names, the serialized applied
+    configuration, the resourceVersion it requires (if any) and the patch as sent."""
+
+    rt: ResourceType
+    name: str
+    ns: str
+    body: JSON
+    want_rv: str | None
+    patch: Mapping[str, Any]
+    node: schema.Node
+
+
 def prepare(
     rt: ResourceType,
     name: str,
@@ -34,10 +49,9 @@ def prepare(
     node: schema.Node,
     builtin: bool,
     owned: bool,
-) -> tuple[JSON, str | None]:
-    """The applied object, serialized, and the resourceVersion it requires (if any).
-    ``owned``: ``patch`` is the caller's to give away (only its top level and
-    metadata change here); otherwise it is copied first."""
+) -> Applied:
+    """The apply made ready to merge.  ``owned``: ``patch`` is the caller's to give
+    away (only its top level and metadata change here); otherwise it is copied first."""
     if not isinstance(patch, Mapping):
         raise BadRequest("an apply patch must be a single object")
     if not manager:
@@ -63,7 +77,7 @@ def prepare(
     want_rv = meta.get("resourceVersion")
     applied = serialize(rt, applied, node, builtin=builtin)
     default_list_keys(applied, node, builtin=builtin)
-    return applied, want_rv
+    return Applied(rt, name, ns, applied, want_rv, patch, node)
 
 
 def last_applied_fields(live: JSON | None, node: schema.Node, manager: str) -> set[fieldsets.Path] | None:

@@ -89,6 +89,7 @@ class Commands:
         self,
         kind: str,
         name: Annotated[str | None, typer.Argument()] = None,
+        *,
         namespace: NsOption = "",
         output: Annotated[str, typer.Option("--output", "-o", help="name, yaml or json")] = "name",
         config: ConfigOption = Path("agent.yaml"),
@@ -124,6 +125,7 @@ class Commands:
         self,
         kind: str,
         name: str,
+        *,
         patch: Annotated[str, typer.Option("--patch", "-p", help="JSON merge patch (RFC 7386).")],
         namespace: NsOption = "default",
         config: ConfigOption = Path("agent.yaml"),
@@ -144,8 +146,9 @@ class Commands:
             cluster.close()
         out.print(f"{k.lower()}/{obj['metadata']['name']} patched")
 
-    def serve(
+    def serve(  # noqa: PLR0913, RUF100 - the command's options are its parameters
         self,
+        *,
         config: ConfigOption = Path("agent.yaml"),
         db: DbOption = None,
         port: PortOption = 6443,

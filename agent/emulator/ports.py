@@ -51,6 +51,7 @@ class Cluster(Protocol):
         ns: str,
         name: str,
         change: Change,
+        *,
         manager: str = SYSTEM_MANAGER,
         subresource: str = "",
     ) -> JSON | None:

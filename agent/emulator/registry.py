@@ -26,9 +26,9 @@ from agent.emulator.allocation import Allocator
 from agent.emulator.catalog import Catalog
 from agent.emulator.controllers import Controllers
 from agent.emulator.faults import FaultConfig, Faults
-from agent.emulator.fields import patching
+from agent.emulator.fields import managed, patching
 from agent.emulator.lifecycle import Lifecycle
-from agent.emulator.objects import JSON, as_version
+from agent.emulator.objects import JSON, as_version, now
 from agent.emulator.options import Options
 from agent.emulator.ports import SYSTEM_MANAGER, Change, Listener
 from agent.emulator.storage.listing import ListResult, list_page
@@ -119,11 +119,12 @@ class Registry:
         ns: str,
         name: str,
         change: Change,
+        *,
         manager: str = SYSTEM_MANAGER,
         subresource: str = "",
     ) -> JSON | None:
         """Change an object as a controller would; None when it is gone or unchanged."""
-        return self._writes.system_write(rt, ns, name, change, manager, subresource)
+        return self._writes.system_write(rt, ns, name, change, manager=manager, subresource=subresource)
 
     def run_due(self) -> None:
         self.controllers.tick()
@@ -155,18 +156,27 @@ class Registry:
         rt: ResourceType,
         namespace: str = "",
         label_selector: Mapping[str, str] | str | None = None,
+        *,
         field_selector: str | None = None,
         limit: int = 0,
         continue_token: str = "",
     ) -> ListResult:
         self.request("list", rt)
-        return self.list_page(rt, namespace, label_selector, field_selector, limit, continue_token)
+        return self.list_page(
+            rt,
+            namespace,
+            label_selector,
+            field_selector=field_selector,
+            limit=limit,
+            continue_token=continue_token,
+        )
 
     def list_page(
         self,
         rt: ResourceType,
         namespace: str = "",
         label_selector: Mapping[str, str] | str | None = None,
+        *,
         field_selector: str | None = None,
         limit: int = 0,
         continue_token: str = "",
@@ -175,7 +185,15 @@ class Registry:
         ns = namespace if (rt.namespaced and namespace) else None
         rv = self.store.current_rv()
         items = [as_version(o, rt) for o in self.store.list(rt.group, rt.plural, ns)]
-        return list_page(items, rt, rv, label_selector, field_selector, limit, continue_token)
+        return list_page(
+            items,
+            rt,
+            rv,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            limit=limit,
+            continue_token=continue_token,
+        )
 
     def watch(
         self,
@@ -233,9 +251,11 @@ class Registry:
                 f"on the URL ({name})"
             )
         body["metadata"]["name"] = target
-        return self._writes.update(rt, ns, target, lambda live: body, manager, dry_run, subresource)
+        return self._writes.update(
+            rt, ns, target, lambda live: body, manager=manager, dry_run=dry_run, subresource=subresource
+        )
 
-    def patch(
+    def patch(  # noqa: PLR0913, RUF100 - the PATCH request's parts, keyword-only past the patch
         self,
         rt: ResourceType,
         name: str,
@@ -289,9 +309,18 @@ class Registry:
             return result
 
         ns = namespace if rt.namespaced else ""
-        return self._writes.update(rt, ns, name, patched, manager, dry_run, subresource, from_patch=True)
+        return self._writes.update(
+            rt,
+            ns,
+            name,
+            patched,
+            manager=manager,
+            dry_run=dry_run,
+            subresource=subresource,
+            from_patch=True,
+        )
 
-    def apply(
+    def apply(  # noqa: PLR0913, RUF100 - the apply request's parts, keyword-only past the patch
         self,
         rt: ResourceType,
         name: str,
@@ -310,22 +339,11 @@ class Registry:
         ns = namespace if rt.namespaced else ""
         node = self.catalog.schema_of(rt)
         builtin = self.catalog.crd_of(rt) is None
-        applied, want_rv = applying.prepare(
+        applied = applying.prepare(
             rt, name, ns, patch, manager=manager, node=node, builtin=builtin, owned=owned
         )
-        return self._writes.apply(
-            rt,
-            name,
-            ns,
-            applied,
-            want_rv=want_rv,
-            patch=patch,
-            manager=manager,
-            force=force,
-            dry_run=dry_run,
-            subresource=subresource,
-            node=node,
-        )
+        writer = managed.Writer(manager, rt.api_version, now(), subresource)
+        return self._writes.apply(applied, writer, force=force, dry_run=dry_run)
 
     def delete(
         self,
@@ -355,7 +373,7 @@ class Registry:
         policy: str | None = None,
     ) -> Objects:
         self.request("deletecollection", rt)
-        page = self.list_page(rt, namespace, label_selector, field_selector)
+        page = self.list_page(rt, namespace, label_selector, field_selector=field_selector)
         deleted: Objects = []
         for obj in page.items:
             meta = obj["metadata"]

@@ -20,16 +20,15 @@ from typing import Any
 from agent.emulator.admission import Admission, admit
 from agent.emulator.admission import causes as checks
 from agent.emulator.allocation import Allocator
-from agent.emulator.applying import last_applied_fields, update_last_applied
+from agent.emulator.applying import Applied, last_applied_fields, update_last_applied
 from agent.emulator.catalog import Catalog
 from agent.emulator.fields import managed
 from agent.emulator.lifecycle import Lifecycle, finalized
-from agent.emulator.objects import JSON, as_version, modified, not_found, now, qualified
+from agent.emulator.objects import JSON, as_version, modified, not_found, qualified
 from agent.emulator.ports import SYSTEM_MANAGER, Change
 from agent.emulator.storage.store import Store, Transaction
 from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
 from agent.kube.kinds import ResourceType
-from agent.kube.nodes import Node
 
 Event = tuple[ResourceType, JSON, int, bool]  # announced once its transaction commits
 Announce = Callable[[ResourceType, JSON, int, bool], None]
@@ -138,10 +137,10 @@ class Writes:
         ns: str,
         name: str,
         change: Change,
+        *,
         manager: str,
         dry_run: bool,
         subresource: str,
-        *,
         from_patch: bool = False,
     ) -> JSON:
         with self.store.transaction() as tx:
@@ -161,14 +160,14 @@ class Writes:
             if rt.namespaced:
                 body["metadata"]["namespace"] = ns
             new = self.admit(rt, body, live, manager, subresource, keep_fields=from_patch)
-            result, event = self._store_update(tx, rt, ns, live, new, dry_run)
+            result, event = self._store_update(tx, rt, ns, live, new, dry_run=dry_run)
         if event is not None:
             self._announce(event)
         return result
 
     @staticmethod
     def _store_update(
-        tx: Transaction, rt: ResourceType, ns: str, live: JSON, new: JSON, dry_run: bool
+        tx: Transaction, rt: ResourceType, ns: str, live: JSON, new: JSON, *, dry_run: bool
     ) -> tuple[JSON, Event | None]:
         """Write an admitted update; the event to announce once the transaction commits."""
         name = new["metadata"]["name"]
@@ -189,53 +188,35 @@ class Writes:
         return as_version(new, rt), (rt, new, rv, False)
 
     def apply(
-        self,
-        rt: ResourceType,
-        name: str,
-        ns: str,
-        applied: JSON,
-        *,
-        want_rv: str | None,
-        patch: Any,
-        manager: str,
-        force: bool,
-        dry_run: bool,
-        subresource: str,
-        node: Node,
+        self, applied: Applied, writer: managed.Writer, *, force: bool, dry_run: bool
     ) -> tuple[JSON, bool]:
         """Merge a prepared apply (:func:`agent.emulator.applying.prepare`) into the live
         object and write it: the object, and whether it was created."""
+        rt, name, ns, node = applied.rt, applied.name, applied.ns, applied.node
+        manager, subresource = writer.manager, writer.subresource
         with self.store.lock:  # read, merge and write as one step
             live = self.store.get(rt.group, rt.plural, ns, name)
             if live is not None:
                 as_version(live, rt)
             allowed = last_applied_fields(live, node, manager)
+            entries = managed.read_entries((live or {}).get("metadata") or {})
             merged, entries = managed.apply(
-                live,
-                applied,
-                node,
-                managed.read_entries((live or {}).get("metadata") or {}),
-                manager,
-                rt.api_version,
-                now(),
-                force=force,
-                subresource=subresource,
-                allowed=allowed,
+                live, applied.body, node, entries, writer, force=force, allowed=allowed
             )
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
             if allowed is not None:
-                update_last_applied(merged, patch)
+                update_last_applied(merged, applied.patch)
             if live is None:
                 merged.setdefault("metadata", {}).pop("resourceVersion", None)
                 # ``merged`` is the applied object, serialized above: admission need not again
                 made = self.create(rt, merged, ns, manager, dry_run=dry_run, entries=entries, serialized=True)
                 return made, True
-            if want_rv and want_rv != live["metadata"]["resourceVersion"]:
+            if applied.want_rv and applied.want_rv != live["metadata"]["resourceVersion"]:
                 raise modified(rt, name, details=False)
             merged["metadata"]["managedFields"] = managed.write_entries(entries)
             with self.store.transaction() as tx:
                 new = self.admit(rt, merged, live, manager, subresource, entries=entries)
-                result, event = self._store_update(tx, rt, ns, live, new, dry_run)
+                result, event = self._store_update(tx, rt, ns, live, new, dry_run=dry_run)
         if event is not None:
             self._announce(event)
         return result, False
@@ -246,6 +227,7 @@ class Writes:
         ns: str,
         name: str,
         change: Change,
+        *,
         manager: str = SYSTEM_MANAGER,
         subresource: str = "",
     ) -> JSON | None:
@@ -262,7 +244,7 @@ class Writes:
                 new = self.admit(rt, body, live, manager, subresource)
                 if _same(live, new):
                     return None
-                result, event = self._store_update(tx, rt, ns, live, new, False)
+                result, event = self._store_update(tx, rt, ns, live, new, dry_run=False)
         except (Invalid, Conflict, NotFound):
             return None
         if event is not None:

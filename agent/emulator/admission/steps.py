@@ -182,9 +182,8 @@ def managed_fields(a: Admission) -> None:
             entries = managed.read_entries({"managedFields": sent})
         else:
             entries = managed.read_entries(live_meta)
-        entries = managed.record_update(
-            a.live, a.body, a.node, entries, a.manager, a.rt.api_version, now(), a.subresource
-        )
+        writer = managed.Writer(a.manager, a.rt.api_version, now(), a.subresource)
+        entries = managed.record_update(a.live, a.body, a.node, entries, writer)
     meta = a.meta
     meta["managedFields"] = managed.write_entries(entries)
     if not meta["managedFields"]:

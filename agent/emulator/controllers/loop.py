@@ -176,6 +176,6 @@ class Controllers:
 
         self._writing.on = True
         try:
-            self.c.system_write(rt, ns, name, change, SYSTEM_MANAGER, subresource="status")
+            self.c.system_write(rt, ns, name, change, manager=SYSTEM_MANAGER, subresource="status")
         finally:
             self._writing.on = False

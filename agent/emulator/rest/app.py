@@ -69,13 +69,7 @@ class EmulatorApp:
             if path in _HEALTH:
                 return PlainTextResponse("ok")
             self._authenticate(request)
-            if path == "/version":
-                return json_response(discovery.version_info())
-            if path.startswith("/emulator/v1/faults"):
-                return await self._faults(request)
-            if path == "/openapi" or path.startswith("/openapi/"):
-                return self._openapi(request, path)
-            found = route(
+            found = await self._special(request, path) or route(
                 self.registry.catalog,
                 path,
                 request.headers.get("accept", ""),
@@ -87,6 +81,16 @@ class EmulatorApp:
             return await self._resource(request, found)
         except ClusterError as e:
             return status_response(e)
+
+    async def _special(self, request: Request, path: str) -> Response | None:
+        """The paths outside the API groups: version, fault rules, OpenAPI documents."""
+        if path == "/version":
+            return json_response(discovery.version_info())
+        if path.startswith("/emulator/v1/faults"):
+            return await self._faults(request)
+        if path == "/openapi" or path.startswith("/openapi/"):
+            return self._openapi(request, path)
+        return None
 
     def _authenticate(self, request: Request) -> None:
         if self.token is None:

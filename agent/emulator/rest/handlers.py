@@ -99,9 +99,9 @@ async def list_(call: Call) -> Response:
         t.rt,
         t.namespace,
         q.get("labelSelector"),
-        q.get("fieldSelector"),
-        int(q.get("limit") or 0),
-        q.get("continue") or "",
+        field_selector=q.get("fieldSelector"),
+        limit=int(q.get("limit") or 0),
+        continue_token=q.get("continue") or "",
     )
     listed = page.to_json(t.rt)
     if call.wants_table():

@@ -201,7 +201,9 @@ _LIST_PARAMS = [
 ]
 
 
-def _operation(action: str, rt: ResourceType, ref: str, v3: bool, params: list[JSON], body: str = "") -> JSON:
+def _operation(
+    action: str, rt: ResourceType, ref: str, v3: bool, params: list[JSON], *, body: str = ""
+) -> JSON:
     gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
     verb = {
         "get": "read",
@@ -273,10 +275,15 @@ def resource_paths(
     if "list" in verbs:
         coll["get"] = _operation("list", rt, list_ref, v3, _LIST_PARAMS)
     if "create" in verbs:
-        coll["post"] = _operation("post", rt, item_ref, v3, write, item_ref)
+        coll["post"] = _operation("post", rt, item_ref, v3, write, body=item_ref)
     if "deletecollection" in verbs:
         coll["delete"] = _operation(
-            "deletecollection", rt, status_ref, v3, [_DRY_RUN, *_LIST_PARAMS[:3]], prefix + _DELETE_OPTIONS
+            "deletecollection",
+            rt,
+            status_ref,
+            v3,
+            [_DRY_RUN, *_LIST_PARAMS[:3]],
+            body=prefix + _DELETE_OPTIONS,
         )
     paths[collection] = coll
     if rt.namespaced and "list" in verbs:
@@ -289,11 +296,11 @@ def resource_paths(
     if "get" in verbs:
         item["get"] = _operation("get", rt, item_ref, v3, [])
     if "update" in verbs:
-        item["put"] = _operation("put", rt, item_ref, v3, write, item_ref)
+        item["put"] = _operation("put", rt, item_ref, v3, write, body=item_ref)
     if "patch" in verbs:
-        item["patch"] = _operation("patch", rt, item_ref, v3, [*write, _FORCE], prefix + _PATCH)
+        item["patch"] = _operation("patch", rt, item_ref, v3, [*write, _FORCE], body=prefix + _PATCH)
     if "delete" in verbs:
-        item["delete"] = _operation("delete", rt, status_ref, v3, [_DRY_RUN], prefix + _DELETE_OPTIONS)
+        item["delete"] = _operation("delete", rt, status_ref, v3, [_DRY_RUN], body=prefix + _DELETE_OPTIONS)
     paths[f"{collection}/{name_path}"] = item
     for sub in rt.subresources:
         if sub not in ("status", "scale"):
@@ -302,8 +309,8 @@ def resource_paths(
         paths[f"{collection}/{name_path}/{sub}"] = {
             "parameters": [name_param, *scope, _PRETTY],
             "get": _operation("get", rt, ref, v3, []),
-            "put": _operation("put", rt, ref, v3, write, ref),
-            "patch": _operation("patch", rt, ref, v3, [*write, _FORCE], prefix + _PATCH),
+            "put": _operation("put", rt, ref, v3, write, body=ref),
+            "patch": _operation("patch", rt, ref, v3, [*write, _FORCE], body=prefix + _PATCH),
         }
     return paths
 

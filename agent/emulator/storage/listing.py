@@ -54,6 +54,7 @@ def list_page(
     items: list[JSON],
     rt: ResourceType,
     rv: int,
+    *,
     label_selector: Mapping[str, str] | str | None = None,
     field_selector: str | None = None,
     limit: int = 0,
