@@ -36,6 +36,7 @@ from agent.emulator.storage.store import Events, Store
 from agent.emulator.writes import Writes
 from agent.kube.errors import BadRequest, NotFound, UnsupportedMediaType
 from agent.kube.kinds import ResourceType
+from agent.kube.nodes import Node
 
 Objects = list[JSON]
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -296,18 +297,7 @@ class Registry:
         node = self.catalog.schema_of(rt)
         builtin = self.catalog.crd_of(rt) is None
 
-        def patched(live: JSON) -> JSON:
-            result: Any
-            if patch_type == "merge":
-                result = patching.merge_patch(live, patch)
-            elif patch_type == "json":
-                result = patching.json_patch(live, patch)
-            else:
-                result = patching.strategic_merge_patch(live, patch, node, builtin=builtin)
-            if not isinstance(result, dict):
-                raise BadRequest("the patched object is not a JSON object")
-            return result
-
+        patched = _patcher(patch_type, patch, node, builtin=builtin)
         ns = namespace if rt.namespaced else ""
         return self._writes.update(
             rt,
@@ -385,3 +375,21 @@ class Registry:
                 continue
             deleted.append(obj)
         return deleted
+
+
+def _patcher(patch_type: str, patch: Any, node: Node, *, builtin: bool) -> Change:
+    """The change a merge, JSON or strategic merge patch makes to the live object."""
+
+    def patched(live: JSON) -> JSON:
+        result: Any
+        if patch_type == "merge":
+            result = patching.merge_patch(live, patch)
+        elif patch_type == "json":
+            result = patching.json_patch(live, patch)
+        else:
+            result = patching.strategic_merge_patch(live, patch, node, builtin=builtin)
+        if not isinstance(result, dict):
+            raise BadRequest("the patched object is not a JSON object")
+        return result
+
+    return patched
