@@ -225,8 +225,10 @@ def apply(
     previous = set(mine.fields)
     mine.fields = set(applied_values)
     still_owned = {p[: i + 1] for e in others for p in e.fields for i in range(len(p))}
-    for path in sorted(previous - mine.fields, key=len, reverse=True):
-        if path not in still_owned:
+    gone = {p for p in previous - mine.fields if p not in still_owned}
+    for path in sorted(gone, key=len, reverse=True):
+        # an item goes with its key fields: removing those first would lose the item
+        if not any(path[:i] in gone for i in range(1, len(path))):
             remove_path(merged, path, node)
     return merged, [e for e in entries if e.fields]
 
