@@ -139,6 +139,11 @@ class Registry:
         self.faults.gate(verb, rt.kind if rt else "", rt.plural if rt else "")
         self.controllers.tick()
 
+    def count(self, verb: str) -> None:
+        """Count a request that passed the fault gate already and runs no controllers (a watch
+        over HTTP, which runs them as it streams)."""
+        self.requests[verb] += 1
+
     @property
     def writes(self) -> int:
         return sum(self.requests[v] for v in WRITE_VERBS)

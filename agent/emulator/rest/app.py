@@ -155,7 +155,7 @@ class EmulatorApp:
             return await HANDLERS[verb](Call(request, self.registry, target, dry_run, manager))
 
     def _watch(self, request: Request, target: Target) -> Response:
-        self.registry.requests["watch"] += 1
+        self.registry.count("watch")
         as_one_row = None
         if tables.wants_table(request.headers.get("accept", "")):
             sent = [False]
