@@ -12,13 +12,28 @@ A product of its own beside the agent, reached only through these names
 * :func:`command_group`: the ``emulator ...`` commands, which the agent's CLI
   mounts (it passes how its configuration names the database).
 
-Inside, as a real API server is cut: the registry (the verbs over storage
-and admission, by resource type) with the in-process client as a thin
-adapter over it; ``admission/`` (an ordered chain of steps), ``fields/``
-(patching, field sets, managed fields: pure), ``storage/`` (SQLite, lists,
-selectors), ``lifecycle`` and ``controllers/`` behind the small ``ports``
-protocol (no import circle), ``faults`` (one gate) and ``rest/`` (routing,
-one handler per verb, watch, discovery, OpenAPI, tables, TLS, serving).
+Inside, as a real API server is cut:
+
+* ``registry`` (the verbs over storage and admission, by resource type) is
+  what both front doors use; ``cluster`` (the in-process ``ClusterClient``,
+  by apiVersion and kind) and ``rest/`` (routing, one handler per verb,
+  watch streaming, discovery, OpenAPI, tables, TLS, serving) are thin over it.
+  Two cuts beyond the plan keep the registry small: ``writes`` (the store
+  transaction, admission and the announcement after a write, whichever verb
+  asked) and ``catalog`` (the served resource types, CRDs included); server-side
+  apply's lock-free preparation is ``applying``, the address allocators ``allocation``.
+* ``admission/`` is an ordered chain of small steps (client metadata, server
+  metadata, serialize, default, validate, generation, managed fields).
+* ``fields/`` (patching, field sets, managed fields) is pure and unit-tested.
+* ``storage/`` is SQLite, list pages and selectors.  The in-process ``watch``
+  sits beside the registry, not in storage: it runs the controllers while it
+  waits, so it needs ``ports``, and storage stays below that.
+* ``lifecycle`` (deletion, finalizers, garbage collection) and ``controllers/``
+  (one loop that logs and retries, one module per controller family) act on
+  the registry through the small ``ports`` protocol: no import circle.
+* ``faults`` is one gate every request passes; ``options`` the knobs.
+* ``cli`` is the command group; it is a factory (:func:`command_group`) since
+  where the database lives by default is the agent's configuration's business.
 
 The names load lazily (PEP 562): ``gitops-agent --help`` mounts the command
 group without importing the server, pydantic or YAML.
