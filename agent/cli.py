@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from agent import __version__
+from agent import __version__, emulator
 from agent.cluster import connect
 from agent.errors import AgentError
 from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
@@ -42,8 +42,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Keep Kubernetes clusters equal to Git.",
 )
-emulator_app = typer.Typer(no_args_is_help=True, help="Look at and change the embedded emulated cluster.")
-app.add_typer(emulator_app, name="emulator")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -378,178 +376,14 @@ def run(
 
 
 # -- emulator -----------------------------------------------------------------------
-def _emulator(config: Path, db: Path | None) -> Any:
-    from agent.emulator import EmulatedCluster
-
-    if db is not None:
-        return EmulatedCluster(db)
-    cfg = _load(config)
-    if cfg.cluster.kind != "emulated":
-        fail(f"{config}: the configured cluster is not the emulated one (use --db PATH)")
-    path = cfg.cluster.emulated.path if cfg.cluster.emulated else ".gitops-agent/cluster.db"
-    return EmulatedCluster(cfg.resolve(path))
-
-
-def _kind(name: str) -> tuple[str, str]:
-    from agent.kube.kinds import BUILTIN
-
-    lowered = name.lower()
-    for t in BUILTIN:
-        if lowered in (t.kind.lower(), t.plural, *t.short_names) or lowered == f"{t.plural}.{t.group}":
-            return t.api_version, t.kind
-    fail(f"unknown kind {name!r} (try deployment, service, configmap, ...)")
-    raise AssertionError
-
-
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="Emulated cluster database (default: from config).")
-]
-NsOption = Annotated[str, typer.Option("--namespace", "-n")]
-
-
-@emulator_app.command("get")
-def emulator_get(
-    kind: str,
-    name: Annotated[str | None, typer.Argument()] = None,
-    namespace: NsOption = "",
-    output: Annotated[str, typer.Option("--output", "-o", help="name, yaml or json")] = "name",
-    config: ConfigOption = Path("agent.yaml"),
-    db: DbOption = None,
-) -> None:
-    """Print objects of the emulated cluster."""
-    api_version, k = _kind(kind)
-    cluster = _emulator(config, db)
-    try:
-        if name:
-            obj = cluster.get(api_version, k, name, namespace or "default")
-            if obj is None:
-                fail(f'{k} "{name}" not found', 1)
-            items = [obj]
-        else:
-            items = cluster.list(api_version, k, namespace)
-    except ClusterError as e:
-        fail(str(e), 1)
-        return
-    finally:
-        cluster.close()
-    if output == "json":
-        sys.stdout.write(json.dumps(items[0] if name else items, indent=2) + "\n")
-    elif output == "yaml":
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(items[0] if name else items, sort_keys=False))
-    else:
-        for o in items:
-            ns = o["metadata"].get("namespace")
-            out.print(f"{k.lower()}/{o['metadata']['name']}" + (f" (namespace {ns})" if ns else ""))
-
-
-@emulator_app.command("patch")
-def emulator_patch(
-    kind: str,
-    name: str,
-    patch: Annotated[str, typer.Option("--patch", "-p", help="JSON merge patch (RFC 7386).")],
-    namespace: NsOption = "default",
-    config: ConfigOption = Path("agent.yaml"),
-    db: DbOption = None,
-) -> None:
-    """Change an object of the emulated cluster by hand (a JSON merge patch)."""
-    api_version, k = _kind(kind)
-    try:
-        body = json.loads(patch)
-    except json.JSONDecodeError as e:
-        fail(f"--patch: invalid JSON: {e}")
-        return
-    cluster = _emulator(config, db)
-    try:
-        obj = cluster.merge_patch(api_version, k, name, namespace, body, field_manager="gitops-agent-cli")
-    except ClusterError as e:
-        fail(str(e), 1)
-        return
-    finally:
-        cluster.close()
-    out.print(f"{k.lower()}/{obj['metadata']['name']} patched")
-
-
-@emulator_app.command("serve")
-def emulator_serve(
-    config: ConfigOption = Path("agent.yaml"),
-    db: DbOption = None,
-    port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free port).")] = 6443,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="Where to write the kubeconfig (default: beside the db)."),
-    ] = None,
-    rollout_seconds: Annotated[
-        float, typer.Option("--rollout-seconds", help="Until workloads report their rollout.")
-    ] = 2.0,
-    time_factor: Annotated[
-        float, typer.Option("--time-factor", help="Scales deadlines such as progressDeadlineSeconds.")
-    ] = 0.05,
-    faults: Annotated[Path | None, typer.Option("--faults", help="Fault injection rules (YAML).")] = None,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="Accept requests without the bearer token.")
-    ] = False,
-    no_tls: Annotated[
-        bool,
-        typer.Option("--no-tls", help="Serve plain HTTP (kubectl then sends no token: add --no-auth)."),
-    ] = False,
-) -> None:
-    """Serve the emulated cluster's Kubernetes API over HTTPS and write a kubeconfig for it."""
-    import yaml
-
-    from agent.emulator import EmulatedCluster, Options
-    from agent.emulator.faults import parse_faults
-    from agent.emulator.serving import EmulatorServer
-
-    path = db if db is not None else _emulator_path(config)
-    rules = None
-    if faults is not None:
-        try:
-            rules = parse_faults(yaml.safe_load(faults.read_text()) or {}, str(faults))
-        except (OSError, yaml.YAMLError, ClusterError) as e:
-            fail(f"{faults}: {e}")
-    cluster = EmulatedCluster(
-        path, Options(rollout_seconds=rollout_seconds, time_factor=time_factor, faults=rules)
-    )
-    try:
-        server = EmulatorServer(cluster, host, port, token="" if no_auth else None, tls=not no_tls)
-    except OSError as e:
-        cluster.close()
-        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
-        return
-    target = server.write_kubeconfig(kubeconfig or path.parent / "kubeconfig")
-    out.print(f"emulated cluster {path} serving on {server.url}")
-    out.print(f"kubeconfig: {target}  (export KUBECONFIG={target})")
-    try:
-        server.serve_forever()
-    finally:
-        cluster.close()
-
-
-@emulator_app.command("kubeconfig")
-def emulator_kubeconfig(config: ConfigOption = Path("agent.yaml"), db: DbOption = None) -> None:
-    """Print the kubeconfig of the emulated cluster's REST server (started with `emulator serve`)."""
-    import yaml
-
-    from agent.emulator.serving import saved_kubeconfig
-
-    cluster = _emulator(config, db)
-    try:
-        doc = saved_kubeconfig(cluster)
-    finally:
-        cluster.close()
-    if doc is None:
-        fail("the emulated cluster has not been served yet: run `gitops-agent emulator serve` first")
-    sys.stdout.write(yaml.safe_dump(doc, sort_keys=False))
-
-
 def _emulator_path(config: Path) -> Path:
     cfg = _load(config)
     if cfg.cluster.kind != "emulated":
         fail(f"{config}: the configured cluster is not the emulated one (use --db PATH)")
     return cfg.resolve(cfg.cluster.emulated.path if cfg.cluster.emulated else ".gitops-agent/cluster.db")
+
+
+app.add_typer(emulator.command_group(_emulator_path), name="emulator")
 
 
 def main() -> None:

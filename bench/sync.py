@@ -52,8 +52,7 @@ from typing import Any
 
 import yaml
 
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer
+from agent.emulator import EmulatedCluster, EmulatorServer, Options
 from agent.sync.ownership import owner_id, stamp
 
 GIT_ENV = {

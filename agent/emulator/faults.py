@@ -1,8 +1,10 @@
 """Fault injection: rehearse failures without a broken cluster.
 
-Faults are configured up front (``emulator serve --faults FILE``, or the
-``faults`` argument of :class:`EmulatedCluster`) and changed at run time
-(``PUT /emulator/v1/faults`` on the REST server, or :meth:`Faults.update`);
+Every request passes one gate (:meth:`Faults.gate`; the REST layer checks
+asynchronously and marks the request as passed).  Faults are configured up
+front (``emulator serve --faults FILE``, or the ``faults`` argument of
+:class:`EmulatedCluster`) and changed at run time (``PUT
+/emulator/v1/faults`` on the REST server, or :meth:`Faults.update`);
 they are kept in the cluster database, so a restart keeps them.
 
 * ``unpullableImages``: image patterns (shell globs such as ``*:v2`` or
@@ -22,12 +24,14 @@ they are kept in the cluster database, so a restart keeps them.
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
 import json
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -43,6 +47,11 @@ _REASONS = {
     409: "Conflict",
     403: "Forbidden",
 }
+
+
+# Set while a request runs that the REST layer has already let through the gate
+# (it waits out the latency itself, without blocking its event loop).
+_passed: contextvars.ContextVar[bool] = contextvars.ContextVar("faults_passed", default=False)
 
 
 class _Model(BaseModel):
@@ -146,7 +155,26 @@ class Faults:
         return 0.0
 
     def gate(self, verb: str, kind: str = "", plural: str = "") -> None:
-        """:meth:`check`, sleeping for the added latency (in-process callers)."""
+        """The one gate every request passes: :meth:`check`, sleeping for the added
+        latency, unless the request already passed it (:meth:`passed`)."""
+        if _passed.get():
+            return
         delay = self.check(verb, kind, plural)
         if delay:
             time.sleep(delay)
+
+    def check_down(self) -> None:
+        """Refuse any request (health probes too) while the cluster is down."""
+        if self._config.down:
+            self.check("get")
+
+    @staticmethod
+    @contextmanager
+    def passed() -> Iterator[None]:
+        """Within: this request has been through :meth:`check` already (the REST layer's
+        own gate, which awaits the latency instead of sleeping)."""
+        token = _passed.set(True)
+        try:
+            yield
+        finally:
+            _passed.reset(token)

@@ -13,67 +13,31 @@ Deleting a CustomResourceDefinition deletes its custom resources.
 
 The follow-up work runs right after the write that caused it, in its own
 transactions, as the namespace controller and garbage collector would a
-moment later; each step is a separate watch event.  This module also
-allocates Service cluster IPs and node ports.
+moment later; each step is a separate watch event.  It acts on the cluster
+through :class:`agent.emulator.ports.Cluster` (the registry calls it, it calls
+the registry back: the protocol keeps that from being an import circle).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import ipaddress
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
-from agent.emulator.objects import now, qualified
-from agent.emulator.validation import Cause, forbidden
+from agent.emulator.objects import JSON, as_version, not_found, now, qualified
+from agent.emulator.ports import Cluster
 from agent.kube.errors import Conflict, Forbidden, NotFound
 from agent.kube.kinds import ResourceType
 
-if TYPE_CHECKING:
-    from agent.emulator.engine import EmulatedCluster
-
-JSON = dict[str, Any]
 NS_TYPE = ("", "namespaces")
 
 
 class Lifecycle:
-    def __init__(self, cluster: EmulatedCluster) -> None:
+    def __init__(self, cluster: Cluster) -> None:
         self.c = cluster
         self._queue: deque[tuple[str, ResourceType | None, JSON]] = deque()
         self._draining = False
-
-    # -- allocation (the defaulting Allocator) ------------------------------------------------
-    def _counter(self, key: str) -> int:
-        value = int(self.c.store.get_meta(key) or "0")
-        self.c.store.set_meta(key, str(value + 1))
-        return value
-
-    def cluster_ip(self) -> str:
-        network = ipaddress.ip_network(self.c.options.service_cidr)
-        offset = 10 + self._counter("next-cluster-ip") % (network.num_addresses - 12)
-        return str(network.network_address + offset)
-
-    def node_port(self) -> int:
-        return 30000 + self._counter("next-node-port") % 2768
-
-    def carry_allocations(self, rt: ResourceType, live: JSON, body: JSON) -> None:
-        """A Service update without its allocated IP and node ports keeps them (as the registry does)."""
-        if (rt.group, rt.kind) != ("", "Service"):
-            return
-        old, new = live.get("spec") or {}, body.get("spec")
-        if not isinstance(new, dict) or new.get("type", "ClusterIP") == "ExternalName":
-            return
-        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-            if key in old and not new.get(key):
-                new[key] = copy.deepcopy(old[key])
-        ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old.get("ports") or ()}
-        for port in new.get("ports") or ():
-            if isinstance(port, dict) and not port.get("nodePort"):
-                allocated = ports.get((port.get("port"), port.get("protocol", "TCP")))
-                if allocated and new.get("type") in ("NodePort", "LoadBalancer"):
-                    port["nodePort"] = allocated
 
     # -- namespaces ---------------------------------------------------------------------------
     def require_namespace(self, ns: str) -> None:
@@ -101,20 +65,11 @@ class Lifecycle:
         with store.transaction() as tx:
             live = store.get(rt.group, rt.plural, ns, name)
             if live is None:
-                raise NotFound(
-                    f'{qualified(rt)} "{name}" not found',
-                    details={"name": name, "group": rt.group, "kind": rt.plural},
-                )
+                raise not_found(rt, name)
             meta = live["metadata"]
-            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
-                want = (preconditions or {}).get(field)
-                if want and want != meta.get(field):
-                    raise Conflict(
-                        f'Operation cannot be fulfilled on {qualified(rt)} "{name}": Precondition failed: '
-                        f"{label} in precondition: {want}, {label} in object meta: {meta.get(field)}"
-                    )
+            _check_preconditions(rt, name, meta, preconditions or {})
             if dry_run:
-                return self.c._as_version(live, rt)
+                return as_version(live, rt)
             finalizers = list(meta.get("finalizers") or ())
             is_namespace = (rt.group, rt.plural) == NS_TYPE
             if (
@@ -126,21 +81,11 @@ class Lifecycle:
                 if extra not in finalizers:
                     finalizers.append(extra)
             if finalizers or is_namespace:
-                new = copy.deepcopy(live)
-                new_meta = new["metadata"]
-                if not new_meta.get("deletionTimestamp"):
-                    new_meta["deletionTimestamp"] = now()
-                    new_meta["deletionGracePeriodSeconds"] = 0
-                    if "generation" in new_meta:
-                        new_meta["generation"] = int(new_meta["generation"]) + 1
-                if finalizers:
-                    new_meta["finalizers"] = finalizers
-                if is_namespace:
-                    new.setdefault("status", {})["phase"] = "Terminating"
+                new = _marked(live, finalizers, is_namespace)
                 if new == live:
-                    return self.c._as_version(live, rt)
+                    return as_version(live, rt)
                 rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
-                new_meta["resourceVersion"] = str(rv)
+                new["metadata"]["resourceVersion"] = str(rv)
                 tx.put(rt.group, rt.plural, ns, name, rv, new)
                 result, removed = new, False
             else:
@@ -148,31 +93,8 @@ class Lifecycle:
                 meta["resourceVersion"] = str(rv)
                 tx.remove(rt.group, rt.plural, ns, name, rv, live)
                 result, removed = live, True
-        self.c._committed(rt, result, rv, removed=removed)
-        return self.c._as_version(result, rt)
-
-    def finalizer_causes(self, live: JSON, new: JSON) -> list[Cause]:
-        if not live["metadata"].get("deletionTimestamp"):
-            return []
-        before = set(live["metadata"].get("finalizers") or ())
-        after = set(new["metadata"].get("finalizers") or ())
-        if after - before:
-            return [
-                forbidden(
-                    "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
-                )
-            ]
-        return []
-
-    @staticmethod
-    def finalized(live: JSON, new: JSON) -> bool:
-        """An update that removed the last finalizer of an object being deleted removes it."""
-        meta = new["metadata"]
-        return (
-            bool(live["metadata"].get("deletionTimestamp"))
-            and not meta.get("finalizers")
-            and not ((new.get("spec") or {}).get("finalizers") if new.get("kind") == "Namespace" else None)
-        )
+        self.c.committed(rt, result, rv, removed=removed)
+        return as_version(result, rt)
 
     # -- follow-up work -----------------------------------------------------------------------
     def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
@@ -248,17 +170,7 @@ class Lifecycle:
         meta = live["metadata"]
         ns = meta.get("namespace", "") if rt.namespaced else ""
         if (rt.group, rt.plural) == NS_TYPE:
-            name = meta["name"]
-            for group, resource, _, child in self.c.store.keys_in(name):
-                child_rt = self._type_of(group, resource)
-                if child_rt is None:
-                    self._raw_remove(
-                        None, (group, resource, name, child), self.c.store.get(group, resource, name, child)
-                    )
-                else:
-                    self._quiet_delete(child_rt, child, name)
-            if not self.c.store.keys_in(name):
-                self._raw_remove(rt, ("", "namespaces", "", name), live)
+            self._empty_namespace(rt, live)
             return
         finalizers = list(meta.get("finalizers") or ())
         uid = str(meta.get("uid", ""))
@@ -284,6 +196,20 @@ class Lifecycle:
             else:
                 self._raw_remove(rt, (rt.group, rt.plural, ns, meta["name"]), live)
 
+    def _empty_namespace(self, rt: ResourceType, live: JSON) -> None:
+        """Delete everything in a terminating namespace; remove it once it is empty."""
+        name = live["metadata"]["name"]
+        for group, resource, _, child in self.c.store.keys_in(name):
+            child_rt = self._type_of(group, resource)
+            if child_rt is None:
+                self._raw_remove(
+                    None, (group, resource, name, child), self.c.store.get(group, resource, name, child)
+                )
+            else:
+                self._quiet_delete(child_rt, child, name)
+        if not self.c.store.keys_in(name):
+            self._raw_remove(rt, ("", "namespaces", "", name), live)
+
     def _quiet_delete(self, rt: ResourceType, name: str, ns: str) -> None:
         with contextlib.suppress(NotFound):
             self.delete(rt, name, ns, policy="Background")
@@ -305,7 +231,7 @@ class Lifecycle:
             rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
             new["metadata"]["resourceVersion"] = str(rv)
             tx.put(rt.group, rt.plural, ns, name, rv, new)
-        self.c._committed(rt, new, rv)
+        self.c.committed(rt, new, rv)
 
     def _raw_remove(self, rt: ResourceType | None, key: tuple[str, str, str, str], live: JSON | None) -> None:
         if live is None:
@@ -318,8 +244,43 @@ class Lifecycle:
             live["metadata"]["resourceVersion"] = str(rv)
             tx.remove(group, resource, ns, name, rv, live)
         if rt is not None:
-            self.c._committed(rt, live, rv, removed=True)
+            self.c.committed(rt, live, rv, removed=True)
         else:
             self._queue.append(("removed", None, live))
-            for fn in list(self.c._listeners):
-                fn(rv, group, resource)
+            self.c.notify(rv, group, resource)
+
+
+def finalized(live: JSON, new: JSON) -> bool:
+    """An update that removed the last finalizer of an object being deleted removes it."""
+    meta = new["metadata"]
+    return (
+        bool(live["metadata"].get("deletionTimestamp"))
+        and not meta.get("finalizers")
+        and not ((new.get("spec") or {}).get("finalizers") if new.get("kind") == "Namespace" else None)
+    )
+
+
+def _check_preconditions(rt: ResourceType, name: str, meta: JSON, preconditions: Mapping[str, str]) -> None:
+    for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        want = preconditions.get(field)
+        if want and want != meta.get(field):
+            raise Conflict(
+                f'Operation cannot be fulfilled on {qualified(rt)} "{name}": Precondition failed: '
+                f"{label} in precondition: {want}, {label} in object meta: {meta.get(field)}"
+            )
+
+
+def _marked(live: JSON, finalizers: list[str], is_namespace: bool) -> JSON:
+    """The object marked for deletion (a copy), waiting for its finalizers."""
+    new = copy.deepcopy(live)
+    new_meta = new["metadata"]
+    if not new_meta.get("deletionTimestamp"):
+        new_meta["deletionTimestamp"] = now()
+        new_meta["deletionGracePeriodSeconds"] = 0
+        if "generation" in new_meta:
+            new_meta["generation"] = int(new_meta["generation"]) + 1
+    if finalizers:
+        new_meta["finalizers"] = finalizers
+    if is_namespace:
+        new.setdefault("status", {})["phase"] = "Terminating"
+    return new

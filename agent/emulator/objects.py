@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.kube.errors import Conflict, NotFound
 from agent.kube.kinds import ResourceType
+
+JSON = dict[str, Any]
+# The field manager an in-process client is recorded as when it names none: the
+# agent is the in-process cluster's client (a REST client is named by its User-Agent).
+IN_PROCESS_MANAGER = "gitops-agent"
 
 
 def now() -> str:
@@ -22,3 +28,26 @@ def qualified(rt: ResourceType) -> str:
 def spec_part(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The part of an object whose change moves ``generation``."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def as_version(obj: JSON, rt: ResourceType) -> JSON:
+    """``obj`` stamped with the apiVersion and kind it is served as (in place: stored
+    objects are read fresh from the store, so no copy is needed)."""
+    obj["apiVersion"] = rt.api_version
+    obj["kind"] = rt.kind
+    return obj
+
+
+def not_found(rt: ResourceType, name: str) -> NotFound:
+    return NotFound(
+        f'{qualified(rt)} "{name}" not found', details={"name": name, "group": rt.group, "kind": rt.plural}
+    )
+
+
+def modified(rt: ResourceType, name: str, *, details: bool = True) -> Conflict:
+    """The 409 of a write whose resourceVersion precondition no longer holds."""
+    return Conflict(
+        f'Operation cannot be fulfilled on {qualified(rt)} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        details={"name": name, "group": rt.group, "kind": rt.plural} if details else None,
+    )

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.emulator import EmulatedCluster
-from agent.emulator.serving import EmulatorServer
+from agent.emulator import EmulatedCluster, EmulatorServer
 from tests.support.daemon import (
     API_TOKEN,
     GH_SECRET,

@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, saved_kubeconfig
-from agent.emulator.tables import human_duration
+from agent.emulator import EmulatedCluster, EmulatorServer, Options, saved_kubeconfig
+from agent.emulator.rest.cells import human_duration
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.emulator import EmulatedCluster
-from agent.emulator.engine import SYSTEM_NAMESPACES
+from agent.emulator.registry import SYSTEM_NAMESPACES
 from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
 
 POD_TEMPLATE = {

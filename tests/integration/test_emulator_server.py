@@ -25,8 +25,7 @@ from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.emulator import EmulatedCluster, EmulatorServer, Options, write_kubeconfig
 from agent.kube.errors import ClusterError, NotFound
 from tests.support.emulator import serve
 from tests.support.waits import wait_for_kubeconfig
@@ -263,7 +262,7 @@ def test_faults_errors_latency_and_down(served: tuple[EmulatedCluster, EmulatorS
     cluster.faults.update(errors=[{"code": 500, "verbs": ["create"]}])
     status, body, _ = api.call("POST", "/api/v1/namespaces/app/configmaps", cm("x"))
     assert status == 500 and body["reason"] == "InternalError"
-    assert cluster.read(cluster.resource_type("v1", "ConfigMap"), "x", "app") is None
+    assert cluster.registry.read(cluster.resource_type("v1", "ConfigMap"), "x", "app") is None
     cluster.faults.update(errors=[], down=True)
     assert api.call("GET", "/api/v1/namespaces")[0] == 503
     assert api.call("GET", "/healthz", token=None)[0] == 503
@@ -332,7 +331,7 @@ def test_serve_survives_a_kill_and_prints_its_kubeconfig(tmp_path: Path) -> None
 
 
 def test_no_auth_server_and_its_kubeconfig(tmp_path: Path) -> None:
-    from agent.emulator.serving import saved_kubeconfig
+    from agent.emulator import saved_kubeconfig
 
     cluster = EmulatedCluster(tmp_path / "c.db")
     server = EmulatorServer(cluster, token="").start()

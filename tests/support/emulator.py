@@ -22,8 +22,7 @@ from pathlib import Path
 
 from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, Options
-from agent.emulator.serving import EmulatorServer, write_kubeconfig
+from agent.emulator import EmulatedCluster, EmulatorServer, Options, write_kubeconfig
 
 
 def serve(db: Path, kubeconfig: Path, *options: str) -> subprocess.Popen[bytes]:

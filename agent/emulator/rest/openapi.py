@@ -27,25 +27,16 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+from agent.emulator.rest.openapi_paths import DELETE_OPTIONS, PATCH, SCALE, STATUS, resource_paths
 from agent.kube.kinds import KUBERNETES_VERSION, ResourceType, definitions
 
 JSON = dict[str, Any]
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
-_STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
-_DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
-_PATCH = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
-_SCALE = "io.k8s.api.autoscaling.v1.Scale"
 _STRING_FORMATS = {
     "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
     "io.k8s.apimachinery.pkg.api.resource.Quantity": "",
 }
-_PATCH_TYPES = [
-    "application/json-patch+json",
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-    "application/apply-patch+yaml",
-]
 
 
 # -- schemas ------------------------------------------------------------------------------------
@@ -168,146 +159,6 @@ def _definition_of(rt: ResourceType, custom: Mapping[str, JSON]) -> tuple[str, s
     return (name, f"{name}List") if name in custom else ("", "")
 
 
-# -- paths --------------------------------------------------------------------------------------
-def _param(name: str, where: str, description: str, *, required: bool = False, kind: str = "string") -> JSON:
-    return {
-        "name": name,
-        "in": where,
-        "description": description,
-        "required": required,
-        "schema": {"type": kind},
-        "uniqueItems": True,
-    }
-
-
-_PRETTY = _param("pretty", "query", "If 'true', then the output is pretty printed.")
-_DRY_RUN = _param("dryRun", "query", "When present, modifications are not persisted. Valid value: All")
-_FIELD_MANAGER = _param("fieldManager", "query", "A name associated with the actor making the changes.")
-_FIELD_VALIDATION = _param(
-    "fieldValidation",
-    "query",
-    "How to handle unknown or duplicate fields in the request: Ignore, Warn (the default) or Strict.",
-)
-_FORCE = _param("force", "query", "Force is going to force Apply requests.", kind="boolean")
-_LIST_PARAMS = [
-    _param("labelSelector", "query", "A selector to restrict the list of returned objects by their labels."),
-    _param("fieldSelector", "query", "A selector to restrict the list of returned objects by their fields."),
-    _param("limit", "query", "The maximum number of responses to return for a list call.", kind="integer"),
-    _param("continue", "query", "The continue option should be set when retrieving more results."),
-    _param("resourceVersion", "query", "Where to start a list or watch from."),
-    _param("watch", "query", "Watch for changes to the described resources.", kind="boolean"),
-    _param("allowWatchBookmarks", "query", "Request watch events of type BOOKMARK.", kind="boolean"),
-    _param("timeoutSeconds", "query", "Timeout for the list/watch call.", kind="integer"),
-]
-
-
-def _operation(action: str, rt: ResourceType, ref: str, v3: bool, params: list[JSON], body: str = "") -> JSON:
-    gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
-    verb = {
-        "get": "read",
-        "list": "list",
-        "post": "create",
-        "put": "replace",
-        "patch": "patch",
-        "delete": "delete",
-        "deletecollection": "deletecollection",
-    }[action]
-    group_id = "".join(p.capitalize() for p in (rt.group or "core").split(".")[:1]) + rt.version.capitalize()
-    op: JSON = {
-        "description": f"{verb} {rt.kind}",
-        "operationId": f"{verb}{group_id}{rt.kind}",
-        "tags": [f"{rt.group or 'core'}_{rt.version}"],
-        "x-kubernetes-action": action,
-        "x-kubernetes-group-version-kind": gvk,
-    }
-    response = {"$ref": ref}
-    if v3:
-        op["parameters"] = params
-        op["responses"] = {
-            "200": {"description": "OK", "content": {"application/json": {"schema": response}}},
-            "401": {"description": "Unauthorized"},
-        }
-        if body:
-            media = _PATCH_TYPES if action == "patch" else ["application/json", "application/yaml"]
-            schema = {"$ref": body}
-            op["requestBody"] = {"content": {m: {"schema": schema} for m in media}, "required": True}
-    else:
-        op["parameters"] = params + (
-            [{"name": "body", "in": "body", "required": True, "schema": {"$ref": body}}] if body else []
-        )
-        op["parameters"] = [_v2_param(p) for p in op["parameters"]]
-        op["responses"] = {
-            "200": {"description": "OK", "schema": response},
-            "401": {"description": "Unauthorized"},
-        }
-        op["consumes"] = _PATCH_TYPES if action == "patch" else ["*/*"]
-        op["produces"] = ["application/json", "application/yaml"]
-        op["schemes"] = ["https"]
-    return op
-
-
-def _v2_param(param: JSON) -> JSON:
-    if param.get("in") == "body":
-        return param
-    out = {k: v for k, v in param.items() if k != "schema"}
-    out["type"] = param.get("schema", {}).get("type", "string")
-    return out
-
-
-def resource_paths(
-    rt: ResourceType, names: tuple[str, str], v3: bool, name_path: str = "{name}"
-) -> dict[str, JSON]:
-    """The paths of one resource type in one version: collection, item and subresources."""
-    prefix = "#/components/schemas/" if v3 else "#/definitions/"
-    item_ref, list_ref = prefix + names[0], prefix + (names[1] or _STATUS)
-    status_ref = prefix + _STATUS
-    base = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
-    ns_param = _param("namespace", "path", "object name and auth scope", required=True)
-    name_param = _param("name", "path", f"name of the {rt.kind}", required=True)
-    scope = [ns_param] if rt.namespaced else []
-    collection = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
-    write = [_DRY_RUN, _FIELD_MANAGER, _FIELD_VALIDATION]
-    verbs = set(rt.verbs)
-    paths: dict[str, JSON] = {}
-    coll: JSON = {"parameters": [*scope, _PRETTY]}
-    if "list" in verbs:
-        coll["get"] = _operation("list", rt, list_ref, v3, _LIST_PARAMS)
-    if "create" in verbs:
-        coll["post"] = _operation("post", rt, item_ref, v3, write, item_ref)
-    if "deletecollection" in verbs:
-        coll["delete"] = _operation(
-            "deletecollection", rt, status_ref, v3, [_DRY_RUN, *_LIST_PARAMS[:3]], prefix + _DELETE_OPTIONS
-        )
-    paths[collection] = coll
-    if rt.namespaced and "list" in verbs:
-        paths[f"{base}/{rt.plural}"] = {
-            "parameters": [_PRETTY],
-            "get": _operation("list", rt, list_ref, v3, _LIST_PARAMS),
-        }
-    # kubectl looks for fieldValidation among the parameters of the path with the kind's PATCH.
-    item: JSON = {"parameters": [name_param, *scope, _PRETTY, _FIELD_VALIDATION]}
-    if "get" in verbs:
-        item["get"] = _operation("get", rt, item_ref, v3, [])
-    if "update" in verbs:
-        item["put"] = _operation("put", rt, item_ref, v3, write, item_ref)
-    if "patch" in verbs:
-        item["patch"] = _operation("patch", rt, item_ref, v3, [*write, _FORCE], prefix + _PATCH)
-    if "delete" in verbs:
-        item["delete"] = _operation("delete", rt, status_ref, v3, [_DRY_RUN], prefix + _DELETE_OPTIONS)
-    paths[f"{collection}/{name_path}"] = item
-    for sub in rt.subresources:
-        if sub not in ("status", "scale"):
-            continue
-        ref = prefix + _SCALE if sub == "scale" else item_ref
-        paths[f"{collection}/{name_path}/{sub}"] = {
-            "parameters": [name_param, *scope, _PRETTY],
-            "get": _operation("get", rt, ref, v3, []),
-            "put": _operation("put", rt, ref, v3, write, ref),
-            "patch": _operation("patch", rt, ref, v3, [*write, _FORCE], prefix + _PATCH),
-        }
-    return paths
-
-
 # -- documents ----------------------------------------------------------------------------------
 CrdOf = Callable[[ResourceType], Mapping[str, Any] | None]
 
@@ -317,7 +168,7 @@ def _pieces(
 ) -> tuple[dict[str, JSON], dict[str, JSON]]:
     paths: dict[str, JSON] = {}
     custom: dict[str, JSON] = {}
-    roots: list[str] = [_STATUS, _DELETE_OPTIONS, _PATCH]
+    roots: list[str] = [STATUS, DELETE_OPTIONS, PATCH]
     for rt in types:
         crd = crd_of(rt)
         if crd is not None:
@@ -327,7 +178,7 @@ def _pieces(
             continue
         roots.extend(n for n in names if n)
         if "scale" in rt.subresources:
-            roots.append(_SCALE)
+            roots.append(SCALE)
         paths.update(resource_paths(rt, names, v3))
     return paths, _closure(roots, v3, custom)
 

@@ -13,9 +13,10 @@ usual source of false drift, so they are reproduced field by field.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-JSON = dict[str, Any]
+from agent.emulator.admission.podspec import pod_spec, pod_template, set_default
+from agent.emulator.objects import JSON
 
 
 class Allocator(Protocol):
@@ -23,165 +24,69 @@ class Allocator(Protocol):
     def node_port(self) -> int: ...
 
 
-def _set(obj: JSON, key: str, value: Any) -> None:
-    if obj.get(key) is None:
-        obj[key] = value
-
-
-def _image_pull_policy(image: str) -> str:
-    if "@" in image:
-        return "IfNotPresent"
-    last = image.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else ""
-    return "Always" if tag in ("", "latest") else "IfNotPresent"
-
-
-def _probe(probe: Any) -> None:
-    if not isinstance(probe, dict):
-        return
-    _set(probe, "timeoutSeconds", 1)
-    _set(probe, "periodSeconds", 10)
-    _set(probe, "successThreshold", 1)
-    _set(probe, "failureThreshold", 3)
-    http = probe.get("httpGet")
-    if isinstance(http, dict):
-        _set(http, "scheme", "HTTP")
-        _set(http, "path", "/")
-    grpc = probe.get("grpc")
-    if isinstance(grpc, dict):
-        _set(grpc, "service", "")
-
-
-def _container(c: Any) -> None:
-    if not isinstance(c, dict):
-        return
-    if isinstance(c.get("image"), str):
-        _set(c, "imagePullPolicy", _image_pull_policy(c["image"]))
-    _set(c, "terminationMessagePath", "/dev/termination-log")
-    _set(c, "terminationMessagePolicy", "File")
-    _set(c, "resources", {})
-    for port in c.get("ports") or ():
-        if isinstance(port, dict):
-            _set(port, "protocol", "TCP")
-    for env in c.get("env") or ():
-        field_ref = (env.get("valueFrom") or {}).get("fieldRef") if isinstance(env, dict) else None
-        if isinstance(field_ref, dict):
-            _set(field_ref, "apiVersion", "v1")
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        _probe(c.get(probe))
-
-
-def _volume(v: Any) -> None:
-    if not isinstance(v, dict):
-        return
-    sources = [k for k in v if k != "name"]
-    if not sources:
-        v["emptyDir"] = {}
-    for key in ("secret", "configMap", "projected", "downwardAPI"):
-        src = v.get(key)
-        if isinstance(src, dict):
-            _set(src, "defaultMode", 420)
-    for item in (v.get("downwardAPI") or {}).get("items") or ():
-        if isinstance(item, dict) and isinstance(item.get("fieldRef"), dict):
-            _set(item["fieldRef"], "apiVersion", "v1")
-    host_path = v.get("hostPath")
-    if isinstance(host_path, dict):
-        _set(host_path, "type", "")
-    iscsi = v.get("iscsi")
-    if isinstance(iscsi, dict):
-        _set(iscsi, "iscsiInterface", "default")
-    ephemeral = v.get("ephemeral")
-    if isinstance(ephemeral, dict):
-        spec = (ephemeral.get("volumeClaimTemplate") or {}).get("spec")
-        if isinstance(spec, dict):
-            _set(spec, "volumeMode", "Filesystem")
-
-
-def pod_spec(spec: Any) -> None:
-    """``SetDefaults_PodSpec`` and the container/volume defaults under it."""
-    if not isinstance(spec, dict):
-        return
-    _set(spec, "dnsPolicy", "ClusterFirst")
-    _set(spec, "restartPolicy", "Always")
-    _set(spec, "terminationGracePeriodSeconds", 30)
-    _set(spec, "securityContext", {})
-    _set(spec, "schedulerName", "default-scheduler")
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for c in spec.get(key) or ():
-            _container(c)
-    for v in spec.get("volumes") or ():
-        _volume(v)
-
-
-def _template(spec: JSON) -> None:
-    template = spec.get("template")
-    if isinstance(template, dict):
-        pod_spec(template.get("spec"))
-
-
 # -- core/v1 ---------------------------------------------------------------------------
 def _pod(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
     pod_spec(spec)
-    _set(spec, "enableServiceLinks", True)
-    _set(spec, "preemptionPolicy", "PreemptLowerPriority")
-    _set(spec, "priority", 0)
-    _set(spec, "serviceAccountName", "default")
+    set_default(spec, "enableServiceLinks", True)
+    set_default(spec, "preemptionPolicy", "PreemptLowerPriority")
+    set_default(spec, "priority", 0)
+    set_default(spec, "serviceAccountName", "default")
     obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
 
 
 def _service(obj: JSON, alloc: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "type", "ClusterIP")
-    _set(spec, "sessionAffinity", "None")
+    set_default(spec, "type", "ClusterIP")
+    set_default(spec, "sessionAffinity", "None")
     kind = spec["type"]
     if spec["sessionAffinity"] == "ClientIP":
         config = spec.setdefault("sessionAffinityConfig", {}).setdefault("clientIP", {})
-        _set(config, "timeoutSeconds", 10800)
+        set_default(config, "timeoutSeconds", 10800)
     for port in spec.get("ports") or ():
         if isinstance(port, dict):
-            _set(port, "protocol", "TCP")
+            set_default(port, "protocol", "TCP")
             if port.get("targetPort") in (None, 0, ""):
                 port["targetPort"] = port.get("port")
     if kind == "ExternalName":
         return
     if kind in ("ClusterIP", "NodePort", "LoadBalancer"):
-        _set(spec, "internalTrafficPolicy", "Cluster")
+        set_default(spec, "internalTrafficPolicy", "Cluster")
     if kind in ("NodePort", "LoadBalancer"):
-        _set(spec, "externalTrafficPolicy", "Cluster")
+        set_default(spec, "externalTrafficPolicy", "Cluster")
         for port in spec.get("ports") or ():
             if isinstance(port, dict) and not port.get("nodePort"):
                 port["nodePort"] = alloc.node_port()
     if kind == "LoadBalancer":
-        _set(spec, "allocateLoadBalancerNodePorts", True)
+        set_default(spec, "allocateLoadBalancerNodePorts", True)
     if not spec.get("clusterIP"):
         ips = spec.get("clusterIPs") or []
         spec["clusterIP"] = ips[0] if ips else alloc.cluster_ip()
-    _set(spec, "clusterIPs", [spec["clusterIP"]])
-    _set(spec, "ipFamilies", ["IPv4"])
-    _set(spec, "ipFamilyPolicy", "SingleStack")
+    set_default(spec, "clusterIPs", [spec["clusterIP"]])
+    set_default(spec, "ipFamilies", ["IPv4"])
+    set_default(spec, "ipFamilyPolicy", "SingleStack")
     obj.setdefault("status", {"loadBalancer": {}})
 
 
 def _secret(obj: JSON, _: Allocator) -> None:
-    _set(obj, "type", "Opaque")
+    set_default(obj, "type", "Opaque")
 
 
 def _pvc(obj: JSON, _: Allocator) -> None:
-    _set(obj.setdefault("spec", {}), "volumeMode", "Filesystem")
+    set_default(obj.setdefault("spec", {}), "volumeMode", "Filesystem")
     obj.setdefault("status", {"phase": "Pending"})
 
 
 def _pv(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "persistentVolumeReclaimPolicy", "Retain")
-    _set(spec, "volumeMode", "Filesystem")
+    set_default(spec, "persistentVolumeReclaimPolicy", "Retain")
+    set_default(spec, "volumeMode", "Filesystem")
     obj.setdefault("status", {"phase": "Pending"})
 
 
 def _namespace(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "finalizers", ["kubernetes"])
+    set_default(spec, "finalizers", ["kubernetes"])
     obj.setdefault("status", {"phase": "Active"})
     labels = obj["metadata"].setdefault("labels", {})
     labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
@@ -191,57 +96,57 @@ def _endpoints(obj: JSON, _: Allocator) -> None:
     for subset in obj.get("subsets") or ():
         for port in (subset or {}).get("ports") or ():
             if isinstance(port, dict):
-                _set(port, "protocol", "TCP")
+                set_default(port, "protocol", "TCP")
 
 
 # -- apps/v1 ---------------------------------------------------------------------------
 def _deployment(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "replicas", 1)
+    set_default(spec, "replicas", 1)
     strategy = spec.setdefault("strategy", {})
-    _set(strategy, "type", "RollingUpdate")
+    set_default(strategy, "type", "RollingUpdate")
     if strategy["type"] == "RollingUpdate":
         rolling = strategy.setdefault("rollingUpdate", {})
-        _set(rolling, "maxUnavailable", "25%")
-        _set(rolling, "maxSurge", "25%")
-    _set(spec, "revisionHistoryLimit", 10)
-    _set(spec, "progressDeadlineSeconds", 600)
-    _template(spec)
+        set_default(rolling, "maxUnavailable", "25%")
+        set_default(rolling, "maxSurge", "25%")
+    set_default(spec, "revisionHistoryLimit", 10)
+    set_default(spec, "progressDeadlineSeconds", 600)
+    pod_template(spec)
     obj.setdefault("status", {})
 
 
 def _statefulset(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "podManagementPolicy", "OrderedReady")
+    set_default(spec, "podManagementPolicy", "OrderedReady")
     strategy = spec.setdefault("updateStrategy", {})
-    _set(strategy, "type", "RollingUpdate")
+    set_default(strategy, "type", "RollingUpdate")
     if strategy["type"] == "RollingUpdate":
-        _set(strategy.setdefault("rollingUpdate", {}), "partition", 0)
+        set_default(strategy.setdefault("rollingUpdate", {}), "partition", 0)
     retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
-    _set(retention, "whenDeleted", "Retain")
-    _set(retention, "whenScaled", "Retain")
-    _set(spec, "replicas", 1)
-    _set(spec, "revisionHistoryLimit", 10)
+    set_default(retention, "whenDeleted", "Retain")
+    set_default(retention, "whenScaled", "Retain")
+    set_default(spec, "replicas", 1)
+    set_default(spec, "revisionHistoryLimit", 10)
     for claim in spec.get("volumeClaimTemplates") or ():
         if isinstance(claim, dict):
-            _set(claim, "apiVersion", "v1")
-            _set(claim, "kind", "PersistentVolumeClaim")
-            _set(claim.setdefault("spec", {}), "volumeMode", "Filesystem")
+            set_default(claim, "apiVersion", "v1")
+            set_default(claim, "kind", "PersistentVolumeClaim")
+            set_default(claim.setdefault("spec", {}), "volumeMode", "Filesystem")
             claim.setdefault("status", {"phase": "Pending"})
-    _template(spec)
+    pod_template(spec)
     obj.setdefault("status", {"replicas": 0, "availableReplicas": 0})
 
 
 def _daemonset(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
     strategy = spec.setdefault("updateStrategy", {})
-    _set(strategy, "type", "RollingUpdate")
+    set_default(strategy, "type", "RollingUpdate")
     if strategy["type"] == "RollingUpdate":
         rolling = strategy.setdefault("rollingUpdate", {})
-        _set(rolling, "maxUnavailable", 1)
-        _set(rolling, "maxSurge", 0)
-    _set(spec, "revisionHistoryLimit", 10)
-    _template(spec)
+        set_default(rolling, "maxUnavailable", 1)
+        set_default(rolling, "maxSurge", 0)
+    set_default(spec, "revisionHistoryLimit", 10)
+    pod_template(spec)
     obj.setdefault(
         "status",
         {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0},
@@ -250,8 +155,8 @@ def _daemonset(obj: JSON, _: Allocator) -> None:
 
 def _replicaset(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "replicas", 1)
-    _template(spec)
+    set_default(spec, "replicas", 1)
+    pod_template(spec)
     obj.setdefault("status", {"replicas": 0})
 
 
@@ -261,12 +166,14 @@ def _job(obj: JSON, _: Allocator) -> None:
     if spec.get("completions") is None and spec.get("parallelism") is None:
         spec["completions"] = 1
         spec["parallelism"] = 1
-    _set(spec, "parallelism", 1)
+    set_default(spec, "parallelism", 1)
     if spec.get("backoffLimit") is None:
         spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
-    _set(spec, "completionMode", "NonIndexed")
-    _set(spec, "suspend", False)
-    _set(spec, "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    set_default(spec, "completionMode", "NonIndexed")
+    set_default(spec, "suspend", False)
+    set_default(
+        spec, "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+    )
     if not spec.get("manualSelector"):
         uid, name = obj["metadata"].get("uid", ""), obj["metadata"].get("name", "")
         generated = {"batch.kubernetes.io/controller-uid": uid}
@@ -282,19 +189,19 @@ def _job(obj: JSON, _: Allocator) -> None:
                 "job-name": name,
             }
         )
-    _template(spec)
+    pod_template(spec)
     obj.setdefault("status", {})
 
 
 def _cronjob(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "concurrencyPolicy", "Allow")
-    _set(spec, "suspend", False)
-    _set(spec, "successfulJobsHistoryLimit", 3)
-    _set(spec, "failedJobsHistoryLimit", 1)
+    set_default(spec, "concurrencyPolicy", "Allow")
+    set_default(spec, "suspend", False)
+    set_default(spec, "successfulJobsHistoryLimit", 3)
+    set_default(spec, "failedJobsHistoryLimit", 1)
     job_spec = (spec.get("jobTemplate") or {}).get("spec")
     if isinstance(job_spec, dict):
-        _template(job_spec)
+        pod_template(job_spec)
     obj.setdefault("status", {})
 
 
@@ -304,7 +211,7 @@ def _network_policy(obj: JSON, _: Allocator) -> None:
     for rule in (spec.get("ingress") or []) + (spec.get("egress") or []):
         for port in (rule or {}).get("ports") or ():
             if isinstance(port, dict):
-                _set(port, "protocol", "TCP")
+                set_default(port, "protocol", "TCP")
     if not spec.get("policyTypes"):
         types = ["Ingress"]
         if spec.get("egress"):
@@ -326,7 +233,7 @@ def _rbac_binding(obj: JSON, _: Allocator) -> None:
 
 def _hpa(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
-    _set(spec, "minReplicas", 1)
+    set_default(spec, "minReplicas", 1)
     if not spec.get("metrics"):
         spec["metrics"] = [
             {
@@ -337,9 +244,9 @@ def _hpa(obj: JSON, _: Allocator) -> None:
     behavior = spec.get("behavior")
     if isinstance(behavior, dict):
         up = behavior.setdefault("scaleUp", {})
-        _set(up, "stabilizationWindowSeconds", 0)
-        _set(up, "selectPolicy", "Max")
-        _set(
+        set_default(up, "stabilizationWindowSeconds", 0)
+        set_default(up, "selectPolicy", "Max")
+        set_default(
             up,
             "policies",
             [
@@ -348,28 +255,28 @@ def _hpa(obj: JSON, _: Allocator) -> None:
             ],
         )
         down = behavior.setdefault("scaleDown", {})
-        _set(down, "stabilizationWindowSeconds", 300)
-        _set(down, "selectPolicy", "Max")
-        _set(down, "policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
+        set_default(down, "stabilizationWindowSeconds", 300)
+        set_default(down, "selectPolicy", "Max")
+        set_default(down, "policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
     obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
 
 
 def _storage_class(obj: JSON, _: Allocator) -> None:
-    _set(obj, "reclaimPolicy", "Delete")
-    _set(obj, "volumeBindingMode", "Immediate")
+    set_default(obj, "reclaimPolicy", "Delete")
+    set_default(obj, "volumeBindingMode", "Immediate")
 
 
 def _priority_class(obj: JSON, _: Allocator) -> None:
-    _set(obj, "preemptionPolicy", "PreemptLowerPriority")
+    set_default(obj, "preemptionPolicy", "PreemptLowerPriority")
 
 
 def _crd(obj: JSON, _: Allocator) -> None:
     spec = obj.setdefault("spec", {})
     names = spec.setdefault("names", {})
     if names.get("kind"):
-        _set(names, "singular", str(names["kind"]).lower())
-        _set(names, "listKind", f"{names['kind']}List")
-    _set(spec, "conversion", {"strategy": "None"})
+        set_default(names, "singular", str(names["kind"]).lower())
+        set_default(names, "listKind", f"{names['kind']}List")
+    set_default(spec, "conversion", {"strategy": "None"})
     obj.setdefault("status", {"acceptedNames": {"kind": "", "plural": ""}, "storedVersions": []})
     stored = [v.get("name") for v in spec.get("versions") or () if isinstance(v, dict) and v.get("storage")]
     if stored and not obj["status"].get("storedVersions"):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.emulator.selectors import field_matcher, label_matcher
+from agent.emulator.storage.selectors import field_matcher, label_matcher
 from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 
@@ -54,6 +54,7 @@ def list_page(
     items: list[JSON],
     rt: ResourceType,
     rv: int,
+    *,
     label_selector: Mapping[str, str] | str | None = None,
     field_selector: str | None = None,
     limit: int = 0,

@@ -23,9 +23,9 @@ from typing import Any
 import uvicorn
 import yaml
 
-from agent.emulator.engine import EmulatedCluster
-from agent.emulator.server import EmulatorApp
-from agent.emulator.tls import Authority, ServerFiles, new_authority, server_certificate
+from agent.emulator.cluster import EmulatedCluster
+from agent.emulator.rest.app import EmulatorApp
+from agent.emulator.rest.tls import Authority, ServerFiles, new_authority, server_certificate
 
 CONTEXT = "gitops-agent-emulator"
 

@@ -3,9 +3,9 @@
 Like a watch on a real API server without a resourceVersion: first an
 ``ADDED`` event for each object that matches, then the changes after that
 list, read from the cluster's event log.  The simulated controllers only
-move when something calls the engine, so while waiting the watch runs them
+move when something calls the registry, so while waiting the watch runs them
 when their next work falls due, and otherwise sleeps until a write wakes it:
-no busy polling.
+no busy polling.  It sees the cluster through :class:`agent.emulator.ports.Cluster`.
 """
 
 from __future__ import annotations
@@ -13,23 +13,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
 
-from agent.emulator.selectors import label_matcher
+from agent.emulator.objects import JSON, as_version
+from agent.emulator.ports import Cluster
+from agent.emulator.storage.selectors import label_matcher
+from agent.kube.kinds import ResourceType
 
-if TYPE_CHECKING:
-    from agent.emulator.engine import EmulatedCluster
-    from agent.kube.kinds import ResourceType
-
-JSON = dict[str, Any]
 STOP_CHECK_SECONDS = 0.05  # how soon a set ``stop`` ends a quiet watch
 
 
 def watch(
-    cluster: EmulatedCluster,
+    cluster: Cluster,
     rt: ResourceType,
     namespace: str,
     label_selector: Mapping[str, str] | str | None,
+    *,
     timeout: float,
     stop: threading.Event | None = None,
 ) -> Iterator[tuple[str, JSON]]:
@@ -55,18 +53,18 @@ def watch(
         while stop is None or not stop.is_set():
             with wake:
                 seen = writes[0]
-            cluster.controllers.tick()
+            cluster.run_due()
             events = cluster.store.events_since(rv, rt.group, rt.plural, ns)
             for event_rv, kind, body in events:
                 rv = event_rv
                 if matches is None or matches(body):
-                    yield kind, cluster._as_version(body, rt)
+                    yield kind, as_version(body, rt)
             if events:
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            due = cluster.controllers.next_due()
+            due = cluster.next_due()
             pause = remaining if due is None else min(remaining, max(due - time.time(), 0.001))
             with wake:
                 if writes[0] == seen:

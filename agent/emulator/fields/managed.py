@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.emulator.fieldsets import (
+from agent.emulator.fields.fieldsets import (
     FieldSet,
     Path,
     child_node,
@@ -85,14 +85,22 @@ def write_entries(entries: list[Entry]) -> list[JSON]:
     return [e.to_json() for e in entries if e.fields]
 
 
-def _own(
-    entries: list[Entry], manager: str, operation: str, subresource: str, api_version: str, now: str
-) -> Entry:
+@dataclass(frozen=True)
+class Writer:
+    """Who writes, as a managedFields entry records it."""
+
+    manager: str
+    api_version: str
+    time: str
+    subresource: str = ""
+
+
+def _own(entries: list[Entry], writer: Writer, operation: str) -> Entry:
     for e in entries:
-        if e.same(manager, operation, subresource):
-            e.api_version, e.time = api_version, now
+        if e.same(writer.manager, operation, writer.subresource):
+            e.api_version, e.time = writer.api_version, writer.time
             return e
-    e = Entry(manager, operation, api_version, now, subresource)
+    e = Entry(writer.manager, operation, writer.api_version, writer.time, writer.subresource)
     entries.append(e)
     return e
 
@@ -103,12 +111,10 @@ def record_update(
     new: Mapping[str, Any],
     node: Node | None,
     entries: list[Entry],
-    manager: str,
-    api_version: str,
-    now: str,
-    subresource: str = "",
+    writer: Writer,
 ) -> list[Entry]:
     """Ownership after a non-apply write from ``old`` to ``new``."""
+    manager, subresource = writer.manager, writer.subresource
     before = flatten(old or {}, node, subresource)
     after = flatten(new, node, subresource)
     changed = {p for p, v in after.items() if p not in before or before[p] != v}
@@ -119,7 +125,7 @@ def record_update(
         e.fields -= removed
         if not e.same(manager, "Update", subresource):
             e.fields -= changed
-    mine = _own(entries, manager, "Update", subresource, api_version, now)
+    mine = _own(entries, writer, "Update")
     mine.fields |= changed
     return [e for e in entries if e.fields]
 
@@ -178,24 +184,22 @@ def apply(
     applied: Mapping[str, Any],
     node: Node | None,
     entries: list[Entry],
-    manager: str,
-    api_version: str,
-    now: str,
+    writer: Writer,
     *,
     force: bool = False,
-    subresource: str = "",
     allowed: set[Path] | None = None,
 ) -> tuple[JSON, list[Entry]]:
-    """The object after applying ``applied`` as ``manager``, and its managers.
+    """The object after applying ``applied`` as ``writer``, and its managers.
 
     ``allowed``: fields whose conflicts are taken over as if forced (the API server's
     upgrade from client-side apply: what the last-applied annotation holds).
 
     The result may share values with ``applied``, which the caller hands
-    over (the engine's own normalized copy)."""
+    over (the registry's own normalized copy)."""
+    manager, subresource = writer.manager, writer.subresource
     applied_values = flatten(applied, node, subresource)
     if not live:  # a create: nothing to merge with, no conflict, nothing to remove
-        mine = _own(entries, manager, "Apply", subresource, api_version, now)
+        mine = _own(entries, writer, "Apply")
         mine.fields = set(applied_values)
         created = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}
         return created, [e for e in entries if e.fields]
@@ -217,12 +221,14 @@ def apply(
     for i, paths in taken.items():
         others[i].fields -= paths
     merged = merge(base, {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}, node)
-    mine = _own(entries, manager, "Apply", subresource, api_version, now)
+    mine = _own(entries, writer, "Apply")
     previous = set(mine.fields)
     mine.fields = set(applied_values)
     still_owned = {p[: i + 1] for e in others for p in e.fields for i in range(len(p))}
-    for path in sorted(previous - mine.fields, key=len, reverse=True):
-        if path not in still_owned:
+    gone = {p for p in previous - mine.fields if p not in still_owned}
+    for path in sorted(gone, key=len, reverse=True):
+        # an item goes with its key fields: removing those first would lose the item
+        if not any(path[:i] in gone for i in range(1, len(path))):
             remove_path(merged, path, node)
     return merged, [e for e in entries if e.fields]
 

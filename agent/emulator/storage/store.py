@@ -203,7 +203,9 @@ class Transaction:
             self._db.execute("DELETE FROM events WHERE rv <= ?", (rv - self._kept,))
         return rv
 
-    def put(self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON) -> None:
+    def put(  # noqa: PLR0917, RUF100 - a row's four key columns, then its version and body
+        self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
+    ) -> None:
         text = _dump(body)
         self._db.execute(
             "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body, uid) "
@@ -213,7 +215,9 @@ class Transaction:
         self._db.execute("UPDATE events SET body=? WHERE rv=?", (text, rv))
         self._index_owners(grp, resource, namespace, name, body)
 
-    def remove(self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON) -> None:
+    def remove(  # noqa: PLR0917, RUF100 - as put()
+        self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
+    ) -> None:
         self._db.execute(
             "DELETE FROM objects WHERE grp=? AND resource=? AND namespace=? AND name=?",
             (grp, resource, namespace, name),

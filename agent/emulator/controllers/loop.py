@@ -1,0 +1,181 @@
+"""The controllers' work queue: one loop runs every reconciler, and retries.
+
+Work items are ``(due time, group, plural, namespace, name)`` in a heap.  A
+write to a watched kind queues its object; a reconciler that wants to look
+again later (a rollout under way) queues it for then.  Due work runs at the
+next request (:meth:`Controllers.tick`) or on a background thread when one is
+started (the REST server starts it, so watchers see rollouts without polling).
+
+A reconciler that raises does not stop the loop and is not swallowed: the
+exception is logged (with its traceback) and the item is queued again after
+a growing delay, as controller-runtime's rate-limited work queue requeues a
+failed key.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+
+from agent.emulator.controllers import crds, deployments, hpa, jobs, services, workloads
+from agent.emulator.controllers.status import Context, Reconciler
+from agent.emulator.objects import JSON
+from agent.emulator.ports import SYSTEM_MANAGER, Cluster
+from agent.kube.kinds import ResourceType
+
+log = logging.getLogger(__name__)
+
+RECONCILERS: dict[tuple[str, str], Reconciler] = {
+    ("apps", "Deployment"): deployments.deployment,
+    ("apps", "StatefulSet"): workloads.statefulset,
+    ("apps", "DaemonSet"): workloads.daemonset,
+    ("apps", "ReplicaSet"): workloads.replicaset,
+    ("batch", "Job"): jobs.job,
+    ("", "PersistentVolumeClaim"): services.persistent_volume_claim,
+    ("", "Service"): services.service,
+    ("networking.k8s.io", "Ingress"): services.ingress,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa.hpa,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crds.crd,
+}
+RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
+RETRY_MAX_SECONDS = 5.0
+Item = tuple[str, str, str, str]  # group, plural, namespace, name
+
+
+class Controllers:
+    def __init__(self, cluster: Cluster) -> None:
+        self.c = cluster
+        self.context = Context(cluster)
+        self.reconcilers = dict(RECONCILERS)
+        self._heap: list[tuple[float, int, str, str, str, str]] = []
+        self._seq = 0
+        self._failures: dict[Item, int] = {}
+        self._heap_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._writing = threading.local()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    # -- scheduling ---------------------------------------------------------------------------
+    def schedule(self, rt: ResourceType, ns: str, name: str, at: float) -> None:
+        with self._heap_lock:
+            self._seq += 1
+            heapq.heappush(self._heap, (at, self._seq, rt.group, rt.plural, ns, name))
+        self._wake.set()
+
+    def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
+            return
+        meta = obj.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            return
+        self.schedule(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"], time.time())
+        self.tick()
+
+    def resume(self) -> None:
+        """After a restart: look at every object a controller watches once."""
+        for (group, plural), rt in self.c.types().items():
+            if (group, rt.kind) in self.reconcilers:
+                for _, _, ns, name in self.c.store.all_keys(group, plural):
+                    self.schedule(rt, ns, name, time.time())
+
+    def next_due(self) -> float | None:
+        """When the next scheduled work falls due (epoch seconds), if any."""
+        with self._heap_lock:
+            return self._heap[0][0] if self._heap else None
+
+    def tick(self) -> None:
+        """Run the work that is due (never blocks on another thread doing it)."""
+        if not self._heap or self._heap[0][0] > time.time():
+            return
+        if not self._run_lock.acquire(blocking=False):
+            return
+        try:
+            while True:
+                with self._heap_lock:
+                    if not self._heap or self._heap[0][0] > time.time():
+                        return
+                    _, _, group, plural, ns, name = heapq.heappop(self._heap)
+                rt = self.c.types().get((group, plural))
+                if rt is not None:
+                    self._run(rt, ns, name)
+        finally:
+            self._run_lock.release()
+
+    def _run(self, rt: ResourceType, ns: str, name: str) -> None:
+        """Reconcile one item; on failure log it and queue it again, later each time."""
+        item = (rt.group, rt.plural, ns, name)
+        try:
+            self._reconcile(rt, ns, name)
+        except Exception:
+            failures = self._failures.get(item, 0) + 1
+            self._failures[item] = failures
+            delay = min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** (failures - 1))
+            log.exception(
+                "the %s controller failed on %s (attempt %d); retrying in %.2fs",
+                rt.kind,
+                f"{ns}/{name}" if ns else name,
+                failures,
+                delay,
+            )
+            self.schedule(rt, ns, name, time.time() + delay)
+        else:
+            self._failures.pop(item, None)
+
+    # -- background thread --------------------------------------------------------------------
+    def start(self) -> None:
+        """Run due work on a background thread (for servers with watchers)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="emulator-controllers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self._heap_lock:
+                wait = max(0.0, self._heap[0][0] - time.time()) if self._heap else 1.0
+            self._wake.wait(min(wait, 1.0))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.tick()
+            except Exception:  # the store itself failed (closed under us): say so, go on
+                if self._stop.is_set():
+                    return
+                log.exception("the emulated cluster's controllers could not run their work")
+
+    # -- reconcile ----------------------------------------------------------------------------
+    def _reconcile(self, rt: ResourceType, ns: str, name: str) -> None:
+        live = self.c.store.get(rt.group, rt.plural, ns, name)
+        if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
+            return
+        reconciler = self.reconcilers.get((rt.group, rt.kind))
+        if reconciler is None:
+            return
+        status, recheck = reconciler(self.context, live, time.time())
+        if recheck is not None:
+            self.schedule(rt, ns, name, recheck)
+        if status is None or status == live.get("status"):
+            return
+
+        def change(obj: JSON) -> JSON:
+            obj["status"] = status
+            return obj
+
+        self._writing.on = True
+        try:
+            self.c.system_write(rt, ns, name, change, manager=SYSTEM_MANAGER, subresource="status")
+        finally:
+            self._writing.on = False
