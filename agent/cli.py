@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,7 +27,6 @@ from agent import __version__, emulator
 from agent.cluster import connect
 from agent.errors import AgentError
 from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
-from agent.kube.errors import ClusterError
 from agent.redact import redact
 
 if TYPE_CHECKING:
