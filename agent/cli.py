@@ -117,7 +117,8 @@ def sync(
 ) -> None:
     """Apply Git to the cluster and print what changed."""
     from agent.report import print_sync, sync_document, sync_progress
-    from agent.sync.engine import Context, reconcile
+    from agent.sync.context import Context
+    from agent.sync.pipeline import reconcile
 
     cfg = _load(config)
     try:
@@ -172,7 +173,8 @@ def diff(
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does."""
     from agent.report import drift_document, print_drift
-    from agent.sync.engine import Context, drift
+    from agent.sync.context import Context
+    from agent.sync.status import drift
 
     cfg = _load(config)
     try:
@@ -200,7 +202,7 @@ def diff(
 def _session(config: Path) -> Iterator[tuple[Any, Any]]:
     """The configuration and a reconcile context on its cluster, closed
     afterwards; an AgentError inside becomes the command's one-line error."""
-    from agent.sync.engine import Context
+    from agent.sync.context import Context
 
     cfg = _load(config)
     try:
@@ -225,7 +227,7 @@ def status(
     """Sync status, health, revision and last result of each app."""
     from agent.report import print_status
     from agent.report.documents import json_document
-    from agent.sync.engine import status as app_status
+    from agent.sync.status import status as app_status
 
     with _session(config) as (cfg, ctx):
         statuses = [app_status(ctx, a) for a in cfg.select(apps)]
@@ -332,6 +334,7 @@ def render_cmd(
     from agent.render import Capabilities, Release, RenderRequest, load_values_file, parse_set, render
     from agent.render.manifests import to_yaml_stream
     from agent.source import GitSource, signature_policy
+    from agent.sync.render import render_request
 
     folder = Path(target)
     try:
@@ -359,16 +362,14 @@ def render_cmd(
                 revision or application.revision,
                 verify=signature_policy(cfg, application),
             )
-            req = RenderRequest(
-                root=checkout.root,
-                path=application.path,
-                label=f"{application.name}: {application.path}",
-                release=Release(release or application.name, namespace or application.namespace),
-                values_files=application.values_files,
-                values=application.values,
+            req = render_request(
+                application,
+                checkout.root,
+                capabilities,
+                release=release,
+                namespace=namespace,
                 overrides=overrides,
-                capabilities=capabilities,
-                validate=application.openapi_validation if validate is None else validate,
+                validate=validate,
             )
         result = render(req)
     except AgentError as e:

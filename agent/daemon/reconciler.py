@@ -29,9 +29,10 @@ from agent.kube.errors import ClusterError
 from agent.models import DiffStatus, HealthStatus, SyncStatus
 from agent.redact import redact
 from agent.results import DriftReport, Failure, RollbackResult, Stage, SyncResult
-from agent.sync.engine import Context, reconcile
+from agent.sync.context import Context
+from agent.sync.pipeline import Prepared, prepare, reconcile
+from agent.sync.record import digest, now
 from agent.sync.rollback import holding, rollback_by_hand
-from agent.sync.stages import Prepared, digest, now, prepare
 
 log = logging.getLogger("gitops_agent.reconcile")
 

@@ -34,8 +34,8 @@ from agent.daemon.state import AppState, RunResult
 from agent.daemon.webhooks import Push
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
-from agent.sync.engine import Context
-from agent.sync.stages import now
+from agent.sync.context import Context
+from agent.sync.record import now
 
 log = logging.getLogger("gitops_agent.daemon")
 

@@ -18,7 +18,7 @@ from agent.cluster.kube import KubeCluster
 from agent.config import AgentConfig, parse_config
 from agent.emulator import EmulatedCluster, Options
 from agent.emulator.serving import EmulatorServer, write_kubeconfig
-from agent.sync.engine import Context
+from agent.sync.context import Context
 from tests.conftest import GitRepo
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drift"

@@ -19,7 +19,7 @@ from agent.daemon.notify import Notifier
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.state import AppState, Manual
 from agent.emulator import EmulatedCluster
-from agent.sync.engine import Context
+from agent.sync.context import Context
 from tests.conftest import GitRepo
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{value: '{value}'}}\n"

@@ -14,7 +14,8 @@ import pytest
 
 from agent.diff import ABSENT
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey
-from agent.sync.engine import drift, reconcile
+from agent.sync.pipeline import reconcile
+from agent.sync.status import drift
 from tests.integration.drift_support import SHOP, backend, change_out_of_band, corpus_repo, make_ctx
 
 WEB = ObjectKey("apps", "Deployment", SHOP, "web")

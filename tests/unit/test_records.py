@@ -11,8 +11,7 @@ from dataclasses import replace
 import pytest
 
 from agent.models import Manifest
-from agent.sync.record import EncodedManifests, InventoryItem, RevisionRecord, _decode, _encode
-from agent.sync.stages import digest
+from agent.sync.record import EncodedManifests, InventoryItem, RevisionRecord, _decode, _encode, digest
 
 MANIFESTS = tuple(
     {
