@@ -30,8 +30,9 @@ from agent.models import DiffStatus, HealthStatus, SyncStatus
 from agent.redact import redact
 from agent.results import DriftReport, Failure, RollbackResult, Stage, SyncResult
 from agent.sync.context import Context
+from agent.sync.encoding import digest
 from agent.sync.pipeline import Prepared, prepare, reconcile
-from agent.sync.record import digest, now
+from agent.sync.record import now
 from agent.sync.rollback import holding, rollback_by_hand
 
 log = logging.getLogger("gitops_agent.reconcile")

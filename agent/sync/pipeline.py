@@ -31,10 +31,11 @@ from agent.models import Action, ChangeSet, ChangeSetEntry, Manifest, Revision
 from agent.results import Failure, Stage, SyncResult, Trigger
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.context import Context
+from agent.sync.encoding import encode_ahead
 from agent.sync.fetch import fetch
 from agent.sync.live import Live, Owned, read_live
 from agent.sync.plan import Plan, plan
-from agent.sync.record import RevisionRecord, encode_ahead, now, record_sync
+from agent.sync.record import RevisionRecord, now, record_sync
 from agent.sync.render import render_app
 from agent.sync.rollback import holding, rollback_after_failure
 
@@ -156,8 +157,7 @@ def _write(
     try:
         number = record_sync(
             ctx.records(),
-            app.name,
-            app.history_limit,
+            app,
             prepared,
             applied,
             started=started,

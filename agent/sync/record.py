@@ -9,9 +9,9 @@ its own, so any replica (or a restarted agent) knows what an app owns.
 
 A record is built in one place, :func:`new_record`, for a sync
 (:func:`record_sync`) and a rollback alike.  The bulk of its encoding (the
-digest of the manifests, their gzipped JSON) is made on a thread of its own
-while the sync writes (:func:`encode_ahead`): that thread, and the pause
-that gives the writing threads way, belong here, not in the pipeline.
+digest of the manifests, their gzipped JSON) is made while the sync writes,
+by :mod:`agent.sync.encoding` (its thread and its pause live there, not in
+the pipeline); :func:`record_sync` and :class:`RecordStore` finish it.
 """
 
 from __future__ import annotations
@@ -19,21 +19,20 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-import hashlib
 import json
-import os
-import zlib
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from agent.cluster.base import ClusterClient
+from agent.config import Application
 from agent.errors import RecordFailed
 from agent.kube.errors import AlreadyExists, ClusterError, ClusterUnavailable, NotFound
 from agent.models import Action, ChangeSet, ChangeSetEntry, HealthStatus, Manifest, ObjectKey, Revision
 from agent.results import Failure, Operation, RecordResult, Trigger
+from agent.sync.encoding import EncodedManifests, digest
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.plan import Plan
 
@@ -112,77 +111,6 @@ def record_name(app: str, number: int) -> str:
 def now() -> str:
     """The time of day as records and results write it (RFC 3339, UTC)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def digest(manifests: tuple[Manifest, ...], pause: Callable[[], None] | None = None) -> str:
-    """sha256 of the manifests as one sorted, compact JSON list; encoded one
-    manifest at a time (the same bytes), with ``pause`` called between them
-    (see :class:`EncodedManifests`)."""
-    h = hashlib.sha256(b"[")
-    for i, m in enumerate(manifests):
-        if pause is not None:
-            pause()
-        h.update((("," if i else "") + json.dumps(m.obj, sort_keys=True, separators=(",", ":"))).encode())
-    h.update(b"]")
-    return h.hexdigest()
-
-
-class EncodedManifests:
-    """A record's manifests, serialized and compressed before the rest of
-    the record is known: a sync makes one while it writes (the bulk of a
-    record's encoding, off the path between the last write and the record)
-    and :meth:`RecordStore.write` finishes the record from it.
-
-    The record is one gzip stream of its JSON with ``manifests`` first; the
-    compressor's state after them is kept and copied for the rest.  Each
-    manifest is encoded on its own, and ``pause`` is called between them: a
-    thread encoding beside the writes passes ``os.sched_yield``, giving the
-    interpreter back to the writing threads at once, not every few
-    milliseconds."""
-
-    def __init__(
-        self, manifests: tuple[dict[str, Any], ...], pause: Callable[[], None] | None = None
-    ) -> None:
-        self.manifests = manifests
-        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip format
-        parts = [self._compressor.compress(b'{"manifests":[')]
-        for i, m in enumerate(manifests):
-            if pause is not None:
-                pause()
-            text = json.dumps(m, separators=(",", ":"))
-            parts.append(self._compressor.compress((text if i == 0 else "," + text).encode()))
-        parts.append(self._compressor.compress(b"]"))
-        self._head = b"".join(parts)
-
-    def finish(self, record: RevisionRecord) -> str:
-        """The record's encoding (base64 of gzipped JSON), for ``record``
-        with these manifests."""
-        if record.manifests is not self.manifests and record.manifests != self.manifests:
-            raise ValueError("the record's manifests are not the ones encoded")
-        rest = record.to_json()
-        del rest["manifests"]
-        compressor = self._compressor.copy()
-        tail = compressor.compress(("," + json.dumps(rest, separators=(",", ":"))[1:]).encode())
-        return base64.b64encode(self._head + tail + compressor.flush()).decode()
-
-
-def encode_ahead(manifests: tuple[Manifest, ...]) -> Future[tuple[str, EncodedManifests]]:
-    """The digest of the rendered manifests and their encoding for the
-    record, made on a thread of its own beside the writes; the writing
-    threads go first between manifests (``os.sched_yield`` hands them the
-    interpreter at once, where ``sleep(0)`` would wait out the timer slack)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
-    try:
-        return pool.submit(_encode_manifests, manifests)
-    finally:
-        pool.shutdown(wait=False)  # the one task runs on; its thread ends with it
-
-
-def _encode_manifests(manifests: tuple[Manifest, ...]) -> tuple[str, EncodedManifests]:
-    def pause() -> None:
-        os.sched_yield()  # lets a waiting thread take the interpreter (no timer, unlike sleep(0))
-
-    return digest(manifests, pause), EncodedManifests(tuple(m.obj for m in manifests), pause)
 
 
 def inventory(
@@ -293,8 +221,7 @@ def _unchanged(desired: Desired, done: Done, the_digest: str) -> bool:
 
 def record_sync(
     store: RecordStore,
-    app: str,
-    limit: int,
+    app: Application,
     desired: Desired,
     done: Done,
     *,
@@ -302,10 +229,9 @@ def record_sync(
     trigger: Trigger,
     ahead: Future[tuple[str, EncodedManifests]] | None = None,
 ) -> int | None:
-    """Write the record of a sync, or nothing when there is nothing new to
-    remember (a no-change reconcile writes nothing); its number.  ``ahead``:
-    the digest and encoding made during the writes (None: made here, the
-    encoding only when a record is written)."""
+    """Write the record of a sync (its number), or nothing when there is
+    nothing new to remember.  ``ahead``: the digest and encoding made during
+    the writes (None: made here, the encoding only when a record is written)."""
     encoded = ahead.result() if ahead is not None else None
     the_digest = encoded[0] if encoded is not None else digest(desired.manifests)
     if _unchanged(desired, done, the_digest):
@@ -313,8 +239,10 @@ def record_sync(
     manifests = encoded[1].manifests if encoded is not None else tuple(m.obj for m in desired.manifests)
     change = Change(desired.revision, manifests, the_digest, desired.plan, done, started)
     message = str(done.failure) if done.failure else ""
-    record = new_record(app, desired.last, change, operation=Operation.SYNC, trigger=trigger, message=message)
-    store.write(record, desired.history, limit, encoded[1] if encoded is not None else None)
+    record = new_record(
+        app.name, desired.last, change, operation=Operation.SYNC, trigger=trigger, message=message
+    )
+    store.write(record, desired.history, app.history_limit, encoded[1] if encoded is not None else None)
     return record.number
 
 

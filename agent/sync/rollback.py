@@ -21,10 +21,11 @@ from agent.models import ChangeSet, Manifest, Revision
 from agent.results import Failure, Operation, RollbackResult, Stage, Trigger
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.context import Context
+from agent.sync.encoding import digest
 from agent.sync.fetch import checkout
 from agent.sync.live import read_live
 from agent.sync.plan import plan
-from agent.sync.record import Change, RevisionRecord, digest, new_record, now
+from agent.sync.record import Change, RevisionRecord, new_record, now
 
 
 def holding(history: list[RevisionRecord], commit: str) -> str | None:
