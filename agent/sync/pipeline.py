@@ -27,14 +27,14 @@ from typing import TypedDict, Unpack
 
 from agent.config import Application
 from agent.errors import AgentError
-from agent.models import Action, ChangeSet, ChangeSetEntry, Manifest, Revision
-from agent.results import Failure, Stage, SyncResult, Trigger
+from agent.models import ChangeSet, Manifest, Revision
+from agent.results import SyncResult, Trigger
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.context import Context
 from agent.sync.encoding import encode_ahead
 from agent.sync.fetch import fetch
 from agent.sync.live import Live, Owned, read_live
-from agent.sync.plan import Plan, plan
+from agent.sync.plan import Plan, plan, refused
 from agent.sync.record import RevisionRecord, now, record_sync
 from agent.sync.render import render_app
 from agent.sync.rollback import holding, rollback_after_failure
@@ -88,21 +88,6 @@ def _plan(
     )
 
 
-def refused(the_plan: Plan) -> tuple[ChangeSet, Failure] | None:
-    """A plan that must not run at all: conflicts, or an empty render that
-    would prune everything.  Nothing has been written at that point."""
-    if not the_plan.refusal and not the_plan.conflicts:
-        return None
-    reasons = [the_plan.refusal] if the_plan.refusal else [s.reason for s in the_plan.conflicts]
-    entries = tuple(
-        ChangeSetEntry(
-            s.key, s.action if s.action is Action.FAILED else Action.SKIPPED, s.diff, s.reason or None
-        )
-        for s in the_plan.steps
-    )
-    return ChangeSet(entries), Failure(Stage.PLAN, "; ".join(r for r in reasons if r))
-
-
 class SyncOptions(TypedDict, total=False):
     """How to sync (all optional): the CLI's and the daemon's options."""
 
@@ -131,11 +116,11 @@ def reconcile(ctx: Context, app: Application, **options: Unpack[SyncOptions]) ->
     except AgentError as e:  # a stage's typed error, or the cluster's
         result = SyncResult(app.name, None, failure=e.failure())
     else:
-        result = _write(ctx, app, prepared, started, options)
+        result = _apply_and_record(ctx, app, prepared, started, options)
     return replace(result, started=started, finished=now(), seconds=time.monotonic() - began)
 
 
-def _write(
+def _apply_and_record(
     ctx: Context, app: Application, prepared: Prepared, started: str, options: SyncOptions
 ) -> SyncResult:
     """From the plan on: apply (each batch settled), record, roll back."""
@@ -156,13 +141,7 @@ def _write(
     trigger = Trigger(options.get("trigger", Trigger.MANUAL))
     try:
         number = record_sync(
-            ctx.records(),
-            app,
-            prepared,
-            applied,
-            started=started,
-            trigger=trigger,
-            ahead=ahead,
+            ctx.records(), app, prepared, applied, started=started, trigger=trigger, ahead=ahead
         )
     except AgentError as e:
         return SyncResult(app.name, prepared.revision, changeset, failure or e.failure())

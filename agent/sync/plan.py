@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
 from agent.diff import DiffOptions, IgnoreRule, diff_object, ignored_for, keep_live_values
-from agent.models import Action, ChangeKind, DiffStatus, Manifest, ObjectKey, ResourceDiff
+from agent.models import (
+    Action,
+    ChangeKind,
+    ChangeSet,
+    ChangeSetEntry,
+    DiffStatus,
+    Manifest,
+    ObjectKey,
+    ResourceDiff,
+)
+from agent.results import Failure, Stage
 from agent.sync.ownership import owner_of, prune_disabled
 from agent.sync.waves import AnnotationError, Hook, Phase, hook_of, wave_of
 
@@ -145,6 +155,22 @@ def _ownership_conflict(key: ObjectKey, current: Mapping[str, Any] | None, owner
     if theirs != owner:
         return f"{key} is managed by {theirs}; not overwritten"
     return ""
+
+
+def refused(the_plan: Plan) -> tuple[ChangeSet, Failure] | None:
+    """A plan that must not run at all (conflicts, or a prune the guards
+    refuse): what each object would have come to, and the Plan stage's
+    failure (PlanRefused).  Nothing has been written at that point."""
+    if not the_plan.refusal and not the_plan.conflicts:
+        return None
+    reasons = [the_plan.refusal] if the_plan.refusal else [s.reason for s in the_plan.conflicts]
+    entries = tuple(
+        ChangeSetEntry(
+            s.key, s.action if s.action is Action.FAILED else Action.SKIPPED, s.diff, s.reason or None
+        )
+        for s in the_plan.steps
+    )
+    return ChangeSet(entries), Failure(Stage.PLAN, "; ".join(r for r in reasons if r))
 
 
 class PlanOptions(TypedDict, total=False):
