@@ -3,7 +3,10 @@ delete one to create it again (a hook run again, an object whose immutable
 fields changed), waiting by watch until it is gone.
 
 Prunes go last and in reverse order (:mod:`agent.sync.plan`); an object
-already gone counts as pruned, as in kubectl's and Flux's prune.
+already gone counts as pruned (the goal is reached).  Cut from the apply
+run so the writes read as writes; the hook lifecycle
+(:mod:`agent.sync.hooks`) and the replacement of an immutable object both
+use :func:`delete_and_wait`.
 """
 
 from __future__ import annotations

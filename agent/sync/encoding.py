@@ -1,5 +1,6 @@
 """The revision record's bytes: the digest of the rendered manifests and
-their gzipped JSON, made while the sync writes.
+their gzipped JSON (base64 in a Secret, as Helm stores a release), made
+while the sync writes.
 
 A sync that writes starts :func:`encode_ahead` beside its writes: the bulk
 of a record's encoding is then off the path between the last write and the

@@ -2,10 +2,11 @@
 
 One list per kind by the app's label (what the app owns, wherever it is),
 then a look-up of each desired object the lists did not find (it may exist
-without the app's marks: another owner's, or nobody's).  The lists are
-independent and asked side by side on a small pool of its own (as Flux's
-kustomize-controller reads its inventory concurrently), so the read costs
-about one round trip, not one per kind.
+without the app's marks: another owner's, or nobody's).  Argo CD's
+gitops-engine keeps a watch-fed cache of the cluster instead; an agent that
+keeps no state between syncs reads per sync, so the lists, independent of
+each other, are asked side by side on a small pool of this module's: the
+read costs about one round trip, not one per kind.
 """
 
 from __future__ import annotations
