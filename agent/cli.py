@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -34,6 +35,7 @@ from agent.results import Stage
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
+    from agent.render import RenderRequest
 
 app = typer.Typer(
     add_completion=False,
@@ -293,6 +295,58 @@ def _repository_root(folder: Path) -> Path:
     return folder
 
 
+def _request_for(
+    config: Path,
+    target: str,
+    revision: str | None,
+    *,
+    release: str | None,
+    namespace: str | None,
+    validate: bool | None,
+) -> RenderRequest:
+    """What ``render TARGET`` renders: a folder in its work tree, or an app
+    as a sync renders it."""
+    from agent.render import Release, RenderRequest
+
+    folder = Path(target)
+    if not folder.is_dir():
+        return _app_request(config, target, revision, release=release, namespace=namespace, validate=validate)
+    real = folder.resolve()
+    root = _repository_root(real)
+    return RenderRequest(
+        root=root,
+        path=real.relative_to(root).as_posix() or ".",
+        label=target.rstrip("/") or target,
+        release=Release(release or real.name, namespace or "default"),
+        validate=True if validate is None else validate,
+    )
+
+
+def _app_request(
+    config: Path,
+    target: str,
+    revision: str | None,
+    *,
+    release: str | None,
+    namespace: str | None,
+    validate: bool | None,
+) -> RenderRequest:
+    """What ``render APP`` renders: the app's request, as a sync makes it."""
+    from agent.source import GitSource, signature_policy
+    from agent.sync.render import render_request
+
+    cfg = _load(config)
+    application = cfg.app(target)
+    checkout = GitSource.from_config(cfg).checkout(
+        cfg.repo_location(application),
+        revision or application.revision,
+        verify=signature_policy(cfg, application),
+    )
+    return render_request(
+        application, checkout.root, None, release=release, namespace=namespace, validate=validate
+    )
+
+
 @app.command("render")
 def render_cmd(
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
@@ -331,47 +385,15 @@ def render_cmd(
 
     The manifests go to standard output; the chart's NOTES.txt, if any, to
     standard error."""
-    from agent.render import Capabilities, Release, RenderRequest, load_values_file, parse_set, render
+    from agent.render import Capabilities, load_values_file, parse_set, render
     from agent.render.manifests import to_yaml_stream
-    from agent.source import GitSource, signature_policy
-    from agent.sync.render import render_request
 
-    folder = Path(target)
     try:
         overrides = [load_values_file(Path(v), v) for v in values or ()]
-        overrides.append(parse_set(set_ or []))
-        overrides.append(parse_set(set_string or [], as_string=True))
+        overrides += [parse_set(set_ or []), parse_set(set_string or [], as_string=True)]
         capabilities = Capabilities.of(kube_version, api_versions or ())
-        if folder.is_dir():
-            real = folder.resolve()
-            root = _repository_root(real)
-            req = RenderRequest(
-                root=root,
-                path=real.relative_to(root).as_posix() or ".",
-                label=target.rstrip("/") or target,
-                release=Release(release or real.name, namespace or "default"),
-                overrides=overrides,
-                capabilities=capabilities,
-                validate=True if validate is None else validate,
-            )
-        else:
-            cfg = _load(config)
-            application = cfg.app(target)
-            checkout = GitSource.from_config(cfg).checkout(
-                cfg.repo_location(application),
-                revision or application.revision,
-                verify=signature_policy(cfg, application),
-            )
-            req = render_request(
-                application,
-                checkout.root,
-                capabilities,
-                release=release,
-                namespace=namespace,
-                overrides=overrides,
-                validate=validate,
-            )
-        result = render(req)
+        req = _request_for(config, target, revision, release=release, namespace=namespace, validate=validate)
+        result = render(replace(req, overrides=overrides, capabilities=capabilities))
     except AgentError as e:
         fail(str(e))
         return
