@@ -5,8 +5,9 @@ its subprocess (the app's revision history, the cluster's capabilities):
 they do not depend on the checkout, and asked side by side the three cost
 the time of the slowest.  The threads that ask live here, not in the
 pipeline script.  A failed fetch is reported before anything the cluster
-said (Flux's source-controller fails a source the same way: the artifact
-first).
+said: a source that cannot be read is the first thing to fix.  (Flux cuts
+the same line between fetching a source and applying it, in two
+controllers; here they are two stages of one script.)
 """
 
 from __future__ import annotations
