@@ -14,7 +14,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +32,8 @@ from agent.redact import redact
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
     from agent.config import AgentConfig, Application
-    from agent.sync.engine import Context
+    from agent.render import RenderRequest
+    from agent.sync.context import Context
 
 app = typer.Typer(
     add_completion=False,
@@ -69,7 +70,7 @@ class _Session:
     @cached_property
     def context(self) -> Context:
         """A reconcile context on the session's cluster (made when first used)."""
-        from agent.sync.engine import Context
+        from agent.sync.context import Context
 
         return Context.create(self.config, self.cluster)
 
@@ -154,7 +155,7 @@ def sync(
 ) -> None:
     """Apply Git to the cluster and print what changed."""
     from agent.report import print_sync, sync_document, sync_progress
-    from agent.sync.engine import reconcile
+    from agent.sync.pipeline import reconcile
 
     with _session(config, apps) as s, sync_progress(err, enabled=output is Output.text) as progress:
         results = [
@@ -184,7 +185,7 @@ def diff(
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does."""
     from agent.report import drift_document, print_drift
-    from agent.sync.engine import drift
+    from agent.sync.status import drift
 
     with _session(config, apps) as s:
         reports = [drift(s.context, a, ref=revision) for a in s.apps]
@@ -201,7 +202,7 @@ def status(
     """Sync status, health, revision and last result of each app."""
     from agent.report import print_status
     from agent.report.documents import status_document
-    from agent.sync.engine import status as app_status
+    from agent.sync.status import status as app_status
 
     with _session(config, apps) as s:
         statuses = [app_status(s.context, a) for a in s.apps]
@@ -263,6 +264,58 @@ def _repository_root(folder: Path) -> Path:
     return folder
 
 
+def _request_for(
+    config: Path,
+    target: str,
+    revision: str | None,
+    *,
+    release: str | None,
+    namespace: str | None,
+    validate: bool | None,
+) -> RenderRequest:
+    """What ``render TARGET`` renders: a folder in its work tree, or an app
+    as a sync renders it."""
+    from agent.render import Release, RenderRequest
+
+    folder = Path(target)
+    if not folder.is_dir():
+        return _app_request(config, target, revision, release=release, namespace=namespace, validate=validate)
+    real = folder.resolve()
+    root = _repository_root(real)
+    return RenderRequest(
+        root=root,
+        path=real.relative_to(root).as_posix() or ".",
+        label=target.rstrip("/") or target,
+        release=Release(release or real.name, namespace or "default"),
+        validate=True if validate is None else validate,
+    )
+
+
+def _app_request(
+    config: Path,
+    target: str,
+    revision: str | None,
+    *,
+    release: str | None,
+    namespace: str | None,
+    validate: bool | None,
+) -> RenderRequest:
+    """What ``render APP`` renders: the app's request, as a sync makes it."""
+    from agent.source import GitSource, signature_policy
+    from agent.sync.render import render_request
+
+    cfg = _load(config)
+    application = cfg.app(target)
+    checkout = GitSource.from_config(cfg).checkout(
+        cfg.repo_location(application),
+        revision or application.revision,
+        verify=signature_policy(cfg, application),
+    )
+    return render_request(
+        application, checkout.root, None, release=release, namespace=namespace, validate=validate
+    )
+
+
 @app.command("render")
 def render_cmd(
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
@@ -301,48 +354,15 @@ def render_cmd(
 
     The manifests go to standard output; the chart's NOTES.txt, if any, to
     standard error."""
-    from agent.render import Capabilities, Release, RenderRequest, load_values_file, parse_set, render
+    from agent.render import Capabilities, load_values_file, parse_set, render
     from agent.render.manifests import to_yaml_stream
-    from agent.source import GitSource, signature_policy
 
-    folder = Path(target)
     try:
         overrides = [load_values_file(Path(v), v) for v in values or ()]
-        overrides.append(parse_set(set_ or []))
-        overrides.append(parse_set(set_string or [], as_string=True))
+        overrides += [parse_set(set_ or []), parse_set(set_string or [], as_string=True)]
         capabilities = Capabilities.of(kube_version, api_versions or ())
-        if folder.is_dir():
-            real = folder.resolve()
-            root = _repository_root(real)
-            req = RenderRequest(
-                root=root,
-                path=real.relative_to(root).as_posix() or ".",
-                label=target.rstrip("/") or target,
-                release=Release(release or real.name, namespace or "default"),
-                overrides=overrides,
-                capabilities=capabilities,
-                validate=True if validate is None else validate,
-            )
-        else:
-            cfg = _load(config)
-            application = cfg.app(target)
-            checkout = GitSource.from_config(cfg).checkout(
-                cfg.repo_location(application),
-                revision or application.revision,
-                verify=signature_policy(cfg, application),
-            )
-            req = RenderRequest(
-                root=checkout.root,
-                path=application.path,
-                label=f"{application.name}: {application.path}",
-                release=Release(release or application.name, namespace or application.namespace),
-                values_files=application.values_files,
-                values=application.values,
-                overrides=overrides,
-                capabilities=capabilities,
-                validate=application.openapi_validation if validate is None else validate,
-            )
-        result = render(req)
+        req = _request_for(config, target, revision, release=release, namespace=namespace, validate=validate)
+        result = render(replace(req, overrides=overrides, capabilities=capabilities))
     except AgentError as e:
         fail(str(e))
         return

@@ -36,9 +36,11 @@ from agent.report.messages import (
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
 from agent.results import DriftReport, Operation, RollbackResult, SyncResult, Trigger
-from agent.sync.engine import Context, reconcile
+from agent.sync.context import Context
+from agent.sync.encoding import digest
+from agent.sync.pipeline import Prepared, prepare, reconcile
+from agent.sync.record import now
 from agent.sync.rollback import holding, rollback_by_hand
-from agent.sync.stages import Prepared, digest, now, prepare
 
 log = logging.getLogger("gitops_agent.reconcile")
 

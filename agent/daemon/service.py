@@ -44,9 +44,8 @@ from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
 from agent.results import Trigger
-from agent.sync.engine import Context
-from agent.sync.record import RevisionRecord
-from agent.sync.stages import now
+from agent.sync.context import Context
+from agent.sync.record import RevisionRecord, now
 
 log = logging.getLogger("gitops_agent.daemon")
 

@@ -2,11 +2,14 @@
 
 Batches run in order (PreSync hooks; each wave of the app's objects with its
 Sync hooks; PostSync hooks; prunes).  Within a batch, objects of the same
-kind rank are written in parallel (bounded by ``parallelism``); the ranks
-themselves keep their order (a Namespace before what lives in it).  After a
-batch that changed something, the agent waits until the batch is healthy
-(hooks: complete) before starting the next; the first failure stops the run
-and the SyncFail hooks then run.
+kind rank are written in parallel (bounded by ``parallelism``, on one pool
+of this module's for the whole run); the ranks themselves keep their order
+(a Namespace before what lives in it).  After a batch that changed
+something, the run waits until the batch is healthy (hooks: complete;
+:mod:`agent.sync.settle`) before starting the next, so the settle stage runs
+per batch inside this one; the first failure stops the run and the SyncFail
+hooks then run.  Hook delete policies are :mod:`agent.sync.hooks`', prunes
+and deletes :mod:`agent.sync.delete`'s.
 
 Writes are server-side apply with the field manager ``gitops-agent`` (force
 on by default: Git wins), or create / replace with a resourceVersion
@@ -21,25 +24,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeVar
 
 from agent.cluster.base import FIELD_MANAGER, ClusterClient
 from agent.config import RetryPolicy, SyncPolicy
-from agent.health import assess
 from agent.kube.errors import AlreadyExists, ClusterError, Invalid, NotFound
 from agent.models import Action, ChangeSetEntry, HealthStatus, ObjectKey
 from agent.results import Failure, Stage
-from agent.sync.ownership import APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL
+from agent.sync import hooks
+from agent.sync.delete import delete_and_wait, prune
+from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.plan import Batch, Plan, Step, rank
 from agent.sync.retry import with_retries
-from agent.sync.waiting import Outcome, Target, wait_for_health
-from agent.sync.waves import DeletePolicy, Phase
+from agent.sync.settle import SETTLED_BY, Settle, health_failure
 
 T = TypeVar("T")
 SYNC_OPTIONS = ("gitops-agent.io/sync-options", "argocd.argoproj.io/sync-options")
@@ -104,24 +106,23 @@ def apply(
     options: ApplyOptions | None = None,
     progress: Progress | None = None,
 ) -> ApplyResult:
+    """Write the plan batch by batch, each settled (healthy) before the next
+    when the app waits for health; what happened to each object, the first
+    failure, and the health measured."""
     opts = options or ApplyOptions()
-    run = _Run(cluster, opts, progress or Progress(), time.monotonic() + opts.health_timeout)
-    run.settling = opts.wait and not opts.dry_run and bool(the_plan.writes)
-    if opts.create_namespace and not opts.dry_run and any(s.action is Action.CREATED for s in the_plan.steps):
-        planned = any(
-            s.key.kind == "Namespace" and s.key.name == opts.create_namespace for s in the_plan.steps
-        )
-        if not planned:  # a Namespace the app itself declares is applied (and owned) as any object
-            _ensure_namespace(cluster, opts.create_namespace)
-    waited = False
+    shown = progress or Progress()
+    deadline = time.monotonic() + opts.health_timeout
+    settling = opts.wait and not opts.dry_run and bool(the_plan.writes)
+    settle = Settle(cluster, opts.app, deadline, shown.wait) if settling else None
+    run = _Run(cluster, opts, shown, deadline, settle)
+    _create_namespace(cluster, the_plan, opts)
     try:
         for batch in the_plan.batches():
             if run.failure is not None:
                 run.skip(batch.steps)
                 continue
             run.batch(batch)
-            if run.failure is None and opts.wait and not opts.dry_run and the_plan.writes:
-                waited = True
+            if run.failure is None:
                 run.settle(batch)
         if run.failure is not None:
             for step in the_plan.on_failure():
@@ -129,14 +130,40 @@ def apply(
     finally:
         run.close()
     health = None
-    if waited:
+    if run.settled:
         health = HealthStatus.HEALTHY if run.failure is None else run.health
     return ApplyResult(run.entries, run.failure, health)
 
 
+def _create_namespace(cluster: ClusterClient, the_plan: Plan, opts: ApplyOptions) -> None:
+    """The app's namespace, when the app asks for it and the plan creates
+    something; a Namespace the app itself declares is applied (and owned)
+    as any object."""
+    if not opts.create_namespace or opts.dry_run:
+        return
+    if not any(s.action is Action.CREATED for s in the_plan.steps):
+        return
+    if any(s.key.kind == "Namespace" and s.key.name == opts.create_namespace for s in the_plan.steps):
+        return
+    if cluster.get("v1", "Namespace", opts.create_namespace) is None:
+        with contextlib.suppress(AlreadyExists):
+            cluster.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": opts.create_namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+                }
+            )
+
+
 class _Run:
     def __init__(
-        self, cluster: ClusterClient, opts: ApplyOptions, progress: Progress, deadline: float
+        self,
+        cluster: ClusterClient,
+        opts: ApplyOptions,
+        progress: Progress,
+        deadline: float,
+        settle: Settle | None,
     ) -> None:
         self.cluster = cluster
         self.opts = opts
@@ -147,18 +174,15 @@ class _Run:
         self.health: HealthStatus | None = None
         self.written: dict[ObjectKey, Mapping[str, Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
-        self.settling = False  # batches are waited for after they are written
-        # health waits started as soon as a rank was written, while the next ranks are written
-        self._early: list[tuple[set[ObjectKey], Future[Outcome]]] = []
-        self._waiters: ThreadPoolExecutor | None = None
-        self._cancel = threading.Event()
+        self._settle = settle  # None: batches are not waited for
+        self.settled = False  # a batch was waited for
 
     def close(self) -> None:
-        self._cancel.set()  # early waits nobody will read (the run failed): let them go
-        for pool in (self._pool, self._waiters):
-            if pool is not None:
-                pool.shutdown()
-        self._pool = self._waiters = None
+        if self._settle is not None:
+            self._settle.close()
+        if self._pool is not None:
+            self._pool.shutdown()
+        self._pool = None
 
     # -- writing ---------------------------------------------------------------------------------
     def skip(self, steps: tuple[Step, ...]) -> None:
@@ -183,41 +207,22 @@ class _Run:
             outcomes = list(self._pool.map(self._attempt, group))
             for step, outcome in zip(group, outcomes, strict=True):
                 self._record(step, outcome)
-            if group is not groups[-1]:
-                self._wait_early(group)
+            if group is not groups[-1] and self._settle is not None and self.failure is None:
+                self._settle.early(group, self.written)
 
-    def _start_wait(
-        self,
-        steps: list[Step],
-        known: Mapping[ObjectKey, Mapping[str, Any] | None],
-        on_wait: Callable[[str], None] | None = None,
-    ) -> Future[Outcome]:
-        """A health wait for ``steps`` on its own thread (one per rank at most;
-        each watches its kinds), ended early by :meth:`close`."""
-        if self._waiters is None:
-            self._waiters = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
-        return self._waiters.submit(
-            wait_for_health,
-            self.cluster,
-            [Target(s.api_version, s.key) for s in steps],
-            selector={APP_LABEL: self.opts.app} if self.opts.app else {},
-            deadline=self.deadline,
-            known={s.key: obj for s in steps if (obj := known.get(s.key)) is not None},
-            on_wait=on_wait,
-            cancel=self._cancel,
-        )
-
-    def _wait_early(self, group: list[Step]) -> None:
-        """Start waiting for a written rank's health while the next ranks are
-        written (a Deployment's rollout starts while its Service is created);
-        :meth:`settle` then mostly finds the answer ready."""
-        if not self.settling or self.failure is not None:
+    def settle(self, batch: Batch) -> None:
+        """Wait until the batch is healthy; hooks then follow their delete policies."""
+        if self._settle is None:
             return
-        steps = [s for s in group if s.action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED)]
-        known = {s.key: self.written.get(s.key, s.live) for s in steps}
-        if all(assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps):
-            return  # settled by what the writes returned
-        self._early.append(({s.key for s in steps}, self._start_wait(steps, known)))
+        self.settled = True
+        outcome = self._settle.batch(batch, self.written)
+        if outcome is None:
+            return
+        finished = (s for s in batch.steps if s.hook is not None and s.action in SETTLED_BY)
+        hooks.delete_finished(self.cluster, finished, outcome.healthy)
+        if not outcome.healthy:
+            self.health = outcome.status
+            self.failure = health_failure(outcome, batch, self.opts.health_timeout)
 
     def one(self, step: Step) -> None:
         self._record(step, self._attempt(step))
@@ -242,25 +247,11 @@ class _Run:
         self.progress.step(step)
 
     def _write(self, step: Step) -> Mapping[str, Any] | None:
-        call = self._call
         if step.hook is not None and step.live is not None:
-            if DeletePolicy.BEFORE_HOOK_CREATION not in step.hook.delete_policies:
-                raise AlreadyExists(
-                    f"hook {step.key} from an earlier sync still exists and its delete policy does not "
-                    "include BeforeHookCreation"
-                )
+            hooks.may_run_again(step)
             self._delete_and_wait(step)
         if step.action is Action.PRUNED:
-            with contextlib.suppress(NotFound):  # already gone: the goal is reached
-                call(
-                    lambda: self.cluster.delete(
-                        step.api_version,
-                        step.key.kind,
-                        step.key.name,
-                        step.key.namespace,
-                        dry_run=self.opts.dry_run,
-                    )
-                )
+            prune(self.cluster, step, self.opts.retry, dry_run=self.opts.dry_run)
             return None
         if step.action not in (Action.CREATED, Action.CONFIGURED) or step.desired is None:
             return step.live
@@ -271,21 +262,26 @@ class _Run:
         except Invalid as e:
             if step.live is None:
                 raise
-            if not _immutable(e):
-                if self.opts.strategy != "server-side":
-                    raise
-                # Merged with what others changed by hand (an item of a list Git
-                # declares, under another key), the object would be invalid (two
-                # ports named http, say): write Git's object whole instead.
-                return self._replace(step)
-            if not self._may_replace(step):
-                raise
-            self._delete_and_wait(step)
-            return self._put(step, fresh=True)
+            return self._after_invalid(step, e)
         except NotFound as e:
             if self.opts.dry_run and "namespaces" in str(e):
                 return None  # its namespace is created in this same sync: nothing to check it against
             raise
+
+    def _after_invalid(self, step: Step, error: Invalid) -> Mapping[str, Any]:
+        """A change of a live object the server found invalid: written whole,
+        or deleted and created again, where that may help and is allowed."""
+        if not _immutable(error):
+            if self.opts.strategy != "server-side":
+                raise error
+            # Merged with what others changed by hand (an item of a list Git
+            # declares, under another key), the object would be invalid (two
+            # ports named http, say): write Git's object whole instead.
+            return self._replace(step)
+        if not self._may_replace(step):
+            raise error
+        self._delete_and_wait(step)
+        return self._put(step, fresh=True)
 
     def _put(self, step: Step, fresh: bool = False) -> Mapping[str, Any]:
         obj = step.desired
@@ -333,102 +329,8 @@ class _Run:
         return False
 
     def _delete_and_wait(self, step: Step) -> None:
-        """Delete an object and wait (by watch) until it is gone."""
-        if self.opts.dry_run:
-            return
-        try:
-            self._call(
-                lambda: self.cluster.delete(
-                    step.api_version,
-                    step.key.kind,
-                    step.key.name,
-                    step.key.namespace,
-                    propagation_policy="Foreground",
-                )
-            )
-        except NotFound:
-            return
-        deadline = min(self.deadline, time.monotonic() + 60)
-        selector = {APP_LABEL: self.opts.app} if self.opts.app else None
-        while time.monotonic() < deadline:
-            if self.cluster.get(step.api_version, step.key.kind, step.key.name, step.key.namespace) is None:
-                return
-            for event, obj in self.cluster.watch(
-                step.api_version,
-                step.key.kind,
-                step.key.namespace,
-                selector,
-                timeout=min(5.0, deadline - time.monotonic()),
-            ):
-                if event == "DELETED" and ObjectKey.of(obj) == step.key:
-                    return
-        raise ClusterError(
-            f"{step.key} was deleted to be created again but is still there", code=504, reason="Timeout"
-        )
-
-    # -- health ----------------------------------------------------------------------------------
-    def settle(self, batch: Batch) -> None:
-        """Wait until the batch is healthy; hooks then follow their delete policies."""
-        early, self._early = self._early, []  # started while this batch was written
-        steps = [s for s in batch.steps if s.action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED)]
-        if not steps:
-            return
-        known = {s.key: self.written.get(s.key, s.live) for s in steps}
-        if not any(s.action is not Action.UNCHANGED for s in steps) and all(
-            assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps
-        ):
-            return  # nothing written and all healthy: no watch needed
-        what = "hooks" if batch.phase is not Phase.SYNC else f"wave {batch.wave}"
-        covered = {k for keys, _ in early for k in keys}
-        waits = [f for _, f in early]
-        if any(not f.done() for f in waits):
-            self.progress.wait(f"{what}: waiting for {len(covered)} object(s) to become healthy")
-        rest = [s for s in steps if s.key not in covered]
-        if rest:
-            waits.append(self._start_wait(rest, known, lambda m: self.progress.wait(f"{what}: {m}")))
-        outcomes: list[Outcome] = []
-        pending = set(waits)
-        while pending:  # the first Degraded object decides, as one wait over the batch would
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            outcomes += [f.result() for f in done]
-            if any(o.status is HealthStatus.DEGRADED for o in outcomes):
-                self._cancel.set()
-                break
-        outcome = _worst(outcomes)
-        hooks = [s for s in steps if s.hook is not None]
-        for step in hooks:
-            policies = step.hook.delete_policies if step.hook is not None else frozenset()
-            if (outcome.healthy and DeletePolicy.HOOK_SUCCEEDED in policies) or (
-                not outcome.healthy and DeletePolicy.HOOK_FAILED in policies
-            ):
-                with contextlib.suppress(ClusterError):
-                    self.cluster.delete(
-                        step.api_version,
-                        step.key.kind,
-                        step.key.name,
-                        step.key.namespace,
-                        propagation_policy="Background",
-                    )
-        if not outcome.healthy:
-            self.health = outcome.status
-            self.failure = Failure(Stage.HEALTH, _health_message(outcome, what, self.opts.health_timeout))
-
-
-def _worst(outcomes: list[Outcome]) -> Outcome:
-    """One outcome for waits over parts of a batch: a Degraded object first,
-    then the worst state still pending at the deadline; Healthy when all are."""
-    for outcome in outcomes:
-        if outcome.status is HealthStatus.DEGRADED:
-            return outcome
-    pending = [o for o in outcomes if not o.healthy]
-    return max(pending, key=lambda o: o.status.rank) if pending else Outcome(HealthStatus.HEALTHY)
-
-
-def _health_message(outcome: Outcome, what: str, timeout: float) -> str:
-    subject = str(outcome.key) if outcome.key else what
-    if outcome.timed_out:
-        return f"{subject} is still {outcome.status} after {timeout:g}s ({outcome.message})"
-    return f"{subject} is {outcome.status}: {outcome.message}"
+        if not self.opts.dry_run:
+            delete_and_wait(self.cluster, step, self.opts.retry, self.opts.app, self.deadline)
 
 
 def _immutable(error: Invalid) -> bool:
@@ -445,15 +347,3 @@ def _explain(step: Step, error: ClusterError) -> str:
             "object gitops-agent.io/sync-options: Replace=true, to delete and recreate it)"
         )
     return message
-
-
-def _ensure_namespace(cluster: ClusterClient, namespace: str) -> None:
-    if cluster.get("v1", "Namespace", namespace) is None:
-        with contextlib.suppress(AlreadyExists):
-            cluster.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-                }
-            )

@@ -12,10 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from agent.diff import DiffOptions, IgnoreRule, diff_object, ignored_for, keep_live_values
-from agent.models import Action, ChangeKind, DiffStatus, Manifest, ObjectKey, ResourceDiff
+from agent.models import (
+    Action,
+    ChangeKind,
+    ChangeSet,
+    ChangeSetEntry,
+    DiffStatus,
+    Manifest,
+    ObjectKey,
+    ResourceDiff,
+)
+from agent.results import Failure, Stage
 from agent.sync.ownership import owner_of, prune_disabled
 from agent.sync.waves import AnnotationError, Hook, Phase, hook_of, wave_of
 
@@ -147,83 +157,128 @@ def _ownership_conflict(key: ObjectKey, current: Mapping[str, Any] | None, owner
     return ""
 
 
+def refused(the_plan: Plan) -> tuple[ChangeSet, Failure] | None:
+    """A plan that must not run at all (conflicts, or a prune the guards
+    refuse): what each object would have come to, and the Plan stage's
+    failure (PlanRefused).  Nothing has been written at that point."""
+    if not the_plan.refusal and not the_plan.conflicts:
+        return None
+    reasons = [the_plan.refusal] if the_plan.refusal else [s.reason for s in the_plan.conflicts]
+    entries = tuple(
+        ChangeSetEntry(
+            s.key, s.action if s.action is Action.FAILED else Action.SKIPPED, s.diff, s.reason or None
+        )
+        for s in the_plan.steps
+    )
+    return ChangeSet(entries), Failure(Stage.PLAN, "; ".join(r for r in reasons if r))
+
+
+class PlanOptions(TypedDict, total=False):
+    """How to plan: ``owner`` and ``prune`` are required, the rest optional."""
+
+    owner: Required[str]  # the app's owner id: objects with another owner's marks are not touched
+    prune: Required[bool]  # delete what the app owns and Git no longer declares
+    allow_empty: bool  # let an empty render prune everything
+    is_install: bool  # the app's first sync: Helm's install hooks run, else its upgrade hooks
+    run_hooks: bool  # false for a rollback, which restores objects and runs no hooks
+    adopt: bool  # take over existing objects no agent manages
+    max_prune_percent: int | None  # refuse a plan that prunes more than this share of what the app owns
+    last_applied: Mapping[ObjectKey, Mapping[str, Any]] | None  # the previous revision's objects
+    ignore: Sequence[IgnoreRule]  # fields whose live values are kept, and not counted as drift
+    strict: bool  # what others added to an object counts as drift, and is removed
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """The options with their defaults, as the planning steps read them."""
+
+    owner: str
+    prune: bool
+    allow_empty: bool = False
+    is_install: bool = False
+    run_hooks: bool = True
+    adopt: bool = False
+    max_prune_percent: int | None = None
+    last_applied: Mapping[ObjectKey, Mapping[str, Any]] | None = None
+    ignore: Sequence[IgnoreRule] = ()
+    strict: bool = False
+
+
 def plan(
     desired: Sequence[Manifest],
     live: Mapping[ObjectKey, Mapping[str, Any]],
     owned: Mapping[ObjectKey, str],
-    *,
-    owner: str,
-    prune: bool,
-    allow_empty: bool = False,
-    is_install: bool = False,
-    run_hooks: bool = True,
-    adopt: bool = False,
-    max_prune_percent: int | None = None,
-    last_applied: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
-    ignore: Sequence[IgnoreRule] = (),
-    strict: bool = False,
+    **options: Unpack[PlanOptions],
 ) -> Plan:
     """``desired`` are stamped manifests; ``live`` maps keys to live objects
     (desired ones and owned ones); ``owned`` maps the keys this app owns
     (its last inventory and live objects carrying its marks) to their
-    apiVersion.  ``is_install`` is true for an app's first sync (Helm's
-    install hooks run then, its upgrade hooks afterwards); ``run_hooks`` is
-    false for a rollback, which restores objects and runs no hooks.  ``adopt``
-    takes over existing objects no agent manages; ``max_prune_percent``
-    refuses a plan that would prune more than that share of what the app
-    owns.  ``last_applied`` (the previous revision's objects), ``ignore``
-    and ``strict`` shape the diff; fields ``ignore`` names keep their live
-    values in what is written."""
-    steps: list[Step] = []
-    wanted = {m.key for m in desired}
-    for m in desired:
-        current = live.get(m.key)
-        try:
-            hook, wave = hook_of(m.obj, is_install=is_install), wave_of(m.obj)
-        except AnnotationError as e:
-            failed = diff_object(m.key, m.obj, current)
-            steps.append(Step(m.key, Action.FAILED, failed, m.api_version, m.obj, current, f"{m.key}: {e}"))
-            continue
-        if hook is not None and (hook.phase is Phase.SKIP or not run_hooks):
-            continue
-        ignored = ignored_for(m.key, ignore)
-        to_write: Mapping[str, Any] = m.obj
-        if hook is not None:  # hooks are (re)created on every sync; never diffed
-            diff = ResourceDiff(m.key, DiffStatus.MISSING)
-        else:
-            previous = (last_applied or {}).get(m.key)
-            diff = diff_object(m.key, m.obj, current, previous, DiffOptions(ignored, strict))
-            if ignored and current is not None:
-                to_write = keep_live_values(m.obj, current, ignored.all_paths(current))
-        conflict = _ownership_conflict(m.key, current, owner, adopt)
-        if conflict:
-            steps.append(
-                Step(m.key, Action.FAILED, diff, m.api_version, to_write, current, conflict, wave, hook)
-            )
-            continue
-        if hook is not None:
-            action = Action.CREATED
-        else:
-            action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
-                diff.status, Action.UNCHANGED
-            )
-        overwrite = strict and any(c.kind is ChangeKind.ADDED_OUT_OF_BAND for c in diff.changes)
-        steps.append(Step(m.key, action, diff, m.api_version, to_write, current, "", wave, hook, overwrite))
+    apiVersion.  The steps: one per desired object (:func:`_desired_step`),
+    in apply order; then the prunes (:func:`_prune_steps`), in reverse
+    order; then the guards that refuse the whole plan (:func:`_refusal`).
+    ``last_applied``, ``ignore`` and ``strict`` shape the diff; fields
+    ``ignore`` names keep their live values in what is written."""
+    policy = _Policy(**options)
+    steps = [s for m in desired if (s := _desired_step(m, live.get(m.key), policy)) is not None]
     steps.sort(key=_order)
+    wanted = {m.key for m in desired}
+    prunes = _prune_steps(live, owned, wanted, policy)
+    steps.extend(prunes)
+    return Plan(tuple(steps), _refusal(steps, prunes, len({k for k in owned if k in live} | wanted), policy))
 
+
+def _desired_step(m: Manifest, current: Mapping[str, Any] | None, policy: _Policy) -> Step | None:
+    """What to do with one desired object (None: a hook that does not run)."""
+    try:
+        hook, wave = hook_of(m.obj, is_install=policy.is_install), wave_of(m.obj)
+    except AnnotationError as e:
+        failed = diff_object(m.key, m.obj, current)
+        return Step(m.key, Action.FAILED, failed, m.api_version, m.obj, current, f"{m.key}: {e}")
+    if hook is not None and (hook.phase is Phase.SKIP or not policy.run_hooks):
+        return None
+    ignored = ignored_for(m.key, policy.ignore)
+    to_write: Mapping[str, Any] = m.obj
+    if hook is not None:  # hooks are (re)created on every sync; never diffed
+        diff = ResourceDiff(m.key, DiffStatus.MISSING)
+    else:
+        previous = (policy.last_applied or {}).get(m.key)
+        diff = diff_object(m.key, m.obj, current, previous, DiffOptions(ignored, policy.strict))
+        if ignored and current is not None:
+            to_write = keep_live_values(m.obj, current, ignored.all_paths(current))
+    conflict = _ownership_conflict(m.key, current, policy.owner, policy.adopt)
+    if conflict:
+        return Step(m.key, Action.FAILED, diff, m.api_version, to_write, current, conflict, wave, hook)
+    if hook is not None:
+        action = Action.CREATED
+    else:
+        action = {DiffStatus.MISSING: Action.CREATED, DiffStatus.MODIFIED: Action.CONFIGURED}.get(
+            diff.status, Action.UNCHANGED
+        )
+    overwrite = policy.strict and any(c.kind is ChangeKind.ADDED_OUT_OF_BAND for c in diff.changes)
+    return Step(m.key, action, diff, m.api_version, to_write, current, "", wave, hook, overwrite)
+
+
+def _prune_steps(
+    live: Mapping[ObjectKey, Mapping[str, Any]],
+    owned: Mapping[ObjectKey, str],
+    wanted: set[ObjectKey],
+    policy: _Policy,
+) -> list[Step]:
+    """What the app owns and Git no longer declares: pruned, or skipped (prune
+    off, or the object says so), highest wave first, in reverse apply order."""
     prunes: list[Step] = []
     for key in (k for k in owned if k not in wanted and k in live):
         current = live[key]
-        if owner_of(current) != owner:
+        if owner_of(current) != policy.owner:
             continue  # marks changed hands since the last inventory: not ours to prune
         try:
-            if hook_of(current, is_install=is_install) is not None:
+            if hook_of(current, is_install=policy.is_install) is not None:
                 continue  # a hook left by an earlier sync: hooks are never pruned
             wave = wave_of(current)
         except AnnotationError:
             wave = 0
         diff = diff_object(key, None, current)
-        if not prune:
+        if not policy.prune:
             prunes.append(Step(key, Action.SKIPPED, diff, owned[key], None, current, "prune is off", wave))
         elif prune_disabled(current):
             reason = "annotated gitops-agent.io/prune: disabled"
@@ -231,22 +286,25 @@ def plan(
         else:
             prunes.append(Step(key, Action.PRUNED, diff, owned[key], None, current, "", wave))
     prunes.sort(key=lambda s: (s.wave, rank(s.key)), reverse=True)
-    steps.extend(prunes)
+    return prunes
 
-    refusal = None
+
+def _refusal(steps: list[Step], prunes: list[Step], total: int, policy: _Policy) -> str | None:
+    """Why the whole plan must not run (None: it may): an empty render that
+    would prune everything, or more pruned than ``max_prune_percent`` of the
+    ``total`` objects the app owns."""
     renders_objects = any(s.hook is None and s.desired is not None for s in steps)
     pruned = sum(1 for s in prunes if s.action is Action.PRUNED)
-    if not renders_objects and pruned and not allow_empty:
-        refusal = (
+    if not renders_objects and pruned and not policy.allow_empty:
+        return (
             "the render produced no objects and pruning would delete everything this app owns; "
             "refused (check the app's path, or set syncPolicy.allowEmpty)"
         )
-    elif pruned and max_prune_percent is not None:
-        total = len({k for k in owned if k in live} | wanted)
+    if pruned and policy.max_prune_percent is not None:
         share = 100 * pruned / max(total, 1)
-        if share > max_prune_percent:
-            refusal = (
+        if share > policy.max_prune_percent:
+            return (
                 f"the sync would prune {pruned} of the {total} objects this app owns ({share:.0f}%), "
-                f"more than syncPolicy.maxPrunePercent {max_prune_percent}; refused"
+                f"more than syncPolicy.maxPrunePercent {policy.max_prune_percent}; refused"
             )
-    return Plan(tuple(steps), refusal)
+    return None

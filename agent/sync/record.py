@@ -1,10 +1,17 @@
-"""Revision records, kept in the cluster itself (like Helm's release Secrets).
+"""The record stage: revision records, kept in the cluster itself (like
+Helm's release Secrets).
 
 Each sync that changed something, or moved to a new commit, writes one
 Secret ``gitops-agent.<app>.v<N>`` in the state namespace, holding a gzipped
 JSON record: number, commit, inventory (what the app owns after the sync),
 the rendered manifests, the result and times.  The agent keeps no state of
 its own, so any replica (or a restarted agent) knows what an app owns.
+
+A record is built in one place, :func:`new_record`, for a sync
+(:func:`record_sync`) and a rollback alike.  The bulk of its encoding (the
+digest of the manifests, their gzipped JSON) is made while the sync writes,
+by :mod:`agent.sync.encoding` (its thread and its pause live there, not in
+the pipeline); :func:`record_sync` and :class:`RecordStore` finish it.
 """
 
 from __future__ import annotations
@@ -13,23 +20,26 @@ import base64
 import contextlib
 import gzip
 import json
-import zlib
-from collections.abc import Callable
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from agent.cluster.base import ClusterClient
+from agent.config import Application
 from agent.errors import RecordFailed
-from agent.kube.errors import AlreadyExists, ClusterError, NotFound
-from agent.models import ObjectKey
+from agent.kube.errors import AlreadyExists, ClusterError, ClusterUnavailable, NotFound
+from agent.models import Action, ChangeSet, ChangeSetEntry, HealthStatus, Manifest, ObjectKey, Revision
+from agent.results import Failure, Operation, RecordResult, Trigger
+from agent.sync.encoding import EncodedManifests, digest
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
+from agent.sync.plan import Plan
 
 RECORD_OF_LABEL = "gitops-agent.io/record-of"
 RECORD_NUMBER_LABEL = "gitops-agent.io/revision"
 RECORD_TYPE = "gitops-agent.io/revision.v1"
 HISTORY_LIMIT = 10
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
 
 
 @dataclass(frozen=True)
@@ -53,21 +63,21 @@ class RevisionRecord:
     ref: str
     repo: str
     digest: str  # sha256 of the rendered manifests
-    result: str  # SUCCEEDED | FAILED
+    result: RecordResult
     started: str
     finished: str
     inventory: tuple[InventoryItem, ...] = ()
     manifests: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     message: str = ""
     health: str = ""  # the app's health when the sync ended ("" when not measured)
-    operation: str = "sync"  # "sync" | "rollback"
-    trigger: str = "manual"  # manual | schedule | webhook | automatic (a rollback after a failure)
+    operation: Operation = Operation.SYNC
+    trigger: Trigger = Trigger.MANUAL  # automatic: a rollback after a failure
     rollback_of: int | None = None  # for a rollback: the revision that failed (None when by hand)
     hold: str = ""  # commit not to apply again until the source moves on (after a rollback)
 
     @property
     def succeeded(self) -> bool:
-        return self.result == SUCCEEDED
+        return self.result is RecordResult.SUCCEEDED
 
     @property
     def healthy(self) -> bool:
@@ -88,6 +98,9 @@ class RevisionRecord:
         data = {k: v for k, v in data.items() if k in known}  # records of newer agents still read
         data["inventory"] = tuple(InventoryItem(**i) for i in data.get("inventory") or ())
         data["manifests"] = tuple(data.get("manifests") or ())
+        data["result"] = RecordResult(data["result"])
+        data["operation"] = Operation(data.get("operation", Operation.SYNC))
+        data["trigger"] = Trigger(data.get("trigger", Trigger.MANUAL))
         return cls(**data)
 
 
@@ -95,43 +108,142 @@ def record_name(app: str, number: int) -> str:
     return f"gitops-agent.{app}.v{number}"
 
 
-class EncodedManifests:
-    """A record's manifests, serialized and compressed before the rest of
-    the record is known: a sync makes one while it writes (the bulk of a
-    record's encoding, off the path between the last write and the record)
-    and :meth:`RecordStore.write` finishes the record from it.
+def now() -> str:
+    """The time of day as records and results write it (RFC 3339, UTC)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    The record is one gzip stream of its JSON with ``manifests`` first; the
-    compressor's state after them is kept and copied for the rest.  Each
-    manifest is encoded on its own, and ``pause`` is called between them: a
-    thread encoding beside the writes passes ``os.sched_yield``, giving the
-    interpreter back to the writing threads at once, not every few
-    milliseconds."""
 
-    def __init__(
-        self, manifests: tuple[dict[str, Any], ...], pause: Callable[[], None] | None = None
-    ) -> None:
-        self.manifests = manifests
-        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip format
-        parts = [self._compressor.compress(b'{"manifests":[')]
-        for i, m in enumerate(manifests):
-            if pause is not None:
-                pause()
-            text = json.dumps(m, separators=(",", ":"))
-            parts.append(self._compressor.compress((text if i == 0 else "," + text).encode()))
-        parts.append(self._compressor.compress(b"]"))
-        self._head = b"".join(parts)
+def inventory(
+    last: RevisionRecord | None, the_plan: Plan, entries: Sequence[ChangeSetEntry]
+) -> tuple[InventoryItem, ...]:
+    """What the app owns after a sync: every desired object that exists,
+    every owned object that was not pruned (nothing is ever orphaned)."""
+    done = {e.key: e.action for e in entries}
+    items: dict[ObjectKey, InventoryItem] = {}
+    if last is not None:
+        for item in last.inventory:
+            items[item.key] = item
+    for step in the_plan.resources:
+        item = InventoryItem(step.api_version, step.key.kind, step.key.namespace, step.key.name)
+        action = done.get(step.key)
+        if action is Action.PRUNED:
+            items.pop(step.key, None)
+        elif action in (Action.CREATED, Action.CONFIGURED, Action.UNCHANGED) or step.live is not None:
+            items[step.key] = item
+    return tuple(sorted(items.values(), key=lambda i: (i.kind, i.namespace, i.name)))
 
-    def finish(self, record: RevisionRecord) -> str:
-        """The record's encoding (base64 of gzipped JSON), for ``record``
-        with these manifests."""
-        if record.manifests is not self.manifests and record.manifests != self.manifests:
-            raise ValueError("the record's manifests are not the ones encoded")
-        rest = record.to_json()
-        del rest["manifests"]
-        compressor = self._compressor.copy()
-        tail = compressor.compress(("," + json.dumps(rest, separators=(",", ":"))[1:]).encode())
-        return base64.b64encode(self._head + tail + compressor.flush()).decode()
+
+class Done(Protocol):
+    """What an apply did (:class:`~agent.sync.apply.ApplyResult`)."""
+
+    @property
+    def entries(self) -> list[ChangeSetEntry]: ...
+    @property
+    def failure(self) -> Failure | None: ...
+    @property
+    def health(self) -> HealthStatus | None: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an operation applied, and when it began: the facts a record keeps."""
+
+    revision: Revision  # where the manifests come from
+    manifests: tuple[dict[str, Any], ...]
+    digest: str
+    plan: Plan
+    done: Done
+    started: str
+
+
+def new_record(
+    app: str,
+    last: RevisionRecord | None,
+    change: Change,
+    *,
+    operation: Operation,
+    trigger: Trigger,
+    message: str,
+    rollback_of: int | None = None,
+    hold: str = "",
+) -> RevisionRecord:
+    """The record of ``change``, numbered after ``last``, finished now."""
+    done = change.done
+    return RevisionRecord(
+        app=app,
+        number=(last.number if last else 0) + 1,
+        commit=change.revision.commit,
+        ref=change.revision.ref,
+        repo=change.revision.repo,
+        digest=change.digest,
+        result=RecordResult.FAILED if done.failure else RecordResult.SUCCEEDED,
+        started=change.started,
+        finished=now(),
+        inventory=inventory(last, change.plan, done.entries),
+        manifests=change.manifests,
+        message=message,
+        operation=operation,
+        trigger=trigger,
+        health=done.health.label if done.health is not None else "",
+        rollback_of=rollback_of,
+        hold=hold,
+    )
+
+
+class Desired(Protocol):
+    """What a sync knew before its first write (:class:`~agent.sync.pipeline.Prepared`)."""
+
+    @property
+    def revision(self) -> Revision: ...
+    @property
+    def manifests(self) -> tuple[Manifest, ...]: ...
+    @property
+    def plan(self) -> Plan: ...
+    @property
+    def history(self) -> list[RevisionRecord]: ...
+    @property
+    def last(self) -> RevisionRecord | None: ...
+
+
+def _unchanged(desired: Desired, done: Done, the_digest: str) -> bool:
+    """Nothing new to remember: the last record is a successful sync of the same manifests."""
+    last = desired.last
+    return (
+        not ChangeSet(tuple(done.entries)).changed
+        and done.failure is None
+        and last is not None
+        and last.commit == desired.revision.commit
+        and last.digest == the_digest
+        and last.succeeded
+        and last.operation is Operation.SYNC
+    )
+
+
+def record_sync(
+    store: RecordStore,
+    app: Application,
+    desired: Desired,
+    done: Done,
+    *,
+    started: str,
+    trigger: Trigger,
+    ahead: Future[tuple[str, EncodedManifests]] | None = None,
+) -> int | None:
+    """Write the record of a sync (its number), or nothing when there is
+    nothing new to remember.  ``ahead``: the digest and encoding made during
+    the writes (None: made here, the encoding only when a record is written)."""
+    encoded = ahead.result() if ahead is not None else None
+    the_digest = encoded[0] if encoded is not None else digest(desired.manifests)
+    if _unchanged(desired, done, the_digest):
+        return None
+    manifests = encoded[1].manifests if encoded is not None else tuple(m.obj for m in desired.manifests)
+    change = Change(desired.revision, manifests, the_digest, desired.plan, done, started)
+    message = str(done.failure) if done.failure else ""
+    record = new_record(
+        app.name, desired.last, change, operation=Operation.SYNC, trigger=trigger, message=message
+    )
+    store.write(record, desired.history, app.history_limit, encoded[1] if encoded is not None else None)
+    return record.number
 
 
 def _encode(record: RevisionRecord) -> str:
@@ -157,6 +269,8 @@ class RecordStore:
             secrets = self.cluster.list("v1", "Secret", self.namespace, {RECORD_OF_LABEL: app})
         except NotFound:
             return []
+        except ClusterUnavailable:
+            raise  # the cluster did not answer: a Cluster failure, not the records'
         except ClusterError as e:
             raise RecordFailed(f"cannot read revision records of {app}: {e}") from None
         records = []

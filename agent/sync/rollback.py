@@ -7,7 +7,9 @@ of the rollback *holds* the failed commit: it is not applied again until the
 source moves to another commit, or someone forces a sync.  A rollback by
 hand holds the commit the source pointed at when it was asked for.
 
-Rollbacks restore objects only; they run no hooks.
+Rollbacks restore objects only; they run no hooks.  They read, plan, apply
+and record with the sync's own stages; the record is built by
+:func:`~agent.sync.record.new_record`, as a sync's is.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from __future__ import annotations
 from agent.config import Application
 from agent.errors import AgentError, SourceFailed
 from agent.kube.errors import ClusterError
-from agent.models import ChangeSet, Manifest
-from agent.results import Failure, RollbackResult, Stage
+from agent.models import ChangeSet, Manifest, Revision
+from agent.results import Failure, Operation, RollbackResult, Stage, Trigger
 from agent.sync.apply import ApplyOptions, Progress, apply
+from agent.sync.context import Context
+from agent.sync.encoding import digest
+from agent.sync.fetch import checkout
+from agent.sync.live import read_live
 from agent.sync.plan import plan
-from agent.sync.record import FAILED, SUCCEEDED, RevisionRecord
-from agent.sync.stages import Context, digest, fetch, inventory, now, read_live
+from agent.sync.record import Change, RevisionRecord, new_record, now
 
 
 def holding(history: list[RevisionRecord], commit: str) -> str | None:
@@ -53,7 +58,7 @@ def roll_back(
     hold: str,
     reason: str,
     failed: int | None,
-    trigger: str,
+    trigger: Trigger,
     progress: Progress | None = None,
 ) -> RollbackResult:
     """Apply ``target``'s manifests again, prune what later revisions added,
@@ -64,9 +69,9 @@ def roll_back(
     last = history[-1] if history else None
     manifests = tuple(Manifest(obj, f"revision {target.number}") for obj in target.manifests)
     try:
-        live, owned = read_live(ctx, app, manifests, last)
+        live, owned = read_live(ctx.cluster, app.name, manifests, last)
     except ClusterError as e:
-        return RollbackResult(target.number, target.commit, reason, failure=Failure(Stage.CLUSTER, str(e)))
+        return RollbackResult(target.number, target.commit, reason, failure=e.failure())
     the_plan = plan(
         manifests, live, owned, owner=ctx.owner(app), prune=True, allow_empty=True, run_hooks=False
     )
@@ -74,33 +79,27 @@ def roll_back(
         message = "; ".join(s.reason for s in the_plan.conflicts)
         return RollbackResult(target.number, target.commit, reason, failure=Failure(Stage.PLAN, message))
     applied = apply(ctx.cluster, the_plan, ApplyOptions.of(app.name, app.sync_policy), progress)
-    entries, failure = applied.entries, applied.failure
-    number = (last.number if last else 0) + 1
-    record = RevisionRecord(
-        app=app.name,
-        number=number,
-        commit=target.commit,
-        ref=target.ref,
-        repo=target.repo,
-        digest=digest(manifests),
-        result=FAILED if failure else SUCCEEDED,
-        started=started,
-        finished=now(),
-        inventory=inventory(last, the_plan, entries),
-        manifests=target.manifests,
-        message=f"rollback to revision {target.number}: {reason}" + (f"; {failure}" if failure else ""),
-        operation="rollback",
+    failure = applied.failure
+    source = Revision(target.repo, target.ref, target.commit)
+    change = Change(source, target.manifests, digest(manifests), the_plan, applied, started)
+    record = new_record(
+        app.name,
+        last,
+        change,
+        operation=Operation.ROLLBACK,
         trigger=trigger,
-        health=applied.health.label if applied.health is not None else "",
+        message=f"rollback to revision {target.number}: {reason}" + (f"; {failure}" if failure else ""),
         rollback_of=failed,
         hold=hold,
     )
+    number: int | None = record.number
     try:
         records.write(record, history, app.history_limit)
     except AgentError as e:
         failure = failure or e.failure()
-        number = None  # type: ignore[assignment]
-    return RollbackResult(target.number, target.commit, reason, ChangeSet(tuple(entries)), failure, number)
+        number = None
+    changeset = ChangeSet(tuple(applied.entries))
+    return RollbackResult(target.number, target.commit, reason, changeset, failure, number)
 
 
 def rollback_after_failure(
@@ -118,7 +117,14 @@ def rollback_after_failure(
     if target is None:
         return None
     return roll_back(
-        ctx, app, target, hold=commit, reason=reason, failed=failed, trigger="automatic", progress=progress
+        ctx,
+        app,
+        target,
+        hold=commit,
+        reason=reason,
+        failed=failed,
+        trigger=Trigger.AUTOMATIC,
+        progress=progress,
     )
 
 
@@ -138,9 +144,9 @@ def rollback_by_hand(ctx: Context, app: Application, to: int | None = None) -> R
             known = ", ".join(str(r.number) for r in history)
             raise AgentError(f"{app.name}: no revision {to} in the history (kept: {known})")
     try:
-        _, current = fetch(ctx, app)
+        _, current = checkout(ctx, app)
         hold = current.commit
     except SourceFailed:
         hold = history[-1].commit  # the source is unreachable: hold what was applied last
     reason = f"rolled back by hand to revision {target.number}"
-    return roll_back(ctx, app, target, hold=hold, reason=reason, failed=None, trigger="manual")
+    return roll_back(ctx, app, target, hold=hold, reason=reason, failed=None, trigger=Trigger.MANUAL)

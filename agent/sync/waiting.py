@@ -95,10 +95,11 @@ def wait_for_health(
     events: queue.Queue[tuple[ObjectKey, Health] | ClusterError] = queue.Queue()
     stop = threading.Event()
     kinds = sorted({(t.api_version, t.key.kind) for t in targets if t.key in wanted})
+    watches = _Watches(cluster, selector, deadline, wanted, events, stop)
     threads = [
         threading.Thread(
             target=_watch_kind,
-            args=(cluster, api, kind, selector, deadline, wanted, events, stop),
+            args=(watches, api, kind),
             daemon=True,
             name=f"watch-{kind}",
         )
@@ -133,26 +134,32 @@ def _timed_out(health: Mapping[ObjectKey, Health]) -> Outcome:
     return Outcome(worst.status, key, worst.message or str(worst.status), timed_out=True)
 
 
-def _watch_kind(
-    cluster: ClusterClient,
-    api_version: str,
-    kind: str,
-    selector: Mapping[str, str],
-    deadline: float,
-    wanted: set[ObjectKey],
-    events: queue.Queue[tuple[ObjectKey, Health] | ClusterError],
-    stop: threading.Event,
-) -> None:
+@dataclass(frozen=True)
+class _Watches:
+    """What the watching threads of one wait share."""
+
+    cluster: ClusterClient
+    selector: Mapping[str, str]
+    deadline: float
+    wanted: set[ObjectKey]
+    events: queue.Queue[tuple[ObjectKey, Health] | ClusterError]
+    stop: threading.Event
+
+
+def _watch_kind(watches: _Watches, api_version: str, kind: str) -> None:
+    cluster, stop = watches.cluster, watches.stop
     try:
         while not stop.is_set():
-            window = min(WINDOW_SECONDS, deadline - time.monotonic())
+            window = min(WINDOW_SECONDS, watches.deadline - time.monotonic())
             if window <= 0:
                 return
-            for event, obj in cluster.watch(api_version, kind, "", selector, timeout=window, stop=stop):
+            for event, obj in cluster.watch(
+                api_version, kind, "", watches.selector, timeout=window, stop=stop
+            ):
                 if stop.is_set():
                     return
                 key = ObjectKey.of(obj)
-                if key in wanted:
-                    events.put((key, assess(None if event == "DELETED" else obj)))
+                if key in watches.wanted:
+                    watches.events.put((key, assess(None if event == "DELETED" else obj)))
     except ClusterError as e:
-        events.put(e)
+        watches.events.put(e)

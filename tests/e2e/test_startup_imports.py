@@ -86,7 +86,7 @@ def test_sync_diff_status_of_plain_yaml_load_none_of_the_heavy_modules(plain_app
         done, modules = run_agent(command, "-c", str(plain_app), "-o", "json")
         assert done.returncode == 0, done.stdout + done.stderr
         assert '"plain"' in done.stdout
-        assert {"agent.sync.engine", "pydantic", "git"} <= modules  # the list is read right
+        assert {"agent.sync.pipeline", "pydantic", "git"} <= modules  # the list is read right
         assert sorted(m for m in HEAVY if m in modules) == [], command
 
 
@@ -109,14 +109,14 @@ def test_what_a_sync_imports_before_it_connects() -> None:
     real one (the official client's dynamic client loads jsonschema itself,
     through kubernetes-validate)."""
     code = (
-        "import sys, agent.cli, agent.sync.engine, agent.report, agent.emulator; "
+        "import sys, agent.cli, agent.sync.pipeline, agent.report, agent.emulator; "
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
-    _, modules = imported("-c", "import agent.cli, agent.sync.engine, agent.report, agent.cluster.kube")
+    _, modules = imported("-c", "import agent.cli, agent.sync.pipeline, agent.report, agent.cluster.kube")
     assert "kubernetes" in modules
     not_needed = ("deepdiff", "jinja2", "rich.progress", "agent.render.templates")
     assert sorted(m for m in not_needed if m in modules) == []

@@ -19,7 +19,7 @@ from agent.daemon.state import AppState, Manual
 from agent.emulator import EmulatedCluster
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
-from agent.sync.engine import Context
+from agent.sync.context import Context
 from tests.support.repos import GitRepo
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{value: '{value}'}}\n"

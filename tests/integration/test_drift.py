@@ -14,7 +14,8 @@ import pytest
 
 from agent.diff import ABSENT
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey
-from agent.sync.engine import drift, reconcile
+from agent.sync.pipeline import reconcile
+from agent.sync.status import drift
 from tests.support.drift import SHOP, change_out_of_band, corpus_repo, make_ctx
 from tests.support.emulator import backend
 

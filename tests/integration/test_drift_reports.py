@@ -22,7 +22,8 @@ from rich.console import Console
 from agent.report import drift_document, print_drift
 from agent.report.templates import templates_dir
 from agent.results import DriftReport
-from agent.sync.engine import drift, reconcile
+from agent.sync.pipeline import reconcile
+from agent.sync.status import drift
 from tests.support.browser import CHROMIUM, SCREENSHOTS, chromium
 from tests.support.drift import (
     APP_PATH,

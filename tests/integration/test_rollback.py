@@ -11,8 +11,10 @@ from agent.emulator import EmulatedCluster
 from agent.errors import AgentError
 from agent.models import Action, HealthStatus, SyncStatus
 from agent.results import Stage
-from agent.sync.engine import Context, reconcile, status
+from agent.sync.context import Context
+from agent.sync.pipeline import reconcile
 from agent.sync.rollback import rollback_by_hand
+from agent.sync.status import status
 from tests.support.repos import GitRepo
 
 DEPLOYMENT = """

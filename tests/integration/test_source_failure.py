@@ -13,7 +13,9 @@ import pytest
 from agent.config import parse_config
 from agent.emulator import EmulatedCluster
 from agent.results import Stage
-from agent.sync.engine import Context, drift, reconcile
+from agent.sync.context import Context
+from agent.sync.pipeline import reconcile
+from agent.sync.status import drift
 from tests.support.git_servers import SmartHttp
 from tests.support.repos import GitRepo
 

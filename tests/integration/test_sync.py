@@ -12,7 +12,9 @@ from agent.emulator import EmulatedCluster
 from agent.errors import AgentError
 from agent.models import Action, ChangeKind, DiffStatus
 from agent.results import Stage
-from agent.sync.engine import Context, drift, reconcile
+from agent.sync.context import Context
+from agent.sync.pipeline import reconcile
+from agent.sync.status import drift
 from tests.support.crds import widget_crd
 from tests.support.repos import GitRepo
 

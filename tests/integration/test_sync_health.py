@@ -14,7 +14,8 @@ from agent.config import AgentConfig, parse_config
 from agent.emulator import EmulatedCluster, Options
 from agent.models import Action, HealthStatus
 from agent.results import Stage
-from agent.sync.engine import Context, reconcile
+from agent.sync.context import Context
+from agent.sync.pipeline import reconcile
 from tests.support.repos import GitRepo
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.cluster.base import ClusterClient
 from agent.config import AgentConfig, parse_config
-from agent.sync.engine import Context
+from agent.sync.context import Context
 from tests.support.emulator import Backend
 from tests.support.repos import PROJECT, GitRepo
 

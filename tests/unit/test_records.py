@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from agent.models import Manifest
-from agent.sync.record import EncodedManifests, InventoryItem, RevisionRecord, _decode, _encode
-from agent.sync.stages import digest
+from agent.sync.encoding import EncodedManifests, digest
+from agent.sync.record import InventoryItem, RevisionRecord, _decode, _encode
 
 MANIFESTS = tuple(
     {

@@ -15,7 +15,8 @@ from agent.emulator import EmulatedCluster
 from agent.errors import RenderFailed
 from agent.render import Limits
 from agent.results import Stage
-from agent.sync.engine import Context, reconcile
+from agent.sync.context import Context
+from agent.sync.pipeline import reconcile
 from tests.support.render import run, write
 from tests.support.repos import GitRepo
 
