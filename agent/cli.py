@@ -254,16 +254,6 @@ def rollback(
     raise typer.Exit(rollback_exit(result))
 
 
-def _repository_root(folder: Path) -> Path:
-    """The work tree a chart folder belongs to (the nearest parent with a
-    ``.git``), so ``repository: file://../common`` can reach a sibling
-    chart; the folder itself outside any work tree."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return folder
-
-
 def _request_for(
     config: Path,
     target: str,
@@ -274,36 +264,13 @@ def _request_for(
     validate: bool | None,
 ) -> RenderRequest:
     """What ``render TARGET`` renders: a folder in its work tree, or an app
-    as a sync renders it."""
-    from agent.render import Release, RenderRequest
-
-    folder = Path(target)
-    if not folder.is_dir():
-        return _app_request(config, target, revision, release=release, namespace=namespace, validate=validate)
-    real = folder.resolve()
-    root = _repository_root(real)
-    return RenderRequest(
-        root=root,
-        path=real.relative_to(root).as_posix() or ".",
-        label=target.rstrip("/") or target,
-        release=Release(release or real.name, namespace or "default"),
-        validate=True if validate is None else validate,
-    )
-
-
-def _app_request(
-    config: Path,
-    target: str,
-    revision: str | None,
-    *,
-    release: str | None,
-    namespace: str | None,
-    validate: bool | None,
-) -> RenderRequest:
-    """What ``render APP`` renders: the app's request, as a sync makes it."""
+    as a sync renders it (from its source at ``revision``)."""
+    from agent.render import RenderRequest
     from agent.source import GitSource, signature_policy
     from agent.sync.render import render_request
 
+    if Path(target).is_dir():
+        return RenderRequest.for_folder(target, release, namespace, validate)
     cfg = _load(config)
     application = cfg.app(target)
     checkout = GitSource.from_config(cfg).checkout(
@@ -317,7 +284,7 @@ def _app_request(
 
 
 @app.command("render")
-def render_cmd(
+def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
     config: ConfigOption = Path("agent.yaml"),
     values: Annotated[

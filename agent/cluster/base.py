@@ -78,7 +78,7 @@ class ClusterClient(Protocol):
         precondition (Conflict when the live object moved on)."""
         ...
 
-    def patch(  # noqa: PLR0913, RUF100 - the PATCH verb's parameters, as the API server takes them
+    def patch(  # noqa: PLR0913 - the PATCH verb's parameters, as the API server takes them
         self,
         api_version: str,
         kind: str,

@@ -277,7 +277,7 @@ class KubeCluster:
         name = str((obj.get("metadata") or {}).get("name", ""))
         return self._send("PUT", where.path(name, ns), obj, query=_write_query(field_manager, dry_run))
 
-    def patch(  # noqa: PLR0913, RUF100 - the PATCH verb's parameters, as the API server takes them
+    def patch(  # noqa: PLR0913 - the PATCH verb's parameters, as the API server takes them
         self,
         api_version: str,
         kind: str,

@@ -146,7 +146,7 @@ class Commands:
             cluster.close()
         out.print(f"{k.lower()}/{obj['metadata']['name']} patched")
 
-    def serve(  # noqa: PLR0913, RUF100 - the command's options are its parameters
+    def serve(  # noqa: PLR0913 - the command's options are its parameters
         self,
         *,
         config: ConfigOption = Path("agent.yaml"),

@@ -125,7 +125,7 @@ class EmulatedCluster:
             rt, body, ns, name=name, manager=field_manager, dry_run=dry_run, subresource=subresource
         )
 
-    def patch(  # noqa: PLR0913, RUF100 - the ClusterClient protocol's patch, keyword-only past the patch
+    def patch(  # noqa: PLR0913 - the ClusterClient protocol's patch, keyword-only past the patch
         self,
         api_version: str,
         kind: str,

@@ -261,7 +261,7 @@ class Registry:
             rt, ns, target, lambda live: body, manager=manager, dry_run=dry_run, subresource=subresource
         )
 
-    def patch(  # noqa: PLR0913, RUF100 - the PATCH request's parts, keyword-only past the patch
+    def patch(  # noqa: PLR0913 - the PATCH request's parts, keyword-only past the patch
         self,
         rt: ResourceType,
         name: str,
@@ -315,7 +315,7 @@ class Registry:
             from_patch=True,
         )
 
-    def apply(  # noqa: PLR0913, RUF100 - the apply request's parts, keyword-only past the patch
+    def apply(  # noqa: PLR0913 - the apply request's parts, keyword-only past the patch
         self,
         rt: ResourceType,
         name: str,

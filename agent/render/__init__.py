@@ -64,6 +64,24 @@ class RenderRequest:
     validate: bool = True  # check objects against the Kubernetes OpenAPI schemas
     limits: Limits = DEFAULT_LIMITS
 
+    @classmethod
+    def for_folder(
+        cls, target: str, release: str | None, namespace: str | None, validate: bool | None
+    ) -> RenderRequest:
+        """A chart or YAML folder on disk, outside any app (``gitops-agent
+        render FOLDER``): rendered inside its work tree (the nearest parent
+        with a ``.git``), so ``repository: file://../common`` reaches a
+        sibling chart; the folder alone when it is in no work tree."""
+        real = Path(target).resolve()
+        root = next((c for c in (real, *real.parents) if (c / ".git").exists()), real)
+        return cls(
+            root=root,
+            path=real.relative_to(root).as_posix() or ".",
+            label=target.rstrip("/") or target,
+            release=Release(release or real.name, namespace or "default"),
+            validate=True if validate is None else validate,
+        )
+
 
 @dataclass(frozen=True)
 class RenderResult:

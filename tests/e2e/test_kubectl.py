@@ -87,7 +87,7 @@ def test_kubeconfig_is_https_with_a_token(kubectl: Kubectl) -> None:
     assert "openapi/v3" in kubectl("get", "--raw", "/openapi/v3").stdout
 
 
-def test_a_person_works_with_kubectl(kubectl: Kubectl) -> None:
+def test_a_person_works_with_kubectl(kubectl: Kubectl) -> None:  # noqa: PLR0915 - one session, step by step
     # apply (client-side) of a folder of real-world manifests
     kubectl("apply", "-f", str(FIXTURES / "namespace.yaml"))
     kubectl("apply", "-f", str(APP / "crontab-crd.yaml"))

@@ -10,8 +10,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.support.repos import PROJECT
 
 MAX_MODULE_LINES = 400
@@ -62,6 +60,5 @@ def _oversized() -> Iterator[str]:
                     yield f"{path}:{node.lineno}: {node.name} is {size} lines"
 
 
-@pytest.mark.xfail(strict=False, reason="the redesign is being merged")
 def test_modules_and_functions_are_short_or_say_why() -> None:
     assert list(_oversized()) == []

@@ -73,7 +73,7 @@ def template_hash(template: Any) -> str:
     return "".join(c for c in digest if c in "bcdfghjklmnpqrstvwxz2456789")[:10]
 
 
-def condition(  # noqa: PLR0917, RUF100 - a condition's fields in the API's order
+def condition(  # noqa: PLR0917 - a condition's fields in the API's order
     conditions: list[JSON], type_: str, status: str, reason: str, message: str, t: str
 ) -> JSON:
     old = next((c for c in conditions if c.get("type") == type_), None)

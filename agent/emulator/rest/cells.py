@@ -16,7 +16,7 @@ from agent.emulator.objects import JSON
 Cell = Callable[[JSON], Any]
 
 
-def human_duration(seconds: float) -> str:  # noqa: PLR0911, RUF100 - one return per range, as in Go
+def human_duration(seconds: float) -> str:  # noqa: PLR0911 - one return per range, as in Go
     """Kubernetes' ``duration.HumanDuration``."""
     s = int(seconds)
     if s < -1:

@@ -203,7 +203,7 @@ class Transaction:
             self._db.execute("DELETE FROM events WHERE rv <= ?", (rv - self._kept,))
         return rv
 
-    def put(  # noqa: PLR0917, RUF100 - a row's four key columns, then its version and body
+    def put(  # noqa: PLR0917 - a row's four key columns, then its version and body
         self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
     ) -> None:
         text = _dump(body)
@@ -215,7 +215,7 @@ class Transaction:
         self._db.execute("UPDATE events SET body=? WHERE rv=?", (text, rv))
         self._index_owners(grp, resource, namespace, name, body)
 
-    def remove(  # noqa: PLR0917, RUF100 - as put()
+    def remove(  # noqa: PLR0917 - as put()
         self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
     ) -> None:
         self._db.execute(
