@@ -10,7 +10,7 @@ release::
 
 The table is generated, not typed in, from two packaged copies of the
 Kubernetes API description, and checked in, so the agent reads neither at run
-time (tests/unit/test_kinds_table.py regenerates it in memory and compares):
+time (tests/unit/kube/test_kinds_table.py regenerates it in memory and compares):
 
 * **kinds and versions** from the OpenAPI schemas shipped by
   ``kubernetes-validate`` (``x-kubernetes-group-version-kind`` of each

@@ -21,7 +21,7 @@ FIELD_MANAGER = "gitops-agent"
 @runtime_checkable
 class ClusterClient(Protocol):
     """One implementation per kind of backend; a shared contract test suite
-    (``tests/integration/test_cluster_contract.py``) runs against each."""
+    (``tests/contract/test_cluster_contract.py``) runs against each."""
 
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
         """Scope and plural of a kind; raises NotFound for unknown kinds."""

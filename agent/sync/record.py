@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from agent.cluster.base import ClusterClient
@@ -63,21 +64,21 @@ class RevisionRecord:
     ref: str
     repo: str
     digest: str  # sha256 of the rendered manifests
-    result: RecordResult
+    result: RecordResult | str  # a str: a word of a newer agent, kept as written
     started: str
     finished: str
     inventory: tuple[InventoryItem, ...] = ()
     manifests: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     message: str = ""
     health: str = ""  # the app's health when the sync ended ("" when not measured)
-    operation: Operation = Operation.SYNC
-    trigger: Trigger = Trigger.MANUAL  # automatic: a rollback after a failure
+    operation: Operation | str = Operation.SYNC
+    trigger: Trigger | str = Trigger.MANUAL  # automatic: a rollback after a failure
     rollback_of: int | None = None  # for a rollback: the revision that failed (None when by hand)
     hold: str = ""  # commit not to apply again until the source moves on (after a rollback)
 
     @property
     def succeeded(self) -> bool:
-        return self.result is RecordResult.SUCCEEDED
+        return self.result == RecordResult.SUCCEEDED
 
     @property
     def healthy(self) -> bool:
@@ -98,10 +99,19 @@ class RevisionRecord:
         data = {k: v for k, v in data.items() if k in known}  # records of newer agents still read
         data["inventory"] = tuple(InventoryItem(**i) for i in data.get("inventory") or ())
         data["manifests"] = tuple(data.get("manifests") or ())
-        data["result"] = RecordResult(data["result"])
-        data["operation"] = Operation(data.get("operation", Operation.SYNC))
-        data["trigger"] = Trigger(data.get("trigger", Trigger.MANUAL))
+        data["result"] = _word(RecordResult, data["result"])
+        data["operation"] = _word(Operation, data.get("operation", Operation.SYNC))
+        data["trigger"] = _word(Trigger, data.get("trigger", Trigger.MANUAL))
         return cls(**data)
+
+
+def _word(words: type[StrEnum], value: str) -> StrEnum | str:
+    """One of ``words``, or the value as written: a record of a newer agent
+    (a trigger or result this one does not know) still reads."""
+    try:
+        return words(value)
+    except ValueError:
+        return str(value)
 
 
 def record_name(app: str, number: int) -> str:
@@ -215,7 +225,7 @@ def _unchanged(desired: Desired, done: Done, the_digest: str) -> bool:
         and last.commit == desired.revision.commit
         and last.digest == the_digest
         and last.succeeded
-        and last.operation is Operation.SYNC
+        and last.operation == Operation.SYNC
     )
 
 

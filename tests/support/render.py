@@ -8,7 +8,7 @@ from typing import Any
 from agent.render import Release, RenderRequest, RenderResult, render
 from tests.support.repos import PROJECT
 
-FIXTURES = PROJECT / "tests" / "unit" / "fixtures" / "render"
+FIXTURES = PROJECT / "tests" / "unit" / "render" / "fixtures"
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -11,7 +11,7 @@ from types import ModuleType
 
 from agent.kube import builtin_kinds, kinds
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "generate_kinds.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "generate_kinds.py"
 
 
 def _generator() -> ModuleType:

@@ -23,7 +23,7 @@ from agent.kube.kinds import builtin, is_namespaced
 from agent.kube.shapes import default_list_keys, normalize, shape_for
 from agent.models import DiffStatus, ObjectKey
 
-CORPUS = Path(__file__).resolve().parent.parent / "integration" / "fixtures" / "drift" / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "integration" / "fixtures" / "drift" / "corpus"
 DNS = ObjectKey("apps", "Deployment", "ns", "dns")
 PORTS = "spec.template.spec.containers[name=coredns].ports"
 

@@ -10,7 +10,7 @@ import yaml
 from agent.health import aggregate, assess
 from agent.models import HealthStatus
 
-FIXTURES = Path(__file__).parent / "fixtures" / "health"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from agent.models import Manifest
+from agent.results import Operation, RecordResult
 from agent.sync.encoding import EncodedManifests, digest
 from agent.sync.record import InventoryItem, RevisionRecord, _decode, _encode
 
@@ -75,3 +76,13 @@ def test_the_digest_is_the_sha256_of_the_sorted_json_list() -> None:
     assert digest(()) == hashlib.sha256(b"[]").hexdigest()
     changed = (*manifests[:-1], Manifest({**MANIFESTS[-1], "data": {"a": "other"}}))
     assert digest(changed) != digest(manifests)
+
+
+def test_words_of_a_newer_agent_still_read() -> None:
+    """A record whose trigger or result this agent does not know reads as written;
+    the words it knows read as its own."""
+    data = RECORD.to_json() | {"trigger": "drift", "result": "Running", "operation": "rollback"}
+    back = RevisionRecord.from_json(data)
+    assert (back.trigger, back.result) == ("drift", "Running")
+    assert back.operation is Operation.ROLLBACK and not back.succeeded
+    assert RevisionRecord.from_json(RECORD.to_json()).result is RecordResult.SUCCEEDED

@@ -110,5 +110,5 @@ def test_cli_renders_each_example_app_from_the_config(tmp_path: Path) -> None:
             check=False,
         )
         assert out.returncode == 0, (app, out.stderr.decode())
-        expected = (Path(__file__).parent / "fixtures" / "render" / "golden" / f"{app}.yaml").read_text()
+        expected = (Path(__file__).parent / "fixtures" / "golden" / f"{app}.yaml").read_text()
         assert out.stdout.decode() == expected.split("# NOTES:\n")[0]

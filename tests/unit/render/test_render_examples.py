@@ -1,7 +1,7 @@
 """The charts of examples-repo render to exactly the checked-in manifests.
 
 A deliberate change to an example regenerates the expected files with
-``GITOPS_AGENT_UPDATE_GOLDEN=1 pytest tests/unit/test_render_examples.py``
+``GITOPS_AGENT_UPDATE_GOLDEN=1 pytest tests/unit/render/test_render_examples.py``
 (then review the diff like any other change).
 """
 
