@@ -155,6 +155,7 @@ def reset(kubeconfig: Path, timeout: float = 60) -> None:
         ext = client.ApiextensionsV1Api(api)
         for crd in ext.list_custom_resource_definition().items:
             ext.delete_custom_resource_definition(crd.metadata.name)
+        _until(lambda: not ext.list_custom_resource_definition().items, timeout, "CRDs removed")
         dynamic = DynamicClient(api)
         namespaced = _namespaced_resources(dynamic)
         for item in core.list_namespace().items:
@@ -166,15 +167,21 @@ def reset(kubeconfig: Path, timeout: float = 60) -> None:
             fresh = core.read_namespace(name)
             fresh.spec.finalizers = []
             core.replace_namespace_finalize(name, fresh)
-        deadline = time.monotonic() + timeout
-        while ext.list_custom_resource_definition().items or [
-            n for n in core.list_namespace().items if n.metadata.name not in SYSTEM_NAMESPACES
-        ]:
-            if time.monotonic() > deadline:
-                raise RuntimeError("namespaces or CustomResourceDefinitions were not removed in time")
-            time.sleep(0.05)
+        _until(
+            lambda: all(n.metadata.name in SYSTEM_NAMESPACES for n in core.list_namespace().items),
+            timeout,
+            "namespaces removed",
+        )
     finally:
         api.close()
+
+
+def _until(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def _namespaced_resources(dynamic: Any) -> list[Any]:
@@ -192,10 +199,16 @@ def _namespaced_resources(dynamic: Any) -> list[Any]:
 
 def _empty_namespace(dynamic: Any, resources: list[Any], namespace: str) -> None:
     """deletecollection of every kind, then no finalizer left to hold anything."""
+    from kubernetes.dynamic.exceptions import NotFoundError
+
     for r in resources:
         path = r.path(namespace=namespace)
-        dynamic.request("delete", path)
-        for obj in dynamic.request("get", path).items or ():
+        try:
+            dynamic.request("delete", path)
+            listed = dynamic.request("get", path).items or ()
+        except NotFoundError:  # a kind whose definition was just deleted
+            continue
+        for obj in listed:
             if obj.metadata.finalizers:
                 dynamic.request(
                     "patch",

@@ -1,0 +1,137 @@
+"""The command line against a real kube-apiserver (tests/apiserver): the
+example apps synced, drift made with kubectl reported and healed, pruning.
+
+No controller-manager or kubelet runs beside that server: a Deployment or a
+StatefulSet never gets a status, so it can never be judged Healthy. These
+syncs therefore run with ``waitForHealth: false`` (apply, record, no wait);
+health against real controllers is not tested here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import apiserver
+from tests.support.commands import agent
+from tests.support.repos import EXAMPLES, GitRepo
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def real(real_server: apiserver.RealServer) -> apiserver.RealServer:
+    apiserver.reset(real_server.kubeconfig)
+    return real_server
+
+
+@pytest.fixture
+def project(tmp_path: Path, real: apiserver.RealServer) -> tuple[GitRepo, Path]:
+    """examples-repo/ committed in git, and a configuration that syncs its
+    apps into the real server (without waiting for health)."""
+    repo = GitRepo(tmp_path / "project")
+    shutil.copytree(EXAMPLES, repo.path / "examples-repo", ignore=shutil.ignore_patterns(".gitops-agent"))
+    repo.commit("examples")
+    doc = yaml.safe_load((repo.path / "examples-repo" / "agent.yaml").read_text())
+    doc["cluster"] = {"kubeconfig": {"path": str(real.kubeconfig)}}
+    for app in doc["apps"]:
+        app.setdefault("syncPolicy", {})["waitForHealth"] = False
+    config = repo.path / "examples-repo" / "agent-real.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    return repo, config
+
+
+def kubectl(real: apiserver.RealServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", str(real.kubeconfig), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def live(real: apiserver.RealServer, *args: str) -> Any:
+    done = kubectl(real, "get", *args, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_sync_then_no_drift_then_kubectl_edits_reported_and_healed(
+    project: tuple[GitRepo, Path], real: apiserver.RealServer
+) -> None:
+    _, config = project
+    first = agent("sync", "-c", str(config))
+    assert first.returncode == 0, first.stdout + first.stderr
+    for app, count in (("guestbook-staging", 4), ("guestbook-production", 4), ("hello", 4), ("redis", 10)):
+        assert re.search(rf"^✔ {app}: {count} created", first.stdout, re.MULTILINE), first.stdout
+    assert "production-secret-value" not in first.stdout + first.stderr
+    assert live(real, "deployment", "hello", "-n", "hello")["spec"]["replicas"] == 1
+
+    clean = agent("diff", "-c", str(config))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    assert kubectl(real, "scale", "deployment", "hello", "-n", "hello", "--replicas=4").returncode == 0
+    edited = kubectl(
+        real, "patch", "configmap", "hello-content", "-n", "hello", "-p", '{"data":{"index.html":"changed"}}'
+    )
+    assert edited.returncode == 0, edited.stderr
+    image = kubectl(real, "set", "image", "deployment/hello", "web=nginx:1.28", "-n", "hello")
+    assert image.returncode == 0, image.stderr
+    secrets = [s["metadata"]["name"] for s in live(real, "secret", "-n", "guestbook-staging")["items"]]
+    secret = next(name for name in secrets if name.endswith("-redis"))
+    leaked = kubectl(
+        real,
+        "patch",
+        "secret",
+        secret,
+        "-n",
+        "guestbook-staging",
+        "-p",
+        '{"stringData":{"password":"leaked-9f3"}}',
+    )
+    assert leaked.returncode == 0, leaked.stderr
+    drifted = agent("diff", "-c", str(config))
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert f"Secret/guestbook-staging/{secret} modified" in drifted.stdout
+    assert "leaked-9f3" not in drifted.stdout + drifted.stderr
+    assert "staging-not-so-secret" not in drifted.stdout + drifted.stderr
+    assert re.search(r"image: git nginx:1\.27\s+live nginx:1\.28 \(kubectl-set, ", drifted.stdout), (
+        drifted.stdout
+    )
+    assert "Deployment/hello/hello modified" in drifted.stdout
+    assert re.search(r"spec\.replicas: git 1 live 4 \(kubectl", drifted.stdout), drifted.stdout
+    assert "ConfigMap/hello/hello-content modified" in drifted.stdout
+    assert re.search(r'data\["index\.html"\]: git .*\n\s*live changed \(kubectl-patch, ', drifted.stdout)
+
+    healed = agent("sync", "-c", str(config), "hello", "guestbook-staging")
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert (
+        live(real, "deployment", "hello", "-n", "hello")["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "nginx:1.27"
+    )
+    assert live(real, "deployment", "hello", "-n", "hello")["spec"]["replicas"] == 1
+    assert live(real, "configmap", "hello-content", "-n", "hello")["data"]["index.html"].startswith("<h1>")
+    after = agent("diff", "-c", str(config))
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_prune_removes_what_git_no_longer_has(
+    project: tuple[GitRepo, Path], real: apiserver.RealServer
+) -> None:
+    repo, config = project
+    assert agent("sync", "-c", str(config), "hello").returncode == 0
+    assert kubectl(real, "get", "service", "hello", "-n", "hello").returncode == 0
+    app = repo.path / "examples-repo" / "apps" / "hello" / "app.yaml"
+    docs = [d for d in yaml.safe_load_all(app.read_text()) if d and d["kind"] != "Service"]
+    app.write_text(yaml.safe_dump_all(docs))
+    repo.commit("no Service")
+    pruned = agent("sync", "-c", str(config), "hello")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    gone = kubectl(real, "get", "service", "hello", "-n", "hello")
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+    assert kubectl(real, "get", "deployment", "hello", "-n", "hello").returncode == 0
+    assert agent("diff", "-c", str(config), "hello").returncode == 0
