@@ -26,7 +26,11 @@ from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
 from agent.kube.errors import ClusterError
 from tests.support import apiserver
+from tests.support.crds import widget_crd
 from tests.support.emulator import backend as served
+from tests.support.waits import eventually
+
+CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
 
 ALLOWED = Path(__file__).with_name("allowed.yaml")
 VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "generateName")
@@ -225,7 +229,41 @@ def _patches(c: ClusterClient) -> Any:
     return [strategic, json_patch, failed_test]
 
 
+def _custom_resources(c: ClusterClient) -> Any:
+    crd = c.create(widget_crd())
+    established = eventually(
+        lambda: any(
+            x["type"] == "Established" and x["status"] == "True"
+            for x in ((c.get(*CRD_KEY) or {}).get("status") or {}).get("conditions") or ()
+        ),
+        timeout=30,
+    )
+    assert established, "the CRD was not established"
+    c.create(ns())
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "diff"},
+    }
+    return [
+        crd["spec"],
+        attempt(lambda: c.create({**widget, "spec": {"unknown": "pruned"}})),
+        attempt(
+            lambda: c.create(
+                {**widget, "metadata": {**widget["metadata"], "name": "bad"}, "spec": {"size": "big"}}
+            )
+        ),
+        attempt(lambda: c.apply({**widget, "spec": {"size": 3}}, field_manager="alice")),
+        attempt(
+            lambda: c.patch(
+                "example.com/v1", "Widget", "w", "diff", {"status": {"phase": "Ready"}}, subresource="status"
+            )
+        ),
+    ]
+
+
 SCENARIOS: dict[str, Callable[[ClusterClient], Any]] = {
+    "custom-resources": _custom_resources,
     "create-builtins": _create_builtins,
     "validation-errors": _validation_errors,
     "server-side-apply": _server_side_apply,
@@ -278,5 +316,8 @@ WORDS = {  # DeepDiff's change kinds, from the real answer to the emulator's
 def _at(diff: DeepDiff, path: str) -> str:
     for kind, changes in diff.items():
         if isinstance(changes, dict) and path in changes:
-            return f"{WORDS.get(kind, kind)} {str(changes[path])[:300]}"
+            change = changes[path]
+            if isinstance(change, dict) and "old_value" in change:
+                return f"real {str(change['old_value'])[:200]}, emulator {str(change['new_value'])[:200]}"
+            return f"{WORDS.get(kind, kind)} {str(change)[:300]}"
     return "?"
