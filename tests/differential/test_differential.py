@@ -262,7 +262,31 @@ def _custom_resources(c: ClusterClient) -> Any:
     ]
 
 
+def _watch_selector(c: ClusterClient) -> Any:
+    """Events of a label-selector watch while an object enters and leaves it."""
+    c.create(ns())
+
+    def cm(team: str) -> dict[str, Any]:
+        meta = {"name": "x", "namespace": "diff", "labels": {"team": team}}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+
+    c.create(cm("a"))
+    steps = [
+        lambda: c.patch("v1", "ConfigMap", "x", "diff", {"metadata": {"labels": {"team": "b"}}}),
+        lambda: c.patch("v1", "ConfigMap", "x", "diff", {"metadata": {"labels": {"team": "a"}}}),
+        lambda: c.delete("v1", "ConfigMap", "x", "diff"),
+    ]
+    events: list[tuple[str, str, str]] = []
+    for kind, obj in c.watch("v1", "ConfigMap", "diff", {"team": "a"}, timeout=5):
+        events.append((kind, obj["metadata"]["name"], (obj["metadata"].get("labels") or {}).get("team", "")))
+        if not steps:
+            break
+        steps.pop(0)()
+    return events
+
+
 SCENARIOS: dict[str, Callable[[ClusterClient], Any]] = {
+    "watch-selector": _watch_selector,
     "custom-resources": _custom_resources,
     "create-builtins": _create_builtins,
     "validation-errors": _validation_errors,
