@@ -25,6 +25,14 @@ def cluster(tmp_path: Path) -> Iterator[EmulatedCluster]:
     c.close()
 
 
+STARTED: list[str] = []  # the real API server's version line, repeated in the summary
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in STARTED:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def real_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -39,17 +47,24 @@ def real_server(
             pytest.fail(reason)
         pytest.skip(reason)
     terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
 
     class Log:
         def write(self, text: str) -> None:
-            if terminal is not None and text.strip():
+            if terminal is None or not text.strip():
+                return
+            if capture is None:
+                terminal.write_line(text.rstrip())
+                return
+            with capture.global_and_fixture_disabled():
                 terminal.write_line(text.rstrip())
 
         def flush(self) -> None:
             pass
 
     server = apiserver.start(apiserver.build(Log()), tmp_path_factory.mktemp("apiserver"))
-    Log().write(f"real API server: kube-apiserver {server.version} at {server.url}")
+    STARTED.append(f"real API server: kube-apiserver {server.version} (etcd embedded) at {server.url}")
+    Log().write(STARTED[-1])
     try:
         yield server
     finally:

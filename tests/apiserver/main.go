@@ -131,7 +131,7 @@ func apiserverArgs(s settings, f generated, etcdURL string) []string {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + f.serviceAccountKey,
 		"--service-account-signing-key-file=" + f.serviceAccountKey,
-		"--service-cluster-ip-range=10.0.0.0/24",
+		"--service-cluster-ip-range=10.0.0.0/16", // room for the benchmark's Services
 		// No controller-manager makes default ServiceAccounts, so the plugin
 		// that requires them would refuse every Pod.
 		"--disable-admission-plugins=ServiceAccount",
