@@ -21,6 +21,7 @@ import yaml
 
 from tests.support import apiserver
 from tests.support.commands import agent
+from tests.support.drift import app_config, corpus_repo
 from tests.support.repos import EXAMPLES, GitRepo
 
 pytestmark = pytest.mark.e2e
@@ -135,3 +136,22 @@ def test_prune_removes_what_git_no_longer_has(
     assert gone.returncode != 0 and "NotFound" in gone.stderr
     assert kubectl(real, "get", "deployment", "hello", "-n", "hello").returncode == 0
     assert agent("diff", "-c", str(config), "hello").returncode == 0
+
+
+def test_drift_corpus_syncs_with_no_false_drift(tmp_path: Path, real: apiserver.RealServer) -> None:
+    """The drift tests' real-world-style manifests (every common kind, a CRD
+    and its resource, RBAC, policies) against the real server's defaulting."""
+    repo = corpus_repo(tmp_path / "repo")
+    doc = app_config(tmp_path, repo, syncPolicy={"waitForHealth": False}, strictDrift=True)
+    doc["cluster"] = {"kubeconfig": {"path": str(real.kubeconfig)}}
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    first = agent("sync", "-c", str(config))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(r"^✔ shop: (\d+) created", first.stdout, re.MULTILINE), first.stdout
+    clean = agent("diff", "-c", str(config))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    again = agent("sync", "-c", str(config))
+    assert again.returncode == 0 and re.search(r"^✔ shop: \d+ unchanged", again.stdout, re.MULTILINE), (
+        again.stdout
+    )
