@@ -153,6 +153,12 @@ def _validation_errors(c: ClusterClient) -> Any:
     del no_image["spec"]["template"]["spec"]["containers"][0]["image"]
     bad_selector = deployment()
     bad_selector["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+    numeric_port = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "svc", "namespace": "diff"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 443, "targetPort": "8443"}]},
+    }
     return [
         attempt(
             lambda: c.create(
@@ -170,6 +176,7 @@ def _validation_errors(c: ClusterClient) -> Any:
                 {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "missing"}}
             )
         ),
+        attempt(lambda: c.create(numeric_port)),
     ]
 
 
