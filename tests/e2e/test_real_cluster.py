@@ -155,3 +155,30 @@ def test_drift_corpus_syncs_with_no_false_drift(tmp_path: Path, real: apiserver.
     assert again.returncode == 0 and re.search(r"^✔ shop: \d+ unchanged", again.stdout, re.MULTILINE), (
         again.stdout
     )
+
+
+def test_a_refused_change_is_rolled_back(project: tuple[GitRepo, Path], real: apiserver.RealServer) -> None:
+    """The injected failure is one the real server makes: a commit whose
+    Deployment it refuses (a probe port given as a string of digits), after
+    the ConfigMap of the same commit was applied; the sync fails and the
+    previous revision is applied again."""
+    repo, config = project
+    assert agent("sync", "-c", str(config), "hello").returncode == 0
+    app = repo.path / "examples-repo" / "apps" / "hello" / "app.yaml"
+    docs = list(yaml.safe_load_all(app.read_text()))
+    for doc in docs:
+        if doc["kind"] == "ConfigMap":
+            doc["data"]["index.html"] = "<h1>broken release</h1>\n"
+        if doc["kind"] == "Deployment":
+            doc["spec"]["template"]["spec"]["containers"][0]["startupProbe"] = {"tcpSocket": {"port": "8080"}}
+    app.write_text(yaml.safe_dump_all(docs))
+    repo.commit("a release the API server refuses")
+    failed = agent("sync", "-c", str(config), "hello")
+    assert failed.returncode != 0, failed.stdout
+    assert "must contain at least one letter" in failed.stdout + failed.stderr
+    assert "rolled back to revision 1" in failed.stdout, failed.stdout
+    assert re.search(r"^ConfigMap/hello/hello-content +configured", failed.stdout, re.MULTILINE)
+    content = live(real, "configmap", "hello-content", "-n", "hello")["data"]["index.html"]
+    assert content == "<h1>Hello from Git</h1>\n"
+    deployment = live(real, "deployment", "hello", "-n", "hello")
+    assert "startupProbe" not in deployment["spec"]["template"]["spec"]["containers"][0]
