@@ -1,5 +1,6 @@
 """The command line against a real kube-apiserver (tests/apiserver): the
-example apps synced, drift made with kubectl reported and healed, pruning.
+example apps and the drift corpus synced with no false drift, drift made
+with kubectl reported and healed, pruning, rollback of a refused change.
 
 No controller-manager or kubelet runs beside that server: a Deployment or a
 StatefulSet never gets a status, so it can never be judged Healthy. These
