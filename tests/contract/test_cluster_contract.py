@@ -362,6 +362,22 @@ def test_apply_merges_lists_by_their_keys(backend: ClusterClient) -> None:
     assert [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]] == ["main", "sidecar"]
 
 
+def test_apply_removes_list_items_and_keys_the_manager_stopped_applying(backend: ClusterClient) -> None:
+    backend.create(ns())
+    two = deployment()
+    containers = two["spec"]["template"]["spec"]["containers"]
+    containers.append({"name": "sidecar", "image": "envoy:1"})
+    two["metadata"]["annotations"] = {"keep": "1", "drop": "1"}
+    backend.apply(two, field_manager="alice")
+    one = deployment()
+    one["metadata"]["annotations"] = {"keep": "1"}
+    after = backend.apply(one, field_manager="alice")
+    assert [c["name"] for c in after["spec"]["template"]["spec"]["containers"]] == ["main"]
+    assert after["metadata"]["annotations"] == {"keep": "1"}
+    owned = managers(after)["alice/Apply"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert list(owned) == ['k:{"name":"main"}']
+
+
 # -- status, finalizers, namespaces, garbage collection -------------------------------------------
 def test_status_only_through_the_status_subresource(backend: ClusterClient) -> None:
     crd = widget_crd()
