@@ -11,9 +11,11 @@ health against real controllers is not tested here.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import yaml
 from tests.support import apiserver
 from tests.support.commands import agent
 from tests.support.drift import app_config, corpus_repo
-from tests.support.repos import EXAMPLES, GitRepo
+from tests.support.repos import EXAMPLES, PROJECT, GitRepo
 
 pytestmark = pytest.mark.e2e
 
@@ -183,3 +185,29 @@ def test_a_refused_change_is_rolled_back(project: tuple[GitRepo, Path], real: ap
     assert content == "<h1>Hello from Git</h1>\n"
     deployment = live(real, "deployment", "hello", "-n", "hello")
     assert "startupProbe" not in deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_without_go_the_real_server_tests_skip_naming_it(tmp_path: Path, required: bool) -> None:
+    """On a machine without Go (and no binary built): one clear skip reason,
+    or a failure when GITOPS_AGENT_REQUIRE_APISERVER=1, as in CI."""
+    env = {k: v for k, v in os.environ.items() if k != apiserver.REQUIRE_VARIABLE}
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and not (Path(p) / "go").exists()]
+    env |= {"PATH": os.pathsep.join(path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    if required:
+        env[apiserver.REQUIRE_VARIABLE] = "1"
+    test = "tests/contract/test_cluster_contract.py::test_create_get_list_delete[kube-real]"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", test],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=120,
+    )
+    reason = "the real Kubernetes API server tests need Go: `go` was not found on PATH"
+    assert reason in done.stdout, done.stdout + done.stderr
+    if required:
+        assert done.returncode != 0 and "1 error" in done.stdout, done.stdout
+    else:
+        assert done.returncode == 0 and "1 skipped" in done.stdout, done.stdout
