@@ -49,6 +49,8 @@ def normalized(answer: Any) -> Any:
         return [normalized(o) for o in out]
     if not isinstance(out, dict):
         return out
+    if out.get("kind") == "Status":
+        (out.get("details") or {}).pop("uid", None)
     meta = out.get("metadata") or {}
     for key in VOLATILE_META:
         meta.pop(key, None)
@@ -292,7 +294,35 @@ def _watch_selector(c: ClusterClient) -> Any:
     return events
 
 
+def _update_list_delete(c: ClusterClient) -> Any:
+    """PUT, list pages through the official client's typed API, DELETE."""
+    from kubernetes import client
+
+    assert isinstance(c, KubeCluster)
+    c.create(ns())
+    made = [
+        c.create(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}", "namespace": "diff"}}
+        )
+        for i in range(5)
+    ]
+    replaced = attempt(lambda: c.replace({**made[0], "data": {"k": "v"}}))
+    stale = attempt(lambda: c.replace({**made[0], "data": {"k": "w"}}))
+    core = client.CoreV1Api(c.api_client)
+    pages, token = [], None
+    while True:
+        page = core.list_namespaced_config_map("diff", limit=2, _continue=token)
+        pages.append(([i.metadata.name for i in page.items], page.metadata.remaining_item_count))
+        token = page.metadata._continue
+        if not token:
+            break
+    deleted = attempt(lambda: c.delete("v1", "ConfigMap", "cm-1", "diff"))
+    again = attempt(lambda: c.delete("v1", "ConfigMap", "cm-1", "diff"))
+    return [replaced, stale, pages, deleted, again]
+
+
 SCENARIOS: dict[str, Callable[[ClusterClient], Any]] = {
+    "update-list-delete": _update_list_delete,
     "watch-selector": _watch_selector,
     "custom-resources": _custom_resources,
     "create-builtins": _create_builtins,
