@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.emulator import EmulatedCluster
+from tests.support import apiserver
 from tests.support.repos import GitRepo
 
 
@@ -22,3 +23,49 @@ def cluster(tmp_path: Path) -> Iterator[EmulatedCluster]:
     c = EmulatedCluster(tmp_path / "cluster.db")
     yield c
     c.close()
+
+
+STARTED: list[str] = []  # the real API server's version line, repeated in the summary
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in STARTED:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def real_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[apiserver.RealServer]:
+    """A real kube-apiserver (with etcd) for the whole session, built on first use.
+
+    Skipped, with the missing tool named, where Go is absent; a failure
+    instead when GITOPS_AGENT_REQUIRE_APISERVER=1 (as in CI)."""
+    reason = apiserver.unavailable()
+    if reason:
+        if apiserver.required():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    class Log:
+        def write(self, text: str) -> None:
+            if terminal is None or not text.strip():
+                return
+            if capture is None:
+                terminal.write_line(text.rstrip())
+                return
+            with capture.global_and_fixture_disabled():
+                terminal.write_line(text.rstrip())
+
+        def flush(self) -> None:
+            pass
+
+    server = apiserver.start(apiserver.build(Log()), tmp_path_factory.mktemp("apiserver"))
+    STARTED.append(f"real API server: kube-apiserver {server.version} (etcd embedded) at {server.url}")
+    Log().write(STARTED[-1])
+    try:
+        yield server
+    finally:
+        apiserver.stop(server.process)

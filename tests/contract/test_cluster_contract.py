@@ -3,14 +3,22 @@
 * ``emulated``: the in-process EmulatedCluster;
 * ``kube-http``: ``agent.cluster.kube`` (the official ``kubernetes`` client,
   dynamic client) talking over HTTP to the emulator's REST server on
-  127.0.0.1, with the kubeconfig the server writes.
+  127.0.0.1, with the kubeconfig the server writes;
+* ``kube-real``: the same client against a real kube-apiserver and etcd
+  (``tests/apiserver``, one per session, emptied before each test), the
+  judge of what the other two must do.
 
-A behaviour that differs between the two is a bug in one of them.
+A behaviour that differs between them is a bug in the emulator or in the
+test. No controller-manager, scheduler or kubelet runs beside the real API
+server, so the tests of what controllers do (rollouts, Jobs, claims, load
+balancers, namespace deletion, garbage collection) run on the emulator's
+backends only (the ``simulated`` fixture).
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,16 +27,42 @@ from typing import Any
 import pytest
 
 from agent.cluster.base import ClusterClient
+from agent.cluster.kube import KubeCluster
 from agent.kube.errors import AlreadyExists, Conflict, Invalid, NotFound
+from tests.support import apiserver
 from tests.support.crds import widget_crd
 from tests.support.emulator import backend as served
 from tests.support.waits import eventually
 
 
-@pytest.fixture(params=["emulated", "kube-http"])
+@pytest.fixture(params=["emulated", "kube-http", "kube-real"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterClient]:
+    if request.param == "kube-real":
+        server = request.getfixturevalue("real_server")
+        apiserver.reset(server.kubeconfig)
+        client = KubeCluster.from_kubeconfig(server.kubeconfig, discovery_cache=tmp_path / "discovery.json")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
     with served(tmp_path, request.param) as b:
         yield b.client
+
+
+@pytest.fixture(params=["emulated", "kube-http"])
+def simulated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterClient]:
+    """The backends whose controllers run: the emulator's."""
+    with served(tmp_path, request.param) as b:
+        yield b.client
+
+
+def emulator_differs(request: pytest.FixtureRequest, reason: str) -> None:
+    """The real API server is the judge: where the emulator answers otherwise,
+    its backends are expected to fail (strictly: a fix there makes them pass
+    and this line must go). Fidelity fixes belong to the emulator."""
+    if request.node.callspec.params.get("backend") != "kube-real":
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=f"emulator differs: {reason}"))
 
 
 def ns(name: str = "app") -> dict[str, Any]:
@@ -163,7 +197,7 @@ def test_canonical_forms_secret_quantities_and_empties(backend: ClusterClient) -
     )
     d = deployment()
     container = d["spec"]["template"]["spec"]["containers"][0]
-    container["resources"] = {"limits": {"cpu": 0.5, "memory": "1024Mi"}, "requests": {"cpu": "1000m"}}
+    container["resources"] = {"limits": {"cpu": 1.5, "memory": "1024Mi"}, "requests": {"cpu": "1000m"}}
     container["env"] = []
     d["metadata"]["annotations"] = {}
     backend.create(d)
@@ -171,13 +205,18 @@ def test_canonical_forms_secret_quantities_and_empties(backend: ClusterClient) -
     assert live is not None
     live_container = live["spec"]["template"]["spec"]["containers"][0]
     assert live_container["resources"] == {
-        "limits": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "1500m", "memory": "1Gi"},
         "requests": {"cpu": "1"},
     }
     assert "env" not in live_container and "annotations" not in live["metadata"]
 
 
-def test_service_defaults_and_immutable_cluster_ip(backend: ClusterClient) -> None:
+def test_service_defaults_and_immutable_cluster_ip(
+    backend: ClusterClient, request: pytest.FixtureRequest
+) -> None:
+    emulator_differs(
+        request, "the emulator names spec.clusterIP (field is immutable), not spec.clusterIPs[0]"
+    )
     backend.create(ns())
     svc = backend.create(
         {
@@ -196,7 +235,8 @@ def test_service_defaults_and_immutable_cluster_ip(backend: ClusterClient) -> No
     changed = {**same, "spec": {**same["spec"], "clusterIP": "10.96.99.99", "clusterIPs": ["10.96.99.99"]}}
     with pytest.raises(Invalid) as e:
         backend.replace(changed)
-    assert "spec.clusterIP" in {c["field"] for c in e.value.causes} and "immutable" in str(e.value)
+    assert {c["field"] for c in e.value.causes} == {"spec.clusterIPs[0]"}
+    assert "may not change once set" in str(e.value)
 
 
 def test_invalid_objects_name_the_field(backend: ClusterClient) -> None:
@@ -322,6 +362,22 @@ def test_apply_merges_lists_by_their_keys(backend: ClusterClient) -> None:
     assert [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]] == ["main", "sidecar"]
 
 
+def test_apply_removes_list_items_and_keys_the_manager_stopped_applying(backend: ClusterClient) -> None:
+    backend.create(ns())
+    two = deployment()
+    containers = two["spec"]["template"]["spec"]["containers"]
+    containers.append({"name": "sidecar", "image": "envoy:1"})
+    two["metadata"]["annotations"] = {"keep": "1", "drop": "1"}
+    backend.apply(two, field_manager="alice")
+    one = deployment()
+    one["metadata"]["annotations"] = {"keep": "1"}
+    after = backend.apply(one, field_manager="alice")
+    assert [c["name"] for c in after["spec"]["template"]["spec"]["containers"]] == ["main"]
+    assert after["metadata"]["annotations"] == {"keep": "1"}
+    owned = managers(after)["alice/Apply"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert list(owned) == ['k:{"name":"main"}']
+
+
 # -- status, finalizers, namespaces, garbage collection -------------------------------------------
 def test_status_only_through_the_status_subresource(backend: ClusterClient) -> None:
     crd = widget_crd()
@@ -355,32 +411,32 @@ def test_finalizers_hold_deletion(backend: ClusterClient) -> None:
     assert backend.get("v1", "ConfigMap", "a", "app") is None
 
 
-def test_deleting_a_namespace_deletes_its_objects(backend: ClusterClient) -> None:
-    backend.create(ns())
-    backend.create(cm("a"))
-    backend.delete("v1", "Namespace", "app")
-    assert backend.get("v1", "ConfigMap", "a", "app") is None
-    assert backend.get("v1", "Namespace", "app") is None
+def test_deleting_a_namespace_deletes_its_objects(simulated: ClusterClient) -> None:
+    simulated.create(ns())
+    simulated.create(cm("a"))
+    simulated.delete("v1", "Namespace", "app")
+    assert simulated.get("v1", "ConfigMap", "a", "app") is None
+    assert simulated.get("v1", "Namespace", "app") is None
 
 
-def test_owner_references_are_garbage_collected(backend: ClusterClient) -> None:
-    backend.create(ns())
-    owner = backend.create(cm("owner"))
+def test_owner_references_are_garbage_collected(simulated: ClusterClient) -> None:
+    simulated.create(ns())
+    owner = simulated.create(cm("owner"))
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
     for name in ("child", "orphan"):
         c = cm(name)
         c["metadata"]["ownerReferences"] = [ref]
-        backend.create(c)
-    backend.delete("v1", "ConfigMap", "owner", "app")
-    assert backend.get("v1", "ConfigMap", "child", "app") is None
-    second = backend.create(cm("owner2"))
+        simulated.create(c)
+    simulated.delete("v1", "ConfigMap", "owner", "app")
+    assert simulated.get("v1", "ConfigMap", "child", "app") is None
+    second = simulated.create(cm("owner2"))
     kept = cm("kept")
     kept["metadata"]["ownerReferences"] = [{**ref, "name": "owner2", "uid": second["metadata"]["uid"]}]
-    backend.create(kept)
-    backend.delete("v1", "ConfigMap", "owner2", "app", propagation_policy="Orphan")
-    after = backend.get("v1", "ConfigMap", "kept", "app")
+    simulated.create(kept)
+    simulated.delete("v1", "ConfigMap", "owner2", "app", propagation_policy="Orphan")
+    after = simulated.get("v1", "ConfigMap", "kept", "app")
     assert after is not None and "ownerReferences" not in after["metadata"]
-    assert backend.get("v1", "ConfigMap", "owner2", "app") is None
+    assert simulated.get("v1", "ConfigMap", "owner2", "app") is None
 
 
 # -- custom resources ---------------------------------------------------------------------------------
@@ -408,29 +464,38 @@ def test_crd_serves_its_resource_until_deleted(backend: ClusterClient) -> None:
     assert w["metadata"]["generation"] == 1
     assert backend.resource_type("example.com/v1", "Widget").plural == "widgets"
     backend.delete(*CRD_KEY)
-    with pytest.raises(NotFound):
-        backend.get("example.com/v1", "Widget", "w", "app") or backend.list("example.com/v1", "Widget", "app")
+
+    def served() -> bool:  # the API server removes the instances, then the CRD and its endpoint
+        try:
+            backend.get("example.com/v1", "Widget", "w", "app") or backend.list(
+                "example.com/v1", "Widget", "app"
+            )
+        except NotFound:
+            return False
+        return True
+
+    assert eventually(lambda: not served(), timeout=30)
 
 
 # -- simulated controllers and faults -----------------------------------------------------------------
-def test_healthy_deployment_becomes_available(backend: ClusterClient) -> None:
-    backend.create(ns())
-    backend.create(deployment(replicas=3))
+def test_healthy_deployment_becomes_available(simulated: ClusterClient) -> None:
+    simulated.create(ns())
+    simulated.create(deployment(replicas=3))
     d = settled(
-        lambda: backend.get("apps/v1", "Deployment", "web", "app"),
+        lambda: simulated.get("apps/v1", "Deployment", "web", "app"),
         lambda o: bool(condition(o, "Available").get("status") == "True"),
     )
     assert d["status"]["observedGeneration"] == 1 and d["status"]["availableReplicas"] == 3
     assert condition(d, "Progressing")["reason"] == "NewReplicaSetAvailable"
 
 
-def test_unpullable_image_never_becomes_available(backend: ClusterClient) -> None:
-    backend.create(ns())
-    backend.create(deployment(image="example.com/app:does-not-exist", progressDeadlineSeconds=60))
+def test_unpullable_image_never_becomes_available(simulated: ClusterClient) -> None:
+    simulated.create(ns())
+    simulated.create(deployment(image="example.com/app:does-not-exist", progressDeadlineSeconds=60))
 
     def exceeded() -> dict[str, Any] | None:
-        backend.list("apps/v1", "Deployment", "app")  # any request lets due controller work run
-        d = backend.get("apps/v1", "Deployment", "web", "app") or {}
+        simulated.list("apps/v1", "Deployment", "app")  # any request lets due controller work run
+        d = simulated.get("apps/v1", "Deployment", "web", "app") or {}
         return d if condition(d, "Progressing").get("reason") == "ProgressDeadlineExceeded" else None
 
     d = eventually(exceeded)
@@ -438,9 +503,9 @@ def test_unpullable_image_never_becomes_available(backend: ClusterClient) -> Non
     assert condition(d, "Available")["status"] == "False" and "availableReplicas" not in d["status"]
 
 
-def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClient) -> None:
-    backend.create(ns())
-    backend.create(
+def test_jobs_complete_claims_bind_load_balancers_get_an_ip(simulated: ClusterClient) -> None:
+    simulated.create(ns())
+    simulated.create(
         {
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -452,7 +517,7 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClie
             },
         }
     )
-    backend.create(
+    simulated.create(
         {
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
@@ -460,7 +525,7 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClie
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
         }
     )
-    backend.create(
+    simulated.create(
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -469,17 +534,17 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(backend: ClusterClie
         }
     )
     job = settled(
-        lambda: backend.get("batch/v1", "Job", "once", "app"),
+        lambda: simulated.get("batch/v1", "Job", "once", "app"),
         lambda o: bool(condition(o, "Complete").get("status") == "True"),
     )
     assert job["status"]["succeeded"] == 1
     pvc = settled(
-        lambda: backend.get("v1", "PersistentVolumeClaim", "data", "app"),
+        lambda: simulated.get("v1", "PersistentVolumeClaim", "data", "app"),
         lambda o: bool((o.get("status") or {}).get("phase") == "Bound"),
     )
     assert pvc["spec"]["volumeMode"] == "Filesystem"
     svc = settled(
-        lambda: backend.get("v1", "Service", "lb", "app"),
+        lambda: simulated.get("v1", "Service", "lb", "app"),
         lambda o: bool(((o.get("status") or {}).get("loadBalancer") or {}).get("ingress")),
     )
     assert svc["status"]["loadBalancer"]["ingress"][0]["ip"] and svc["spec"]["ports"][0]["nodePort"] >= 30000
@@ -502,23 +567,23 @@ def test_watch_sends_current_objects_then_changes(backend: ClusterClient) -> Non
     assert seen == [("ADDED", "old"), ("ADDED", "new"), ("DELETED", "new")]
 
 
-def test_watch_follows_a_rollout_and_ends_at_its_timeout(backend: ClusterClient) -> None:
-    backend.create(ns())
-    backend.create(deployment())
+def test_watch_follows_a_rollout_and_ends_at_its_timeout(simulated: ClusterClient) -> None:
+    simulated.create(ns())
+    simulated.create(deployment())
     available = None
-    for _, obj in backend.watch("apps/v1", "Deployment", "app", timeout=10):
+    for _, obj in simulated.watch("apps/v1", "Deployment", "app", timeout=10):
         if (obj.get("status") or {}).get("availableReplicas") == 1:
             available = obj
             break
     assert available is not None and available["status"]["observedGeneration"] == 1
     started = time.monotonic()
-    assert [k for k, _ in backend.watch("v1", "ConfigMap", "app", timeout=1)] == []
+    assert [k for k, _ in simulated.watch("v1", "ConfigMap", "app", timeout=1)] == []
     assert time.monotonic() - started < 30  # a bound on waiting: the iterator does end
 
 
 def test_server_info_names_the_version_and_served_apis(backend: ClusterClient) -> None:
     version, served = backend.server_info()
-    assert version.startswith("v1.33") and backend.server_version() == version
+    assert re.match(r"v1\.\d+\.\d+", version) and backend.server_version() == version
     assert {"v1", "apps/v1", "apps/v1/Deployment", "v1/ConfigMap"} <= set(served)
     assert "apps/v1/deployments/scale" not in served
     backend.create(widget_crd())
