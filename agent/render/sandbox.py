@@ -167,6 +167,21 @@ def expanded_size(value: Any, budget: limits.Budget) -> int:
     return size(value, 0)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_bits(budget: limits.Budget, bits: int, operator: str) -> None:
+    """Refuse an integer larger than the limit, before a multiplication
+    makes it: squaring a number in a loop doubles its size each time, and
+    one multiplication of two huge numbers cannot be interrupted."""
+    if bits > budget.limits.max_int_bits:
+        raise RenderFailed(
+            f"the {operator} operator would make a number of about {bits:,} bits "
+            f"(limit {budget.limits.max_int_bits:,}); refused"
+        )
+
+
 def _check_args(budget: limits.Budget, args: Iterable[Any]) -> None:
     for a in args:
         if _is_container(a):
@@ -318,6 +333,8 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         budget = limits.current()
         budget.tick()
         if operator == "*":
+            if _is_int(left) and _is_int(right):
+                _check_bits(budget, abs(left).bit_length() + abs(right).bit_length(), f"{operator}")
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(n, int) and not isinstance(n, bool):
                     budget.check_planned(len(seq) * max(n, 0), "the * operator")
@@ -339,7 +356,12 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             _check_args(budget, right if isinstance(right, tuple) else (right,))
         elif operator == "+":
             _check_args(budget, (left, right))
-        result = super().call_binop(context, operator, left, right)
+        try:
+            result = super().call_binop(context, operator, left, right)
+        except OverflowError:  # a float out of range: 10.0 ** 400
+            raise RenderFailed(f"the result of {operator} is too large a number; refused") from None
+        if _is_int(result):
+            _check_bits(budget, result.bit_length(), operator)
         return budget.check_size(result, f"the result of {operator}")
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
