@@ -86,6 +86,36 @@ class Budget:
             raise RenderFailed(f"{what} is larger than {self.limits.max_string_bytes // MiB} MiB; refused")
         return value
 
+    def check_bits(self, bits: int, operator: str, what: str = "") -> None:
+        """Refuse an integer larger than the limit: squaring a number in a
+        loop doubles its size each time, and one multiplication of two huge
+        numbers cannot be interrupted."""
+        if bits > self.limits.max_int_bits:
+            raise RenderFailed(
+                f"{what or f'the {operator} operator'} would be a number of about {bits:,} bits "
+                f"(limit {self.limits.max_int_bits:,}); refused"
+            )
+
+    def check_multiply(self, operator: str, left: Any, right: Any) -> None:
+        """``*`` and ``**``, before they run: numbers bounded in bits,
+        repeated strings and lists in size."""
+        ints = isinstance(left, int) and isinstance(right, int)
+        if operator == "**":
+            if ints and right > 0 and abs(left) > 1:
+                self.check_bits(abs(left).bit_length() * right, "**", f"{left} ** {right}")
+            return
+        if ints:
+            self.check_bits(abs(left).bit_length() + abs(right).bit_length(), "*")
+            return
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(n, int) and not isinstance(n, bool):
+                self.check_planned(len(seq) * max(n, 0), "the * operator")
+                if isinstance(seq, list | tuple) and len(seq) * max(n, 0) > self.limits.max_items:
+                    most = self.limits.max_items
+                    raise RenderFailed(
+                        f"the * operator would make a list of more than {most:,} items; refused"
+                    )
+
     def check_planned(self, size: int, what: str) -> None:
         """Refuse an operation whose result would be too big (before it runs)."""
         if size > self.limits.max_string_bytes:

@@ -167,21 +167,6 @@ def expanded_size(value: Any, budget: limits.Budget) -> int:
     return size(value, 0)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_bits(budget: limits.Budget, bits: int, operator: str) -> None:
-    """Refuse an integer larger than the limit, before a multiplication
-    makes it: squaring a number in a loop doubles its size each time, and
-    one multiplication of two huge numbers cannot be interrupted."""
-    if bits > budget.limits.max_int_bits:
-        raise RenderFailed(
-            f"the {operator} operator would make a number of about {bits:,} bits "
-            f"(limit {budget.limits.max_int_bits:,}); refused"
-        )
-
-
 def _check_args(budget: limits.Budget, args: Iterable[Any]) -> None:
     for a in args:
         if _is_container(a):
@@ -332,25 +317,8 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         budget = limits.current()
         budget.tick()
-        if operator == "*":
-            if _is_int(left) and _is_int(right):
-                _check_bits(budget, abs(left).bit_length() + abs(right).bit_length(), f"{operator}")
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int) and not isinstance(n, bool):
-                    budget.check_planned(len(seq) * max(n, 0), "the * operator")
-                    if isinstance(seq, list | tuple) and len(seq) * max(n, 0) > budget.limits.max_items:
-                        most = budget.limits.max_items
-                        raise RenderFailed(
-                            f"the * operator would make a list of more than {most:,} items; refused"
-                        )
-        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
-            if right > 0 and abs(left) > 1:
-                bits = abs(left).bit_length() * right
-                if bits > budget.limits.max_int_bits:
-                    raise RenderFailed(
-                        f"{left} ** {right} would be a number of about {bits:,} bits "
-                        f"(limit {budget.limits.max_int_bits:,}); refused"
-                    )
+        if operator in ("*", "**"):
+            budget.check_multiply(operator, left, right)
         elif operator == "%" and isinstance(left, str):
             budget.check_planned(max_number(left), "a % format width")
             _check_args(budget, right if isinstance(right, tuple) else (right,))
@@ -360,8 +328,8 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             result = super().call_binop(context, operator, left, right)
         except OverflowError:  # a float out of range: 10.0 ** 400
             raise RenderFailed(f"the result of {operator} is too large a number; refused") from None
-        if _is_int(result):
-            _check_bits(budget, result.bit_length(), operator)
+        if isinstance(result, int):
+            budget.check_bits(result.bit_length(), operator)
         return budget.check_size(result, f"the result of {operator}")
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:

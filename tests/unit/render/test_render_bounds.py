@@ -31,7 +31,7 @@ def chart(root: Path, expr: str) -> Path:
 )
 def test_integers_are_bounded_in_bits(tmp_path: Path, expr: str) -> None:
     with pytest.raises(
-        RenderFailed, match=r"would make a number of about [\d,]+ bits \(limit 4,096\); refused"
+        RenderFailed, match=r"would be a number of about [\d,]+ bits \(limit 4,096\); refused"
     ):
         run(chart(tmp_path, expr), "c")
 
