@@ -107,7 +107,8 @@ _JSON_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes
 def _decoded(key: str, value: Any) -> bytes:
     """A ``data`` value as the API server decodes it: not base64 is a 400
     before any validation, as the JSON decoding of a Secret refuses it."""
-    text = value if isinstance(value, str) else ""
+    # Go's base64 decoder skips line breaks: wrapped base64 is valid
+    text = (value if isinstance(value, str) else "").replace("\n", "").replace("\r", "")
     match = _BASE64.match(text)
     end = match.end() if match else 0
     if end < len(text) or len(text) % 4:

@@ -61,3 +61,8 @@ def test_valid_secrets_are_accepted(cluster: EmulatedCluster) -> None:
     tls["metadata"]["name"] = "t"
     cluster.create(tls)
     assert cluster.get("v1", "Secret", "t", "default") is not None
+
+
+def test_wrapped_base64_is_accepted_as_go_decodes_it(cluster: EmulatedCluster) -> None:
+    cluster.create(secret(v="aGVsbG8g\nd29ybGQ=\n"))
+    assert cluster.get("v1", "Secret", "s", "default") is not None

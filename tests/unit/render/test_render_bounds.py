@@ -63,3 +63,14 @@ def test_the_clock_is_checked_at_every_step(tmp_path: Path) -> None:
 def test_python_internals_are_an_error_not_an_empty_string(tmp_path: Path, expr: str) -> None:
     with pytest.raises(RenderFailed, match="unsafe"):
         run(chart(tmp_path, expr), "c")
+
+
+@pytest.mark.parametrize(
+    "expr", ["{{ semver(values.s) }}", "{{ include(values.s) }}", "{{ files.get(values.s) }}"]
+)
+def test_errors_do_not_quote_the_values_passed(tmp_path: Path, expr: str) -> None:
+    root = chart(tmp_path, expr)
+    (root / "c" / "values.yaml").write_text("s: hunter2-not-shown\n")
+    with pytest.raises(RenderFailed) as e:
+        run(root, "c")
+    assert "hunter2" not in str(e.value)
