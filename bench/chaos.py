@@ -106,6 +106,39 @@ def present(cluster: EmulatedCluster, manifests: Any) -> int:
     return found
 
 
+def classify(cluster: EmulatedCluster, result: Any, manifests: Any) -> str:
+    there = present_clean(cluster, manifests)
+    if result.ok:
+        return "converged_reported_ok" if there == len(manifests) else "reported_ok_not_converged"
+    if there == len(manifests) and result.failure.stage.value != "Health":
+        return "converged_reported_failed"
+    return "failed_cleanly" if there in (0, len(manifests)) else "half_applied"
+
+
+def one_run(tmp: Path, repo: GitRepo, run: int, tally: Counter[str]) -> int:
+    """One run on a fresh cluster (the examples hold cluster-wide objects);
+    the orphans its clean syncs leave."""
+    cfg = parse_config({"source": {"allowedSchemes": ["file"]}, "apps": apps(repo, run)}, "agent.yaml", tmp)
+    cluster = EmulatedCluster(tmp / f"cluster-{run}.db", Options(time_factor=0.01, seed=run))
+    try:
+        ctx = Context.create(cfg, cluster)
+        wanted = {app.name: prepare(ctx, app).manifests for app in cfg.apps}  # before the faults
+        cluster.faults.update(**FAULTS)
+        for app in cfg.apps:
+            tally[classify(cluster, reconcile(ctx, app), wanted[app.name])] += 1
+        cluster.faults.update(errors=[], latencyMs=0)
+        orphans = 0
+        for app in cfg.apps:
+            tally["final_sync_ok"] += int(reconcile(ctx, app).ok)
+            names = {m.key for m in wanted[app.name]}
+            for kind in {(m.api_version, m.key.kind) for m in wanted[app.name]}:
+                for obj in cluster.list(kind[0], kind[1], "", {APP_LABEL: app.name}):
+                    orphans += int(ObjectKey.of(obj) not in names)
+        return orphans
+    finally:
+        cluster.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
@@ -114,47 +147,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         repo = repository(tmp)
-        cluster = EmulatedCluster(tmp / "cluster.db", Options(time_factor=0.01))
-        all_apps = [a for run in range(args.runs) for a in apps(repo, run)]
-        cfg = parse_config({"source": {"allowedSchemes": ["file"]}, "apps": all_apps}, "agent.yaml", tmp)
-        ctx = Context.create(cfg, cluster)
-        wanted = {app.name: prepare(ctx, app).manifests for app in cfg.apps}  # before the faults
-        cluster.faults.update(**FAULTS)
-        for app in cfg.apps:
-            result = reconcile(ctx, app)
-            manifests = wanted[app.name]
-            there = present_clean(cluster, manifests)
-            if result.ok:
-                tally[
-                    "converged_reported_ok" if there == len(manifests) else "reported_ok_not_converged"
-                ] += 1
-            elif (
-                there == len(manifests)
-                and result.failure is not None
-                and result.failure.stage.value != "Health"
-            ):
-                tally["converged_reported_failed"] += 1
-            elif there in (0, len(manifests)):
-                tally["failed_cleanly"] += 1
-            else:
-                tally["half_applied"] += 1
-        cluster.faults.update(errors=[], latencyMs=0)
-        orphans = 0
-        for app in cfg.apps:
-            final = reconcile(ctx, app)
-            tally["final_sync_ok"] += int(final.ok)
-            names = {m.key for m in wanted[app.name]}
-            for kind in {(m.api_version, m.key.kind) for m in wanted[app.name]}:
-                for obj in cluster.list(kind[0], kind[1], "", {APP_LABEL: app.name}):
-                    orphans += int(ObjectKey.of(obj) not in names)
-        cluster.close()
+        orphans = sum(one_run(tmp, repo, run, tally) for run in range(args.runs))
     figures = {
         "syncs": sum(v for k, v in tally.items() if k != "final_sync_ok"),
-        **tally,
+        "converged_reported_ok": tally["converged_reported_ok"],
+        "converged_reported_failed": tally["converged_reported_failed"],
+        "failed_cleanly": tally["failed_cleanly"],
+        "half_applied": tally["half_applied"],
+        "reported_ok_not_converged": tally["reported_ok_not_converged"],
+        "final_sync_ok": tally["final_sync_ok"],
         "orphans": orphans,
-        "target_met": tally["converged_reported_failed"] == 0 and tally["half_applied"] == 0 and orphans == 0,
     }
-    print(json.dumps(figures))
+    bad = figures["converged_reported_failed"] + figures["half_applied"] + orphans
+    print(json.dumps({**figures, "target_met": bad == 0}))
 
 
 def present_clean(cluster: EmulatedCluster, manifests: Any) -> int:
