@@ -4,7 +4,8 @@ Commands only: each loads the configuration and connects through the one
 session helper (:func:`_session`), calls a stage, hands the result to
 :mod:`agent.report`, and leaves with the exit code :mod:`agent.exits`
 decides from the result (0 success, 1 drift, 2 a failed change or
-rollback, 3 an error before any change: the table is there).
+rollback, 3 an error before any change, 4 an internal error: the table
+is there).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rich.console import Console
 from agent import __version__, emulator
 from agent.cluster import connect
 from agent.errors import AgentError
-from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
+from agent.exits import ExitCode, diff_exit, internal_error, leave, rollback_exit, status_exit, sync_exit
 from agent.redact import redact
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,  # an unexpected exception is one error line: see main()
     help="Keep Kubernetes clusters equal to Git.",
 )
 
@@ -379,11 +381,19 @@ def main() -> None:
     # in a sync of 1,000 objects, a tenth of its time, and found next to
     # nothing.  Young collections now run every 20,000 allocations.
     gc.set_threshold(20_000, 50, 100)
+    leave(run_command())
+
+
+def run_command(args: Sequence[str] | None = None) -> object:
+    """The command's exit code; an exception no stage turned into an error
+    is one ``error:`` line and exit 4 (:func:`agent.exits.internal_error`)."""
     try:
-        app()
+        app(args=list(args) if args is not None else None)
     except SystemExit as e:
-        leave(e.code)
-    leave(0)
+        return e.code
+    except Exception as e:  # the last line of defence: no traceback reaches the user
+        return internal_error(e)
+    return 0
 
 
 if __name__ == "__main__":

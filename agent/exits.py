@@ -8,6 +8,7 @@ The codes are the CLI's contract with scripts and CI (see :mod:`agent.cli`):
   2  sync: a change failed (and was rolled back where possible), or the commit is
      held after a rollback; rollback: the rollback failed
   3  error before any change: configuration, source, render, plan, cluster access
+  4  an internal error (a bug): one ``error:`` line, the traceback in a debug log
 
 Kept apart from the commands so each rule is written once and reads as a
 table, as ``git`` and ``kubectl diff`` document theirs; the commands only
@@ -36,6 +37,7 @@ class ExitCode(enum.IntEnum):
     DRIFT = 1  # diff: drift found; status: out of sync or not healthy
     SYNC_FAILED = 2  # a change failed, a commit is held, a rollback failed
     ERROR = 3  # an error before any change
+    INTERNAL = 4  # an unexpected exception: a bug, never "drift" or "failed"
 
 
 _EARLY_STAGES = {Stage.CONFIG, Stage.SOURCE, Stage.RENDER, Stage.PLAN, Stage.CLUSTER}
@@ -67,6 +69,28 @@ def status_exit(statuses: Sequence[AppStatus]) -> ExitCode:
 
 def rollback_exit(result: RollbackResult) -> ExitCode:
     return ExitCode.OK if result.ok else ExitCode.SYNC_FAILED
+
+
+def internal_error(exc: BaseException) -> ExitCode:
+    """An exception no stage turned into an error: one ``error:`` line on
+    stderr and the traceback (redacted) in a debug log of the user's own,
+    never the traceback on the terminal; exit 4, which no command uses for
+    a verdict (``diff`` exits 1 for drift: a crash must not read as drift)."""
+    import tempfile  # noqa: PLC0415 - only on the way out of a crash
+    import traceback  # noqa: PLC0415
+
+    from agent.redact import redact  # noqa: PLC0415
+
+    text = redact("".join(traceback.format_exception(exc)))
+    where = ""
+    with contextlib.suppress(OSError):
+        fd, path = tempfile.mkstemp(prefix="gitops-agent-error-", suffix=".log")  # mode 0600
+        with os.fdopen(fd, "w") as log:
+            log.write(text)
+        where = f"; the details are in {path}"
+    message = redact(str(exc).splitlines()[0] if str(exc) else "")
+    print(f"error: internal error ({type(exc).__name__}: {message}){where}", file=sys.stderr)
+    return ExitCode.INTERNAL
 
 
 def leave(code: object) -> NoReturn:

@@ -143,6 +143,9 @@ class SyncResult:
     started: str = ""  # RFC 3339 times of the sync, from the fetch to the record
     finished: str = ""
     seconds: float | None = None  # how long it took (rollback included)
+    unrecorded: str | None = (
+        None  # converged, but the record could not be written (why); the next sync writes it
+    )
 
     @property
     def ok(self) -> bool:
@@ -160,6 +163,7 @@ class SyncResult:
             "failure": None if self.failure is None else self.failure.to_dict(),
             "rollback": None if self.rollback is None else self.rollback.to_dict(),
             "held": self.held,
+            "recordNotWritten": self.unrecorded,
             "notes": list(self.notes),
             "startedAt": self.started or None,
             "finishedAt": self.finished or None,

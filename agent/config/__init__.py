@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from agent.config.app import (
@@ -32,6 +31,7 @@ from agent.config.app import (
 )
 from agent.errors import ConfigError
 from agent.redact import register_secret
+from agent.render.documents import load_documents
 
 __all__ = [
     "DNS1123_LABEL",
@@ -57,7 +57,9 @@ __all__ = [
     "parse_config",
 ]
 
-_REMOTE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)")
+# a URL, or what must reach the URL check as written: a remote helper
+# (``ext::``, ``fd::``) or an option in disguise (``--upload-pack=``)
+_REMOTE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:|[A-Za-z0-9+.-]+::|-)")
 _ENV = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -329,11 +331,9 @@ def load_config(path: str | Path) -> AgentConfig:
         raise ConfigError(f"{path}: configuration file not found (use --config FILE)") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    # the render's loader: node, depth and alias limits, tag errors with their line
+    docs = [d for d in load_documents(text, str(path), error=ConfigError) if d is not None]
+    if len(docs) > 1:
+        raise ConfigError(f"{path}: the configuration must be one YAML document, found {len(docs)}")
+    data = docs[0] if docs else None
     return parse_config(data, str(path), path.resolve().parent)

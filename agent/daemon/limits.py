@@ -9,7 +9,9 @@
 - :func:`protocol_with_header_timeout`: uvicorn closes idle keep-alive
   connections but waits forever for the headers of a request (slowloris);
   this protocol closes a connection whose request headers are not complete
-  in time.  Header *size* is capped by h11 itself (16 KiB by default).
+  in time, and one whose request line and headers pass MAX_HEADER_BYTES
+  (16 KiB) with 431 (h11's own cap only applies to a head that arrives
+  incomplete: one sent in a single packet passed at up to 64 KiB).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 Scope = dict[str, Any]
+MAX_HEADER_BYTES = 16 * 1024  # the request line and headers
 DRAIN_FACTOR = 4  # bodies up to this many times the cap are read and dropped before the 413
 Message = dict[str, Any]
 
@@ -111,16 +114,36 @@ class BodyLimits:
         await self.app(scope, replay, send)
 
 
+_TOO_LARGE_HEAD = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: 62\r\n\r\n"
+    b'{"detail": "request headers are larger than 16384 bytes"}     '
+)
+
+
 def protocol_with_header_timeout(seconds: float) -> type[H11Protocol]:
     class HeaderTimeoutProtocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
+        _head = b""
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm()
 
+        def data_received(self, data: bytes) -> None:
+            if self._header_timer is not None:  # the head of a request is arriving
+                self._head = (self._head + data)[: MAX_HEADER_BYTES + 4]
+                end = self._head.find(b"\r\n\r\n")
+                if (end < 0 and len(self._head) > MAX_HEADER_BYTES) or end > MAX_HEADER_BYTES:
+                    self._disarm()
+                    self.transport.write(_TOO_LARGE_HEAD)
+                    self.transport.close()
+                    return
+            super().data_received(data)
+
         def _arm(self) -> None:
             self._disarm()
+            self._head = b""
             self._awaiting = self.cycle
             self._header_timer = self.loop.call_later(seconds, self._expired)
 

@@ -24,7 +24,10 @@ def repo_key(url: str) -> str:
     """``git@GitHub.com:Team/App.git`` -> ``github.com/team/app``."""
     url = url.strip()
     if "://" in url:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unclosed "[": matches nothing but itself
+            return "invalid:" + url
         if parts.scheme.lower() == "file":
             return "file:" + str(PurePosixPath(parts.path)).removesuffix(".git").rstrip("/")
         host, path = (parts.hostname or "").lower(), parts.path

@@ -127,14 +127,17 @@ class Scheduler:
         self, names: Iterable[str], trigger: Trigger, manual: Manual | None = None
     ) -> list[Future[Any]]:
         """Ask for a run of each app.  All or nothing: QueueFull when the
-        apps not yet waiting do not fit in the queue."""
+        apps not yet waiting do not fit in the queue beside those waiting;
+        an empty queue takes any one request (a push that selects more apps
+        than the queue holds must not be refused with nothing waiting)."""
         if self._draining:
             raise Draining("the agent is shutting down")
         names = list(dict.fromkeys(names))
         futures: list[Future[Any]] = []
         with self._guard:
             new = [n for n in names if self.states[n].pending is None]
-            if new and self.queued() + len(new) > self.queue_size:
+            waiting = self.queued()
+            if new and waiting and waiting + len(new) > self.queue_size:
                 raise QueueFull(
                     f"{self.queued()} apps are waiting for a reconcile (queue size {self.queue_size})"
                 )

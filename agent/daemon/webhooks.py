@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,13 +115,37 @@ def _generic_ok(secrets: WebhookSecrets, h: Mapping[str, str], body: bytes) -> b
 
 
 # -- payloads ---------------------------------------------------------------------
+MAX_JSON_DEPTH = 64  # the providers' pushes nest fewer than 10 levels
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets
+    inside strings not counted), found without parsing it: the parser
+    recurses once per level, so a 200,000-deep body must be refused
+    before it reaches the parser."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub(b"", body)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[][{}]")
+
+
 def _load(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         if content_type.startswith("application/x-www-form-urlencoded"):
             form = parse_qs(body.decode("utf-8"), strict_parsing=True)
             body = form["payload"][0].encode()
+        if json_depth(body) > MAX_JSON_DEPTH:
+            raise WebhookError(400, f"malformed payload: JSON nested more than {MAX_JSON_DEPTH} levels deep")
         data = json.loads(body)
-    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError, RecursionError):
         raise WebhookError(400, "malformed payload: expected a JSON object") from None
     if not isinstance(data, dict):
         raise WebhookError(400, "malformed payload: expected a JSON object")

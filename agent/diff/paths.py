@@ -110,20 +110,27 @@ def parse_dotted(text: str) -> Path:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
             raise PathError(f"{text!r}: cannot parse at {text[pos:]!r}")
-        if m.group("star") or m.group(0).strip().startswith("[*"):
-            out.append(ANY)
-        elif m.group("quoted") is not None:
-            out.append(Key(json.loads(f'"{m.group("quoted")}"')))
-        elif m.group("index") is not None:
-            out.append(Index(int(m.group("index"))))
-        elif m.group("sel") is not None:
-            raw = m.group("val")
-            value = json.loads(raw) if raw.startswith('"') else raw
-            out.append(Match(((m.group("sel").strip(), str(value)),)))
-        else:
-            out.append(Key(m.group("name").strip()))
+        try:
+            out.append(_segment(m))
+        except ValueError:  # a quoted key or value that is not a JSON string
+            raise PathError(f"{text!r}: cannot parse at {text[pos:]!r}") from None
         pos = m.end()
     return tuple(out)
+
+
+def _segment(m: re.Match[str]) -> Segment:
+    """One step of a dotted path."""
+    if m.group("star") or m.group(0).strip().startswith("[*"):
+        return ANY
+    if m.group("quoted") is not None:
+        return Key(json.loads(f'"{m.group("quoted")}"'))
+    if m.group("index") is not None:
+        return Index(int(m.group("index")))
+    if m.group("sel") is not None:
+        raw = m.group("val")
+        value = json.loads(raw) if raw.startswith('"') else raw
+        return Match(((m.group("sel").strip(), str(value)),))
+    return Key(m.group("name").strip())
 
 
 def fields_v1_paths(tree: Mapping[str, Any], prefix: Path = ()) -> Iterator[Path]:

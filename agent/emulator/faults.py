@@ -4,8 +4,10 @@ Every request passes one gate (:meth:`Faults.gate`; the REST layer checks
 asynchronously and marks the request as passed).  Faults are configured up
 front (``emulator serve --faults FILE``, or the ``faults`` argument of
 :class:`EmulatedCluster`) and changed at run time (``PUT
-/emulator/v1/faults`` on the REST server, or :meth:`Faults.update`);
-they are kept in the cluster database, so a restart keeps them.
+/emulator/v1/faults`` on the REST server, reachable while ``down`` is on,
+or :meth:`Faults.update`).  The rules given up front are kept in the
+cluster database, so a restart keeps them; rules set at run time last for
+the run unless asked to persist (``?persist=true``).
 
 * ``unpullableImages``: image patterns (shell globs such as ``*:v2`` or
   ``registry.example.com/*``) whose workloads never become ready, as with
@@ -107,17 +109,20 @@ class Faults:
     def to_json(self) -> dict[str, Any]:
         return self._config.model_dump(by_alias=True)
 
-    def replace(self, data: Mapping[str, Any]) -> FaultConfig:
+    def replace(self, data: Mapping[str, Any], *, persist: bool = False) -> FaultConfig:
+        """New rules for this run; kept across a restart only when
+        ``persist`` (``PUT /emulator/v1/faults?persist=true``): a ``down``
+        set to rehearse an outage must not outlive the server."""
         config = parse_faults(data)
         with self._lock:
             self._config = config
-        if self._save is not None:
+        if persist and self._save is not None:
             self._save(json.dumps(self.to_json()))
         return config
 
-    def update(self, **changes: Any) -> FaultConfig:
+    def update(self, *, persist: bool = False, **changes: Any) -> FaultConfig:
         """Change some rules at run time: ``faults.update(down=True)``."""
-        return self.replace({**self.to_json(), **changes})
+        return self.replace({**self.to_json(), **changes}, persist=persist)
 
     # -- images ------------------------------------------------------------------------
     def image_fault(self, image: str) -> str:

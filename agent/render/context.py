@@ -196,7 +196,9 @@ class Files:
         path = self._index.get(str(name).removeprefix("./"))
         if path is None:
             raise RenderFailed(
-                f"files: {name!r} is not a file of the chart (templates/ and charts/ are not files)"
+                # the name is not quoted: a template may pass any value, a secret too
+                f"files: a name of {len(str(name))} characters that is not a file of the chart "
+                "(templates/ and charts/ are not files)"
             )
         return path
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import RenderFailed
+from agent.errors import AgentError, RenderFailed
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
@@ -76,6 +76,18 @@ class _Loader(_Base):  # type: ignore[misc]
         tag = self._resolved[key] = super().resolve(kind, value, implicit)
         return tag
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        """A node as PyYAML builds it; a scalar its tag cannot hold
+        (``!!float ";"``, an empty ``!!float``, ``!!timestamp nope``) is a
+        YAML error at the node's line, not a Python exception."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the value is not a valid !!{tag}", node.start_mark
+            ) from None
+
     def construct_document(self, node: Any) -> Any:
         self.left = self.max_nodes
         try:
@@ -121,10 +133,19 @@ class _Loader(_Base):  # type: ignore[misc]
         raise _Unusual
 
 
-def load_documents(text: str, source: str, max_nodes: int = MAX_NODES, rendered: bool = False) -> list[Any]:
+def load_documents(
+    text: str,
+    source: str,
+    max_nodes: int = MAX_NODES,
+    rendered: bool = False,
+    error: type[AgentError] = RenderFailed,
+) -> list[Any]:
     """All documents of a YAML stream as plain data (``None`` for empty
     ones); ``rendered`` says the text is a template's output, so a line
-    number in an error is one of the output, not of the template."""
+    number in an error is one of the output, not of the template.  Every
+    YAML the agent reads comes through here (``agent.yaml`` too, with
+    ``error=ConfigError``): no input can grow without bound or raise
+    anything but ``error``."""
     docs: list[Any] = []
     try:
         loader = _Loader(text)
@@ -133,7 +154,9 @@ def load_documents(text: str, source: str, max_nodes: int = MAX_NODES, rendered:
             while loader.check_data():
                 i = len(docs)
                 doc = loader.get_data()
-                docs.append(doc if loader.quick else plain(doc, f"{source} (document {i + 1})", max_nodes))
+                docs.append(
+                    doc if loader.quick else plain(doc, f"{source} (document {i + 1})", max_nodes, error)
+                )
         finally:
             loader.dispose()
     except yaml.YAMLError as e:
@@ -142,9 +165,9 @@ def load_documents(text: str, source: str, max_nodes: int = MAX_NODES, rendered:
         if mark is not None:
             where = f" (rendered output, line {mark.line + 1})" if rendered else f":{mark.line + 1}"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise RenderFailed(f"{source}{where}: invalid YAML: {problem}") from None
+        raise error(f"{source}{where}: invalid YAML: {problem}") from None
     except RecursionError:
-        raise RenderFailed(f"{source}: YAML nested too deeply") from None
+        raise error(f"{source}: YAML nested too deeply") from None
     return docs
 
 
@@ -177,16 +200,17 @@ def type_name(value: Any) -> str:
 
 
 class _Copier:
-    __slots__ = ("left", "max_nodes", "on_path", "where")
+    __slots__ = ("error", "left", "max_nodes", "on_path", "where")
 
-    def __init__(self, where: str, max_nodes: int) -> None:
+    def __init__(self, where: str, max_nodes: int, error: type[AgentError] = RenderFailed) -> None:
         self.where = where
         self.max_nodes = max_nodes
         self.left = max_nodes
         self.on_path: set[int] = set()
+        self.error = error
 
-    def fail(self, message: str) -> RenderFailed:
-        return RenderFailed(f"{self.where}: {message}")
+    def fail(self, message: str) -> AgentError:
+        return self.error(f"{self.where}: {message}")
 
     def copy(self, value: Any, depth: int) -> Any:
         self.left -= 1
@@ -228,9 +252,9 @@ class _Copier:
         raise self.fail(f"a map key of type {type_name(key)} is not valid in JSON")
 
 
-def plain(value: Any, where: str, max_nodes: int = MAX_NODES) -> Any:
+def plain(value: Any, where: str, max_nodes: int = MAX_NODES, error: type[AgentError] = RenderFailed) -> Any:
     """A fresh JSON-compatible copy of ``value``; refuses bombs and cycles."""
-    return _Copier(where, max_nodes).copy(value, 0)
+    return _Copier(where, max_nodes, error).copy(value, 0)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -8,7 +8,10 @@ render with a :class:`~agent.errors.RenderFailed` and nothing is applied.
 
 The counted limits (iterations, call depth, sizes) are deterministic: the
 same chart fails the same way on every machine.  The wall-clock limit is a
-last resort for what counting cannot see.
+last resort for what counting cannot see: it is checked at every charged
+step (each loop iteration, call, filter and operator), and no single step
+can run long, as every value a step makes is bounded (strings and lists in
+size, integers in bits), so a render stops within a step of its budget.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class Limits:
     max_iterations: int = 5_000_000  # loop iterations, per app
     max_call_depth: int = 100  # nested macro / include / tpl calls
     max_seconds: float = 30.0  # wall clock, per app
-    max_int_bits: int = 4096  # results of ** on integers
+    max_int_bits: int = 4096  # any integer an operator makes (*, **, +, ...)
 
 
 DEFAULT_LIMITS = Limits()
@@ -61,7 +64,9 @@ class Budget:
                 f"the templates ran more than {self.limits.max_iterations:,} loop iterations; "
                 "refused (an endless or exploding loop?)"
             )
-        if self.ticks & 0x3FF == 0:
+        # the clock on every charged step (~50 ns): with every single step
+        # bounded in size, no render outlives its budget by more than one step
+        if time.monotonic() > self.deadline:
             self.check_time()
 
     def check_time(self) -> None:
@@ -80,6 +85,36 @@ class Budget:
         if isinstance(value, str | bytes | list | tuple) and len(value) > self.limits.max_string_bytes:
             raise RenderFailed(f"{what} is larger than {self.limits.max_string_bytes // MiB} MiB; refused")
         return value
+
+    def check_bits(self, bits: int, operator: str, what: str = "") -> None:
+        """Refuse an integer larger than the limit: squaring a number in a
+        loop doubles its size each time, and one multiplication of two huge
+        numbers cannot be interrupted."""
+        if bits > self.limits.max_int_bits:
+            raise RenderFailed(
+                f"{what or f'the {operator} operator'} would be a number of about {bits:,} bits "
+                f"(limit {self.limits.max_int_bits:,}); refused"
+            )
+
+    def check_multiply(self, operator: str, left: Any, right: Any) -> None:
+        """``*`` and ``**``, before they run: numbers bounded in bits,
+        repeated strings and lists in size."""
+        ints = isinstance(left, int) and isinstance(right, int)
+        if operator == "**":
+            if ints and right > 0 and abs(left) > 1:
+                self.check_bits(abs(left).bit_length() * right, "**", f"{left} ** {right}")
+            return
+        if ints:
+            self.check_bits(abs(left).bit_length() + abs(right).bit_length(), "*")
+            return
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(n, int) and not isinstance(n, bool):
+                self.check_planned(len(seq) * max(n, 0), "the * operator")
+                if isinstance(seq, list | tuple) and len(seq) * max(n, 0) > self.limits.max_items:
+                    most = self.limits.max_items
+                    raise RenderFailed(
+                        f"the * operator would make a list of more than {most:,} items; refused"
+                    )
 
     def check_planned(self, size: int, what: str) -> None:
         """Refuse an operation whose result would be too big (before it runs)."""

@@ -317,29 +317,19 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         budget = limits.current()
         budget.tick()
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int) and not isinstance(n, bool):
-                    budget.check_planned(len(seq) * max(n, 0), "the * operator")
-                    if isinstance(seq, list | tuple) and len(seq) * max(n, 0) > budget.limits.max_items:
-                        most = budget.limits.max_items
-                        raise RenderFailed(
-                            f"the * operator would make a list of more than {most:,} items; refused"
-                        )
-        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
-            if right > 0 and abs(left) > 1:
-                bits = abs(left).bit_length() * right
-                if bits > budget.limits.max_int_bits:
-                    raise RenderFailed(
-                        f"{left} ** {right} would be a number of about {bits:,} bits "
-                        f"(limit {budget.limits.max_int_bits:,}); refused"
-                    )
+        if operator in ("*", "**"):
+            budget.check_multiply(operator, left, right)
         elif operator == "%" and isinstance(left, str):
             budget.check_planned(max_number(left), "a % format width")
             _check_args(budget, right if isinstance(right, tuple) else (right,))
         elif operator == "+":
             _check_args(budget, (left, right))
-        result = super().call_binop(context, operator, left, right)
+        try:
+            result = super().call_binop(context, operator, left, right)
+        except OverflowError:  # a float out of range: 10.0 ** 400
+            raise RenderFailed(f"the result of {operator} is too large a number; refused") from None
+        if isinstance(result, int):
+            budget.check_bits(result.bit_length(), operator)
         return budget.check_size(result, f"the result of {operator}")
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:

@@ -68,7 +68,10 @@ class Version:
 def parse(text: str) -> Version:
     m = _VERSION.match(str(text).strip())
     if not m:
-        raise RenderFailed(f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+        # the value is not quoted: a template may pass anything, a secret too
+        raise RenderFailed(
+            f"a value of {len(str(text))} characters is not a semantic version (MAJOR.MINOR.PATCH)"
+        )
     pre = tuple(m.group("pre").split(".")) if m.group("pre") else ()
     return Version(
         int(m.group("major")),

@@ -158,6 +158,15 @@ def _run(env: ChartEnvironment, name: str, context: dict[str, Any], shown_file: 
         raise RenderFailed(f"{where}:{e.lineno}: {e.message}") from None
     except jinja2.TemplateNotFound as e:
         where = _location(e, loader) or shown_file
+        if e.name != name:  # asked by include() or tpl: the name may be any value, a secret too
+            outside = (
+                " (outside the chart; refused)"
+                if str(e.message).endswith("(outside the chart; refused)")
+                else ""
+            )
+            raise RenderFailed(
+                f"{where}: template not found: no template of that name in the chart{outside}"
+            ) from None
         raise RenderFailed(f"{where}: template not found: {e.message}") from None
     except RecursionError:
         raise RenderFailed(

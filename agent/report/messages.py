@@ -26,6 +26,8 @@ def sync_message(result: SyncResult) -> str:
     if result.failure is not None:
         return redact(str(result.failure))
     recorded = f"; revision {result.record} recorded" if result.record else ""
+    if result.unrecorded is not None:
+        recorded = f"; converged, record not written ({redact(result.unrecorded)})"
     return f"{changes_summary(result.changeset)}{recorded}"
 
 

@@ -62,10 +62,12 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         if r.changeset.entries:
             console.print(_changes_table(r.changeset.entries))
         recorded = f"; revision {r.record} recorded" if r.record else ""
+        if r.unrecorded is not None:
+            recorded = f"; converged, record not written ({redact(r.unrecorded)})"
         if r.seconds is not None:
             recorded += f" ({r.seconds:.1f} s)"
         if r.failure is None:
-            console.print(f"[green]✔[/] {escape(r.app)}: {changes_summary(r.changeset)}{recorded}")
+            console.print(f"[green]✔[/] {escape(r.app)}: {changes_summary(r.changeset)}{escape(recorded)}")
             for note in r.notes:
                 console.print(f"[dim]{escape(redact(note.strip()))}[/]")
         else:

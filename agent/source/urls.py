@@ -108,7 +108,10 @@ def check_url(repo: str, policy: UrlPolicy | None = None) -> RepoUrl:
 
 
 def _split_url(repo: str, scheme: str, shown: str) -> RepoUrl:
-    parts = urlsplit(repo)
+    try:
+        parts = urlsplit(repo)
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        raise SourceFailed(f"repository {shown!r}: not a valid URL") from None
     try:
         port = parts.port
     except ValueError:

@@ -40,7 +40,7 @@ from agent.sync import hooks
 from agent.sync.delete import delete_and_wait, prune
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.plan import Batch, Plan, Step, rank
-from agent.sync.retry import with_retries
+from agent.sync.retry import create_once, with_retries
 from agent.sync.settle import SETTLED_BY, Settle, health_failure
 
 T = TypeVar("T")
@@ -115,7 +115,10 @@ def apply(
     settling = opts.wait and not opts.dry_run and bool(the_plan.writes)
     settle = Settle(cluster, opts.app, deadline, shown.wait) if settling else None
     run = _Run(cluster, opts, shown, deadline, settle)
-    _create_namespace(cluster, the_plan, opts)
+    try:
+        _create_namespace(cluster, the_plan, opts)
+    except ClusterError as e:  # still failing after the retries: nothing was written
+        return ApplyResult([], Failure(Stage.APPLY, f"Namespace/{opts.create_namespace}: {e}"))
     try:
         for batch in the_plan.batches():
             if run.failure is not None:
@@ -145,15 +148,11 @@ def _create_namespace(cluster: ClusterClient, the_plan: Plan, opts: ApplyOptions
         return
     if any(s.key.kind == "Namespace" and s.key.name == opts.create_namespace for s in the_plan.steps):
         return
-    if cluster.get("v1", "Namespace", opts.create_namespace) is None:
+    name = opts.create_namespace
+    if with_retries(opts.retry, lambda: cluster.get("v1", "Namespace", name)) is None:
         with contextlib.suppress(AlreadyExists):
-            cluster.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": opts.create_namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-                }
-            )
+            meta = {"name": name, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}
+            create_once(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}, opts.retry)
 
 
 class _Run:

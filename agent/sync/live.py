@@ -15,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agent.cluster.base import ClusterClient
+from agent.config import RetryPolicy
 from agent.kube.errors import NotFound
 from agent.models import Manifest, ObjectKey
 from agent.sync.ownership import APP_LABEL
 from agent.sync.record import RevisionRecord
+from agent.sync.retry import with_retries
 
 READ_PARALLELISM = 8
 GET_EACH_UP_TO = 3  # more missing objects of one kind and namespace: one list instead of a get each
@@ -29,13 +31,19 @@ _Group = tuple[str, str, str, list[Manifest]]  # apiVersion, kind, namespace, th
 
 
 def read_live(
-    cluster: ClusterClient, app: str, manifests: tuple[Manifest, ...], last: RevisionRecord | None
+    cluster: ClusterClient,
+    app: str,
+    manifests: tuple[Manifest, ...],
+    last: RevisionRecord | None,
+    retry: RetryPolicy | None = None,
 ) -> tuple[Live, Owned]:
     """Live objects of every kind the app has or had, and what it owns.
 
     The objects the label lists do not find are then looked up; on a first
     sync (no record: most objects are new) both are asked at once, one
-    round trip instead of two."""
+    round trip instead of two.  Each read is retried under ``retry`` (the
+    apply's policy) when it fails for a passing reason."""
+    policy = retry or RetryPolicy()
     kinds = {(m.api_version, m.key.kind) for m in manifests}
     if last is not None:
         kinds |= {(i.api_version, i.kind) for i in last.inventory}
@@ -45,12 +53,12 @@ def read_live(
 
     def labelled(kind: tuple[str, str]) -> list[dict[str, Any]]:
         try:
-            return cluster.list(kind[0], kind[1], "", {APP_LABEL: app})
+            return with_retries(policy, lambda: cluster.list(kind[0], kind[1], "", {APP_LABEL: app}))
         except NotFound:  # a kind the cluster does not serve yet (CRD in this same sync)
             return []
 
     def lookup(group: _Group) -> Live:
-        return _lookup(cluster, *group)
+        return _lookup(cluster, *group, policy=policy)
 
     with ThreadPoolExecutor(max_workers=READ_PARALLELISM, thread_name_prefix="read") as pool:
         early = [pool.submit(lookup, g) for g in _unlabelled(manifests, set())] if last is None else []
@@ -80,7 +88,13 @@ def _unlabelled(manifests: tuple[Manifest, ...], keys: set[ObjectKey]) -> list[_
 
 
 def _lookup(
-    cluster: ClusterClient, api_version: str, kind: str, namespace: str, group: list[Manifest]
+    cluster: ClusterClient,
+    api_version: str,
+    kind: str,
+    namespace: str,
+    group: list[Manifest],
+    *,
+    policy: RetryPolicy,
 ) -> Live:
     """Desired objects the label list did not find: they may exist without
     the app's marks (another owner, or nobody)."""
@@ -88,13 +102,13 @@ def _lookup(
     try:
         if len(group) > GET_EACH_UP_TO:
             wanted = {m.key for m in group}
-            for obj in cluster.list(api_version, kind, namespace):
+            for obj in with_retries(policy, lambda: cluster.list(api_version, kind, namespace)):
                 key = ObjectKey.of(obj)
                 if key in wanted:
                     found[key] = obj
             return found
         for m in group:
-            one = cluster.get(api_version, kind, m.key.name, namespace)
+            one = with_retries(policy, lambda: cluster.get(api_version, kind, m.key.name, namespace))  # noqa: B023 - called at once
             if one is not None:
                 found[m.key] = one
     except NotFound:  # a kind the cluster does not serve yet (its CRD comes in this sync)

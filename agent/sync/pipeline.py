@@ -57,7 +57,7 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
     rendered = render_app(app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None)
-    live = read_live(ctx.cluster, app.name, rendered.manifests, last)
+    live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
     return Prepared(fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes)
 
@@ -143,8 +143,10 @@ def _apply_and_record(
         number = record_sync(
             ctx.records(), app, prepared, applied, started=started, trigger=trigger, ahead=ahead
         )
-    except AgentError as e:
-        return SyncResult(app.name, prepared.revision, changeset, failure or e.failure())
+    except AgentError as e:  # the cluster kept refusing the record, after the apply's retries
+        if failure is None:  # the objects converged: say so; the next sync writes the record
+            return SyncResult(app.name, prepared.revision, changeset, unrecorded=e.message)
+        return SyncResult(app.name, prepared.revision, changeset, failure)
     rolled_back = None
     if failure is not None and app.sync_policy.rollback_on_failure:
         rolled_back = rollback_after_failure(

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from agent.cluster.base import ClusterClient
-from agent.config import Application
+from agent.config import Application, RetryPolicy
 from agent.errors import RecordFailed
 from agent.kube.errors import AlreadyExists, ClusterError, ClusterUnavailable, NotFound
 from agent.models import Action, ChangeSet, ChangeSetEntry, HealthStatus, Manifest, ObjectKey, Revision
@@ -36,6 +36,7 @@ from agent.results import Failure, Operation, RecordResult, Trigger
 from agent.sync.encoding import EncodedManifests, digest
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.plan import Plan
+from agent.sync.retry import create_once, delete_once, with_retries
 
 RECORD_OF_LABEL = "gitops-agent.io/record-of"
 RECORD_NUMBER_LABEL = "gitops-agent.io/revision"
@@ -269,14 +270,17 @@ def _decode(secret: dict[str, Any]) -> RevisionRecord:
 class RecordStore:
     """Reads and writes an app's revision records through a ClusterClient."""
 
-    def __init__(self, cluster: ClusterClient, namespace: str) -> None:
+    def __init__(self, cluster: ClusterClient, namespace: str, retry: RetryPolicy | None = None) -> None:
         self.cluster = cluster
         self.namespace = namespace
+        self.retry = retry or RetryPolicy()  # the apply's policy: a passing error is retried
 
     def history(self, app: str) -> list[RevisionRecord]:
         """Records of ``app``, oldest first."""
         try:
-            secrets = self.cluster.list("v1", "Secret", self.namespace, {RECORD_OF_LABEL: app})
+            secrets = with_retries(
+                self.retry, lambda: self.cluster.list("v1", "Secret", self.namespace, {RECORD_OF_LABEL: app})
+            )
         except NotFound:
             return []
         except ClusterUnavailable:
@@ -321,20 +325,23 @@ class RecordStore:
         }
         try:
             self._ensure_namespace()
-            self.cluster.create(secret)
+            create_once(self.cluster, secret, self.retry)
             for old in history[: max(0, len(history) + 1 - limit)]:
-                self.cluster.delete("v1", "Secret", record_name(old.app, old.number), self.namespace)
+                name = record_name(old.app, old.number)
+                delete_once(self.cluster, "v1", "Secret", name, self.namespace, policy=self.retry)
         except ClusterError as e:
             raise RecordFailed(f"cannot write revision record {record.number} of {record.app}: {e}") from None
 
     def _ensure_namespace(self) -> None:
-        if self.cluster.get("v1", "Namespace", self.namespace) is not None:
+        if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
             return
         with contextlib.suppress(AlreadyExists):
-            self.cluster.create(
+            create_once(
+                self.cluster,
                 {
                     "apiVersion": "v1",
                     "kind": "Namespace",
                     "metadata": {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-                }
+                },
+                self.retry,
             )

@@ -1,4 +1,6 @@
-"""Retrying API requests that failed for a passing reason (tenacity).
+"""Retrying API requests that failed for a passing reason (tenacity): every
+call a sync makes (the apply's writes, the live reads, the records' reads
+and writes) goes through :func:`with_retries` under the app's policy.
 
 Retried: 429 Too Many Requests, 5xx, timeouts, and 409 optimistic-lock
 conflicts (an object changed between read and write).  Not retried: a
@@ -11,12 +13,15 @@ capped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from agent.config import RetryPolicy
-from agent.kube.errors import ClusterError, Conflict
+from agent.kube.errors import AlreadyExists, ClusterError, Conflict, NotFound
+
+if TYPE_CHECKING:
+    from agent.cluster.base import JSON, ClusterClient
 
 T = TypeVar("T")
 _PASSING_CODES = {429, 500, 502, 503, 504}
@@ -70,3 +75,44 @@ def with_retries(policy: RetryPolicy, call: Callable[[], T]) -> T:
         reraise=True,
     )
     return retrying(again)
+
+
+def create_once(cluster: ClusterClient, obj: JSON, policy: RetryPolicy) -> JSON:
+    """Create ``obj``, retried; when an attempt whose answer was lost (a
+    timeout, a 503 from a proxy) had in fact written it, the retry finds it
+    there: that is the object created, not an AlreadyExists."""
+    tried = False
+
+    def once() -> JSON:
+        nonlocal tried
+        try:
+            return cluster.create(obj)
+        except AlreadyExists:
+            meta = obj["metadata"]
+            found = cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace", ""))
+            if not tried or found is None:
+                raise
+            return found
+        finally:
+            tried = True
+
+    return with_retries(policy, once)
+
+
+def delete_once(
+    cluster: ClusterClient, api_version: str, kind: str, name: str, namespace: str, *, policy: RetryPolicy
+) -> None:
+    """Delete, retried; NotFound on a retry is the earlier attempt's work."""
+    tried = False
+
+    def once() -> None:
+        nonlocal tried
+        try:
+            cluster.delete(api_version, kind, name, namespace)
+        except NotFound:
+            if not tried:
+                raise
+        finally:
+            tried = True
+
+    with_retries(policy, once)

@@ -69,7 +69,7 @@ def roll_back(
     last = history[-1] if history else None
     manifests = tuple(Manifest(obj, f"revision {target.number}") for obj in target.manifests)
     try:
-        live, owned = read_live(ctx.cluster, app.name, manifests, last)
+        live, owned = read_live(ctx.cluster, app.name, manifests, last, app.sync_policy.retry)
     except ClusterError as e:
         return RollbackResult(target.number, target.commit, reason, failure=e.failure())
     the_plan = plan(

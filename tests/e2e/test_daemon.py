@@ -312,6 +312,14 @@ def test_slow_headers_are_cut_off(tmp_path: Path, upstream: Upstream, daemons: l
         sock.sendall(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\n")  # and never the rest
         assert sock.recv(1024) == b""  # the server closed the connection
     assert d.get("/healthz")[0] == 200
+    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 40_000 + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", d.port), timeout=30) as sock:
+        sock.sendall(big)  # in one go: 40 KB of headers, over the documented 16 KiB
+        assert sock.recv(1024).startswith(b"HTTP/1.1 431 ")
+    fine = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 8_000 + b"\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", d.port), timeout=30) as sock:
+        sock.sendall(fine)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200 ")
 
 
 def test_bad_config_is_one_error_line(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_killed_sync_is_safe_to_run_again(tmp_path: Path, repo: GitRepo) -> None
     )
     db = tmp_path / "cluster.db"
     cluster = EmulatedCluster(db)
-    cluster.faults.update(latencyMs=100, latencyVerbs=["patch"])  # kept in the database
+    cluster.faults.update(latencyMs=100, latencyVerbs=["patch"], persist=True)  # kept in the database
     cluster.close()
 
     env = {**os.environ, "NO_COLOR": "1"}
@@ -69,7 +69,7 @@ def test_killed_sync_is_safe_to_run_again(tmp_path: Path, repo: GitRepo) -> None
         proc.wait(timeout=30)
         part = len(watcher.store.list("", "configmaps", "big"))
         assert 0 < part < N  # cut off half-way
-        watcher.faults.update(latencyMs=0)
+        watcher.faults.update(latencyMs=0, persist=True)
     finally:
         watcher.close()
 

@@ -136,6 +136,15 @@ def test_queue_is_bounded_and_all_or_nothing(tmp_path: Path, started: Any) -> No
     assert s.queued() == 2
 
 
+def test_an_empty_queue_takes_a_push_selecting_more_apps_than_it_holds(tmp_path: Path, started: Any) -> None:
+    probe = Probe(hold=0)
+    s = started(Scheduler(config(tmp_path, 3, webhook={"debounceSeconds": 30, "queueSize": 2}), probe))
+    wait_for(lambda: len(probe.runs) == 3 and not s.running(), 30, "first runs")
+    assert s.queued() == 0
+    s.request(["app-0", "app-1", "app-2"], "webhook")
+    assert s.queued() == 3
+
+
 def test_failures_back_off_and_others_keep_running(tmp_path: Path, started: Any) -> None:
     probe = Probe(hold=0, fail={"app-0"})
     cfg = config(tmp_path, 2, backoff={"initialSeconds": 0.2, "maxSeconds": 0.4})

@@ -263,12 +263,16 @@ def test_faults_errors_latency_and_down(served: tuple[EmulatedCluster, EmulatorS
     status, body, _ = api.call("POST", "/api/v1/namespaces/app/configmaps", cm("x"))
     assert status == 500 and body["reason"] == "InternalError"
     assert cluster.registry.read(cluster.resource_type("v1", "ConfigMap"), "x", "app") is None
-    cluster.faults.update(errors=[], down=True)
+    assert api.call("PUT", "/emulator/v1/faults", {"down": True})[0] == 200
     assert api.call("GET", "/api/v1/namespaces")[0] == 503
     assert api.call("GET", "/healthz", token=None)[0] == 503
-    cluster.faults.update(down=False)
+    assert api.call("GET", "/emulator/v1/faults")[1]["down"] is True  # reachable while down
+    assert api.call("GET", "/emulator/v1/faults", token=None)[0] == 401  # and still authenticated
+    assert cluster.store.get_meta("faults") is None  # run-time rules last for the run
+    assert api.call("PUT", "/emulator/v1/faults", {"down": False})[0] == 200  # undone over the API
     assert api.call("GET", "/api/v1/namespaces")[0] == 200
-    assert json.loads(cluster.store.get_meta("faults") or "{}")["down"] is False  # persisted
+    assert api.call("PUT", "/emulator/v1/faults?persist=true", {"latencyMs": 1})[0] == 200
+    assert json.loads(cluster.store.get_meta("faults") or "{}")["latencyMs"] == 1  # persisted when asked
 
 
 def test_faults_in_process_and_crash_loops(tmp_path: Path) -> None:

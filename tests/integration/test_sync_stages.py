@@ -177,14 +177,50 @@ def test_settle_that_times_out(tmp_path: Path, repo: GitRepo, fast_cluster: Emul
 
 
 def test_record_write_refused_by_the_cluster(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> None:
+    """The objects converged: the sync says so, and that the record is not
+    written; it is not a failed sync, and the next sync writes the record."""
     commit(repo, configmap("a"))
     ctx, app = make(tmp_path, cluster, repo.path)
     cluster.faults.update(errors=[{"code": 403, "verbs": ["create"], "kinds": ["Secret"]}])
     result = reconcile(ctx, app)
     cluster.faults.update(errors=[])
-    failed_at(result, Stage.RECORD, Reason.RECORD_FAILED)
-    assert result.record is None
+    assert result.ok and result.failure is None
+    assert result.record is None and result.unrecorded is not None
+    assert "cannot write revision record 1 of web" in result.unrecorded
+    assert result.to_dict()["recordNotWritten"] == result.unrecorded
     assert cluster.get("v1", "ConfigMap", "a", "web") is not None  # the apply itself went through
+    again = reconcile(ctx, app)
+    assert again.ok and again.record == 1 and again.unrecorded is None
+
+
+def test_every_cluster_call_of_a_sync_is_retried(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    """Half the reads (lists, gets) and of the record's writes fail with 503
+    or 429: the live reads, the record reads and the record write are retried
+    like the apply, and the sync converges and says so."""
+    commit(repo, configmap("a"), configmap("b"))
+    retry = {"attempts": 20, "backoffSeconds": 0.001, "maxBackoffSeconds": 0.01}
+    ctx, app = make(tmp_path, cluster, repo.path, retry=retry)
+    cluster.faults.update(
+        errors=[
+            {"code": 503, "rate": 0.3, "verbs": ["list", "get"], "retryAfterSeconds": 0},
+            {"code": 429, "rate": 0.3, "verbs": ["list", "get"], "retryAfterSeconds": 0},
+            {
+                "code": 503,
+                "rate": 0.5,
+                "verbs": ["create", "delete"],
+                "kinds": ["Secret"],
+                "retryAfterSeconds": 0,
+            },
+        ]
+    )
+    results = [reconcile(ctx, app) for _ in range(3)]
+    cluster.faults.update(errors=[])
+    for result in results:
+        assert result.ok and result.unrecorded is None, result
+    assert results[0].record == 1
+    assert [r["metadata"]["name"] for r in cluster.list("v1", "ConfigMap", "web")] == ["a", "b"]
 
 
 def test_read_live_refused_by_the_cluster(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> None:

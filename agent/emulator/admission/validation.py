@@ -11,6 +11,9 @@ are in :mod:`.immutability`.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,6 +28,7 @@ from agent.emulator.admission.causes import (
     selector_matches,
     unsupported,
 )
+from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -86,6 +90,55 @@ def _config(obj: Mapping[str, Any], _: Spec) -> list[Cause]:
                         "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
                     )
                 )
+    return causes
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+# what a typed Secret must hold (ValidateSecret in pkg/apis/core/validation)
+_SECRET_KEYS = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/dockercfg": (".dockercfg",),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
+_JSON_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg"}
+
+
+def _decoded(key: str, value: Any) -> bytes:
+    """A ``data`` value as the API server decodes it: not base64 is a 400
+    before any validation, as the JSON decoding of a Secret refuses it."""
+    # Go's base64 decoder skips line breaks: wrapped base64 is valid
+    text = (value if isinstance(value, str) else "").replace("\n", "").replace("\r", "")
+    match = _BASE64.match(text)
+    end = match.end() if match else 0
+    if end < len(text) or len(text) % 4:
+        at = end if end < len(text) else len(text) - len(text) % 4
+        raise BadRequest(
+            f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte {at}'
+        )
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(
+            f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data ({key})'
+        ) from None
+
+
+def _secret(obj: Mapping[str, Any], spec: Spec) -> list[Cause]:
+    causes = _config(obj, spec)
+    raw = obj.get("data") or {}
+    data = {str(k): _decoded(str(k), v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+    strings = obj.get("stringData") or {}
+    if isinstance(strings, Mapping):
+        data.update({str(k): str(v).encode() for k, v in strings.items()})
+    kind = str(obj.get("type") or "Opaque")
+    causes += [required(f"data[{k}]") for k in _SECRET_KEYS.get(kind, ()) if k not in data]
+    key = _JSON_KEYS.get(kind)
+    if key is not None and key in data:
+        try:
+            json.loads(data[key])
+        except ValueError as e:
+            causes.append(invalid(f"data[{key}]", "<secret contents redacted>", str(e).split(":")[0]))
     return causes
 
 
@@ -252,7 +305,7 @@ KIND_CHECKS: dict[tuple[str, str], KindCheck] = {
     ("", "Pod"): _pod,
     ("", "Service"): _service,
     ("", "ConfigMap"): _config,
-    ("", "Secret"): _config,
+    ("", "Secret"): _secret,
     ("", "PersistentVolumeClaim"): _pvc,
     ("rbac.authorization.k8s.io", "RoleBinding"): _role_binding,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _role_binding,

@@ -65,6 +65,9 @@ class EmulatorApp:
         self.wakers.bind()
         path = request.url.path.rstrip("/") or "/"
         try:
+            if path.startswith("/emulator/v1/faults"):  # reachable while "down" is on: it undoes it
+                self._authenticate(request)
+                return await self._faults(request)
             self.registry.faults.check_down()
             if path in _HEALTH:
                 return PlainTextResponse("ok")
@@ -86,8 +89,6 @@ class EmulatorApp:
         """The paths outside the API groups: version, fault rules, OpenAPI documents."""
         if path == "/version":
             return json_response(discovery.version_info())
-        if path.startswith("/emulator/v1/faults"):
-            return await self._faults(request)
         if path == "/openapi" or path.startswith("/openapi/"):
             return self._openapi(request, path)
         return None
@@ -106,7 +107,8 @@ class EmulatorApp:
             return json_response(faults.to_json())
         if request.method in ("PUT", "POST"):
             body = await read_body(request)
-            faults.replace(body if isinstance(body, dict) else {})
+            persist = request.query_params.get("persist") in ("true", "1")
+            faults.replace(body if isinstance(body, dict) else {}, persist=persist)
             return json_response(faults.to_json())
         raise MethodNotAllowed(
             f"the server does not allow this method on the requested resource ({request.method})"

@@ -71,7 +71,7 @@ def test_unknown_field_and_bad_name_are_reported_together(tmp_path: Path) -> Non
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "agent.yaml"
     path.write_text("apps:\n  - name: a\n   repo: [\n")
-    with pytest.raises(ConfigError, match=r"agent\.yaml:\d+:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"agent\.yaml:\d+: invalid YAML"):
         load_config(path)
 
 
@@ -127,3 +127,61 @@ def test_unknown_app_selection_lists_known(tmp_path: Path) -> None:
     cfg = parse_config({"apps": [{"name": "a", "repo": "r"}]}, "x.yaml", tmp_path)
     with pytest.raises(ConfigError, match=r"no app named 'b' in the configuration \(apps: a\)"):
         cfg.select(["b"])
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(9)
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (BOMB + "apps: []\n", r"agent\.yaml \(document 1\): expands to more than"),
+        (
+            "apps:\n- name: a\n  repo: r\n  path: .\n  values:\n"
+            + "".join("    " + line + "\n" for line in BOMB.splitlines()),
+            r"alias bomb",
+        ),
+        ("x: &a [*a]\napps: []\n", r"refers to itself"),
+        (
+            "apps:\n- name: a\n  repo: r\n  path: .\n  values: {t: !!timestamp nope}\n",
+            r"agent\.yaml:5: invalid YAML: the value is not a valid !!timestamp",
+        ),
+        (
+            "apps:\n- name: a\n  repo: r\n  path: .\n  values: {f: !!float ';'}\n",
+            r"agent\.yaml:5: invalid YAML",
+        ),
+    ],
+)
+def test_a_hostile_agent_yaml_is_one_clean_error(tmp_path: Path, body: str, message: str) -> None:
+    (tmp_path / "agent.yaml").write_text(body)
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "agent.yaml")
+
+
+@pytest.mark.parametrize(
+    ("repo", "message"),
+    [
+        ("ext::sh -c touch% /tmp/x", r"uses a git remote helper \(ext::\); refused"),
+        ("fd::17", r"uses a git remote helper \(fd::\); refused"),
+        ("--upload-pack=touch /tmp/x", r"looks like a command-line option; refused"),
+    ],
+)
+def test_code_running_urls_reach_the_url_check_as_written(tmp_path: Path, repo: str, message: str) -> None:
+    from agent.errors import SourceFailed
+    from agent.source import UrlPolicy, check_url
+
+    cfg = parse_config({"apps": [{"name": "a", "repo": repo, "path": "."}]}, "agent.yaml", tmp_path)
+    location = cfg.repo_location(cfg.apps[0])
+    assert location == repo
+    with pytest.raises(SourceFailed, match=message):
+        check_url(location, UrlPolicy(("https", "file")))
+
+
+def test_an_unclosed_ipv6_url_is_refused_cleanly() -> None:
+    from agent.errors import SourceFailed
+    from agent.source import UrlPolicy, check_url
+
+    with pytest.raises(SourceFailed, match=r"not a valid URL"):
+        check_url("http://[::1/x.git", UrlPolicy(("http",)))

@@ -239,3 +239,18 @@ def test_daemon_backoff_grows_and_is_capped() -> None:
     rand = random.Random(1)  # noqa: S311
     assert all(5 <= jittered.delay(1, rand) <= 10 for _ in range(50))
     assert Backoff(initial=1, maximum=5).delay(10_000) <= 5
+
+
+def test_a_deeply_nested_payload_is_a_400_not_a_crash() -> None:
+    body = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(WebhookError) as e:
+        parse("generic", {"content-type": "application/json"}, body)
+    assert e.value.status == 400
+    body = b'{"a": "' + b"[" * 100 + b'", "ref": "main", "repository": "https://h/x.git"}'
+    parse("generic", {"content-type": "application/json"}, body)  # brackets inside a string do not count
+
+
+def test_a_url_that_does_not_parse_matches_nothing_and_does_not_raise() -> None:
+    push = Push(("http://[::1",), "refs/heads/main", None)
+    assert repo_key("http://[::1") != repo_key("https://h/x")
+    assert selected([("web", "https://h/x.git", "HEAD")], [push]) == []

@@ -100,7 +100,7 @@ def test_filter(tmp_path: Path, expression: str, expected: str) -> None:
         ('{{ "{" | from_json }}', "from_json: invalid JSON"),
         ('{{ "a: [" | from_yaml }}', r"from_yaml:\d+: invalid YAML"),
         ('{{ tpl("{{ oops") }}', "tpl: line 1 of the string"),
-        ('{{ include("_nope.j2") }}', "template not found: _nope.j2"),
+        ('{{ include("_nope.j2") }}', "template not found: no template of that name in the chart"),
         ('{{ semver_compare("~>x.y", "1.0.0") }}', "is not a version in a constraint"),
         ("{{ merge(1, 2) }}", "merge: expected maps"),
         ("{{ lipsum() }}", "'lipsum' is undefined"),
