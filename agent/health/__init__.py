@@ -3,9 +3,9 @@
 ``assess(obj)`` returns a :class:`Health` (status and a short reason) for one
 live object; ``aggregate`` takes the worst of several, in the order
 Healthy < Suspended < Progressing < Missing < Degraded < Unknown (Argo CD's
-order).  Kinds without a rule are Healthy once they exist, except custom
-resources, which are judged by their ``Ready`` condition and
-``observedGeneration`` when they publish them (see :mod:`.generic`).
+order).  An object being deleted is Progressing.  Kinds without a rule are
+Healthy once they exist, except custom resources, which are judged by the
+kstatus condition conventions (see :mod:`.generic`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from agent.health.batch import cronjob, job
-from agent.health.core import Health, Obj
+from agent.health.core import Health, Obj, terminating
 from agent.health.generic import custom_resource
-from agent.health.networking import hpa, ingress, service
+from agent.health.networking import apiservice, hpa, ingress, pdb, service
 from agent.health.storage import crd, namespace, pvc
 from agent.health.workloads import daemonset, deployment, pod, replicaset, statefulset
 from agent.models import HealthStatus
@@ -37,6 +37,8 @@ RULES: dict[tuple[str, str], Callable[[Obj], Health]] = {
     ("autoscaling", "HorizontalPodAutoscaler"): hpa,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crd,
     ("", "Namespace"): namespace,
+    ("apiregistration.k8s.io", "APIService"): apiservice,
+    ("policy", "PodDisruptionBudget"): pdb,
 }
 
 # Groups of the built-in API: their kinds without a rule are healthy once they exist.
@@ -60,6 +62,7 @@ _BUILTIN_GROUPS = frozenset(
         "certificates.k8s.io",
         "flowcontrol.apiserver.k8s.io",
         "resource.k8s.io",
+        "apiregistration.k8s.io",
     }
 )
 
@@ -67,6 +70,8 @@ _BUILTIN_GROUPS = frozenset(
 def assess(obj: Mapping[str, Any] | None) -> Health:
     if obj is None:
         return Health(HealthStatus.MISSING, "not found in the cluster")
+    if terminating(obj):
+        return Health(HealthStatus.PROGRESSING, "being deleted (metadata.deletionTimestamp is set)")
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
     kind = str(obj.get("kind", ""))
     rule = RULES.get((group, kind))
