@@ -15,7 +15,7 @@ from typing import Any
 
 from agent.health.batch import cronjob, job
 from agent.health.core import Health, Obj, terminating
-from agent.health.generic import custom_resource
+from agent.health.custom import assess_custom
 from agent.health.networking import apiservice, hpa, ingress, pdb, service
 from agent.health.storage import crd, namespace, pvc
 from agent.health.workloads import daemonset, deployment, pod, replicaset, statefulset
@@ -79,7 +79,7 @@ def assess(obj: Mapping[str, Any] | None) -> Health:
         return rule(obj)
     if group in _BUILTIN_GROUPS:
         return Health(HealthStatus.HEALTHY)
-    return custom_resource(obj)
+    return assess_custom(obj, group, kind)
 
 
 def assess_status(obj: Mapping[str, Any] | None) -> HealthStatus:
