@@ -30,6 +30,7 @@ from agent.config.app import (
     SignatureVerification,
     SyncPolicy,
 )
+from agent.config.health import HealthConfig
 from agent.errors import ConfigError
 from agent.redact import register_secret
 
@@ -225,6 +226,7 @@ class AgentConfig(ConfigModel):
     source: SourceConfig = Field(default_factory=SourceConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     @field_validator("apps")
     @classmethod

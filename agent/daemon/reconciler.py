@@ -58,7 +58,7 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
         ), None
     resources = prepared.plan.resources
     report = DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources))
-    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    health = aggregate(assess(s.live, ctx.health_rules()).status for s in resources if s.desired is not None)
     held = holding(prepared.history, prepared.revision.commit)
     obs = Observation(now(), prepared.revision, report.sync_status, health, report, held, held or "")
     return obs, prepared

@@ -15,6 +15,7 @@ Obj = Mapping[str, Any]
 class Health:
     status: HealthStatus
     message: str = ""
+    rule: str = ""  # the rule that decided, when known (see ``agent.health.assess``)
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message}" if self.message else str(self.status)

@@ -82,13 +82,15 @@ def apiservice(obj: Obj) -> Health:
 
 
 def pdb(obj: Obj) -> Health:
-    """A PodDisruptionBudget: Healthy once observed; it does not wait for pods.
+    """A PodDisruptionBudget: Healthy unless its status describes an older
+    generation (no status yet is Healthy, as kstatus reads it); it does not
+    wait for pods.
 
     ``DisruptionAllowed=False`` is the budget doing its job (or its pods not
     yet running), never a failure of the budget itself, so it is reported in
     the message and leaves the verdict Healthy, as ``kubectl`` shows it.
     """
-    if not generation_observed(obj):
+    if not generation_observed(obj, required=False):
         return progressing("waiting for the disruption controller to observe the budget")
     cond = conditions(obj).get("DisruptionAllowed") or {}
     if cond.get("status") == "False":

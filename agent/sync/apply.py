@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from agent.cluster.base import FIELD_MANAGER, ClusterClient
 from agent.config import RetryPolicy, SyncPolicy
+from agent.health import UserRules
 from agent.kube.errors import AlreadyExists, ClusterError, Invalid, NotFound
 from agent.models import Action, ChangeSetEntry, HealthStatus, ObjectKey
 from agent.results import Failure, Stage
@@ -76,6 +77,7 @@ class ApplyOptions:
     health_timeout: float = 300.0
     create_namespace: str = ""
     field_manager: str = FIELD_MANAGER
+    rules: UserRules | None = None  # the user's health rules, before the built-in ones
 
     @classmethod
     def of(cls, app: str, policy: SyncPolicy, *, dry_run: bool = False, namespace: str = "") -> ApplyOptions:
@@ -113,7 +115,7 @@ def apply(
     shown = progress or Progress()
     deadline = time.monotonic() + opts.health_timeout
     settling = opts.wait and not opts.dry_run and bool(the_plan.writes)
-    settle = Settle(cluster, opts.app, deadline, shown.wait) if settling else None
+    settle = Settle(cluster, opts.app, deadline, shown.wait, opts.rules) if settling else None
     run = _Run(cluster, opts, shown, deadline, settle)
     _create_namespace(cluster, the_plan, opts)
     try:

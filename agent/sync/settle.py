@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from agent.cluster.base import ClusterClient
-from agent.health import assess
+from agent.health import UserRules, assess
 from agent.models import Action, HealthStatus, ObjectKey
 from agent.results import Failure, Reason, Stage
 from agent.sync.ownership import APP_LABEL
@@ -36,9 +36,15 @@ class Settle:
     """The health waits of one apply run."""
 
     def __init__(
-        self, cluster: ClusterClient, app: str, deadline: float, on_wait: Callable[[str], None]
+        self,
+        cluster: ClusterClient,
+        app: str,
+        deadline: float,
+        on_wait: Callable[[str], None],
+        rules: UserRules | None = None,
     ) -> None:
         self.cluster = cluster
+        self.rules = rules
         self.selector = {APP_LABEL: app} if app else {}
         self.deadline = deadline
         self.on_wait = on_wait
@@ -57,7 +63,7 @@ class Settle:
         are written; :meth:`batch` then mostly finds the answer ready."""
         steps = [s for s in group if s.action in SETTLED_BY]
         known = {s.key: written.get(s.key, s.live) for s in steps}
-        if all(assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps):
+        if all(assess(known[s.key], self.rules).status is HealthStatus.HEALTHY for s in steps):
             return  # settled by what the writes returned
         self._early.append(({s.key for s in steps}, self._start(steps, known)))
 
@@ -70,7 +76,7 @@ class Settle:
             return None
         known = {s.key: written.get(s.key, s.live) for s in steps}
         if not any(s.action is not Action.UNCHANGED for s in steps) and all(
-            assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps
+            assess(known[s.key], self.rules).status is HealthStatus.HEALTHY for s in steps
         ):
             return None  # nothing written and all healthy: no watch needed
         what = batch_name(batch)
@@ -113,6 +119,7 @@ class Settle:
             known={s.key: obj for s in steps if (obj := known.get(s.key)) is not None},
             on_wait=on_wait,
             cancel=self._cancel,
+            rules=self.rules,
         )
 
 

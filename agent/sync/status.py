@@ -25,7 +25,7 @@ def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftRep
     except AgentError as e:
         return DriftReport(app.name, None, failure=e.failure())
     resources = prepared.plan.resources
-    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    health = aggregate(assess(s.live, ctx.health_rules()).status for s in resources if s.desired is not None)
     return DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources), health=health)
 
 
@@ -43,7 +43,7 @@ def status(ctx: Context, app: Application) -> AppStatus:
         return _status(app, *unknown, None, last, message=e.failure().message, drifted=0)
     resources = prepared.plan.resources
     drifted = sum(1 for s in resources if s.diff.drifted)
-    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    health = aggregate(assess(s.live, ctx.health_rules()).status for s in resources if s.desired is not None)
     sync = SyncStatus.OUT_OF_SYNC if drifted else SyncStatus.SYNCED
     hold = holding(prepared.history, prepared.revision.commit)
     return _status(app, sync, health, prepared.revision, prepared.last, message=hold or "", drifted=drifted)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.cluster.base import ClusterClient
-from agent.health import Health, assess
+from agent.health import Health, UserRules, assess
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, ObjectKey
 
@@ -77,11 +77,12 @@ def wait_for_health(
     known: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
     on_wait: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
+    rules: UserRules | None = None,
 ) -> Outcome:
     """``known`` are objects as the writes returned them: when they already
     decide the outcome, no watch is opened at all.  ``cancel`` ends a wait
     nobody needs any more (its outcome is then the worst pending state)."""
-    tally = _Tally({t.key: assess((known or {}).get(t.key)) for t in targets})
+    tally = _Tally({t.key: assess((known or {}).get(t.key), rules) for t in targets})
     decided = tally.decide()
     if decided is not None or not targets:
         return decided or Outcome(HealthStatus.HEALTHY)
@@ -95,7 +96,7 @@ def wait_for_health(
     events: queue.Queue[tuple[ObjectKey, Health] | ClusterError] = queue.Queue()
     stop = threading.Event()
     kinds = sorted({(t.api_version, t.key.kind) for t in targets if t.key in wanted})
-    watches = _Watches(cluster, selector, deadline, wanted, events, stop)
+    watches = _Watches(cluster, selector, deadline, wanted, events, stop, rules)
     threads = [
         threading.Thread(
             target=_watch_kind,
@@ -144,6 +145,7 @@ class _Watches:
     wanted: set[ObjectKey]
     events: queue.Queue[tuple[ObjectKey, Health] | ClusterError]
     stop: threading.Event
+    rules: UserRules | None = None
 
 
 def _watch_kind(watches: _Watches, api_version: str, kind: str) -> None:
@@ -160,6 +162,6 @@ def _watch_kind(watches: _Watches, api_version: str, kind: str) -> None:
                     return
                 key = ObjectKey.of(obj)
                 if key in watches.wanted:
-                    watches.events.put((key, assess(None if event == "DELETED" else obj)))
+                    watches.events.put((key, assess(None if event == "DELETED" else obj, watches.rules)))
     except ClusterError as e:
         watches.events.put(e)
