@@ -28,6 +28,7 @@ from agent.cluster import connect
 from agent.errors import AgentError
 from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
 from agent.redact import redact
+from agent.report.explain import health_command
 
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
@@ -369,6 +370,7 @@ def _emulator_path(config: Path) -> Path:
 
 
 app.add_typer(emulator.command_group(_emulator_path), name="emulator")
+app.command("health")(health_command)
 
 
 def main() -> None:
