@@ -28,7 +28,6 @@ from agent.cluster import connect
 from agent.errors import AgentError
 from agent.exits import ExitCode, diff_exit, leave, rollback_exit, status_exit, sync_exit
 from agent.redact import redact
-from agent.report.explain import health_command
 
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
@@ -110,6 +109,8 @@ ConfigOption = Annotated[
 AppsArgument = Annotated[list[str] | None, typer.Argument(help="Apps to act on (default: all).")]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Report format.")]
 AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.")]
+_Explain = Annotated[Path, typer.Option("--explain", help="A YAML file of objects to judge.")]
+_Json = Annotated[bool, typer.Option("--json", help="One JSON list.")]
 
 
 def _write(output: Output, show: Callable[[Console], None], document: Callable[[str], str]) -> None:
@@ -340,6 +341,14 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
         err.print(f"NOTES:\n{result.notes}", markup=False)
 
 
+@app.command("health")
+def health(explain: _Explain, config: ConfigOption = Path("agent.yaml"), as_json: _Json = False) -> None:
+    """Each object's health, the rule that decided it and why (the config's rules first)."""
+    from agent.report.explain import health_command
+
+    health_command(explain, config, as_json)
+
+
 @app.command()
 def run(
     config: ConfigOption = Path("agent.yaml"),
@@ -370,7 +379,6 @@ def _emulator_path(config: Path) -> Path:
 
 
 app.add_typer(emulator.command_group(_emulator_path), name="emulator")
-app.command("health")(health_command)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 import yaml
@@ -63,14 +63,8 @@ def explain_text(rows: list[dict[str, str]], as_json: bool = False) -> str:
     )
 
 
-def health_command(
-    explain: Annotated[Path, typer.Option("--explain", help="A YAML file of objects to judge.")],
-    config: Annotated[
-        Path, typer.Option("--config", "-c", help="agent.yaml, for its health rules (when it exists).")
-    ] = Path("agent.yaml"),
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON list.")] = False,
-) -> None:
-    """Each object's health, the rule that decided it and why (the config's rules first)."""
+def health_command(explain: Path, config: Path, as_json: bool) -> None:
+    """``gitops-agent health``: the config's rules (when the file exists) first."""
     try:
         cfg = load_config(config) if config.exists() else None
         rules = user_rules(cfg.health, cfg.base_dir) if cfg is not None else None
