@@ -200,6 +200,19 @@ class DriftReport:
 
 
 @dataclass(frozen=True)
+class ObjectHealth:
+    """One live object's health and the rule that decided it (``status -o json``)."""
+
+    object: str
+    health: str
+    rule: str = ""
+    message: str = ""
+
+    def to_dict(self) -> JSONDict:
+        return {"object": self.object, "health": self.health, "rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True)
 class AppStatus:
     """What ``gitops-agent status`` shows for one app."""
 
@@ -213,6 +226,7 @@ class AppStatus:
     last_finished: str = ""
     message: str = ""
     drifted: int = 0
+    resources: tuple[ObjectHealth, ...] = ()  # each object's health, worst first
 
     def to_dict(self) -> JSONDict:
         return {
@@ -226,4 +240,5 @@ class AppStatus:
             "lastFinished": self.last_finished,
             "drifted": self.drifted,
             "message": self.message,
+            "resources": [r.to_dict() for r in self.resources],
         }
