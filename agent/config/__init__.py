@@ -238,6 +238,13 @@ class AgentConfig(ConfigModel):
             seen.add(app.name)
         return apps
 
+    @model_validator(mode="after")
+    def _health_folder(self) -> AgentConfig:
+        folder = self.health.lua_dir
+        if folder and not self.resolve(folder).is_dir():
+            raise ValueError(f"health.luaDir: {folder} is not a folder")
+        return self
+
     def resolve(self, path: str) -> Path:
         """A path from the config, relative to the config file's directory."""
         p = Path(os.path.expanduser(path))

@@ -67,7 +67,8 @@ def user_rules(health: HealthConfig, base_dir: Path) -> UserRules:
     """The rules ``health:`` names; the config's own Lua entries win over the folder's."""
     scripts = {}
     if health.lua_dir:
-        folder = Path(health.lua_dir) if Path(health.lua_dir).is_absolute() else base_dir / health.lua_dir
+        folder = Path(health.lua_dir).expanduser()
+        folder = folder if folder.is_absolute() else base_dir / folder
         scripts = {(s.group, s.kind): s for s in lua_folder(folder)}
     for key, source in health.lua.items():
         group, kind = _group_kind(key)

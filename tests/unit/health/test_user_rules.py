@@ -132,5 +132,5 @@ def test_config_entries_in_argo_cds_keys_win_over_the_folder(tmp_path: Path) -> 
 def test_bad_health_config_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="health.lua"):
         parse_config({"health": {"lua": {"Gadget": "return {}"}}}, "agent.yaml", tmp_path)
-    with pytest.raises(ConfigError, match="not a folder"):
-        user_rules(parse_config({"health": {"luaDir": "nowhere"}}, "agent.yaml", tmp_path).health, tmp_path)
+    with pytest.raises(ConfigError, match="health.luaDir: nowhere is not a folder"):
+        parse_config({"health": {"luaDir": "nowhere"}}, "agent.yaml", tmp_path)
