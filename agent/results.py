@@ -143,6 +143,7 @@ class SyncResult:
     started: str = ""  # RFC 3339 times of the sync, from the fetch to the record
     finished: str = ""
     seconds: float | None = None  # how long it took (rollback included)
+    health: tuple[ObjectHealth, ...] = ()  # each awaited object's last verdict and deciding rule
 
     @property
     def ok(self) -> bool:
@@ -164,6 +165,7 @@ class SyncResult:
             "startedAt": self.started or None,
             "finishedAt": self.finished or None,
             "durationSeconds": None if self.seconds is None else round(self.seconds, 3),
+            "health": [h.to_dict() for h in self.health],
         }
 
 

@@ -36,7 +36,7 @@ from agent.config import RetryPolicy, SyncPolicy
 from agent.health import UserRules
 from agent.kube.errors import AlreadyExists, ClusterError, Invalid, NotFound
 from agent.models import Action, ChangeSetEntry, HealthStatus, ObjectKey
-from agent.results import Failure, Stage
+from agent.results import Failure, ObjectHealth, Stage
 from agent.sync import hooks
 from agent.sync.delete import delete_and_wait, prune
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
@@ -100,6 +100,7 @@ class ApplyResult:
     entries: list[ChangeSetEntry]
     failure: Failure | None = None
     health: HealthStatus | None = None  # measured when the sync waited for health
+    verdicts: tuple[ObjectHealth, ...] = ()  # each settled object's health and deciding rule
 
 
 def apply(
@@ -134,7 +135,9 @@ def apply(
     health = None
     if run.settled:
         health = HealthStatus.HEALTHY if run.failure is None else run.health
-    return ApplyResult(run.entries, run.failure, health)
+    verdicts = settle.verdicts.items() if settle is not None else ()
+    each = tuple(ObjectHealth(str(k), h.status.label, h.rule, h.message) for k, h in sorted(verdicts))
+    return ApplyResult(run.entries, run.failure, health, each)
 
 
 def _create_namespace(cluster: ClusterClient, the_plan: Plan, opts: ApplyOptions) -> None:

@@ -153,5 +153,12 @@ def _apply_and_record(
         )
     notes = (prepared.notes,) if prepared.notes.strip() and changeset.changed and failure is None else ()
     return SyncResult(
-        app.name, prepared.revision, changeset, failure, record=number, rollback=rolled_back, notes=notes
+        app.name,
+        prepared.revision,
+        changeset,
+        failure,
+        record=number,
+        rollback=rolled_back,
+        notes=notes,
+        health=applied.verdicts,
     )

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.cluster.base import ClusterClient
@@ -37,6 +37,7 @@ class Outcome:
     key: ObjectKey | None = None  # the object that decided it (degraded or still pending)
     message: str = ""
     timed_out: bool = False
+    verdicts: Mapping[ObjectKey, Health] = field(default_factory=dict)  # each awaited object's last verdict
 
     @property
     def healthy(self) -> bool:
@@ -59,9 +60,9 @@ class _Tally:
     def decide(self) -> Outcome | None:
         if self.degraded:
             key = min(self.degraded)
-            return Outcome(HealthStatus.DEGRADED, key, self.health[key].message)
+            return Outcome(HealthStatus.DEGRADED, key, self.health[key].message, verdicts=dict(self.health))
         if len(self.done) == len(self.health):
-            return Outcome(HealthStatus.HEALTHY)
+            return Outcome(HealthStatus.HEALTHY, verdicts=dict(self.health))
         return None
 
 
@@ -132,7 +133,7 @@ def wait_for_health(
 
 def _timed_out(health: Mapping[ObjectKey, Health]) -> Outcome:
     key, worst = max(health.items(), key=lambda kv: kv[1].status.rank)
-    return Outcome(worst.status, key, worst.message or str(worst.status), timed_out=True)
+    return Outcome(worst.status, key, worst.message or str(worst.status), True, dict(health))
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,10 @@ def test_provisioning_custom_resources_are_awaited_not_rolled_back(
     cert = cluster.get("cert-manager.io/v1", "Certificate", "edge", "web")
     assert cert["status"]["conditions"] == ready  # the sync returned after they became ready
     assert ctx.records().history("web")[-1].health == "Healthy"
+    judged = {h.object: h for h in result.health}  # the report: each object's last verdict and its rule
+    cert_health = judged["Certificate.cert-manager.io/web/edge"]
+    assert (cert_health.health, cert_health.rule) == ("Healthy", "built-in Certificate.cert-manager.io")
+    assert result.to_dict()["health"][0]["health"] == "Healthy"
 
 
 def test_a_stalled_custom_resource_fails_the_sync(
