@@ -33,7 +33,6 @@ from agent.redact import redact
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
     from agent.config import AgentConfig, Application
-    from agent.render import RenderRequest
     from agent.sync.context import Context
 
 app = typer.Typer(
@@ -111,6 +110,8 @@ ConfigOption = Annotated[
 AppsArgument = Annotated[list[str] | None, typer.Argument(help="Apps to act on (default: all).")]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Report format.")]
 AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.")]
+_Explain = Annotated[Path, typer.Option("--explain", help="A YAML file of objects to judge.")]
+_Json = Annotated[bool, typer.Option("--json", help="One JSON list.")]
 
 
 def _write(output: Output, show: Callable[[Console], None], document: Callable[[str], str]) -> None:
@@ -256,35 +257,6 @@ def rollback(
     raise typer.Exit(rollback_exit(result))
 
 
-def _request_for(
-    config: Path,
-    target: str,
-    revision: str | None,
-    *,
-    release: str | None,
-    namespace: str | None,
-    validate: bool | None,
-) -> RenderRequest:
-    """What ``render TARGET`` renders: a folder in its work tree, or an app
-    as a sync renders it (from its source at ``revision``)."""
-    from agent.render import RenderRequest
-    from agent.source import GitSource, signature_policy
-    from agent.sync.render import render_request
-
-    if Path(target).is_dir():
-        return RenderRequest.for_folder(target, release, namespace, validate)
-    cfg = _load(config)
-    application = cfg.app(target)
-    checkout = GitSource.from_config(cfg).checkout(
-        cfg.repo_location(application),
-        revision or application.revision,
-        verify=signature_policy(cfg, application),
-    )
-    return render_request(
-        application, checkout.root, None, release=release, namespace=namespace, validate=validate
-    )
-
-
 @app.command("render")
 def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
@@ -325,12 +297,15 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
     standard error."""
     from agent.render import Capabilities, load_values_file, parse_set, render
     from agent.render.manifests import to_yaml_stream
+    from agent.sync.render import target_request
 
     try:
         overrides = [load_values_file(Path(v), v) for v in values or ()]
         overrides += [parse_set(set_ or []), parse_set(set_string or [], as_string=True)]
         capabilities = Capabilities.of(kube_version, api_versions or ())
-        req = _request_for(config, target, revision, release=release, namespace=namespace, validate=validate)
+        req = target_request(
+            target, lambda: _load(config), revision, release=release, namespace=namespace, validate=validate
+        )
         result = render(replace(req, overrides=overrides, capabilities=capabilities))
     except AgentError as e:
         fail(str(e))
@@ -339,6 +314,14 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
     sys.stdout.flush()
     if result.notes:
         err.print(f"NOTES:\n{result.notes}", markup=False)
+
+
+@app.command("health")
+def health(explain: _Explain, config: ConfigOption = Path("agent.yaml"), as_json: _Json = False) -> None:
+    """Each object's health, the rule that decided it and why (the config's rules first)."""
+    from agent.report.explain import health_command
+
+    health_command(explain, config, as_json)
 
 
 @app.command()

@@ -146,6 +146,7 @@ class SyncResult:
     unrecorded: str | None = (
         None  # converged, but the record could not be written (why); the next sync writes it
     )
+    health: tuple[ObjectHealth, ...] = ()  # each awaited object's last verdict and deciding rule
 
     @property
     def ok(self) -> bool:
@@ -168,6 +169,7 @@ class SyncResult:
             "startedAt": self.started or None,
             "finishedAt": self.finished or None,
             "durationSeconds": None if self.seconds is None else round(self.seconds, 3),
+            "health": [h.to_dict() for h in self.health],
         }
 
 
@@ -204,6 +206,19 @@ class DriftReport:
 
 
 @dataclass(frozen=True)
+class ObjectHealth:
+    """One live object's health and the rule that decided it (``status -o json``)."""
+
+    object: str
+    health: str
+    rule: str = ""
+    message: str = ""
+
+    def to_dict(self) -> JSONDict:
+        return {"object": self.object, "health": self.health, "rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True)
 class AppStatus:
     """What ``gitops-agent status`` shows for one app."""
 
@@ -217,6 +232,7 @@ class AppStatus:
     last_finished: str = ""
     message: str = ""
     drifted: int = 0
+    resources: tuple[ObjectHealth, ...] = ()  # each object's health, worst first
 
     def to_dict(self) -> JSONDict:
         return {
@@ -230,4 +246,5 @@ class AppStatus:
             "lastFinished": self.last_finished,
             "drifted": self.drifted,
             "message": self.message,
+            "resources": [r.to_dict() for r in self.resources],
         }

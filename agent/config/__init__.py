@@ -29,6 +29,7 @@ from agent.config.app import (
     SignatureVerification,
     SyncPolicy,
 )
+from agent.config.health import HealthConfig
 from agent.errors import ConfigError
 from agent.redact import register_secret
 from agent.render.documents import load_documents
@@ -227,6 +228,7 @@ class AgentConfig(ConfigModel):
     source: SourceConfig = Field(default_factory=SourceConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     @field_validator("apps")
     @classmethod
@@ -237,6 +239,13 @@ class AgentConfig(ConfigModel):
                 raise ValueError(f"two apps are named {app.name!r}")
             seen.add(app.name)
         return apps
+
+    @model_validator(mode="after")
+    def _health_folder(self) -> AgentConfig:
+        folder = self.health.lua_dir
+        if folder and not self.resolve(folder).is_dir():
+            raise ValueError(f"health.luaDir: {folder} is not a folder")
+        return self
 
     def resolve(self, path: str) -> Path:
         """A path from the config, relative to the config file's directory."""

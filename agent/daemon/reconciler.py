@@ -35,7 +35,7 @@ from agent.report.messages import (
 )
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
-from agent.results import DriftReport, Operation, RollbackResult, SyncResult, Trigger
+from agent.results import DriftReport, ObjectHealth, Operation, RollbackResult, SyncResult, Trigger
 from agent.sync.context import Context
 from agent.sync.encoding import digest
 from agent.sync.pipeline import Prepared, prepare, reconcile
@@ -58,9 +58,12 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
         ), None
     resources = prepared.plan.resources
     report = DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources))
-    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    judged = [(str(s.key), assess(s.live, ctx.health_rules())) for s in resources if s.desired is not None]
+    health = aggregate(h.status for _, h in judged)
+    judged.sort(key=lambda kh: (-kh[1].status.rank, kh[0]))
+    each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
-    obs = Observation(now(), prepared.revision, report.sync_status, health, report, held, held or "")
+    obs = Observation(now(), prepared.revision, report.sync_status, health, report, held, held or "", each)
     return obs, prepared
 
 

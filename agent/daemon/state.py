@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models import HealthStatus, JSONDict, Revision, SyncStatus
-from agent.results import DriftReport, Operation, RollbackResult, SyncResult, Trigger
+from agent.results import DriftReport, ObjectHealth, Operation, RollbackResult, SyncResult, Trigger
 
 
 class Outcome(enum.StrEnum):
@@ -40,6 +40,7 @@ class Observation:
     drift: DriftReport | None
     held: str | None = None
     message: str = ""
+    resources: tuple[ObjectHealth, ...] = ()  # each object's health and deciding rule, worst first
 
     @property
     def drifted(self) -> int:
@@ -61,6 +62,7 @@ class Observation:
                 "counts": counts,
                 "objects": [str(d.key) for d in self.drift.drifted] if self.drift else [],
             },
+            "resources": [r.to_dict() for r in self.resources],
         }
 
 

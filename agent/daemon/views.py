@@ -40,9 +40,11 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
         "failures": snap.failures,
         "nextRun": d.next_run(name),
         "lastResult": None if last is None else _short_run(last),
+        "unhealthy": [r.to_dict() for r in obs.resources if r.health != "Healthy"] if obs else [],
     }
     if detail:
         out["drift"] = obs.to_dict()["drift"] if obs else None
+        out["resources"] = [r.to_dict() for r in obs.resources] if obs else []
         out["lastResult"] = None if last is None else last.to_dict()
         out["links"] = {
             "drift": f"/api/v1/apps/{name}/drift",

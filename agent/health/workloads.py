@@ -112,10 +112,9 @@ _BAD_WAITING = {
 def pod(obj: Obj) -> Health:
     st = status(obj)
     phase = st.get("phase")
-    for cs in list(st.get("initContainerStatuses") or ()) + list(st.get("containerStatuses") or ()):
-        waiting = (cs.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in _BAD_WAITING:
-            return degraded(f"container {cs.get('name')}: {waiting['reason']}")
+    failed = _stuck_container(st) or _errored_container(obj, st)
+    if failed is not None:
+        return failed
     if phase == "Succeeded":
         return healthy("completed")
     if phase == "Failed":
@@ -128,3 +127,26 @@ def pod(obj: Obj) -> Health:
             return healthy()
         return progressing("running, not ready")
     return progressing(f"phase {phase or 'Pending'}")
+
+
+def _stuck_container(st: Obj) -> Health | None:
+    for cs in list(st.get("initContainerStatuses") or ()) + list(st.get("containerStatuses") or ()):
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in _BAD_WAITING:
+            return degraded(f"container {cs.get('name')}: {waiting['reason']}")
+    return None
+
+
+def _errored_container(obj: Obj, st: Obj) -> Health | None:
+    """With ``restartPolicy: Always`` a container that exited with an error
+    will be restarted, not finished: the pod is Degraded, not still starting."""
+    if spec(obj).get("restartPolicy", "Always") != "Always":
+        return None
+    for cs in st.get("containerStatuses") or ():
+        ended = (cs.get("state") or {}).get("terminated")
+        if ended and number(ended, "exitCode") != 0:
+            why = ended.get("reason") or "Error"
+            return degraded(
+                f"container {cs.get('name')} exited with code {number(ended, 'exitCode')} ({why})"
+            )
+    return None

@@ -33,9 +33,10 @@ from typing import Any, TypeVar
 
 from agent.cluster.base import FIELD_MANAGER, ClusterClient
 from agent.config import RetryPolicy, SyncPolicy
+from agent.health import UserRules
 from agent.kube.errors import AlreadyExists, ClusterError, Invalid, NotFound
 from agent.models import Action, ChangeSetEntry, HealthStatus, ObjectKey
-from agent.results import Failure, Stage
+from agent.results import Failure, ObjectHealth, Stage
 from agent.sync import hooks
 from agent.sync.delete import delete_and_wait, prune
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
@@ -76,6 +77,7 @@ class ApplyOptions:
     health_timeout: float = 300.0
     create_namespace: str = ""
     field_manager: str = FIELD_MANAGER
+    rules: UserRules | None = None  # the user's health rules, before the built-in ones
 
     @classmethod
     def of(cls, app: str, policy: SyncPolicy, *, dry_run: bool = False, namespace: str = "") -> ApplyOptions:
@@ -98,6 +100,7 @@ class ApplyResult:
     entries: list[ChangeSetEntry]
     failure: Failure | None = None
     health: HealthStatus | None = None  # measured when the sync waited for health
+    verdicts: tuple[ObjectHealth, ...] = ()  # each settled object's health and deciding rule
 
 
 def apply(
@@ -113,7 +116,7 @@ def apply(
     shown = progress or Progress()
     deadline = time.monotonic() + opts.health_timeout
     settling = opts.wait and not opts.dry_run and bool(the_plan.writes)
-    settle = Settle(cluster, opts.app, deadline, shown.wait) if settling else None
+    settle = Settle(cluster, opts.app, deadline, shown.wait, opts.rules) if settling else None
     run = _Run(cluster, opts, shown, deadline, settle)
     try:
         _create_namespace(cluster, the_plan, opts)
@@ -135,7 +138,9 @@ def apply(
     health = None
     if run.settled:
         health = HealthStatus.HEALTHY if run.failure is None else run.health
-    return ApplyResult(run.entries, run.failure, health)
+    verdicts = settle.verdicts.items() if settle is not None else ()
+    each = tuple(ObjectHealth(str(k), h.status.label, h.rule, h.message) for k, h in sorted(verdicts))
+    return ApplyResult(run.entries, run.failure, health, each)
 
 
 def _create_namespace(cluster: ClusterClient, the_plan: Plan, opts: ApplyOptions) -> None:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from agent.cluster.base import ClusterClient
 from agent.config import AgentConfig, Application
+from agent.config.health import user_rules
 from agent.errors import AgentError
+from agent.health import UserRules
 from agent.render import Capabilities
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.openapi import served_api_versions
@@ -32,10 +34,17 @@ class Context:
     cluster: ClusterClient
     source: GitSource
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
+    _rules: UserRules | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
         return cls(config, cluster, GitSource.from_config(config))
+
+    def health_rules(self) -> UserRules:
+        """The user's health rules (``health:`` in the config), read once."""
+        if self._rules is None:
+            self._rules = user_rules(self.config.health, self.config.base_dir)
+        return self._rules
 
     def capabilities(self) -> Capabilities:
         """What templates see as ``capabilities``: the cluster's version and

@@ -132,6 +132,7 @@ def _apply_and_record(
         return SyncResult(app.name, prepared.revision, refusal[0], refusal[1])
     dry_run, progress = options.get("dry_run", False), options.get("progress")
     apply_options = ApplyOptions.of(app.name, app.sync_policy, dry_run=dry_run, namespace=app.namespace)
+    apply_options = replace(apply_options, rules=ctx.health_rules())
     writes = not dry_run and bool(prepared.plan.writes)
     ahead = encode_ahead(prepared.manifests) if writes else None  # the record's bulk, made meanwhile
     applied = apply(ctx.cluster, prepared.plan, apply_options, progress)  # apply -> settle, batch by batch
@@ -154,5 +155,12 @@ def _apply_and_record(
         )
     notes = (prepared.notes,) if prepared.notes.strip() and changeset.changed and failure is None else ()
     return SyncResult(
-        app.name, prepared.revision, changeset, failure, record=number, rollback=rolled_back, notes=notes
+        app.name,
+        prepared.revision,
+        changeset,
+        failure,
+        record=number,
+        rollback=rolled_back,
+        notes=notes,
+        health=applied.verdicts,
     )

@@ -15,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from agent.config import Application
+from agent.config import AgentConfig, Application
 from agent.models import Manifest
 from agent.render import Capabilities, Release, RenderRequest, RenderResult, render
+from agent.source import GitSource, signature_policy
 from agent.sync.ownership import stamp
 
 
@@ -64,3 +65,25 @@ def render_app(
     result = render(render_request(app, root, capabilities, is_install=is_install))
     stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
     return replace(result, manifests=stamped)
+
+
+def target_request(
+    target: str,
+    load: Callable[[], AgentConfig],
+    revision: str | None,
+    *,
+    release: str | None,
+    namespace: str | None,
+    validate: bool | None,
+) -> RenderRequest:
+    """What ``gitops-agent render TARGET`` renders: a folder in its work
+    tree, or an app of the configuration ``load`` reads, as a sync renders it
+    (from its source at ``revision``)."""
+    if Path(target).is_dir():
+        return RenderRequest.for_folder(target, release, namespace, validate)
+    cfg = load()
+    app = cfg.app(target)
+    checkout = GitSource.from_config(cfg).checkout(
+        cfg.repo_location(app), revision or app.revision, verify=signature_policy(cfg, app)
+    )
+    return render_request(app, checkout.root, None, release=release, namespace=namespace, validate=validate)

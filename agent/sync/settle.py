@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from agent.cluster.base import ClusterClient
-from agent.health import assess
+from agent.health import Health, UserRules, assess
 from agent.models import Action, HealthStatus, ObjectKey
 from agent.results import Failure, Reason, Stage
 from agent.sync.ownership import APP_LABEL
@@ -36,9 +36,16 @@ class Settle:
     """The health waits of one apply run."""
 
     def __init__(
-        self, cluster: ClusterClient, app: str, deadline: float, on_wait: Callable[[str], None]
+        self,
+        cluster: ClusterClient,
+        app: str,
+        deadline: float,
+        on_wait: Callable[[str], None],
+        rules: UserRules | None = None,
     ) -> None:
         self.cluster = cluster
+        self.rules = rules
+        self.verdicts: dict[ObjectKey, Health] = {}  # each settled object's last verdict, for the report
         self.selector = {APP_LABEL: app} if app else {}
         self.deadline = deadline
         self.on_wait = on_wait
@@ -57,7 +64,7 @@ class Settle:
         are written; :meth:`batch` then mostly finds the answer ready."""
         steps = [s for s in group if s.action in SETTLED_BY]
         known = {s.key: written.get(s.key, s.live) for s in steps}
-        if all(assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps):
+        if self._all_healthy(steps, known):
             return  # settled by what the writes returned
         self._early.append(({s.key for s in steps}, self._start(steps, known)))
 
@@ -69,9 +76,7 @@ class Settle:
         if not steps:
             return None
         known = {s.key: written.get(s.key, s.live) for s in steps}
-        if not any(s.action is not Action.UNCHANGED for s in steps) and all(
-            assess(known[s.key]).status is HealthStatus.HEALTHY for s in steps
-        ):
+        if not any(s.action is not Action.UNCHANGED for s in steps) and self._all_healthy(steps, known):
             return None  # nothing written and all healthy: no watch needed
         what = batch_name(batch)
         covered = {k for keys, _ in early for k in keys}
@@ -83,12 +88,19 @@ class Settle:
             waits.append(self._start(rest, known, lambda m: self.on_wait(f"{what}: {m}")))
         return self._first_verdict(waits)
 
+    def _all_healthy(self, steps: list[Step], known: Mapping[ObjectKey, Mapping[str, Any] | None]) -> bool:
+        verdicts = {s.key: assess(known[s.key], self.rules) for s in steps}
+        self.verdicts.update(verdicts)
+        return all(h.status is HealthStatus.HEALTHY for h in verdicts.values())
+
     def _first_verdict(self, waits: list[Future[Outcome]]) -> Outcome:
         outcomes: list[Outcome] = []
         pending = set(waits)
         while pending:  # the first Degraded object decides, as one wait over the batch would
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             outcomes += [f.result() for f in done]
+            for outcome in outcomes[-len(done) :]:
+                self.verdicts.update(outcome.verdicts)
             if any(o.status is HealthStatus.DEGRADED for o in outcomes):
                 self._cancel.set()
                 break
@@ -113,6 +125,7 @@ class Settle:
             known={s.key: obj for s in steps if (obj := known.get(s.key)) is not None},
             on_wait=on_wait,
             cancel=self._cancel,
+            rules=self.rules,
         )
 
 

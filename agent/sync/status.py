@@ -8,11 +8,13 @@ objects' health and the last revision record.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.config import Application
 from agent.errors import AgentError
 from agent.health import aggregate, assess
 from agent.models import HealthStatus, Revision, SyncStatus
-from agent.results import AppStatus, DriftReport
+from agent.results import AppStatus, DriftReport, ObjectHealth
 from agent.sync.context import Context
 from agent.sync.pipeline import prepare
 from agent.sync.record import RevisionRecord
@@ -25,7 +27,7 @@ def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftRep
     except AgentError as e:
         return DriftReport(app.name, None, failure=e.failure())
     resources = prepared.plan.resources
-    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    health = aggregate(assess(s.live, ctx.health_rules()).status for s in resources if s.desired is not None)
     return DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources), health=health)
 
 
@@ -43,10 +45,14 @@ def status(ctx: Context, app: Application) -> AppStatus:
         return _status(app, *unknown, None, last, message=e.failure().message, drifted=0)
     resources = prepared.plan.resources
     drifted = sum(1 for s in resources if s.diff.drifted)
-    health = aggregate(assess(s.live).status for s in resources if s.desired is not None)
+    judged = [(str(s.key), assess(s.live, ctx.health_rules())) for s in resources if s.desired is not None]
+    health = aggregate(h.status for _, h in judged)
     sync = SyncStatus.OUT_OF_SYNC if drifted else SyncStatus.SYNCED
     hold = holding(prepared.history, prepared.revision.commit)
-    return _status(app, sync, health, prepared.revision, prepared.last, message=hold or "", drifted=drifted)
+    found = _status(app, sync, health, prepared.revision, prepared.last, message=hold or "", drifted=drifted)
+    judged.sort(key=lambda kh: (-kh[1].status.rank, kh[0]))
+    each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
+    return replace(found, resources=each)
 
 
 def _status(

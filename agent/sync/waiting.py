@@ -13,11 +13,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.cluster.base import ClusterClient
-from agent.health import Health, assess
+from agent.health import Health, UserRules, assess
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, ObjectKey
 
@@ -37,6 +37,7 @@ class Outcome:
     key: ObjectKey | None = None  # the object that decided it (degraded or still pending)
     message: str = ""
     timed_out: bool = False
+    verdicts: Mapping[ObjectKey, Health] = field(default_factory=dict)  # each awaited object's last verdict
 
     @property
     def healthy(self) -> bool:
@@ -59,9 +60,9 @@ class _Tally:
     def decide(self) -> Outcome | None:
         if self.degraded:
             key = min(self.degraded)
-            return Outcome(HealthStatus.DEGRADED, key, self.health[key].message)
+            return Outcome(HealthStatus.DEGRADED, key, self.health[key].message, verdicts=dict(self.health))
         if len(self.done) == len(self.health):
-            return Outcome(HealthStatus.HEALTHY)
+            return Outcome(HealthStatus.HEALTHY, verdicts=dict(self.health))
         return None
 
 
@@ -77,11 +78,12 @@ def wait_for_health(
     known: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
     on_wait: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
+    rules: UserRules | None = None,
 ) -> Outcome:
     """``known`` are objects as the writes returned them: when they already
     decide the outcome, no watch is opened at all.  ``cancel`` ends a wait
     nobody needs any more (its outcome is then the worst pending state)."""
-    tally = _Tally({t.key: assess((known or {}).get(t.key)) for t in targets})
+    tally = _Tally({t.key: assess((known or {}).get(t.key), rules) for t in targets})
     decided = tally.decide()
     if decided is not None or not targets:
         return decided or Outcome(HealthStatus.HEALTHY)
@@ -95,7 +97,7 @@ def wait_for_health(
     events: queue.Queue[tuple[ObjectKey, Health] | ClusterError] = queue.Queue()
     stop = threading.Event()
     kinds = sorted({(t.api_version, t.key.kind) for t in targets if t.key in wanted})
-    watches = _Watches(cluster, selector, deadline, wanted, events, stop)
+    watches = _Watches(cluster, selector, deadline, wanted, events, stop, rules)
     threads = [
         threading.Thread(
             target=_watch_kind,
@@ -131,7 +133,7 @@ def wait_for_health(
 
 def _timed_out(health: Mapping[ObjectKey, Health]) -> Outcome:
     key, worst = max(health.items(), key=lambda kv: kv[1].status.rank)
-    return Outcome(worst.status, key, worst.message or str(worst.status), timed_out=True)
+    return Outcome(worst.status, key, worst.message or str(worst.status), True, dict(health))
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class _Watches:
     wanted: set[ObjectKey]
     events: queue.Queue[tuple[ObjectKey, Health] | ClusterError]
     stop: threading.Event
+    rules: UserRules | None = None
 
 
 def _watch_kind(watches: _Watches, api_version: str, kind: str) -> None:
@@ -160,6 +163,6 @@ def _watch_kind(watches: _Watches, api_version: str, kind: str) -> None:
                     return
                 key = ObjectKey.of(obj)
                 if key in watches.wanted:
-                    watches.events.put((key, assess(None if event == "DELETED" else obj)))
+                    watches.events.put((key, assess(None if event == "DELETED" else obj, watches.rules)))
     except ClusterError as e:
         watches.events.put(e)

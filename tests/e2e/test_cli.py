@@ -216,5 +216,8 @@ def test_status_history_and_rollback_commands(project: GitRepo) -> None:
         app["syncStatus"] == "OutOfSync" and app["lastRevision"] == 3 and app["lastOperation"] == "rollback"
     )
     assert st.returncode == 1
+    judged = {r["object"]: r for r in app["resources"]}  # each object's health and its deciding rule
+    assert all(r["health"] == "Healthy" and r["rule"].startswith("built-in") for r in judged.values()), judged
+    assert any(o.startswith("Deployment/") for o in judged)
     table = agent("status", "-c", config, "hello")
     assert "OutOfSync" in table.stdout and "rollback" in table.stdout

@@ -58,3 +58,24 @@ def test_status_page_in_headless_chromium(tmp_path: Path, server: SmartHttp) -> 
         assert shot.stat().st_size > 5000  # a page with content, not a blank image
     finally:
         d.stop()
+
+
+def test_each_objects_health_and_rule_in_the_api_and_on_the_page(tmp_path: Path, server: SmartHttp) -> None:
+    up = Upstream(tmp_path, server)
+    configmaps_app(up.work, 2, "one")
+    commit = up.push("one")
+    d = start(tmp_path, up)
+    try:
+        wait_for(
+            lambda: (d.json("/api/v1/apps/web").get("revision") or {}).get("commit") == commit, 60, "sync"
+        )
+        detail = d.json("/api/v1/apps/web")
+        judged = {r["object"]: r for r in detail["resources"]}
+        assert {r["health"] for r in judged.values()} == {"Healthy"}, judged
+        assert judged["ConfigMap/web/settings-0"]["rule"] == "built-in: exists"
+        assert judged["Namespace/web"]["rule"] == "built-in Namespace"
+        assert d.json("/api/v1/apps")["apps"][0]["unhealthy"] == []
+        status, page = d.get("/")
+        assert status == 200 and b'<span class="badge Healthy">Healthy</span></td>' in page
+    finally:
+        d.stop()

@@ -1,0 +1,136 @@
+"""User-written rules: CEL in Flux's shape and Argo CD's Lua scripts, from the
+config and from a folder; they win over the built-in rules, and a broken one
+gives Unknown with the error named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.config import parse_config
+from agent.config.health import user_rules
+from agent.errors import ConfigError
+from agent.health import assess
+from agent.health.user import CelRule, LuaScript, UserRules
+from agent.models import HealthStatus
+
+LUA = Path(__file__).parent / "lua"
+KEY = "resource.customizations.health."
+
+
+def gadget(*conditions: dict[str, str]) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}}
+    if conditions:
+        obj["status"] = {"conditions": list(conditions)}
+    return obj
+
+
+def widget(phase: str | None) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    if phase is not None:
+        obj["status"] = {"phase": phase, "conditions": [{"type": "Ready", "status": "True"}]}
+    return obj
+
+
+CEL = CelRule(
+    "example.com",
+    "Widget",
+    current="status.phase == 'Running'",
+    in_progress="status.phase == 'Pending'",
+    failed="status.phase == 'Crashed'",
+)
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("Running", HealthStatus.HEALTHY),
+        ("Pending", HealthStatus.PROGRESSING),
+        ("Crashed", HealthStatus.DEGRADED),
+        ("Other", HealthStatus.PROGRESSING),  # no expression true yet
+    ],
+)
+def test_cel_rule_in_fluxs_shape(phase: str, expected: HealthStatus) -> None:
+    health = assess(widget(phase), UserRules([CEL]))
+    assert health.status is expected
+    assert health.rule == "CEL rule for example.com/Widget (config)"
+
+
+def test_user_rules_take_precedence_over_the_built_in_ones() -> None:
+    # Ready=True would be Healthy by the condition semantics; the user's rule says it crashed
+    assert assess(widget("Crashed")).status is HealthStatus.HEALTHY
+    assert assess(widget("Crashed"), UserRules([CEL])).status is HealthStatus.DEGRADED
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (CelRule("example.com", "Widget", current="status.phase =="), "current: Failed to parse"),
+        (CelRule("example.com", "Widget", current="status.phase"), "current: gave str, not a bool"),
+        (CelRule("example.com", "Widget", current="status.missing == 'x'"), "no such field 'missing'"),
+    ],
+)
+def test_a_broken_cel_rule_is_unknown_with_the_error_named(rule: CelRule, words: str) -> None:
+    health = assess(widget("Running"), UserRules([rule]))
+    assert health.status is HealthStatus.UNKNOWN
+    assert words in health.message and "example.com/Widget" in health.message
+
+
+def test_lua_script_from_a_folder_decides() -> None:
+    rules = UserRules(lua_scripts=[*_folder()])
+    built = {"type": "Built", "status": "True"}
+    failed = {"type": "Built", "status": "False", "message": "no parts"}
+    assert assess(gadget(), rules).status is HealthStatus.PROGRESSING
+    assert assess(gadget(built), rules).status is HealthStatus.HEALTHY
+    health = assess(gadget(failed), rules)
+    assert (health.status, health.message) == (HealthStatus.DEGRADED, "no parts")
+    assert health.rule.startswith("Lua health script for example.com/Gadget")
+
+
+def _folder() -> list[LuaScript]:
+    cfg = parse_config({"health": {"luaDir": str(LUA)}}, "agent.yaml", LUA)
+    return list(user_rules(cfg.health, LUA)._lua.values())
+
+
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [
+        ("while true do end", "stopped after 1000000 instructions"),
+        ("local t = {} while true do t[#t + 1] = string.rep('x', 4096) end", "not enough memory"),
+        ("return {status = os.getenv('HOME')}", "attempt to index a nil value (global 'os')"),
+        ("return {status = io.open('/etc/passwd')}", "global 'io'"),
+        ("return require('socket')", "global 'require'"),
+        ("return load('return 1')()", "global 'load'"),
+        ("return {status = ", "unexpected symbol"),
+        ("error('custom failure')", "custom failure"),
+        ("return 'Healthy'", "must return a table with a status field"),
+        ("return {status = 'Fine'}", "unknown status 'Fine'"),
+        ("return pcall(function() while true do end end)", "global 'pcall'"),
+    ],
+)
+def test_a_broken_or_hostile_lua_script_is_unknown_with_the_error_named(script: str, words: str) -> None:
+    rules = UserRules(lua_scripts=[LuaScript("example.com", "Gadget", script)])
+    health = assess(gadget(), rules)
+    assert health.status is HealthStatus.UNKNOWN, health
+    assert words in health.message
+    # the state stays usable for the next object
+    ok = UserRules(lua_scripts=[LuaScript("example.com", "Gadget", "return {status='Healthy'}")])
+    assert assess(gadget(), ok).status is HealthStatus.HEALTHY
+
+
+def test_config_entries_in_argo_cds_keys_win_over_the_folder(tmp_path: Path) -> None:
+    script = "return {status = 'Suspended', message = 'from the config'}"
+    cfg = parse_config(
+        {"health": {"luaDir": str(LUA), "lua": {f"{KEY}example.com_Gadget": script}}}, "agent.yaml", tmp_path
+    )
+    health = assess(gadget(), user_rules(cfg.health, tmp_path))
+    assert (health.status, health.message) == (HealthStatus.SUSPENDED, "from the config")
+
+
+def test_bad_health_config_names_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="health.lua"):
+        parse_config({"health": {"lua": {"Gadget": "return {}"}}}, "agent.yaml", tmp_path)
+    with pytest.raises(ConfigError, match="health.luaDir: nowhere is not a folder"):
+        parse_config({"health": {"luaDir": "nowhere"}}, "agent.yaml", tmp_path)
