@@ -71,5 +71,8 @@ class Context:
     def owner(self, app: Application) -> str:
         return owner_id(self.config.cluster.state_namespace, app.name)
 
-    def records(self) -> RecordStore:
-        return RecordStore(self.cluster, self.config.cluster.state_namespace)
+    def records(self, app: Application | None = None) -> RecordStore:
+        """The revision records, read and written under ``app``'s retry
+        policy (the default policy without an app)."""
+        retry = app.sync_policy.retry if app is not None else None
+        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry)

@@ -53,7 +53,7 @@ def fetch(ctx: Context, app: Application, ref: str | None = None) -> Fetched:
     that never looks at them does not wait (plain YAML is parsed meanwhile)."""
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ask")
     try:
-        asked = pool.submit(ctx.records().history, app.name)
+        asked = pool.submit(ctx.records(app).history, app.name)
         capabilities = pool.submit(ctx.capabilities)  # never fails: the default when unknown
         try:
             root, revision = checkout(ctx, app, ref)

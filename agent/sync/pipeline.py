@@ -142,7 +142,7 @@ def _apply_and_record(
     trigger = Trigger(options.get("trigger", Trigger.MANUAL))
     try:
         number = record_sync(
-            ctx.records(), app, prepared, applied, started=started, trigger=trigger, ahead=ahead
+            ctx.records(app), app, prepared, applied, started=started, trigger=trigger, ahead=ahead
         )
     except AgentError as e:  # the cluster kept refusing the record, after the apply's retries
         if failure is None:  # the objects converged: say so; the next sync writes the record

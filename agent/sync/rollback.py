@@ -64,7 +64,7 @@ def roll_back(
     """Apply ``target``'s manifests again, prune what later revisions added,
     and record the rollback."""
     started = now()
-    records = ctx.records()
+    records = ctx.records(app)
     history = records.history(app.name)
     last = history[-1] if history else None
     manifests = tuple(Manifest(obj, f"revision {target.number}") for obj in target.manifests)
@@ -112,7 +112,7 @@ def rollback_after_failure(
     progress: Progress | None = None,
 ) -> RollbackResult | None:
     """The automatic rollback after a failed sync (None: nothing to go back to)."""
-    history = ctx.records().history(app.name)
+    history = ctx.records(app).history(app.name)
     target = last_healthy(history, before=failed)
     if target is None:
         return None
@@ -131,7 +131,7 @@ def rollback_after_failure(
 def rollback_by_hand(ctx: Context, app: Application, to: int | None = None) -> RollbackResult:
     """``gitops-agent rollback APP [--to N]``: the app stays at that revision
     until its source moves to a new commit."""
-    history = ctx.records().history(app.name)
+    history = ctx.records(app).history(app.name)
     if not history:
         raise AgentError(f"{app.name}: no revisions recorded yet; nothing to roll back to")
     if to is None:
