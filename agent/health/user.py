@@ -4,7 +4,8 @@ Both are pure computation: a CEL program reads the object's fields; a Lua
 script runs in a sandbox (``lupa``, Lua 5.4) whose globals hold only the
 base functions, ``string``, ``table`` and ``math`` — no ``os``, ``io``,
 ``require``, ``load``, ``debug``, ``pcall`` or coroutines — and which is
-stopped after an instruction budget and a memory limit.  A rule that fails
+stopped after an instruction budget, a memory limit and a budget for its
+pattern matching (see :mod:`.lua`).  A rule that fails
 (a syntax error, a runtime error, a loop that never ends, a result of the
 wrong shape) gives Unknown with the error named: never a crash, never
 Healthy.
@@ -21,19 +22,17 @@ returns ``{status = "Healthy" | "Progressing" | "Degraded" | "Suspended" |
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import cel
-import lupa.lua54 as lua
 
 from agent.health.core import Health, Obj
+from agent.health.lua import INSTRUCTIONS, MEMORY, PATTERN_STEPS, LuaMemoryError, LuaSandbox
 from agent.models import HealthStatus
 
-INSTRUCTIONS = 1_000_000  # a Lua script's budget per object (a loop that never ends is stopped)
-MEMORY = 32 * 1024 * 1024  # the Lua state's memory limit, in bytes
+__all__ = ["INSTRUCTIONS", "MEMORY", "PATTERN_STEPS", "CelRule", "LuaScript", "UserRules"]
 
 _FOR_STATUS = {s.label: s for s in HealthStatus}
 
@@ -63,6 +62,7 @@ def unknown(rule: str, error: str) -> Health:
 class _Cel:
     def __init__(self, rule: CelRule) -> None:
         self.name = f"CEL rule for {rule.group or 'core'}/{rule.kind} ({rule.origin})"
+        self.origin = rule.origin
         self.programs: list[tuple[str, HealthStatus, Any]] = []
         self.error = ""
         wanted = (
@@ -95,72 +95,28 @@ class _Cel:
         return Health(HealthStatus.PROGRESSING, "no expression is true yet", self.name)
 
 
-_SANDBOX = """
-local limit = ...
-local safe = {
-  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, select = select,
-  tonumber = tonumber, tostring = tostring, type = type, unpack = table.unpack,
-  rawequal = rawequal, rawget = rawget, rawlen = rawlen, setmetatable = setmetatable,
-  getmetatable = getmetatable,
-}
-local libs = {string = string, table = table, math = math}
-local sethook, load, pcall = debug.sethook, load, pcall
-return function(source, name, obj)
-  local env = {obj = obj}
-  for k, v in pairs(safe) do env[k] = v end
-  for lib, fns in pairs(libs) do
-    local copy = {}
-    for k, v in pairs(fns) do copy[k] = v end
-    env[lib] = copy
-  end
-  env.string.dump = nil
-  env._G = env
-  local chunk, err = load(source, name, "t", env)
-  if not chunk then return false, err end
-  local stop = "stopped after " .. limit .. " instructions (a loop that never ends?)"
-  sethook(function() error(stop, 0) end, "", limit)
-  local ok, result = pcall(chunk)
-  sethook()
-  return ok, result
-end
-"""
-
-
 class _Lua:
-    """Argo CD ``health.lua`` scripts, run one at a time in one sandboxed state."""
+    """Argo CD ``health.lua`` scripts, run one at a time in one sandbox (:mod:`.lua`)."""
 
     def __init__(self) -> None:
-        self.runtime = lua.LuaRuntime(
-            register_eval=False, register_builtins=False, unpack_returned_tuples=True, max_memory=MEMORY
-        )
-        self.run = self.runtime.execute(_SANDBOX, INSTRUCTIONS)
-        self.lock = threading.Lock()
+        self.sandbox = LuaSandbox()
 
     def assess(self, script: LuaScript, name: str, obj: Obj) -> Health:
-        with self.lock:
-            try:
-                table = self.runtime.table_from(obj, recursive=True)
-                ok, result = self.run(script.source, f"={script.origin}", table)
-                reply = _lua_reply(result) if ok else None
-            except lua.LuaMemoryError:
-                return unknown(name, f"over the memory limit of {MEMORY // (1024 * 1024)} MiB")
-            except Exception as exc:
-                return unknown(name, _first_line(exc))
+        try:
+            ok, result = self.sandbox.run(script.source, script.origin, obj)
+        except LuaMemoryError:
+            return unknown(name, f"over the memory limit of {MEMORY // (1024 * 1024)} MiB")
+        except Exception as exc:
+            return unknown(name, _first_line(exc))
         if not ok:
             return unknown(name, str(result))
-        if reply is None:
+        if result is None:
             return unknown(name, "the script must return a table with a status field")
-        state, message = reply
+        state, message = result
         verdict = _FOR_STATUS.get(state)
         if verdict is None:
             return unknown(name, f"unknown status {state!r}")
         return Health(verdict, message, name)
-
-
-def _lua_reply(result: Any) -> tuple[str, str] | None:
-    if lua.lua_type(result) != "table" or result["status"] is None:
-        return None
-    return str(result["status"]), str(result["message"] or "")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -185,6 +141,30 @@ class UserRules:
         out = {k: "lua" for k in self._lua}
         out.update({k: "cel" for k in self._cel})
         return out
+
+    def over(self, base: UserRules) -> UserRules:
+        """These rules on top of ``base``: for a kind both name, this one's rule
+        (Lua or CEL) replaces the base's."""
+        if not self or not base:
+            return self or base
+        mine = set(self._cel) | set(self._lua)
+        out = UserRules()
+        out._cel = {k: v for k, v in base._cel.items() if k not in mine} | self._cel
+        out._lua = {k: v for k, v in base._lua.items() if k not in mine} | self._lua
+        return out
+
+    def problems(self) -> list[str]:
+        """What keeps a rule from ever giving a verdict: a CEL expression that
+        does not compile, a Lua script with a syntax error; each names where
+        the rule came from."""
+        found = [f"{rule.name}: {rule.error}" for rule in self._cel.values() if rule.error]
+        if self._lua:
+            sandbox = LuaSandbox()
+            for script in self._lua.values():
+                error = sandbox.syntax_error(script.source, script.origin)
+                if error is not None:
+                    found.append(error)
+        return found
 
     def assess(self, obj: Obj, group: str, kind: str) -> Health | None:
         """The verdict of the user's rule for this kind (Lua before CEL), or None without one."""

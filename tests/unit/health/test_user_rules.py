@@ -134,3 +134,62 @@ def test_bad_health_config_names_the_field(tmp_path: Path) -> None:
         parse_config({"health": {"lua": {"Gadget": "return {}"}}}, "agent.yaml", tmp_path)
     with pytest.raises(ConfigError, match="health.luaDir: nowhere is not a folder"):
         parse_config({"health": {"luaDir": "nowhere"}}, "agent.yaml", tmp_path)
+
+
+CATASTROPHIC = "string.rep('a?', 40) .. string.rep('a', 40)"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        f"string.find(string.rep('a', 40), {CATASTROPHIC})",
+        f"string.rep('a', 40):match({CATASTROPHIC})",
+        f"string.gsub(string.rep('a', 40), {CATASTROPHIC}, '')",
+        f"string.gmatch(string.rep('a', 40), {CATASTROPHIC})()",
+        "string.find(string.rep('a', 5000), '.-.-.-x')",
+        # many calls, each cheap: the budget is per object, not per call
+        "(function() local s = string.rep('a', 100) for i = 1, 1000 do s:find('a*a*') end end)()",
+    ],
+)
+def test_a_pattern_that_backtracks_without_end_is_stopped_with_the_error_named(call: str) -> None:
+    # Lua's matcher runs in C, where the instruction budget never counts: unbounded,
+    # the first of these takes 2^40 steps.  The sandbox refuses it before it starts.
+    script = f"local x = {call}\nreturn {{status = 'Healthy'}}"
+    health = assess(gadget(), UserRules(lua_scripts=[LuaScript("example.com", "Gadget", script, "p.lua")]))
+    assert health.status is HealthStatus.UNKNOWN, health
+    assert "p.lua:1: string." in health.message
+    assert "over the budget of 10000000 per object" in health.message
+
+
+def test_patterns_that_scripts_use_work_as_in_lua() -> None:
+    script = """
+    local msg = obj.status.message
+    local words = {}
+    for key, value in string.gmatch(msg, "(%w+)=(%w+)") do words[#words + 1] = key .. ":" .. value end
+    local trimmed = ("  " .. msg .. "  "):match("^%s*(.-)%s*$")
+    local first, last = msg:find("b=2", 1, true)
+    local replaced, count = string.gsub(msg, "%d", {["1"] = "one"})
+    local reason = string.match(msg, "reason: (.*)$")
+    return {status = "Healthy", message = table.concat(words, ",") .. "|" .. trimmed .. "|" .. first .. "-"
+      .. last .. "|" .. replaced .. "|" .. count .. "|" .. reason}
+    """
+    obj = {**gadget(), "status": {"message": "a=1 b=2 reason: " + "x" * 2000}}
+    health = assess(obj, UserRules(lua_scripts=[LuaScript("example.com", "Gadget", script)]))
+    long = "x" * 2000
+    expected = f"a:1,b:2|a=1 b=2 reason: {long}|5-7|a=one b=2 reason: {long}|2|{long}"
+    assert (health.status, health.message) == (HealthStatus.HEALTHY, expected)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        ("[b", "p.lua:2: malformed pattern (missing ']')"),
+        ("(a", "p.lua:2: unfinished capture"),
+        ("x%", "ends with '%'"),
+    ],
+)
+def test_a_malformed_pattern_names_the_scripts_line(pattern: str, words: str) -> None:
+    script = f"local x = 1\nreturn {{status = tostring(string.find('abc', '{pattern}'))}}"
+    health = assess(gadget(), UserRules(lua_scripts=[LuaScript("example.com", "Gadget", script, "p.lua")]))
+    assert health.status is HealthStatus.UNKNOWN
+    assert words in health.message
