@@ -110,6 +110,37 @@ class SignatureVerification(ConfigModel):
         return self
 
 
+LUA_KEY = "resource.customizations.health."
+
+
+class CelHealthCheck(ConfigModel):
+    """One kind's expressions, as Flux writes them in ``healthCheckExprs``."""
+
+    api_version: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    current: str = Field(min_length=1)
+    in_progress: str = ""
+    failed: str = ""
+
+
+class AppHealth(ConfigModel):
+    """An app's own health rules (``apps[].health``), before the agent-wide
+    ones: CEL checks, per app as in a Flux Kustomization's
+    ``healthCheckExprs``, and a folder of the app's repository holding
+    ``<group>/<Kind>/health.lua`` scripts (Argo CD's
+    ``resource_customizations`` layout), read at the commit being synced."""
+
+    checks: list[CelHealthCheck] = Field(default_factory=list)
+    lua_dir: str | None = None
+
+    @field_validator("lua_dir")
+    @classmethod
+    def _inside(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or Path(v).is_absolute() or ".." in Path(v).parts):
+            raise ValueError(f"{v!r} must be a folder of the app's repository (no leading '/', no '..')")
+        return v
+
+
 class Application(ConfigModel):
     name: str
     repo: str
@@ -125,6 +156,7 @@ class Application(ConfigModel):
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
     verify: SignatureVerification | None = None
     openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
+    health: AppHealth = Field(default_factory=AppHealth)  # the app's own health rules
 
     @field_validator("name", "namespace")
     @classmethod

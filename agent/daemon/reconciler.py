@@ -58,7 +58,7 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
         ), None
     resources = prepared.plan.resources
     report = DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources))
-    judged = [(str(s.key), assess(s.live, ctx.health_rules())) for s in resources if s.desired is not None]
+    judged = [(str(s.key), assess(s.live, prepared.rules)) for s in resources if s.desired is not None]
     health = aggregate(h.status for _, h in judged)
     judged.sort(key=lambda kh: (-kh[1].status.rank, kh[0]))
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)

@@ -8,12 +8,15 @@ every reconcile of a running agent.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agent.cluster.base import ClusterClient
 from agent.config import AgentConfig, Application
-from agent.config.health import user_rules
+from agent.config.health import app_rules, user_rules
 from agent.errors import AgentError
 from agent.health import UserRules
 from agent.render import Capabilities
@@ -24,6 +27,7 @@ from agent.sync.ownership import owner_id
 from agent.sync.record import RecordStore
 
 CAPABILITIES_TTL = 300.0
+RULES_KEPT = 64  # the apps' rules kept, by app and commit
 
 
 @dataclass
@@ -35,16 +39,39 @@ class Context:
     source: GitSource
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
     _rules: UserRules | None = field(default=None, init=False, repr=False)
+    _app_rules: OrderedDict[tuple[str, str, str], UserRules] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    _rules_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
         return cls(config, cluster, GitSource.from_config(config))
 
-    def health_rules(self) -> UserRules:
-        """The user's health rules (``health:`` in the config), read once."""
+    def health_rules(
+        self, app: Application | None = None, root: Path | None = None, commit: str = ""
+    ) -> UserRules:
+        """The user's health rules: ``app``'s own (``apps[].health``, with the
+        scripts of its repository's ``luaDir`` in the checkout at ``root``, at
+        ``commit``) over the config's ``health:``.  Each is read once: the
+        config's for the agent's life, an app's per commit (a commit's files
+        never change), the last :data:`RULES_KEPT` kept."""
         if self._rules is None:
             self._rules = user_rules(self.config.health, self.config.base_dir)
-        return self._rules
+        if app is None or not (app.health.checks or app.health.lua_dir):
+            return self._rules
+        key = (app.name, commit if root is not None else "", app.health.model_dump_json())
+        with self._rules_lock:
+            found = self._app_rules.get(key)
+            if found is not None:
+                self._app_rules.move_to_end(key)
+                return found
+        found = app_rules(app, root, commit).over(self._rules)  # raises on a bad folder: nothing is kept
+        with self._rules_lock:
+            self._app_rules[key] = found
+            while len(self._app_rules) > RULES_KEPT:
+                self._app_rules.popitem(last=False)
+        return found
 
     def capabilities(self) -> Capabilities:
         """What templates see as ``capabilities``: the cluster's version and

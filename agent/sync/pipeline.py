@@ -22,11 +22,12 @@ work side by side own their pools.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypedDict, Unpack
 
 from agent.config import Application
 from agent.errors import AgentError
+from agent.health import UserRules
 from agent.models import ChangeSet, Manifest, Revision
 from agent.results import SyncResult, Trigger
 from agent.sync.apply import ApplyOptions, Progress, apply
@@ -50,16 +51,20 @@ class Prepared:
     last: RevisionRecord | None
     history: list[RevisionRecord]
     notes: str = ""  # the chart's rendered NOTES.txt
+    rules: UserRules = field(default_factory=UserRules)  # the health rules at this revision (the app's first)
 
 
 def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
     """Fetch, render, read live and plan: everything before the first write."""
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
+    rules = ctx.health_rules(app, fetched.root, fetched.revision.commit)  # the app's own, read from Git
     rendered = render_app(app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None)
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
-    return Prepared(fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes)
+    return Prepared(
+        fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes, rules
+    )
 
 
 def _plan(
@@ -132,7 +137,7 @@ def _apply_and_record(
         return SyncResult(app.name, prepared.revision, refusal[0], refusal[1])
     dry_run, progress = options.get("dry_run", False), options.get("progress")
     apply_options = ApplyOptions.of(app.name, app.sync_policy, dry_run=dry_run, namespace=app.namespace)
-    apply_options = replace(apply_options, rules=ctx.health_rules())
+    apply_options = replace(apply_options, rules=prepared.rules)
     writes = not dry_run and bool(prepared.plan.writes)
     ahead = encode_ahead(prepared.manifests) if writes else None  # the record's bulk, made meanwhile
     applied = apply(ctx.cluster, prepared.plan, apply_options, progress)  # apply -> settle, batch by batch

@@ -14,8 +14,11 @@ and record with the sync's own stages; the record is built by
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.config import Application
 from agent.errors import AgentError, SourceFailed
+from agent.health import UserRules
 from agent.kube.errors import ClusterError
 from agent.models import ChangeSet, Manifest, Revision
 from agent.results import Failure, Operation, RollbackResult, Stage, Trigger
@@ -78,7 +81,8 @@ def roll_back(
     if the_plan.conflicts:
         message = "; ".join(s.reason for s in the_plan.conflicts)
         return RollbackResult(target.number, target.commit, reason, failure=Failure(Stage.PLAN, message))
-    applied = apply(ctx.cluster, the_plan, ApplyOptions.of(app.name, app.sync_policy), progress)
+    options = replace(ApplyOptions.of(app.name, app.sync_policy), rules=_rules_at(ctx, app, target.commit))
+    applied = apply(ctx.cluster, the_plan, options, progress)
     failure = applied.failure
     source = Revision(target.repo, target.ref, target.commit)
     change = Change(source, target.manifests, digest(manifests), the_plan, applied, started)
@@ -100,6 +104,18 @@ def roll_back(
         number = None
     changeset = ChangeSet(tuple(applied.entries))
     return RollbackResult(target.number, target.commit, reason, changeset, failure, number)
+
+
+def _rules_at(ctx: Context, app: Application, commit: str) -> UserRules:
+    """The health rules a rollback waits with: those of the commit it returns
+    to; the config's alone when that commit's folder cannot be read."""
+    if not app.health.lua_dir:
+        return ctx.health_rules(app)
+    try:
+        root, _ = checkout(ctx, app, commit)
+        return ctx.health_rules(app, root, commit)
+    except AgentError:
+        return ctx.health_rules(app)
 
 
 def rollback_after_failure(

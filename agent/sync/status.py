@@ -27,7 +27,7 @@ def drift(ctx: Context, app: Application, *, ref: str | None = None) -> DriftRep
     except AgentError as e:
         return DriftReport(app.name, None, failure=e.failure())
     resources = prepared.plan.resources
-    health = aggregate(assess(s.live, ctx.health_rules()).status for s in resources if s.desired is not None)
+    health = aggregate(assess(s.live, prepared.rules).status for s in resources if s.desired is not None)
     return DriftReport(app.name, prepared.revision, tuple(s.diff for s in resources), health=health)
 
 
@@ -45,7 +45,7 @@ def status(ctx: Context, app: Application) -> AppStatus:
         return _status(app, *unknown, None, last, message=e.failure().message, drifted=0)
     resources = prepared.plan.resources
     drifted = sum(1 for s in resources if s.diff.drifted)
-    judged = [(str(s.key), assess(s.live, ctx.health_rules())) for s in resources if s.desired is not None]
+    judged = [(str(s.key), assess(s.live, prepared.rules)) for s in resources if s.desired is not None]
     health = aggregate(h.status for _, h in judged)
     sync = SyncStatus.OUT_OF_SYNC if drifted else SyncStatus.SYNCED
     hold = holding(prepared.history, prepared.revision.commit)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent.config import parse_config
-from agent.config.health import user_rules
+from agent.config.health import app_rules, user_rules
 from agent.errors import ConfigError
 from agent.health import assess
 from agent.health.user import CelRule, LuaScript, UserRules
@@ -193,3 +193,37 @@ def test_a_malformed_pattern_names_the_scripts_line(pattern: str, words: str) ->
     health = assess(gadget(), UserRules(lua_scripts=[LuaScript("example.com", "Gadget", script, "p.lua")]))
     assert health.status is HealthStatus.UNKNOWN
     assert words in health.message
+
+
+def test_an_apps_own_rules_replace_the_configs_for_their_kinds(tmp_path: Path) -> None:
+    crashed = {"apiVersion": "example.com/v1", "kind": "Widget", "current": "status.phase == 'Crashed'"}
+    app = {"name": "web", "repo": "/r", "health": {"checks": [crashed]}}
+    cfg = parse_config(
+        {"health": {"luaDir": str(LUA), "checks": [CEL_CHECK]}, "apps": [app]}, "agent.yaml", tmp_path
+    )
+    base = user_rules(cfg.health, tmp_path)
+    rules = app_rules(cfg.apps[0], None, "").over(base)
+    health = assess(widget("Crashed"), rules)  # the app's rule, not the config's (which says Degraded)
+    assert (health.status, health.rule) == (
+        HealthStatus.HEALTHY,
+        "CEL rule for example.com/Widget (apps[web].health.checks)",
+    )
+    assert assess(widget("Crashed"), base).status is HealthStatus.DEGRADED
+    assert assess(gadget(), rules).rule.startswith("Lua health script for example.com/Gadget")  # kept
+
+
+CEL_CHECK = {
+    "apiVersion": "example.com/v1",
+    "kind": "Widget",
+    "current": "status.phase == 'Running'",
+    "failed": "status.phase == 'Crashed'",
+}
+
+
+@pytest.mark.parametrize("folder", ["/etc", "../elsewhere", "a/../../b", " "])
+def test_an_apps_lua_dir_must_be_a_folder_of_its_repository(tmp_path: Path, folder: str) -> None:
+    app = {"name": "web", "repo": "/r", "health": {"luaDir": folder}}
+    with pytest.raises(
+        ConfigError, match=r"apps\[0\]\.health\.luaDir: .* must be a folder of the app's repository"
+    ):
+        parse_config({"apps": [app]}, "agent.yaml", tmp_path)
