@@ -41,6 +41,7 @@ def environment() -> jinja2.Environment:
     env.filters["short"] = lambda v, n=60: _short(v, n)
     env.filters["md_code"] = md_code
     env.filters["fence"] = fence
+    env.filters["md_cell"] = md_cell
     return env
 
 
@@ -54,6 +55,12 @@ def md_code(value: object, limit: int = 60) -> str:
     ticks = "`" * (max(runs, default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def md_cell(value: object) -> str:
+    """Text as a Markdown table cell: one line, ``|`` escaped, ``-`` when empty."""
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    return text or "-"
 
 
 def fence(text: str) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 from agent.models import Action, ChangeKind, ChangeSetEntry, FieldChange
 from agent.redact import redact
 from agent.report.messages import changes_summary
-from agent.results import AppStatus, DriftReport, RollbackResult, SyncResult
+from agent.results import AppStatus, DriftReport, ObjectHealth, RollbackResult, SyncResult
 from agent.sync.record import RevisionRecord
 
 _STYLE = {
@@ -61,6 +61,8 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         console.print(f"[bold]{escape(r.app)}[/]{_revision(r)}{dry}")
         if r.changeset.entries:
             console.print(_changes_table(r.changeset.entries))
+        if r.health:
+            console.print(_health_table(r.health))
         recorded = f"; revision {r.record} recorded" if r.record else ""
         if r.unrecorded is not None:
             recorded = f"; converged, record not written ({redact(r.unrecorded)})"
@@ -76,6 +78,23 @@ def print_sync(results: Sequence[SyncResult], console: Console) -> None:
         if r.rollback is not None:
             print_rollback(r.app, r.rollback, console)
         console.print()
+
+
+_HEALTH_STYLE = {"Healthy": "green", "Progressing": "cyan", "Suspended": "cyan", "Missing": "yellow"}
+
+
+def _health_table(verdicts: Sequence[ObjectHealth]) -> Table:
+    """Each object the sync waited for: its last verdict, the rule that decided it, and why."""
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, title_justify="left")
+    table.title = "health, as last seen while waiting"
+    for column in ("OBJECT", "HEALTH", "RULE", "WHY"):
+        table.add_column(column)
+    for h in verdicts:
+        style = _HEALTH_STYLE.get(h.health, "bold red")
+        table.add_row(
+            escape(h.object), f"[{style}]{h.health}[/]", escape(h.rule), escape(_one_line(h.message))
+        )
+    return table
 
 
 def print_rollback(app: str, rb: RollbackResult, console: Console) -> None:

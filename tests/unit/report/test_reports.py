@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
+from rich.console import Console
+
 from agent.diff import diff_object
 from agent.models import Action, ChangeSet, ChangeSetEntry, ObjectKey, Revision
 from agent.report import drift_document, sync_document
-from agent.results import DriftReport, Failure, Stage, SyncResult
+from agent.report.terminal import print_sync
+from agent.results import DriftReport, Failure, ObjectHealth, Stage, SyncResult
 
 KEY = ObjectKey("apps", "Deployment", "ns", "web")
 REV = Revision("https://***@git.example/r.git", "main", "0123456789abcdef0123456789abcdef01234567")
@@ -90,3 +93,46 @@ def test_sync_documents() -> None:
     html = sync_document([result, failed], "html")
     assert "recorded as revision 3" in html and "Render failed:" in html
     assert "1 configured" in sync_document([result], "markdown")
+
+
+def _waited() -> SyncResult:
+    verdicts = (
+        ObjectHealth("Deployment/ns/web", "Healthy", "built-in Deployment", ""),
+        ObjectHealth(
+            "Gadget.example.com/ns/g",
+            "Degraded",
+            "Lua health script for example.com/Gadget (health/example.com/Gadget/health.lua)",
+            "parts | missing\nsecond line",
+        ),
+    )
+    failure = Failure(Stage.HEALTH, "Gadget.example.com/ns/g is Degraded: parts | missing")
+    return SyncResult(
+        "web", REV, ChangeSet((ChangeSetEntry(KEY, Action.CONFIGURED),)), failure, health=verdicts
+    )
+
+
+def test_sync_reports_show_each_objects_health_rule_and_why() -> None:
+    md = sync_document([_waited()], "markdown")
+    assert "| `Deployment/ns/web` | Healthy | built-in Deployment | - |" in md
+    lua = "Lua health script for example.com/Gadget (health/example.com/Gadget/health.lua)"
+    assert f"| `Gadget.example.com/ns/g` | Degraded | {lua} | parts \\| missing second line |" in md
+    html = sync_document([_waited()], "html")
+    assert '<span class="badge failed">Degraded</span></td><td>' + lua in html
+    assert "<td>parts | missing\nsecond line</td>" in html and '<span class="badge ok">Healthy</span>' in html
+    console = Console(record=True, width=200)
+    print_sync([_waited()], console)
+    text = console.export_text()
+    assert "health, as last seen while waiting" in text
+    row = next(line for line in text.splitlines() if line.startswith("Gadget.example.com/ns/g"))
+    assert row.split()[:2] == ["Gadget.example.com/ns/g", "Degraded"]
+    assert lua in row and row.rstrip().endswith("parts | missing second line")
+    assert "built-in Deployment" in text
+
+
+def test_sync_reports_without_a_wait_have_no_health_section() -> None:
+    result = SyncResult("web", REV, ChangeSet((ChangeSetEntry(KEY, Action.CONFIGURED),)), record=3)
+    assert "Health" not in sync_document([result], "markdown")
+    assert "<caption>" not in sync_document([result], "html")
+    console = Console(record=True, width=200)
+    print_sync([result], console)
+    assert "health, as last seen" not in console.export_text()
