@@ -127,8 +127,9 @@ class AppHealth(ConfigModel):
     """An app's own health rules (``apps[].health``), before the agent-wide
     ones: CEL checks, per app as in a Flux Kustomization's
     ``healthCheckExprs``, and a folder of the app's repository holding
-    ``<group>/<Kind>/health.lua`` scripts (Argo CD's
-    ``resource_customizations`` layout), read at the commit being synced."""
+    ``<group>/<Kind>/health.lua`` scripts and ``health.cel`` rules (Argo
+    CD's ``resource_customizations`` layout), read at the commit being
+    synced."""
 
     checks: list[CelHealthCheck] = Field(default_factory=list)
     lua_dir: str | None = None

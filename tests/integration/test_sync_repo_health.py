@@ -24,6 +24,7 @@ from tests.support.git_servers import SmartHttp, Upstream
 from tests.support.waits import poll
 
 SCRIPT = "health/example.com/Gadget/health.lua"
+CEL = "health/example.com/Gadget/health.cel"
 BUILT = """
 local hs = {status = "Progressing", message = "waiting to be built"}
 if obj.status ~= nil and obj.status.built then
@@ -140,7 +141,10 @@ CASES = {
         f"{SCRIPT}:2: unexpected symbol",
     ),
     "no-folder": ({SCRIPT: "return {}"}, "rules", "health.luaDir: rules/ is not a folder of the repository"),
-    "not-utf8": ({SCRIPT: "\udcff"}, "health", f"{SCRIPT} at commit"),
+    "not-utf8": ({SCRIPT: "\udcff"}, "health", f"{SCRIPT}: not UTF-8 text"),
+    "cel-syntax": ({CEL: 'current: "status.phase =="'}, "health", f"CEL rule for example.com/Gadget ({CEL})"),
+    "cel-shape": ({CEL: "- status.ready"}, "health", f"{CEL}: must be one mapping of current (required)"),
+    "cel-yaml": ({CEL: "current: [unclosed"}, "health", CEL),
 }
 
 
@@ -157,6 +161,20 @@ def test_rules_that_cannot_be_read_fail_the_sync_naming_the_file_and_change_noth
     ctx = context(tmp_path, upstream, cluster, lua_dir)
     result = reconcile(ctx, ctx.config.apps[0])
     assert result.failure is not None and result.failure.stage is Stage.RENDER
-    assert words in result.failure.message and f"commit {sha[:12]}" in result.failure.message
+    assert words in result.failure.message and f"(commit {sha[:12]})" in result.failure.message
     assert "Traceback" not in result.failure.message
     assert cluster.get("example.com/v1", "Gadget", "one", "web") is None  # nothing was applied
+
+
+def test_a_cel_rule_in_the_apps_repository_decides_health(
+    tmp_path: Path, upstream: Upstream, cluster: EmulatedCluster
+) -> None:
+    upstream.work.write(CEL, 'inProgress: "!has(status.built)"\ncurrent: status.built\n')
+    upstream.work.write("health/example.com/Gadget/health_test.yaml", "tests: []\n")  # Argo CD's: left alone
+    upstream.push("a gadget and its CEL rule")
+    ctx = context(tmp_path, upstream, cluster)
+    result = sync_while_built(ctx, cluster)
+    assert result.ok, result.failure
+    assert cluster.get("example.com/v1", "Gadget", "one", "web")["status"] == {"built": True}
+    [verdict] = [h for h in result.health if h.object.startswith("Gadget")]
+    assert (verdict.health, verdict.rule) == ("Healthy", f"CEL rule for example.com/Gadget ({CEL})")

@@ -227,3 +227,23 @@ def test_an_apps_lua_dir_must_be_a_folder_of_its_repository(tmp_path: Path, fold
         ConfigError, match=r"apps\[0\]\.health\.luaDir: .* must be a folder of the app's repository"
     ):
         parse_config({"apps": [app]}, "agent.yaml", tmp_path)
+
+
+def test_a_folder_holds_cel_rules_too_and_the_configs_own_win(tmp_path: Path) -> None:
+    rules = tmp_path / "rules" / "example.com"
+    (rules / "Widget").mkdir(parents=True)
+    (rules / "Widget" / "health.cel").write_text("current: status.phase == 'Crashed'\n")
+    (rules / "Sprocket").mkdir()
+    (rules / "Sprocket" / "health.cel").write_text('failed: "true"\ncurrent: "false"\n')
+    cfg = parse_config({"health": {"luaDir": "rules", "checks": [CEL_CHECK]}}, "agent.yaml", tmp_path)
+    both = user_rules(cfg.health, tmp_path)
+    assert assess(widget("Crashed"), both).status is HealthStatus.DEGRADED  # the config's check
+    sprocket = {"apiVersion": "example.com/v1", "kind": "Sprocket", "metadata": {"name": "s"}}
+    health = assess(sprocket, both)
+    assert (health.status, health.rule) == (
+        HealthStatus.DEGRADED,
+        f"CEL rule for example.com/Sprocket ({tmp_path / 'rules'}/example.com/Sprocket/health.cel)",
+    )
+    (rules / "Sprocket" / "health.cel").write_text("current: 1\n")
+    with pytest.raises(ConfigError, match="Sprocket/health.cel: current: must be a CEL expression"):
+        user_rules(cfg.health, tmp_path)
