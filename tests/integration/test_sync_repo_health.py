@@ -68,14 +68,16 @@ def upstream(tmp_path: Path) -> Iterator[Upstream]:
     server.stop()
 
 
-def context(tmp_path: Path, up: Upstream, cluster: EmulatedCluster, lua_dir: str = "health") -> Context:
+def context(
+    tmp_path: Path, up: Upstream, cluster: EmulatedCluster, lua_dir: str = "health", *, rollback: bool = False
+) -> Context:
     app = {
         "name": "web",
         "repo": up.url,
         "path": "app",
         "namespace": "web",
         "health": {"luaDir": lua_dir},
-        "syncPolicy": {"createNamespace": True, "healthTimeoutSeconds": 3, "rollbackOnFailure": False},
+        "syncPolicy": {"createNamespace": True, "healthTimeoutSeconds": 3, "rollbackOnFailure": rollback},
     }
     cfg = parse_config(
         {"source": {"allowedSchemes": ["http"]}, "stateDir": str(tmp_path / "state"), "apps": [app]},
@@ -178,3 +180,26 @@ def test_a_cel_rule_in_the_apps_repository_decides_health(
     assert cluster.get("example.com/v1", "Gadget", "one", "web")["status"] == {"built": True}
     [verdict] = [h for h in result.health if h.object.startswith("Gadget")]
     assert (verdict.health, verdict.rule) == ("Healthy", f"CEL rule for example.com/Gadget ({CEL})")
+
+
+def test_a_rollback_waits_with_the_rules_of_the_commit_it_returns_to(
+    tmp_path: Path, upstream: Upstream, cluster: EmulatedCluster
+) -> None:
+    upstream.work.write(SCRIPT, BUILT)
+    upstream.push("a gadget and its health rule")
+    ctx = context(tmp_path, upstream, cluster, rollback=True)
+    app = ctx.config.apps[0]
+    assert sync_while_built(ctx, cluster).ok
+    cluster.patch("example.com/v1", "Gadget", "one", "web", {"status": {"built": None}}, subresource="status")
+    upstream.work.write(SCRIPT, BROKEN)
+    upstream.work.write("app/gadget.yaml", yaml.safe_dump({**GADGET, "spec": {"size": 2}}))
+    upstream.push("a change its own rule calls broken")
+    result = reconcile(ctx, app)
+    assert result.failure is not None and "Degraded: broken parts" in result.failure.message
+    rollback = result.rollback
+    assert rollback is not None and rollback.to_revision == 1
+    # the revision it returns to judges by its own rule: not built, so the rollback waits and times out;
+    # the failed commit's rule would call it Degraded, the built-in rules Healthy
+    assert rollback.failure is not None, rollback
+    assert "is still Progressing after 3s (waiting to be built)" in rollback.failure.message
+    assert "broken parts" not in rollback.failure.message
