@@ -21,8 +21,9 @@ Three bounds stop a script that would not end:
   and the figure.  The bound is conservative: it assumes no match, so a
   long subject matched by a pattern of several repeated items may be
   refused although the match would have ended early.  A pattern of one
-  item, and a plain ``find``, cost the subject's length (times the plain
-  pattern's).
+  item costs the subject's length; a plain ``find`` (or a pattern without
+  special characters) the subject's length plus the pattern's for each
+  place its first character appears.
 """
 
 from __future__ import annotations
@@ -164,7 +165,11 @@ local function charge(name, s, p, init, plain, anchored)
   if type(p) ~= "string" and type(p) ~= "number" then return end
   s, p = tostring(s), tostring(p)
   if type(init) == "number" and init > 1 then s = ssub(s, init) end
-  local ok, steps = true, (#s + 1) * math.max(#p, 1)
+  local ok, steps = true, #s + 1
+  if #p > 0 then  -- a literal: compared where its first character is found
+    local first = ssub(p, 1, 1)
+    steps = steps + select(2, sgsub(s, sfind(first, "^%p") and "%" .. first or first, "")) * #p
+  end
   if not plain and sfind(p, "[%^%$%*%+%?%.%(%)%[%]%%%-]") then
     ok, steps = pcall(bound, s, p, anchored)
     if not ok then  -- a malformed pattern: Lua's own message, at the script's line
