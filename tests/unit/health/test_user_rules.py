@@ -251,6 +251,9 @@ def test_a_folder_holds_cel_rules_too_and_the_configs_own_win(tmp_path: Path) ->
 
 def test_a_plain_find_costs_about_the_subjects_length() -> None:
     # 1,000,000 characters searched for a 100-character needle: well within the budget
-    script = "local s = string.rep('ab', 500000)\nreturn {status = 'Healthy', message = tostring(s:find(string.rep('x', 100), 1, true))}"
+    script = (
+        "local s = string.rep('ab', 500000)\n"
+        "return {status = 'Healthy', message = tostring(s:find(string.rep('x', 100), 1, true))}"
+    )
     health = assess(gadget(), UserRules(lua_scripts=[LuaScript("example.com", "Gadget", script)]))
     assert (health.status, health.message) == (HealthStatus.HEALTHY, "nil")
