@@ -213,12 +213,33 @@ class DaemonConfig(ConfigModel):
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     api_token: str | None = None  # bearer token for POST sync/rollback; none: those are disabled
+    read_token: str | bool | None = Field(
+        default=None,
+        description="reading the pages and the API needs a token too: true (the apiToken) or another token",
+    )
     notifications: list[Notification] = Field(default_factory=list)
     shutdown_grace_seconds: float = Field(default=60, ge=0)
     header_timeout_seconds: float = Field(default=10, gt=0)
     read_timeout_seconds: float = Field(default=30, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _read_token(self) -> DaemonConfig:
+        if self.read_token is True and not self.api_token:
+            raise ValueError("readToken: true means the apiToken guards reads too, but no apiToken is set")
+        if self.read_token == "":
+            raise ValueError("readToken: an empty token")
+        return self
+
+    def read_tokens(self) -> tuple[str, ...]:
+        """The tokens that may read the pages and the API; () when reading is open."""
+        if self.read_token is None or self.read_token is False:
+            return ()
+        tokens = [self.api_token] if self.api_token else []
+        if isinstance(self.read_token, str):
+            tokens.append(self.read_token)
+        return tuple(tokens)
 
 
 class AgentConfig(ConfigModel):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from agent.config import AgentConfig
     from agent.daemon.state import AppSnapshot, Manual, RunResult
+    from agent.daemon.tree import Related
     from agent.daemon.webhooks import Push
     from agent.report.metrics import Metrics
     from agent.results import Trigger
@@ -74,3 +75,7 @@ class DaemonView(Protocol):
     def history(self, name: str) -> Sequence[RevisionRecord]:
         """The app's revision records, read from the cluster (raises
         :class:`~agent.errors.AgentError` when that fails)."""
+
+    def related(self, name: str) -> Related:
+        """What the cluster's controllers made for the app's objects, and
+        the recent Events about them, read from the cluster now."""

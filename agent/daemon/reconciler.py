@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from agent.config import Application
 from agent.daemon.logs import app_log
 from agent.daemon.state import AppState, Manual, Observation, Outcome, RunResult
+from agent.daemon.tree import live_object
 from agent.errors import AgentError
 from agent.health import aggregate, assess
 from agent.models import DiffStatus, HealthStatus, SyncStatus
@@ -63,7 +64,10 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
     judged.sort(key=lambda kh: (-kh[1].status.rank, kh[0]))
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
-    obs = Observation(now(), prepared.revision, report.sync_status, health, report, held, held or "", each)
+    objects = tuple(live_object(s) for s in resources)  # what the app's page draws
+    obs = Observation(
+        now(), prepared.revision, report.sync_status, health, report, held, held or "", each, objects
+    )
     return obs, prepared
 
 
