@@ -206,7 +206,10 @@ class BackoffSettings(ConfigModel):
 class DaemonConfig(ConfigModel):
     """``gitops-agent run``: the HTTP server, the scheduler and its limits."""
 
-    address: str = "127.0.0.1"
+    address: str = Field(
+        default_factory=lambda: os.environ.get("GITOPS_AGENT_ADDRESS") or "127.0.0.1",
+        description="where to listen; default: $GITOPS_AGENT_ADDRESS (0.0.0.0 in the image), else 127.0.0.1",
+    )
     port: int = Field(default=8080, ge=0, le=65535)
     concurrency: int = Field(default=4, ge=1, description="apps reconciled at the same time")
     jitter_percent: float = Field(default=10, ge=0, le=50, description="random spread of each interval")
@@ -219,6 +222,9 @@ class DaemonConfig(ConfigModel):
     )
     notifications: list[Notification] = Field(default_factory=list)
     shutdown_grace_seconds: float = Field(default=60, ge=0)
+    liveness_seconds: float = Field(
+        default=120, ge=5, description="/livez answers 503 when the scheduler has not ticked for this long"
+    )
     header_timeout_seconds: float = Field(default=10, gt=0)
     read_timeout_seconds: float = Field(default=30, gt=0)
     log_format: Literal["text", "json"] = "text"

@@ -57,6 +57,9 @@ class DaemonView(Protocol):
     def is_ready(self) -> bool:
         """True after the first successful contact with the cluster."""
 
+    def stalled_for(self) -> float:
+        """Seconds since the scheduler last ticked (its heartbeat job ran)."""
+
     def snapshot(self, name: str) -> AppSnapshot | None:
         """The app's state now; None for an app the configuration lacks."""
 

@@ -81,6 +81,9 @@ class Daemon:
     def is_ready(self) -> bool:
         return self._ready.is_set()
 
+    def stalled_for(self) -> float:
+        return self.scheduler.stalled_for()
+
     def snapshot(self, name: str) -> AppSnapshot | None:
         state = self.scheduler.states.get(name)
         return None if state is None else state.snapshot()
