@@ -18,7 +18,8 @@ from typing import Any
 from agent.cluster import ClusterClient
 from agent.health import assess
 from agent.kube.errors import ClusterError
-from agent.models import JSONDict, ResourceDiff
+from agent.models import JSONDict
+from agent.sync.plan import Step
 
 # Kinds a controller makes for its owner, in the order they are looked for,
 # each with the kinds that can own it.
@@ -74,13 +75,12 @@ def last_change(live: Mapping[str, Any]) -> tuple[str, str]:
     return str(newest.get("manager") or ""), str(newest["time"])
 
 
-def live_object(step: Any) -> LiveObject:
+def live_object(step: Step) -> LiveObject:
     """What the page keeps of one planned object (a plan step: its key,
     API version, diff and live object, None when missing).  A drifted
     object's last change is the newest write to a field that differs, as
     the drift report names it; otherwise its newest ``managedFields`` entry."""
-    live: Mapping[str, Any] | None = step.live
-    diff: ResourceDiff = step.diff
+    live, diff = step.live, step.diff
     meta = (live or {}).get("metadata") or {}
     manager, at = last_change(live) if live is not None else ("", "")
     written = sorted((c.time, c.manager) for c in diff.changes if c.manager) or (

@@ -55,6 +55,15 @@ spec:
       containers: [{{name: web, image: "registry.example.com/web:1.0"}}]
 """
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+# An app whose folder does not exist: its long error message must wrap on the status page.
+BROKEN = {
+    "name": "broken",
+    "repo": "",  # set to the upstream's URL
+    "revision": "main",
+    "path": "apps/" + "a-folder-name-that-goes-on-and-on-" * 4 + "end",
+    "namespace": "broken",
+    "intervalSeconds": 3600,
+}
 
 
 @pytest.fixture
@@ -189,6 +198,7 @@ def _prepare(tmp_path: Path, upstream: Upstream, engine: tuple[EmulatedCluster, 
         daemon={"readToken": True},
         kubeconfig=kubeconfig,
         web={"syncPolicy": {"selfHeal": False}},
+        apps=[{**BROKEN, "repo": upstream.url}],
     )
     first = upstream.work.git("rev-parse", "HEAD")
     wait_for(lambda: (api(d, "/api/v1/apps/web")["revision"] or {}).get("commit") == first, 60, "sync 1")
@@ -275,6 +285,21 @@ def _buttons(page: Page, d: Daemon, cluster: EmulatedCluster) -> None:
     wait_for(lambda: live_value() == "one", 60, "the rollback by the button")
 
 
+def _status_page_fits(page: Page, base: str) -> None:
+    page.goto(base + "/")
+    wait_for(
+        lambda: text(page, "#app-broken td.msg") or page.goto(base + "/"), 30, "the broken app's message"
+    )
+    assert "a-folder-name-that-goes-on-and-on" in text(page, "#app-broken td.msg")
+    width = page.evaluate("window.innerWidth")
+    assert width == 1280
+    for cell in ("#app-broken td.msg", "#app-web td:nth-child(8)"):  # the message, and the links column
+        right = page.evaluate(f"document.querySelector({cell!r}).getBoundingClientRect().right")
+        assert right <= width, (cell, right)
+    assert no_horizontal_overflow(page)
+    page.screenshot(SCREENSHOTS / "status-page-1280.png")
+
+
 def test_app_page_login_tree_drift_history_events_and_buttons(
     tmp_path: Path, upstream: Upstream, engine: tuple[EmulatedCluster, Path]
 ) -> None:
@@ -282,6 +307,8 @@ def test_app_page_login_tree_drift_history_events_and_buttons(
     page = Page(tmp_path / "chromium")
     try:
         _logged_in_with_a_safe_cookie(page, d.base)
+        _status_page_fits(page, d.base)
+        page.goto(d.base + "/apps/web")
         _tree_drift_history_events(page)
         page.screenshot(SCREENSHOTS / "app-page-1280.png")
         _revision(page)
