@@ -213,6 +213,9 @@ def _prepare(tmp_path: Path, upstream: Upstream, engine: tuple[EmulatedCluster, 
     controllers_and_events(cluster)
     webhook(d, upstream)  # the same commit: the reconcile only reports the drift (selfHeal is off)
     wait_for(lambda: api(d, "/api/v1/apps/web")["drifted"] == 1, 60, "the drift to be seen")
+    objects = {o["object"]: o for o in api(d, "/api/v1/apps/web")["objects"]}
+    assert objects["ConfigMap/web/settings"]["status"] == "modified"
+    assert objects["ConfigMap/web/settings"]["changedBy"] == "kubectl-edit"
     return d
 
 
@@ -329,6 +332,9 @@ def test_pages_on_a_phone_and_the_api_docs_offline(
         assert no_horizontal_overflow(page)
         assert page.evaluate("getComputedStyle(document.querySelector('#sync')).display") != "none"
         page.screenshot(SCREENSHOTS / "app-page-phone.png")
+        page.goto(d.base + "/apps/web/revisions/2")
+        assert "+  value: two" in text(page, "#diff")
+        assert no_horizontal_overflow(page)
         page.goto(d.base + "/")
         assert no_horizontal_overflow(page)
         assert page.evaluate("document.querySelector('#app-web a').getAttribute('href')") == "/apps/web"
