@@ -66,10 +66,17 @@ async def login(request: Request, d: Daemon) -> Response:
         sessions(request).issue(role),
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_over_https(request),
         path="/",
     )
     return response
+
+
+def _over_https(request: Request) -> bool:
+    """HTTPS here, or at the proxy in front (``X-Forwarded-Proto``: trusting it
+    can only make the cookie stricter)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def _checked(request: Request, form: dict[str, str], *, admin: bool) -> None:

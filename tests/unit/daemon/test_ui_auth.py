@@ -85,7 +85,7 @@ def log_in(c: TestClient, token: str) -> str:
     assert answer.status_code == 303 and answer.headers["location"] == "/apps/web"
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age" not in cookie
-    assert token not in cookie
+    assert token not in cookie and "Secure" not in cookie  # plain HTTP here
     page = c.get("/apps/web").text
     m = re.search(r'name="csrf" value="([^"]+)"', page)
     assert m
@@ -117,6 +117,10 @@ def test_a_read_token_guards_pages_and_api(tmp_path: Path, read_token: bool | st
     assert c.post("/login", data={"token": "wrong"}).status_code == 401
     log_in(c, TOKEN)
     assert c.get("/api/v1/apps").status_code == 200  # the session reads the API too
+    behind_tls = c.post(
+        "/login", data={"token": TOKEN}, headers={"X-Forwarded-Proto": "https"}, follow_redirects=False
+    )
+    assert "Secure" in behind_tls.headers["set-cookie"]
     assert c.get("/").status_code == 200
 
 
