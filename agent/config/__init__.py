@@ -206,19 +206,46 @@ class BackoffSettings(ConfigModel):
 class DaemonConfig(ConfigModel):
     """``gitops-agent run``: the HTTP server, the scheduler and its limits."""
 
-    address: str = "127.0.0.1"
+    address: str = Field(
+        default_factory=lambda: os.environ.get("GITOPS_AGENT_ADDRESS") or "127.0.0.1",
+        description="where to listen; default: $GITOPS_AGENT_ADDRESS (0.0.0.0 in the image), else 127.0.0.1",
+    )
     port: int = Field(default=8080, ge=0, le=65535)
     concurrency: int = Field(default=4, ge=1, description="apps reconciled at the same time")
     jitter_percent: float = Field(default=10, ge=0, le=50, description="random spread of each interval")
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     api_token: str | None = None  # bearer token for POST sync/rollback; none: those are disabled
+    read_token: str | bool | None = Field(
+        default=None,
+        description="reading the pages and the API needs a token too: true (the apiToken) or another token",
+    )
     notifications: list[Notification] = Field(default_factory=list)
     shutdown_grace_seconds: float = Field(default=60, ge=0)
+    liveness_seconds: float = Field(
+        default=120, ge=5, description="/livez answers 503 when the scheduler has not ticked for this long"
+    )
     header_timeout_seconds: float = Field(default=10, gt=0)
     read_timeout_seconds: float = Field(default=30, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _read_token(self) -> DaemonConfig:
+        if self.read_token is True and not self.api_token:
+            raise ValueError("readToken: true means the apiToken guards reads too, but no apiToken is set")
+        if self.read_token == "":
+            raise ValueError("readToken: an empty token")
+        return self
+
+    def read_tokens(self) -> tuple[str, ...]:
+        """The tokens that may read the pages and the API; () when reading is open."""
+        if self.read_token is None or self.read_token is False:
+            return ()
+        tokens = [self.api_token] if self.api_token else []
+        if isinstance(self.read_token, str):
+            tokens.append(self.read_token)
+        return tuple(tokens)
 
 
 class AgentConfig(ConfigModel):

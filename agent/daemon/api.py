@@ -15,28 +15,34 @@ the daemon is reached through :class:`~agent.daemon.protocol.DaemonView`
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from agent import __version__
 from agent.daemon.limits import BodyLimits
 from agent.daemon.protocol import DaemonView
 from agent.daemon.routers.apps import apps
-from agent.daemon.routers.common import Redacted
+from agent.daemon.routers.common import LoginRequired, Redacted, readable
 from agent.daemon.routers.drift import drift
 from agent.daemon.routers.history import history
 from agent.daemon.routers.probes import probes
 from agent.daemon.routers.triggers import triggers
+from agent.daemon.routers.ui import ui
 from agent.daemon.routers.webhooks import provider_label, webhooks
+from agent.daemon.session import Sessions
 
-_ROUTERS = (probes, apps, drift, history, triggers, webhooks)
+_OPEN = (probes, triggers, webhooks, ui)  # each checks its own token (probes need none)
+_READ = (apps, drift, history)  # behind daemon.readToken when it is set
 
 
 def create_app(d: DaemonView) -> BodyLimits:
     """The ASGI app serving ``d``: FastAPI with its routers, request counting,
     and the body limits of ``daemon.webhook`` in front."""
     settings = d.config.daemon
-    api = FastAPI(
+    api: FastAPI = FastAPIOffline(  # Swagger UI served from the package, no CDN
         title="gitops-agent",
         version=__version__,
         description="Status of the apps the agent keeps equal to Git, drift reports, history, and triggers.",
@@ -45,21 +51,51 @@ def create_app(d: DaemonView) -> BodyLimits:
         redoc_url=None,
     )
     api.state.daemon = d
-    for router in _ROUTERS:
+    api.state.sessions = Sessions()
+    for router in _OPEN:
         api.include_router(router)
+    for router in _READ:
+        api.include_router(router, dependencies=[Depends(readable)])
 
-    @api.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        d.metrics.api_requests.labels(request.method, str(response.status_code)).inc()
-        return response
+    @api.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return Redacted({"detail": exc.detail}, status_code=401, headers=exc.headers)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     return BodyLimits(
-        api,
+        _Counted(api, d),
         max_body=settings.webhook.max_body_bytes,
         read_timeout=settings.read_timeout_seconds,
         on_refused=lambda scope, status: _refused(d, scope, status),
     )
+
+
+class _Counted:
+    """Counts every answer in ``gitops_agent_api_requests_total`` (a plain ASGI
+    middleware: Starlette's ``BaseHTTPMiddleware`` cuts file answers short)."""
+
+    def __init__(self, app: Any, d: DaemonView) -> None:
+        self.app = app
+        self.d = d
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def counting(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting)
+        finally:
+            self.d.metrics.api_requests.labels(scope["method"], str(status)).inc()
 
 
 def _refused(d: DaemonView, scope: dict[str, Any], status: int) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from agent.config import AgentConfig
     from agent.daemon.state import AppSnapshot, Manual, RunResult
+    from agent.daemon.tree import Related
     from agent.daemon.webhooks import Push
     from agent.report.metrics import Metrics
     from agent.results import Trigger
@@ -56,6 +57,9 @@ class DaemonView(Protocol):
     def is_ready(self) -> bool:
         """True after the first successful contact with the cluster."""
 
+    def stalled_for(self) -> float:
+        """Seconds since the scheduler last ticked (its heartbeat job ran)."""
+
     def snapshot(self, name: str) -> AppSnapshot | None:
         """The app's state now; None for an app the configuration lacks."""
 
@@ -74,3 +78,7 @@ class DaemonView(Protocol):
     def history(self, name: str) -> Sequence[RevisionRecord]:
         """The app's revision records, read from the cluster (raises
         :class:`~agent.errors.AgentError` when that fails)."""
+
+    def related(self, name: str) -> Related:
+        """What the cluster's controllers made for the app's objects, and
+        the recent Events about them, read from the cluster now."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from agent.config import Application
 from agent.daemon.logs import app_log
 from agent.daemon.state import AppState, Manual, Observation, Outcome, RunResult
+from agent.daemon.tree import live_object
 from agent.errors import AgentError
 from agent.health import aggregate, assess
 from agent.models import DiffStatus, HealthStatus, SyncStatus
@@ -63,7 +64,10 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
     judged.sort(key=lambda kh: (-kh[1].status.rank, kh[0]))
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
-    obs = Observation(now(), prepared.revision, report.sync_status, health, report, held, held or "", each)
+    objects = tuple(live_object(s) for s in resources)  # what the app's page draws
+    obs = Observation(
+        now(), prepared.revision, report.sync_status, health, report, held, held or "", each, objects
+    )
     return obs, prepared
 
 
@@ -134,11 +138,11 @@ class Reconciler:
         if prepared is None:
             return _Done(Outcome.FAILED, obs, obs.message)
         moved = _desired_moved(prepared)
-        if not moved:
+        policy = app.sync_policy
+        if not moved or not policy.automated:  # a report-only app never syncs: its last record stays old
             self._drift_news(app, state, obs)
         if obs.held is not None:
             return _Done(Outcome.HELD, obs, obs.held)
-        policy = app.sync_policy
         if not policy.automated or not (moved or (policy.self_heal and _healable(app, obs))):
             return _Done(Outcome.DRIFT if obs.drifted else Outcome.UNCHANGED, obs)
         result = reconcile(self.ctx, app, trigger=trigger, prepared=prepared)
@@ -175,7 +179,9 @@ class Reconciler:
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _drift_news(self, app: Application, state: AppState, obs: Observation) -> None:
-        """Notify drift the cluster took on by itself (not a new commit), once."""
+        """Notify each drifted object once: for an automated app, drift the
+        cluster took on by itself (a new commit is synced instead); for a
+        report-only app, any difference from Git, a new commit's included."""
         keys = _drifted_keys(obs)
         new = keys - state.drifted_keys
         state.drifted_keys = keys

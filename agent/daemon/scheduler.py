@@ -65,8 +65,13 @@ class Scheduler:
         self._guard = threading.Lock()  # the queue: which apps wait (their state.pending)
         self._idle = threading.Condition()
         self._draining = False
+        self.last_tick = time.monotonic()  # the heartbeat: the scheduler's own loop still runs jobs
+        self.heartbeat = min(5.0, daemon.liveness_seconds / 4)
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=daemon.concurrency)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=daemon.concurrency),
+                "heartbeat": ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             timezone=UTC,
         )
@@ -83,7 +88,21 @@ class Scheduler:
             self._scheduler.add_job(
                 self._job, trigger, args=[app.name], id=app.name, name=app.name, next_run_time=first
             )
+        self._scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=self.heartbeat, timezone=UTC),
+            id=":heartbeat",
+            executor="heartbeat",
+        )
         self._scheduler.start()
+        self._tick()
+
+    def _tick(self) -> None:
+        self.last_tick = time.monotonic()
+
+    def stalled_for(self) -> float:
+        """Seconds since the scheduler last ran its heartbeat job."""
+        return time.monotonic() - self.last_tick
 
     @property
     def draining(self) -> bool:

@@ -38,6 +38,7 @@ from agent.daemon.matching import selected
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
+from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
@@ -80,6 +81,9 @@ class Daemon:
     def is_ready(self) -> bool:
         return self._ready.is_set()
 
+    def stalled_for(self) -> float:
+        return self.scheduler.stalled_for()
+
     def snapshot(self, name: str) -> AppSnapshot | None:
         state = self.scheduler.states.get(name)
         return None if state is None else state.snapshot()
@@ -94,6 +98,11 @@ class Daemon:
 
     def history(self, name: str) -> Sequence[RevisionRecord]:
         return self.ctx.records().history(name)
+
+    def related(self, name: str) -> Related:
+        state = self.scheduler.states.get(name)
+        obs = None if state is None else state.snapshot().observation
+        return Related() if obs is None else related(self.ctx.cluster, obs.objects)
 
     def targets(self, pushes: Sequence[Push]) -> list[str]:
         apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.config.apps]

@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.daemon.tree import LiveObject
 from agent.models import HealthStatus, JSONDict, Revision, SyncStatus
 from agent.results import DriftReport, ObjectHealth, Operation, RollbackResult, SyncResult, Trigger
 
@@ -41,6 +42,7 @@ class Observation:
     held: str | None = None
     message: str = ""
     resources: tuple[ObjectHealth, ...] = ()  # each object's health and deciding rule, worst first
+    objects: tuple[LiveObject, ...] = ()  # each object as the app's page draws it, in plan order
 
     @property
     def drifted(self) -> int:

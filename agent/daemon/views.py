@@ -45,6 +45,7 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
     if detail:
         out["drift"] = obs.to_dict()["drift"] if obs else None
         out["resources"] = [r.to_dict() for r in obs.resources] if obs else []
+        out["objects"] = [o.to_dict() for o in obs.objects] if obs else []  # sync status, last change
         out["lastResult"] = None if last is None else last.to_dict()
         out["links"] = {
             "drift": f"/api/v1/apps/{name}/drift",

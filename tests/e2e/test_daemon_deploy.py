@@ -25,7 +25,10 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def synced(tmp_path: Path) -> tuple[EmulatedCluster, Path]:
     repo = GitRepo(tmp_path / "repo")
-    shutil.copytree(PROJECT / "deploy", repo.path / "deploy")
+    # the manifests as plain YAML; kustomization.yaml is kubectl's (apply -k), not an object
+    shutil.copytree(
+        PROJECT / "deploy", repo.path / "deploy", ignore=shutil.ignore_patterns("kustomization.yaml")
+    )
     repo.commit("deploy")
     config = write_config(
         tmp_path / "agent.yaml",
@@ -45,9 +48,9 @@ def synced(tmp_path: Path) -> tuple[EmulatedCluster, Path]:
     first = agent("sync", "-c", str(config), "-o", "json")
     assert first.returncode == 0, first.stdout + first.stderr
     (app,) = json.loads(first.stdout)["apps"]
-    assert app["ok"] and app["summary"] == {"created": 10}
+    assert app["ok"] and app["summary"] == {"created": 13}
     again = agent("sync", "-c", str(config), "-o", "json")
-    assert json.loads(again.stdout)["apps"][0]["summary"] == {"unchanged": 10}  # no false drift
+    assert json.loads(again.stdout)["apps"][0]["summary"] == {"unchanged": 13}  # no false drift
     cluster = EmulatedCluster(tmp_path / "cluster.db")
     yield cluster, config
     cluster.close()
@@ -67,7 +70,8 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
     assert pod["spec"]["serviceAccountName"] == "gitops-agent"
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     (port,) = container["ports"]
 
@@ -80,7 +84,7 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
     needed = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
     assert needed and needed <= set(secret["data"])  # every ${VAR} comes from the Secret
 
-    env = {k: f"value-of-{k}" for k in needed}
+    env = {k: f"value-of-{k}" for k in needed} | {e["name"]: e["value"] for e in container["env"]}
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
@@ -100,10 +104,9 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
     for rule in role["rules"]:
         assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"]
         assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
-    records = get(cluster, "rbac.authorization.k8s.io/v1", "Role", "gitops-agent-records")
-    assert records["rules"] == [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "delete"]}
-    ]
+    assert not any("secrets" in rule["resources"] for rule in role["rules"])  # never cluster-wide
+    secrets = get(cluster, "rbac.authorization.k8s.io/v1", "RoleBinding", "gitops-agent-secrets")
+    assert secrets["roleRef"]["name"] == "gitops-agent-secrets"  # in the agent's namespace only
     binding = get(cluster, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "gitops-agent", "")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "gitops-agent", "namespace": "gitops-agent"}
@@ -113,9 +116,9 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
 def test_dockerfile_runs_the_daemon_as_a_non_root_user_with_git() -> None:
     text = (PROJECT / "Dockerfile").read_text()
     final = text.rsplit("\nFROM ", 1)[1]  # the image that ships
-    assert final.startswith("python:3.12-slim")
+    assert final.startswith("${PYTHON_IMAGE}") and "ARG PYTHON_IMAGE=python:3.12-slim" in text
     assert re.search(r"apt-get install[^\n]*\\\n[^\n]*\bgit\b", final) or " git " in final
     assert "\nUSER 10001" in final
-    assert "\nHEALTHCHECK " in final and "/healthz" in final
+    assert "\nHEALTHCHECK " in final and "/livez" in final
     assert 'ENTRYPOINT ["gitops-agent", "run"]' in final
     assert "gcc" not in final and "build-essential" not in final

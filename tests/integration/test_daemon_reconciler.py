@@ -210,3 +210,34 @@ def test_manual_rollback(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
     assert live_value(cluster) == "one"
     bad = rec.run(app, state, "manual", Manual("rollback", to=42))
     assert bad.outcome == "failed" and "no revision 42" in bad.message
+
+
+def test_report_only_keeps_notifying_drift_after_new_commits(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    """A report-only app never syncs, so its last record stays at an old
+    commit: drift the cluster takes on after a new commit, and what a new
+    commit itself changes, are still notified, each object once."""
+    receiver = Receiver()
+    try:
+        repo.write("app/other.yaml", CONFIGMAP.format(value="x").replace("settings", "other"))
+        app, rec, state = make(tmp_path, repo, cluster, {"automated": False}, receiver)
+        assert rec.run(app, state, "manual", Manual("sync")).outcome == "synced"
+        repo.write("NOTES.md", "not part of the app\n")
+        repo.commit("notes")
+        assert rec.run(app, state, "schedule").outcome == "unchanged"
+        cluster.merge_patch("v1", "ConfigMap", "other", "web", {"data": {"value": "by-hand"}})
+        assert rec.run(app, state, "schedule").outcome == "drift"
+        assert rec.run(app, state, "schedule").outcome == "drift"  # the same drift: no second note
+        repo.write("app/cm.yaml", CONFIGMAP.format(value="two"))
+        repo.commit("two")
+        assert rec.run(app, state, "schedule").outcome == "drift"
+        rec.notifier.close(wait=True)
+        assert [(n["event"], n["objects"]) for n in receiver.received] == [
+            ("drift", ["ConfigMap/web/other"]),
+            ("drift", ["ConfigMap/web/other", "ConfigMap/web/settings"]),
+        ]
+        assert all("automated sync is off" in n["message"] for n in receiver.received)
+        assert live_value(cluster) == "one"
+    finally:
+        receiver.close()

@@ -132,6 +132,8 @@ def start(
     daemon: dict[str, Any] | None = None,
     apps: list[dict[str, Any]] = (),
     kubeconfig: Path | None = None,
+    *,
+    web: dict[str, Any] | None = None,
 ) -> Daemon:
     port = free_port()
     settings: dict[str, Any] = {
@@ -158,6 +160,7 @@ def start(
                 "path": "app",
                 "namespace": "web",
                 "intervalSeconds": 3600,
+                **(web or {}),
             },
             *apps,
         ],

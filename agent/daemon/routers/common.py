@@ -1,5 +1,6 @@
 """What every router shares: the redacting JSON answer, the daemon as a
-dependency, the app lookup (404) and the bearer-token check."""
+dependency, the app lookup (404), the bearer-token check for actions and
+the read check (a bearer token or a login session, when reading is guarded)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent.daemon.protocol import DaemonView
+from agent.daemon.session import COOKIE, Sessions, role_of
 from agent.daemon.state import AppSnapshot
 from agent.redact import redact
 
@@ -54,3 +56,35 @@ def authorized(d: Daemon, creds: Annotated[HTTPAuthorizationCredentials | None, 
     given = creds.credentials if creds is not None and creds.scheme.lower() == "bearer" else ""
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+class LoginRequired(HTTPException):
+    """Reading is guarded and the request carries no valid token or session:
+    the API answers 401, a page sends the browser to the login form."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "a token is needed to read", headers={"WWW-Authenticate": "Bearer"})
+
+
+def sessions(request: Request) -> Sessions:
+    return cast(Sessions, request.app.state.sessions)
+
+
+def session_role(request: Request) -> str | None:
+    """The role of the request's login session, if it has one."""
+    return sessions(request).role(request.cookies.get(COOKIE))
+
+
+def readable(
+    request: Request, d: Daemon, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Open unless ``daemon.readToken`` is set; then a bearer token (the read
+    or the API token) or a login session is needed."""
+    settings = d.config.daemon
+    if not settings.read_tokens():
+        return
+    if creds is not None and creds.scheme.lower() == "bearer" and role_of(settings, creds.credentials):
+        return
+    if session_role(request) is not None:
+        return
+    raise LoginRequired()
