@@ -74,3 +74,38 @@ def test_errors_do_not_quote_the_values_passed(tmp_path: Path, expr: str) -> Non
     with pytest.raises(RenderFailed) as e:
         run(root, "c")
     assert "hunter2" not in str(e.value)
+
+
+RUNAWAY = {
+    # one division of two numbers of 16 and 8 million bits: minutes inside the interpreter,
+    # where no per-step check can reach (the result's size is checked only once it is made)
+    "a division of huge numbers": "{% set a = ('f' * 4000000) | int(base=16) %}"
+    "{% set b = ('e' * 2000000) | int(base=16) %}{{ a % b }}",
+    # two distinct structures sharing their halves: one == walks 2**40 leaves
+    "comparing deeply shared structures": "{% set ns = namespace(a=[1], b=[1]) %}"
+    "{% for i in range(40) %}{% set ns.a = [ns.a, ns.a] %}{% set ns.b = [ns.b, ns.b] %}{% endfor %}"
+    "{{ ns.a == ns.b }}",
+}
+
+
+@pytest.mark.parametrize("expr", RUNAWAY.values(), ids=RUNAWAY.keys())
+def test_one_long_operation_is_stopped_when_the_budget_runs_out(tmp_path: Path, expr: str) -> None:
+    """The render runs in a worker process that is killed past its deadline."""
+    root = chart(tmp_path, expr)
+    with pytest.raises(RenderFailed, match=r"^c: rendering took longer than 1 s; stopped$"):
+        run(root, "c", limits=Limits(max_seconds=1))
+    # the next render gets a fresh worker and works
+    (root / "c" / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {v: ok}\n"
+    )
+    assert run(root, "c").manifests[0].obj["data"] == {"v": "ok"}
+
+
+def test_a_render_beyond_its_memory_budget_is_stopped(tmp_path: Path) -> None:
+    """Thirty strings of 10 MB kept in a list: 300 MB, over a 64 MiB budget."""
+    expr = (
+        "{% set ns = namespace(l=[]) %}{% for i in range(30) %}"
+        "{% set ns.l = ns.l + [('x' * 10000000) ~ i] %}{% endfor %}{{ ns.l | length }}"
+    )
+    with pytest.raises(RenderFailed, match=r"out of memory while rendering; refused"):
+        run(chart(tmp_path, expr), "c", limits=Limits(max_memory_bytes=64 * 1024 * 1024))
