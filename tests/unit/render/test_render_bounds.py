@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -66,14 +67,53 @@ def test_python_internals_are_an_error_not_an_empty_string(tmp_path: Path, expr:
 
 
 @pytest.mark.parametrize(
-    "expr", ["{{ semver(values.s) }}", "{{ include(values.s) }}", "{{ files.get(values.s) }}"]
+    "expr",
+    [
+        "{{ semver(values.s) }}",
+        "{{ include(values.s) }}",
+        "{{ files.get(values.s) }}",
+        # a key computed from the values is not named when it is missing
+        "{{ values[values.s] }}",
+        "{{ values.d[values.s] }}",
+        "{{ values.d[values.s | upper] }}",
+        "{% set k = values.s %}{{ values.d[k] }}",
+        "{{ values.l[values.n] }}",
+        "{{ values.s | attr(values.s) }}",
+        "{{ values.l | sort(attribute=values.s) }}",
+        "{{ tpl(values.t) }}",
+        # Python's messages that quote what they were given are not shown
+        "{{ values.s.encode(values.s) }}",
+    ],
 )
 def test_errors_do_not_quote_the_values_passed(tmp_path: Path, expr: str) -> None:
     root = chart(tmp_path, expr)
-    (root / "c" / "values.yaml").write_text("s: hunter2-not-shown\n")
-    with pytest.raises(RenderFailed) as e:
+    (root / "c" / "values.yaml").write_text(
+        "s: hunter2-not-shown\nn: 987654\nd: {a: 1}\nl: [{x: 1}, {x: 2}]\n"
+        "t: '{{ values.hunter3_not_shown }}'\n"
+    )
+    for _ in range(2):  # the same message with the chart's compiled templates cached
+        with pytest.raises(RenderFailed) as e:
+            run(root, "c")
+        message = str(e.value)
+        assert message.startswith("c/templates/cm.yaml:4: ")
+        for secret in ("hunter", "HUNTER", "987654"):
+            assert secret not in message
+
+
+@pytest.mark.parametrize(
+    ("expr", "shown"),
+    [
+        ("{{ values.d.missing }}", "'dict object' has no attribute 'missing'"),
+        ('{{ values.d["missing"] }}', "'dict object' has no attribute 'missing'"),
+        ("{{ values.l[5] }}", "list object has no element 5"),
+        ("{{ values.l | sort(attribute='x.y') }}", "'dict object' has no attribute 'y'"),
+    ],
+)
+def test_a_key_the_template_spells_out_is_named(tmp_path: Path, expr: str, shown: str) -> None:
+    root = chart(tmp_path, expr)
+    (root / "c" / "values.yaml").write_text("d: {a: 1}\nl: [{x: {a: 1}}, {x: {a: 2}}]\n")
+    with pytest.raises(RenderFailed, match=re.escape(f"c/templates/cm.yaml:4: {shown}")):
         run(root, "c")
-    assert "hunter2" not in str(e.value)
 
 
 RUNAWAY = {
