@@ -1,5 +1,6 @@
 """Syncs under injected faults (10% 503 on writes, 30% 429 on lists,
-latency): with the retries every sync converges and says so; a clean sync
+latency) against the emulated cluster over HTTP, through the official
+client: with the retries every sync converges and says so; a clean sync
 afterwards converges with no orphans.  bench/chaos.py measures the same
 over the example apps."""
 
@@ -10,13 +11,13 @@ from pathlib import Path
 import yaml
 
 from agent.config import parse_config
-from agent.emulator import EmulatedCluster, Options
 from agent.models import ObjectKey
 from agent.results import Stage
 from agent.sync.context import Context
 from agent.sync.ownership import APP_LABEL
 from agent.sync.pipeline import reconcile
 from tests.conftest import GitRepo
+from tests.support.emulator import backend
 
 FAULTS = {
     "errors": [
@@ -46,9 +47,9 @@ def test_syncs_under_faults_converge_or_fail_cleanly(tmp_path: Path, repo: GitRe
         for n in range(6)
     ]
     cfg = parse_config({"source": {"allowedSchemes": ["file"]}, "apps": apps}, "agent.yaml", tmp_path)
-    cluster = EmulatedCluster(tmp_path / "c.db", Options(seed=7))
-    try:
-        ctx = Context.create(cfg, cluster)
+    with backend(tmp_path, "kube-http") as served:
+        cluster = served.engine  # to set faults and to look, in process
+        ctx = Context.create(cfg, served.client)  # the syncs go over HTTP
         cluster.faults.update(**FAULTS)
         results = [reconcile(ctx, app) for app in cfg.apps]
         cluster.faults.update(errors=[], latencyMs=0)
@@ -63,8 +64,6 @@ def test_syncs_under_faults_converge_or_fail_cleanly(tmp_path: Path, repo: GitRe
             }
             owned = {ObjectKey.of(o) for o in cluster.list("v1", "ConfigMap", "", {APP_LABEL: app.name})}
             assert owned == wanted  # no orphans, nothing missing
-    finally:
-        cluster.close()
 
 
 def test_a_sync_stops_retrying_when_its_retry_budget_is_spent(tmp_path: Path, repo: GitRepo) -> None:
@@ -84,9 +83,9 @@ def test_a_sync_stops_retrying_when_its_retry_budget_is_spent(tmp_path: Path, re
         "syncPolicy": {"createNamespace": True, "retry": retry, "rollbackOnFailure": False},
     }
     cfg = parse_config({"source": {"allowedSchemes": ["file"]}, "apps": [app]}, "agent.yaml", tmp_path)
-    cluster = EmulatedCluster(tmp_path / "c.db", Options(seed=7))
-    try:
-        ctx = Context.create(cfg, cluster)
+    with backend(tmp_path, "kube-http") as served:
+        cluster = served.engine
+        ctx = Context.create(cfg, served.client)
         refusal = {"code": 429, "verbs": ["create", "update", "patch"], "kinds": ["ConfigMap"]}
         cluster.faults.update(errors=[{**refusal, "retryAfterSeconds": 1}])
         result = reconcile(ctx, cfg.apps[0])
@@ -101,5 +100,3 @@ def test_a_sync_stops_retrying_when_its_retry_budget_is_spent(tmp_path: Path, re
         cluster.faults.update(errors=[])
         assert reconcile(ctx, cfg.apps[0]).ok
         assert cluster.get("v1", "ConfigMap", "c", "ns") is not None
-    finally:
-        cluster.close()
