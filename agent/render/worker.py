@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -114,7 +115,7 @@ class _Worker:
         forks = "fork" in multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if forks else None)
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), name="render", daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, os.getpid()), name="render", daemon=True)
         self.process.start()
         child.close()
         self.seen: set[Path] = set()
@@ -150,7 +151,7 @@ class _Pool:
             return found
         if found is not None:
             found.stop()
-        return _Worker()
+        return _forker.new_worker()
 
     def give(self, worker: _Worker, folder: Path) -> None:
         if len(worker.seen) >= SEEN_MAX:
@@ -164,14 +165,46 @@ class _Pool:
             w.stop()
 
 
+class _Forker:
+    """Forks every worker from one thread that lives as long as the agent:
+    the kernel's parent-death signal follows the thread that forked, and a
+    worker must not die when a short-lived thread that once asked for it ends."""
+
+    def __init__(self) -> None:
+        self._asks: queue.SimpleQueue[queue.SimpleQueue[_Worker | BaseException]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def new_worker(self) -> _Worker:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="render-forker", daemon=True)
+                self._thread.start()
+        answer: queue.SimpleQueue[_Worker | BaseException] = queue.SimpleQueue()
+        self._asks.put(answer)
+        made = answer.get()
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    def _serve(self) -> None:
+        while True:
+            answer = self._asks.get()
+            try:
+                answer.put(_Worker())
+            except BaseException as e:  # handed to the thread that asked
+                answer.put(e)
+
+
 _pool = _Pool()
+_forker = _Forker()
 
 
 # -- in the worker ------------------------------------------------------------------
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, parent: int) -> None:
     """The worker's loop: one job at a time, until the agent closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the agent's to handle; it stops us
-    _die_with_parent()
+    _die_with_parent(parent)
     while True:
         try:
             job = conn.recv()
@@ -233,12 +266,15 @@ def _cap_memory(most: int) -> None:
         pass  # no /proc or no limits here: the clock still bounds the render
 
 
-def _die_with_parent() -> None:
-    """On Linux, the kernel kills the worker when the agent dies (even by SIGKILL)."""
+def _die_with_parent(parent: int) -> None:
+    """On Linux, the kernel kills the worker when the agent dies (even by
+    SIGKILL), so a runaway render cannot outlive it."""
     try:
         import ctypes  # noqa: PLC0415
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if os.getppid() != parent:  # the agent died before the signal was asked for
+        os._exit(1)
