@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from agent.diff.ignore import IgnoreRule
@@ -33,11 +33,15 @@ class ConfigModel(BaseModel):
 class RetryPolicy(ConfigModel):
     """Retries of API requests that failed for a passing reason (429, 5xx,
     timeouts, optimistic-lock conflicts): exponential backoff with jitter,
-    or the server's Retry-After when it gives one."""
+    or the server's Retry-After when it gives one; all the retries of one
+    sync together wait at most ``max_total_backoff_seconds``."""
 
     attempts: int = Field(default=5, ge=1, le=20)
     backoff_seconds: float = Field(default=0.5, gt=0)
     max_backoff_seconds: float = Field(default=10, gt=0)
+    max_total_backoff_seconds: float = Field(default=120, gt=0)
+    # the running sync's account of that total (set by the sync, never by the file)
+    _budget: Any = PrivateAttr(default=None)
 
 
 class SyncPolicy(ConfigModel):

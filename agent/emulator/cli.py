@@ -200,14 +200,23 @@ class Commands:
 def _faults(path: Path | None) -> FaultConfig | None:
     if path is None:
         return None
-    import yaml  # noqa: PLC0415 - loads when the command runs
-
-    from agent.emulator.faults import parse_faults  # noqa: PLC0415
+    from agent.emulator.faults import parse_faults  # noqa: PLC0415 - loads when the command runs
+    from agent.emulator.rest.messages import MAX_BODY_BYTES, decode_body  # noqa: PLC0415
 
     try:
-        return parse_faults(yaml.safe_load(path.read_text()) or {}, str(path))
-    except (OSError, yaml.YAMLError, ClusterError) as e:
-        fail(f"{path}: {e}")
+        with path.open("rb") as f:
+            raw = f.read(MAX_BODY_BYTES + 1)
+    except OSError as e:
+        fail(f"{path}: {e.strerror or e}")
+    if len(raw) > MAX_BODY_BYTES:
+        fail(f"{path}: larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; refused")
+    try:
+        data = decode_body(raw, yaml_ok=True, where=str(path)) if raw.strip() else {}
+        if not isinstance(data, dict):
+            fail(f"{path}: the fault rules must be a mapping")
+        return parse_faults(data, str(path))
+    except ClusterError as e:  # the loader's and the rules' errors name the file
+        fail(e.message)
 
 
 def command_group(db_of_config: DbOfConfig) -> typer.Typer:

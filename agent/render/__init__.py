@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import RenderFailed
 from agent.models import Manifest
@@ -26,6 +26,9 @@ from agent.render.limits import DEFAULT_LIMITS, Limits
 from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
 from agent.render.paths import inside, read_text, walk_files
 from agent.render.values import deep_merge, load_values_file, parse_set
+
+if TYPE_CHECKING:
+    from agent.render.worker import ChartOutput
 
 PLAIN_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -114,12 +117,7 @@ def render(req: RenderRequest) -> RenderResult:
                 layers.append(load_values_file(path, f"{shown}/{name}"))
             layers.append(req.values)
             layers.extend(req.overrides)
-            # The chart machinery (jinja2 and its sandbox, ~40 ms) loads with the first chart.
-            from agent.render.chart import load_chart  # noqa: PLC0415
-            from agent.render.templates import render_tree  # noqa: PLC0415
-
-            chart = load_chart(folder, shown, repo)
-            out = render_tree(chart, layers, req.release, capabilities())
+            out = _chart(folder, shown, repo, layers, req=req, capabilities=capabilities())
             manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True
         else:
             if req.values_files or req.values or any(req.overrides):
@@ -129,6 +127,36 @@ def render(req: RenderRequest) -> RenderResult:
         if req.validate:
             openapi.validate(manifests, capabilities().kube_version.version)
     return RenderResult(tuple(manifests), is_chart, notes, crds)
+
+
+def _chart(
+    folder: Path,
+    shown: str,
+    repo: Path,
+    layers: Sequence[Mapping[str, Any]],
+    *,
+    req: RenderRequest,
+    capabilities: Capabilities,
+) -> ChartOutput:
+    """The chart's templates, rendered in a worker process that is stopped
+    when the budget runs out (:mod:`agent.render.worker`)."""
+    # The chart machinery (jinja2 and its sandbox, ~40 ms) loads with the first chart,
+    # here, so that every worker forked from this process starts with it.
+    import agent.render.templates  # noqa: F401, PLC0415
+    from agent.render import worker  # noqa: PLC0415
+
+    job = worker.ChartJob(
+        folder=folder,
+        shown=shown,
+        repo=repo,
+        layers=layers,
+        release=req.release,
+        kube_version=capabilities.kube_version,
+        api_versions=capabilities.api_versions.known(),
+        limits=req.limits,
+        deadline=limits.current().deadline,
+    )
+    return worker.render_chart(job, capabilities)
 
 
 def _plain(folder: Path, shown: str) -> list[Manifest]:

@@ -85,6 +85,10 @@ class APIVersions(Sequence[str]):
             self._source = None
         return self._versions
 
+    def known(self) -> tuple[str, ...] | None:
+        """The versions when they are known already (None: not asked yet)."""
+        return self._versions
+
     def has(self, name: str) -> bool:
         return name in self._all()
 

@@ -243,7 +243,15 @@ def _join(ctx: Any, value: Any, d: str = "", attribute: str | int | None = None)
     return str(jinja2.filters.do_join(ctx, value, d, attribute))
 
 
+@jinja2.pass_environment
+def _attr(env: jinja2.Environment, obj: Any, name: str) -> Any:
+    """Jinja's ``attr``, through the sandbox's lookup: an undefined name
+    computed from the values is not shown in the error."""
+    return env.getattr(obj, name)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "attr": _attr,
     "to_yaml": to_yaml,
     "to_json": to_json,
     "tojson": to_json,

@@ -7,11 +7,14 @@ charges every loop iteration, call, filter and output chunk to the
 render with a :class:`~agent.errors.RenderFailed` and nothing is applied.
 
 The counted limits (iterations, call depth, sizes) are deterministic: the
-same chart fails the same way on every machine.  The wall-clock limit is a
-last resort for what counting cannot see: it is checked at every charged
-step (each loop iteration, call, filter and operator), and no single step
-can run long, as every value a step makes is bounded (strings and lists in
-size, integers in bits), so a render stops within a step of its budget.
+same chart fails the same way on every machine.  The wall-clock limit is
+checked at every charged step (each loop iteration, call, filter and
+operator), so a render that makes many steps stops within a step of its
+budget, naming the template and line.  One step can still run long where
+no check reaches it (Python dividing two numbers of millions of bits,
+comparing two deeply shared structures): for those, a chart renders in a
+worker process (:mod:`agent.render.worker`) that is killed one second after
+the deadline, and whose memory is capped at ``max_memory_bytes``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Limits:
     max_call_depth: int = 100  # nested macro / include / tpl calls
     max_seconds: float = 30.0  # wall clock, per app
     max_int_bits: int = 4096  # any integer an operator makes (*, **, +, ...)
+    max_memory_bytes: int = 1024 * MiB  # what the render's worker process may add to its heap
 
 
 DEFAULT_LIMITS = Limits()
@@ -49,12 +53,12 @@ class Budget:
 
     __slots__ = ("deadline", "depth", "limits", "memo", "output", "ticks")
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, deadline: float | None = None) -> None:
         self.limits = limits
         self.ticks = 0
         self.depth = 0
         self.output = 0
-        self.deadline = time.monotonic() + limits.max_seconds
+        self.deadline = time.monotonic() + limits.max_seconds if deadline is None else deadline
         self.memo: dict[int, tuple[Any, int]] = {}  # container id -> (container, expanded size)
 
     def tick(self, n: int = 1) -> None:
@@ -132,9 +136,10 @@ def current() -> Budget:
 
 
 @contextmanager
-def budget(limits: Limits) -> Iterator[Budget]:
-    """Run a render under a fresh budget."""
-    b = Budget(limits)
+def budget(limits: Limits, deadline: float | None = None) -> Iterator[Budget]:
+    """Run a render under a fresh budget (``deadline``: a ``time.monotonic()``
+    the render must end by, when it started elsewhere)."""
+    b = Budget(limits, deadline)
     token = _current.set(b)
     try:
         yield b

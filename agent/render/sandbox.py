@@ -10,6 +10,10 @@
   (:mod:`agent.render.limits`); ``*``, ``**`` and ``%`` refuse operands
   whose result would be huge *before* Python builds it; nested calls (a
   recursive macro, ``include`` or ``tpl``) are capped.
+- An undefined key or attribute is named in the error only when the name
+  is written in the chart's templates (``values.db``, ``values["db"]``);
+  one the template computed (``values[values.key]``, ``attr(x)``) may come
+  from the values, which may hold secrets, so it is not shown.
 - :class:`ChartLoader` reads templates by chart-relative name, resolves
   symlinks and refuses anything outside the chart (Jinja's own file loader
   follows symlinks out of its folder).
@@ -37,6 +41,7 @@ from jinja2.visitor import NodeTransformer
 
 from agent.errors import RenderFailed
 from agent.render import limits
+from agent.render.names import literals, unnamed
 from agent.render.paths import read_text
 
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
@@ -220,6 +225,7 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             finalize=self.finalize_output,
         )
         self._tpl_cache: OrderedDict[str, jinja2.Template] = OrderedDict()
+        self.written: set[Any] = set()  # names and constants the chart's templates spell out
         self._tpl_lock = threading.Lock()
 
     def join_path(self, template: str, parent: str) -> str:
@@ -248,16 +254,19 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             return super().compile(source, name, filename, raw=raw, defer_init=defer_init)  # type: ignore[call-overload]
         key = (source, name, filename)
         with _code_lock:
-            code = _code_cache.get(key)
-            if code is not None:
+            hit = _code_cache.get(key)
+            if hit is not None:
                 _code_cache.move_to_end(key)
-                return code
-        code = super().compile(source, name, filename)
-        with _code_lock:
-            _code_cache[key] = code
-            while len(_code_cache) > CODE_CACHE_SIZE:
-                _code_cache.popitem(last=False)
-        return code
+        if hit is None:
+            tree = self._parse(source, name, filename)
+            hit = (super().compile(tree, name, filename), literals(tree))
+            with _code_lock:
+                _code_cache[key] = hit
+                while len(_code_cache) > CODE_CACHE_SIZE:
+                    _code_cache.popitem(last=False)
+        if name is not None:  # a chart's file (tpl's text comes from values: not counted)
+            self.written.update(hit[1])
+        return hit[0]
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -312,7 +321,10 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         Helm), not the dict method of that name."""
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
-        return super().getattr(obj, attribute)
+        return unnamed(self, super().getattr(obj, attribute), obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return unnamed(self, super().getitem(obj, argument), obj, argument)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         budget = limits.current()
@@ -354,7 +366,7 @@ class ChartEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
 
 # -- caches -----------------------------------------------------------------------
-_code_cache: OrderedDict[tuple[str, str | None, str | None], Any] = OrderedDict()
+_code_cache: OrderedDict[tuple[str, str | None, str | None], tuple[Any, frozenset[Any]]] = OrderedDict()
 _code_lock = threading.Lock()
 CODE_CACHE_SIZE = 4096
 

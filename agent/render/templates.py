@@ -179,8 +179,22 @@ def _run(env: ChartEnvironment, name: str, context: dict[str, Any], shown_file: 
     except jinja2.TemplateError as e:
         raise RenderFailed(f"{_location(e, loader) or shown_file}: {e.message or e}") from None
     except Exception as e:  # a template error Python raised (TypeError, ZeroDivisionError, ...)
-        raise RenderFailed(f"{_location(e, loader) or shown_file}: {type(e).__name__}: {e}") from None
+        raise RenderFailed(f"{_location(e, loader) or shown_file}: {_python_error(e)}") from None
     return "".join(chunks)
+
+
+# Python's messages of these errors name types, never the values involved.
+_SHOWN_ERRORS = (TypeError, ZeroDivisionError, IndexError, OverflowError)
+
+
+def _python_error(error: Exception) -> str:
+    """What a template error Python raised says: the message when it names
+    only types; otherwise the kind of error alone (``unknown encoding: X``,
+    a KeyError, ``invalid literal: 'X'`` quote a value, maybe a secret)."""
+    name = type(error).__name__
+    if type(error) in _SHOWN_ERRORS:
+        return f"{name}: {error}"
+    return f"{name} (its message is not shown: it may quote a value)"
 
 
 def _location(exc: BaseException, loader: ChartLoader) -> str:

@@ -38,6 +38,7 @@ from agent.sync.live import Live, Owned, read_live
 from agent.sync.plan import Plan, plan, refused
 from agent.sync.record import RevisionRecord, now, record_sync
 from agent.sync.render import render_app
+from agent.sync.retry import budgeted
 from agent.sync.rollback import holding, rollback_after_failure
 
 
@@ -56,6 +57,7 @@ class Prepared:
 
 def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
     """Fetch, render, read live and plan: everything before the first write."""
+    app = budgeted(app)
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
     rules = ctx.health_rules(app, fetched.root, fetched.revision.commit)  # the app's own, read from Git
@@ -114,6 +116,7 @@ def reconcile(ctx: Context, app: Application, **options: Unpack[SyncOptions]) ->
     revision and prune policy), so the daemon does not fetch, render and read
     the cluster twice."""
     began, started = time.monotonic(), now()
+    app = budgeted(app)  # one retry budget for the whole sync, its rollback too
     ref, prune, prepared = options.get("ref"), options.get("prune"), options.get("prepared")
     try:
         if prepared is None or ref is not None or prune is not None:

@@ -8,16 +8,32 @@ server-side apply conflict with another field manager (it would fail the
 same way again), validation errors, NotFound, Forbidden.  The wait is the
 server's ``Retry-After`` when it sent one, else exponential with jitter,
 capped.
+
+All the retries of one sync share one budget of waiting,
+``retry.maxTotalBackoffSeconds`` (:func:`budgeted`): the waits of every
+call, parallel ones too, add up, and a retry whose wait would take the sum
+over the budget is not made.  The call's last error is then raised, saying
+so; the stage that made the call names the failure (Apply, Prune, Record,
+or Cluster for the reads).  A cluster that keeps refusing cannot stretch a
+sync without end, as Argo CD bounds a sync's retries by ``maxDuration``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.stop import stop_base
 
-from agent.config import RetryPolicy
+from agent.config import Application, RetryPolicy
 from agent.kube.errors import AlreadyExists, ClusterError, Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -47,8 +63,50 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
+class RetryBudget:
+    """What one sync's retries have waited, all calls together."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.waited = 0.0
+        self._lock = threading.Lock()
+
+    def take(self, wait: float) -> bool:
+        """Spend ``wait`` seconds of the budget, if that many are left."""
+        with self._lock:
+            if self.waited + wait > self.seconds:
+                return False
+            self.waited += wait
+            return True
+
+
+class _OutOfBudget(stop_base):
+    """Stop when the next wait would take the sync over its retry budget
+    (tenacity computes the wait before it asks whether to stop)."""
+
+    def __init__(self, budget: RetryBudget | None) -> None:
+        self.budget = budget
+        self.spent = False
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        self.spent = self.budget is not None and not self.budget.take(retry_state.upcoming_sleep)
+        return self.spent
+
+
+def budgeted(app: Application) -> Application:
+    """``app`` with a fresh retry budget for one sync (the same app when it
+    has one already: a sync's stages, its rollback too, share it)."""
+    policy = app.sync_policy.retry
+    if policy._budget is not None:  # the sync's own account, kept beside its policy
+        return app
+    retry = policy.model_copy()
+    retry._budget = RetryBudget(policy.max_total_backoff_seconds)
+    return app.model_copy(update={"sync_policy": app.sync_policy.model_copy(update={"retry": retry})})
+
+
 def with_retries(policy: RetryPolicy, call: Callable[[], T]) -> T:
-    """``call()``, retried under ``policy``; the last error is raised as is.
+    """``call()``, retried under ``policy``; the last error is raised as is
+    (its message saying so when the sync's retry budget ran out).
 
     The first attempt is a plain call: tenacity's machinery is set up only
     once it failed for a passing reason (it then counts as attempt 1, so the
@@ -68,13 +126,24 @@ def with_retries(policy: RetryPolicy, call: Callable[[], T]) -> T:
             raise failed
         return call()
 
+    budget: RetryBudget | None = policy._budget
+    guard = _OutOfBudget(budget)
     retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts),
+        stop=stop_after_attempt(policy.attempts) | guard,
         wait=_wait(policy),
         retry=retry_if_exception(retryable),
         reraise=True,
     )
-    return retrying(again)
+    try:
+        return retrying(again)
+    except ClusterError as e:
+        if guard.spent and budget is not None:
+            attempts = retrying.statistics.get("attempt_number", 0)
+            e.args = (
+                f"{e} (gave up after {attempts} attempts: this sync's retries have waited "
+                f"{budget.waited:.1f} s, and retry.maxTotalBackoffSeconds is {budget.seconds:g} s)",
+            )
+        raise
 
 
 def create_once(cluster: ClusterClient, obj: JSON, policy: RetryPolicy) -> JSON:

@@ -1,5 +1,6 @@
 """Syncs under injected faults (10% 503 on writes, 30% 429 on lists,
-latency): with the retries every sync converges and says so; a clean sync
+latency) against the emulated cluster over HTTP, through the official
+client: with the retries every sync converges and says so; a clean sync
 afterwards converges with no orphans.  bench/chaos.py measures the same
 over the example apps."""
 
@@ -10,12 +11,13 @@ from pathlib import Path
 import yaml
 
 from agent.config import parse_config
-from agent.emulator import EmulatedCluster, Options
 from agent.models import ObjectKey
+from agent.results import Stage
 from agent.sync.context import Context
 from agent.sync.ownership import APP_LABEL
 from agent.sync.pipeline import reconcile
 from tests.conftest import GitRepo
+from tests.support.emulator import backend
 
 FAULTS = {
     "errors": [
@@ -45,9 +47,9 @@ def test_syncs_under_faults_converge_or_fail_cleanly(tmp_path: Path, repo: GitRe
         for n in range(6)
     ]
     cfg = parse_config({"source": {"allowedSchemes": ["file"]}, "apps": apps}, "agent.yaml", tmp_path)
-    cluster = EmulatedCluster(tmp_path / "c.db", Options(seed=7))
-    try:
-        ctx = Context.create(cfg, cluster)
+    with backend(tmp_path, "kube-http") as served:
+        cluster = served.engine  # to set faults and to look, in process
+        ctx = Context.create(cfg, served.client)  # the syncs go over HTTP
         cluster.faults.update(**FAULTS)
         results = [reconcile(ctx, app) for app in cfg.apps]
         cluster.faults.update(errors=[], latencyMs=0)
@@ -62,5 +64,39 @@ def test_syncs_under_faults_converge_or_fail_cleanly(tmp_path: Path, repo: GitRe
             }
             owned = {ObjectKey.of(o) for o in cluster.list("v1", "ConfigMap", "", {APP_LABEL: app.name})}
             assert owned == wanted  # no orphans, nothing missing
-    finally:
-        cluster.close()
+
+
+def test_a_sync_stops_retrying_when_its_retry_budget_is_spent(tmp_path: Path, repo: GitRepo) -> None:
+    """Every write of the ConfigMap answers 429 with Retry-After: 1; the
+    sync may wait 2.5 s in all, so after two waits of 1 s it gives up,
+    naming the stage and the budget, with nothing half-applied; once the
+    cluster answers again, the next sync converges."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}
+    repo.write("app/cm.yaml", yaml.safe_dump(cm))
+    repo.commit("one")
+    retry = {"attempts": 20, "backoffSeconds": 0.01, "maxBackoffSeconds": 5, "maxTotalBackoffSeconds": 2.5}
+    app = {
+        "name": "a",
+        "repo": str(repo.path),
+        "path": "app",
+        "namespace": "ns",
+        "syncPolicy": {"createNamespace": True, "retry": retry, "rollbackOnFailure": False},
+    }
+    cfg = parse_config({"source": {"allowedSchemes": ["file"]}, "apps": [app]}, "agent.yaml", tmp_path)
+    with backend(tmp_path, "kube-http") as served:
+        cluster = served.engine
+        ctx = Context.create(cfg, served.client)
+        refusal = {"code": 429, "verbs": ["create", "update", "patch"], "kinds": ["ConfigMap"]}
+        cluster.faults.update(errors=[{**refusal, "retryAfterSeconds": 1}])
+        result = reconcile(ctx, cfg.apps[0])
+        assert result.failure is not None, result
+        assert result.failure.stage is Stage.APPLY
+        assert result.failure.message.startswith("ConfigMap/ns/c: ")
+        assert (
+            "(gave up after 3 attempts: this sync's retries have waited 2.0 s, "
+            "and retry.maxTotalBackoffSeconds is 2.5 s)"
+        ) in result.failure.message
+        assert cluster.get("v1", "ConfigMap", "c", "ns") is None  # nothing half-applied
+        cluster.faults.update(errors=[])
+        assert reconcile(ctx, cfg.apps[0]).ok
+        assert cluster.get("v1", "ConfigMap", "c", "ns") is not None

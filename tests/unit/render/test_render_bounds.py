@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -66,11 +67,85 @@ def test_python_internals_are_an_error_not_an_empty_string(tmp_path: Path, expr:
 
 
 @pytest.mark.parametrize(
-    "expr", ["{{ semver(values.s) }}", "{{ include(values.s) }}", "{{ files.get(values.s) }}"]
+    "expr",
+    [
+        "{{ semver(values.s) }}",
+        "{{ include(values.s) }}",
+        "{{ files.get(values.s) }}",
+        # a key computed from the values is not named when it is missing
+        "{{ values[values.s] }}",
+        "{{ values.d[values.s] }}",
+        "{{ values.d[values.s | upper] }}",
+        "{% set k = values.s %}{{ values.d[k] }}",
+        "{{ values.l[values.n] }}",
+        "{{ values.s | attr(values.s) }}",
+        "{{ values.l | sort(attribute=values.s) }}",
+        "{{ tpl(values.t) }}",
+        # Python's messages that quote what they were given are not shown
+        "{{ values.s.encode(values.s) }}",
+    ],
 )
 def test_errors_do_not_quote_the_values_passed(tmp_path: Path, expr: str) -> None:
     root = chart(tmp_path, expr)
-    (root / "c" / "values.yaml").write_text("s: hunter2-not-shown\n")
-    with pytest.raises(RenderFailed) as e:
+    (root / "c" / "values.yaml").write_text(
+        "s: hunter2-not-shown\nn: 987654\nd: {a: 1}\nl: [{x: 1}, {x: 2}]\n"
+        "t: '{{ values.hunter3_not_shown }}'\n"
+    )
+    for _ in range(2):  # the same message with the chart's compiled templates cached
+        with pytest.raises(RenderFailed) as e:
+            run(root, "c")
+        message = str(e.value)
+        assert message.startswith("c/templates/cm.yaml:4: ")
+        for secret in ("hunter", "HUNTER", "987654"):
+            assert secret not in message
+
+
+@pytest.mark.parametrize(
+    ("expr", "shown"),
+    [
+        ("{{ values.d.missing }}", "'dict object' has no attribute 'missing'"),
+        ('{{ values.d["missing"] }}', "'dict object' has no attribute 'missing'"),
+        ("{{ values.l[5] }}", "list object has no element 5"),
+        ("{{ values.l | sort(attribute='x.y') }}", "'dict object' has no attribute 'y'"),
+    ],
+)
+def test_a_key_the_template_spells_out_is_named(tmp_path: Path, expr: str, shown: str) -> None:
+    root = chart(tmp_path, expr)
+    (root / "c" / "values.yaml").write_text("d: {a: 1}\nl: [{x: {a: 1}}, {x: {a: 2}}]\n")
+    with pytest.raises(RenderFailed, match=re.escape(f"c/templates/cm.yaml:4: {shown}")):
         run(root, "c")
-    assert "hunter2" not in str(e.value)
+
+
+RUNAWAY = {
+    # one division of two numbers of 16 and 8 million bits: minutes inside the interpreter,
+    # where no per-step check can reach (the result's size is checked only once it is made)
+    "a division of huge numbers": "{% set a = ('f' * 4000000) | int(base=16) %}"
+    "{% set b = ('e' * 2000000) | int(base=16) %}{{ a % b }}",
+    # two distinct structures sharing their halves: one == walks 2**40 leaves
+    "comparing deeply shared structures": "{% set ns = namespace(a=[1], b=[1]) %}"
+    "{% for i in range(40) %}{% set ns.a = [ns.a, ns.a] %}{% set ns.b = [ns.b, ns.b] %}{% endfor %}"
+    "{{ ns.a == ns.b }}",
+}
+
+
+@pytest.mark.parametrize("expr", RUNAWAY.values(), ids=RUNAWAY.keys())
+def test_one_long_operation_is_stopped_when_the_budget_runs_out(tmp_path: Path, expr: str) -> None:
+    """The render runs in a worker process that is killed past its deadline."""
+    root = chart(tmp_path, expr)
+    with pytest.raises(RenderFailed, match=r"^c: rendering took longer than 1 s; stopped$"):
+        run(root, "c", limits=Limits(max_seconds=1))
+    # the next render gets a fresh worker and works
+    (root / "c" / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {v: ok}\n"
+    )
+    assert run(root, "c").manifests[0].obj["data"] == {"v": "ok"}
+
+
+def test_a_render_beyond_its_memory_budget_is_stopped(tmp_path: Path) -> None:
+    """Thirty strings of 10 MB kept in a list: 300 MB, over a 64 MiB budget."""
+    expr = (
+        "{% set ns = namespace(l=[]) %}{% for i in range(30) %}"
+        "{% set ns.l = ns.l + [('x' * 10000000) ~ i] %}{% endfor %}{{ ns.l | length }}"
+    )
+    with pytest.raises(RenderFailed, match=r"out of memory while rendering; refused"):
+        run(chart(tmp_path, expr), "c", limits=Limits(max_memory_bytes=64 * 1024 * 1024))
