@@ -12,13 +12,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from agent import __version__
 from agent.cli import daemon, inspect, render, sync
-from agent.cli.base import app, out
+from agent.cli.base import app, options, out
 from agent.exits import internal_error, leave
 
 __all__ = ["app", "daemon", "inspect", "main", "render", "run_command", "sync"]
@@ -32,11 +33,47 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    *,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            metavar="FILE",
+            help="Use this kubeconfig's cluster instead of the configuration's (as kubectl).",
+        ),
+    ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context", metavar="NAME", help="The kubeconfig context to use (default: its current)."
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster", metavar="NAME", help="The kubeconfig cluster to use (default: the context's)."
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print each step as it happens, on standard error.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No header, notes or progress: reports and errors only.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    pass
+    """Keep Kubernetes clusters equal to Git.
+
+    The cluster is the one the configuration names (default: the embedded
+    emulated cluster); --kubeconfig, --context and --cluster choose another,
+    as they do for kubectl.  Every command names its cluster on standard
+    error first."""
+    if verbose and quiet:
+        raise typer.BadParameter("--verbose and --quiet exclude each other")
+    options.kubeconfig, options.context, options.cluster = kubeconfig, context, cluster
+    options.verbose, options.quiet = verbose, quiet
 
 
 for command in (

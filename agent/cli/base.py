@@ -8,6 +8,7 @@ imports only Typer, rich and the light parts of the agent.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from agent.cluster import connect
+from agent.cluster import connect, describe
 from agent.errors import AgentError
-from agent.exits import ExitCode
+from agent.exits import ExitCode, failure_exit
 from agent.redact import redact
 
 if TYPE_CHECKING:
@@ -41,9 +43,34 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+@dataclass
+class Globals:
+    """The options every command takes (before the command's name)."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    cluster: str | None = None
+    verbose: bool = False
+    quiet: bool = False
+
+
+options = Globals()
+
+
+def note(message: str) -> None:
+    """A line for people on standard error (not with --quiet): reports stay clean on stdout."""
+    if not options.quiet:
+        err.print(escape(redact(message)), markup=True)
+
+
 def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
     err.print(f"[bold red]error:[/] {redact(message)}", markup=True)
     raise typer.Exit(code)
+
+
+def fail_with(error: AgentError) -> NoReturn:
+    """An error before any change: exit 5 when the cluster could not be reached, else 3."""
+    fail(str(error), failure_exit(error.failure()))
 
 
 def load(config: Path) -> AgentConfig:
@@ -74,19 +101,44 @@ def session(config: Path | AgentConfig, apps: Sequence[str] | None = None) -> It
     """The configuration, the apps named (all by default) and a connection
     to the cluster, closed afterwards.  An AgentError (configuration,
     source, cluster ...), here or inside, becomes the command's one error
-    line and exit 3."""
-    cfg = load(config) if isinstance(config, Path) else config
+    line and exit 3 (5 when the cluster could not be reached)."""
+    cfg = target(load(config) if isinstance(config, Path) else config, config)
     try:
         selected = cfg.select(list(apps) if apps else None)
+        note(f"cluster: {describe(cfg)}")
         cluster = connect(cfg)
     except AgentError as e:
-        fail(str(e))
+        fail_with(e)
     try:
         yield Session(cfg, selected, cluster)
     except AgentError as e:
-        fail(str(e))
+        fail_with(e)
     finally:
         cluster.close()
+
+
+def target(cfg: AgentConfig, source: Path | AgentConfig) -> AgentConfig:
+    """The configuration with the cluster the global options name (--kubeconfig,
+    --context, --cluster over the file's ``cluster:``), and a note when
+    ``KUBECONFIG`` is set but nothing chose a cluster: the emulated one is used."""
+    if options.kubeconfig is None and options.context is None and options.cluster is None:
+        if "cluster" not in cfg.model_fields_set and os.environ.get("KUBECONFIG"):
+            where = f"{source} names" if isinstance(source, Path) else "the configuration names"
+            note(
+                f"note: KUBECONFIG is set, but {where} no cluster: using the embedded emulated cluster."
+                ' To use KUBECONFIG\'s, pass --kubeconfig "$KUBECONFIG" (or --context NAME),'
+                " or set cluster.kubeconfig in the configuration."
+            )
+        return cfg
+    from agent.config import Kubeconfig
+
+    chosen = cfg.cluster.kubeconfig or Kubeconfig()
+    path = str(options.kubeconfig.resolve()) if options.kubeconfig is not None else chosen.path
+    kubeconfig = Kubeconfig(
+        path=path, context=options.context or chosen.context, cluster=options.cluster or chosen.cluster
+    )
+    update = {"kubeconfig": kubeconfig, "emulated": None, "in_cluster": False}
+    return cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update=update)})
 
 
 class Output(StrEnum):

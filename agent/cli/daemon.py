@@ -9,6 +9,7 @@ import typer
 
 from agent import emulator
 from agent.cli.base import ConfigOption, fail, load, session
+from agent.exits import ExitCode
 
 
 def run(
@@ -24,7 +25,7 @@ def run(
     cfg = load(config)
     settings = cfg.daemon
     if log_format not in (None, "text", "json"):
-        fail(f"--log-format {log_format!r}: expected text or json")
+        fail(f"--log-format {log_format!r}: expected text or json", ExitCode.USAGE)
     logs.setup(log_format or settings.log_format, settings.log_level)
     with session(cfg) as s:
         code = serve(s.config, s.cluster)
