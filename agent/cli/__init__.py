@@ -18,11 +18,11 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import daemon, inspect, render, sync
+from agent.cli import daemon, extras, init, inspect, render, sync
 from agent.cli.base import app, options, out
 from agent.exits import internal_error, leave
 
-__all__ = ["app", "daemon", "inspect", "main", "render", "run_command", "sync"]
+__all__ = ["app", "daemon", "extras", "init", "inspect", "main", "render", "run_command", "sync"]
 
 
 def _version(value: bool) -> None:
@@ -85,6 +85,9 @@ for command in (
     render.render_cmd,
     render.health,
     daemon.run,
+    init.init,
+    extras.version,
+    extras.completion,
 ):
     app.command(command.__name__.removesuffix("_cmd"))(command)
 app.add_typer(daemon.emulator_group(), name="emulator")
@@ -104,8 +107,12 @@ def main() -> None:
 def run_command(args: Sequence[str] | None = None) -> object:
     """The command's exit code; an exception no stage turned into an error
     is one ``error:`` line and exit 4 (:func:`agent.exits.internal_error`)."""
+    if extras.COMPLETE_VAR in os.environ:  # the shell asks for completions (see `completion`)
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
-        app(args=list(args) if args is not None else None)
+        app(args=list(args) if args is not None else None, prog_name=extras.PROG)
     except SystemExit as e:
         return e.code
     except Exception as e:  # the last line of defence: no traceback reaches the user

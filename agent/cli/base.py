@@ -39,8 +39,11 @@ app = typer.Typer(
     help="Keep Kubernetes clusters equal to Git.",
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Not a terminal (a pipe, a file, a CI log): no width to fit, so nothing is
+# folded or cut; kubectl does the same.
+UNLIMITED = 100_000
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else UNLIMITED)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else UNLIMITED)
 
 
 @dataclass
@@ -154,6 +157,25 @@ ConfigOption = Annotated[
 AppsArgument = Annotated[list[str] | None, typer.Argument(help="Apps to act on (default: all).")]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Report format.")]
 AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.")]
+
+
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="How long to wait for health (default: each app's healthTimeoutSeconds).",
+    ),
+]
+
+
+def with_timeout(app_: Application, timeout: float | None) -> Application:
+    """The app with ``--timeout`` as its health timeout (as helm's --timeout)."""
+    if timeout is None:
+        return app_
+    policy = app_.sync_policy.model_copy(update={"health_timeout_seconds": timeout})
+    return app_.model_copy(update={"sync_policy": policy})
 
 
 def write(output: Output, show: Callable[[Console], None], document: Callable[[str], str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,9 +15,12 @@ from agent.cli.base import (
     ConfigOption,
     Output,
     OutputOption,
+    TimeoutOption,
     err,
+    options,
     out,
     session,
+    with_timeout,
     write,
 )
 from agent.exits import rollback_exit, sync_exit
@@ -39,16 +43,33 @@ def sync(
         bool, typer.Option("--dry-run", help="Send every change with dryRun=All: checked, not made.")
     ] = False,
     output: OutputOption = Output.text,
+    timeout: TimeoutOption = None,
 ) -> None:
-    """Apply Git to the cluster and print what changed."""
+    """Apply Git to the cluster and print what changed.
+
+    Waits for each wave and the app to be healthy (healthTimeoutSeconds, or
+    --timeout) and rolls back a change that fails, where the app allows it.
+
+    Examples:
+
+      gitops-agent sync                          # every app of ./agent.yaml
+
+      gitops-agent sync hello --dry-run          # checked by the server, nothing changed
+
+      gitops-agent sync shop --revision v1.4.0 -o json > report.json
+
+      gitops-agent --context prod sync shop --timeout 600
+    """
     from agent.report import print_sync, sync_document, sync_progress
     from agent.sync.pipeline import reconcile
 
-    with session(config, apps) as s, sync_progress(err, enabled=output is Output.text) as progress:
+    every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
+    watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
+    with session(config, apps) as s, watching as progress:
         results = [
             reconcile(
                 s.context,
-                a,
+                with_timeout(a, timeout),
                 ref=revision,
                 prune=prune,
                 force=force,

@@ -95,8 +95,12 @@ def print_rollback(app: str, rb: RollbackResult, console: Console) -> None:
         console.print(f"[bold red]error:[/] {escape(app)}: {escape(redact(str(rb.failure)))}")
 
 
-def _one_line(text: str, limit: int = 90) -> str:
+def _one_line(text: str, limit: int = 90, console: Console | None = None) -> str:
+    """One line, cut at ``limit`` on a terminal; whole where nobody reads it
+    on a screen (a pipe, a file, a CI log)."""
     line = " ".join(redact(text).split())
+    if console is not None and not console.is_terminal:
+        return line
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -129,12 +133,12 @@ def print_history(app: str, records: Sequence[RevisionRecord], console: Console)
         result = f"[green]{r.result}[/]" if r.succeeded else f"[red]{r.result}[/]"
         operation = r.operation if r.rollback_of is None else f"rollback of {r.rollback_of}"
         cells = [str(r.number), r.commit[:7], operation, r.trigger, result, r.health or "-", r.finished]
-        table.add_row(*cells, *([escape(_one_line(r.message))] if inline else []))
+        table.add_row(*cells, *([escape(_one_line(r.message, console=console))] if inline else []))
     console.print(table)
     if not inline:
         for r in records:
             if r.message:
-                console.print(f"  {r.number}: {escape(_one_line(r.message, 300))}", soft_wrap=False)
+                console.print(f"  {r.number}: {escape(_one_line(r.message, 300, console))}", soft_wrap=False)
 
 
 def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
@@ -154,7 +158,7 @@ def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
             revision,
             last,
             s.last_result or "-",
-            escape(_one_line(s.message)),
+            escape(_one_line(s.message, console=console)),
         )
     console.print(table)
 
