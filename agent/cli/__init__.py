@@ -18,11 +18,23 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import daemon, extras, init, inspect, render, sync
+from agent.cli import daemon, extras, helptext, init, inspect, render, revisions, sync
 from agent.cli.base import app, options, out
 from agent.exits import internal_error, leave
 
-__all__ = ["app", "daemon", "extras", "init", "inspect", "main", "render", "run_command", "sync"]
+__all__ = [
+    "app",
+    "daemon",
+    "extras",
+    "helptext",
+    "init",
+    "inspect",
+    "main",
+    "render",
+    "revisions",
+    "run_command",
+    "sync",
+]
 
 
 def _version(value: bool) -> None:
@@ -81,6 +93,7 @@ for command in (
     inspect.diff,
     inspect.status,
     inspect.history,
+    revisions.manifests,
     sync.rollback,
     render.render_cmd,
     render.health,
@@ -112,7 +125,10 @@ def run_command(args: Sequence[str] | None = None) -> object:
 
         completion_init()
     try:
-        app(args=list(args) if args is not None else None, prog_name=extras.PROG)
+        from typer.main import get_command
+
+        command = helptext.tidy(get_command(app))  # what Typer's app(...) runs, with readable help
+        command(args=list(args) if args is not None else None, prog_name=extras.PROG)
     except SystemExit as e:
         return e.code
     except Exception as e:  # the last line of defence: no traceback reaches the user

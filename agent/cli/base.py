@@ -151,6 +151,19 @@ class Output(StrEnum):
     html = "html"
 
 
+class Listing(StrEnum):
+    """``-o`` of the commands that list: kubectl's formats, and documents."""
+
+    text = "text"
+    wide = "wide"
+    name = "name"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
+    html = "html"
+
+
+ListingOption = Annotated[Listing, typer.Option("--output", "-o", help="Output format.")]
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="GITOPS_AGENT_CONFIG", help="Agent configuration file.")
 ]

@@ -25,18 +25,7 @@ SHELLS = ("bash", "zsh", "fish")
 def completion(
     shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
 ) -> None:
-    """Print the shell completion script for bash, zsh or fish.
-
-    Examples:
-
-      source <(gitops-agent completion bash)              # this shell
-
-      gitops-agent completion bash > /etc/bash_completion.d/gitops-agent
-
-      gitops-agent completion zsh > "${fpath[1]}/_gitops-agent"
-
-      gitops-agent completion fish > ~/.config/fish/completions/gitops-agent.fish
-    """
+    """Print the shell completion script for bash, zsh or fish."""
     if shell not in SHELLS:
         fail(f"completion: unknown shell {shell!r} (expected bash, zsh or fish)", ExitCode.USAGE)
     from typer._click.shell_completion import get_completion_class
@@ -61,12 +50,6 @@ def version(
 
     The cluster is the configuration's (or --kubeconfig/--context); without a
     configuration, or with --client, it is not asked.
-
-    Examples:
-
-      gitops-agent version
-
-      gitops-agent version --client -o json
     """
     from agent.render.engines import engine_versions
 

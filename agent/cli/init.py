@@ -92,12 +92,6 @@ def init(
 
     Files that exist are never overwritten.  A folder outside any Git
     repository becomes one, with a first commit.
-
-    Examples:
-
-      gitops-agent init my-deploys && cd my-deploys && gitops-agent sync
-
-      gitops-agent init . --app shop
     """
     import re
 

@@ -49,16 +49,6 @@ def sync(
 
     Waits for each wave and the app to be healthy (healthTimeoutSeconds, or
     --timeout) and rolls back a change that fails, where the app allows it.
-
-    Examples:
-
-      gitops-agent sync                          # every app of ./agent.yaml
-
-      gitops-agent sync hello --dry-run          # checked by the server, nothing changed
-
-      gitops-agent sync shop --revision v1.4.0 -o json > report.json
-
-      gitops-agent --context prod sync shop --timeout 600
     """
     from agent.report import print_sync, sync_document, sync_progress
     from agent.sync.pipeline import reconcile
