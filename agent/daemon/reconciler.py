@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent.config import Application
 from agent.daemon.logs import app_log
@@ -63,7 +63,9 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
     judged.sort(key=lambda kh: (-kh[1].status.rank, kh[0]))
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
+    synced = next((r.finished for r in reversed(prepared.history) if r.operation == Operation.SYNC), "")
     obs = Observation(now(), prepared.revision, report.sync_status, health, report, held, held or "", each)
+    obs = replace(obs, last_synced=synced)
     return obs, prepared
 
 

@@ -41,6 +41,7 @@ class Observation:
     held: str | None = None
     message: str = ""
     resources: tuple[ObjectHealth, ...] = ()  # each object's health and deciding rule, worst first
+    last_synced: str = ""  # when the last recorded sync finished (by anyone: the records say)
 
     @property
     def drifted(self) -> int:
