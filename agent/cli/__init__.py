@@ -18,12 +18,13 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import daemon, extras, helptext, init, inspect, render, revisions, sync
+from agent.cli import config, daemon, extras, helptext, init, inspect, render, revisions, sync
 from agent.cli.base import app, options, out
 from agent.exits import internal_error, leave
 
 __all__ = [
     "app",
+    "config",
     "daemon",
     "extras",
     "helptext",
@@ -103,6 +104,7 @@ for command in (
     extras.completion,
 ):
     app.command(command.__name__.removesuffix("_cmd"))(command)
+app.add_typer(config.group, name="config")
 app.add_typer(daemon.emulator_group(), name="emulator")
 
 

@@ -110,3 +110,20 @@ def test_tables_are_not_cut_where_no_terminal_is(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert "x" * 150 in done.stdout and "…" not in done.stdout, done.stdout
+
+
+def test_config_schema_and_validate(tmp_path: Path) -> None:
+    from tests.support.repos import EXAMPLES, PROJECT
+
+    schema = agent("config", "schema")
+    assert (
+        schema.returncode == 0 and schema.stdout == (PROJECT / "templates" / "agent.schema.json").read_text()
+    )
+    good = agent("config", "validate", str(EXAMPLES / "agent.yaml"))
+    assert good.returncode == 0 and "valid (4 apps:" in good.stdout
+    bad = tmp_path / "agent.yaml"
+    bad.write_text("apps:\n  - {name: a, repo: r, syncPolicy: {healthTimeoutSeconds: 0}}\n")
+    done = agent("config", "validate", str(bad))
+    assert done.returncode == 3
+    assert f"{bad}: apps[0].syncPolicy.healthTimeoutSeconds: must be > 0" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
