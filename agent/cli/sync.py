@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,13 @@ from agent.cli.base import (
     write,
 )
 from agent.exits import rollback_exit, sync_exit
+
+
+class Brief(StrEnum):
+    """What a rollback's result is shown as."""
+
+    text = "text"
+    json = "json"
 
 
 def sync(
@@ -76,10 +84,13 @@ def rollback(
     app_name: AppArgument,
     to: Annotated[
         int | None,
-        typer.Option("--to", help="Revision number (default: the last healthy one before the current)."),
+        typer.Option(
+            "--to", metavar="N", help="Revision number (default: the last healthy one before the current)."
+        ),
     ] = None,
     config: ConfigOption = Path("agent.yaml"),
-    output: OutputOption = Output.text,
+    output: Annotated[Brief, typer.Option("--output", "-o", help="Report format.")] = Brief.text,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Return an app to an earlier revision and hold it there until its
     source moves to a new commit."""
@@ -88,8 +99,8 @@ def rollback(
     from agent.sync.rollback import rollback_by_hand
 
     with session(config, [app_name]) as s:
-        result = rollback_by_hand(s.context, s.apps[0], to)
-    if output is Output.json:
+        result = rollback_by_hand(s.context, with_timeout(s.apps[0], timeout), to)
+    if output is Brief.json:
         sys.stdout.write(rollback_document(app_name, result))
     else:
         print_rollback(app_name, result, out)
