@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -130,7 +131,8 @@ def run_command(args: Sequence[str] | None = None) -> object:
         from typer.main import get_command
 
         command = helptext.tidy(get_command(app))  # what Typer's app(...) runs, with readable help
-        command(args=list(args) if args is not None else None, prog_name=extras.PROG)
+        given = list(args) if args is not None else sys.argv[1:]
+        command(args=helptext.hoist_global_options(given), prog_name=extras.PROG)
     except SystemExit as e:
         return e.code
     except Exception as e:  # the last line of defence: no traceback reaches the user

@@ -123,3 +123,36 @@ def tidy(command: Any, path: str = "") -> Any:
     for name, sub in getattr(command, "commands", {}).items():
         tidy(sub, f"{path} {name}".strip())
     return command
+
+
+GLOBAL_VALUED = ("--kubeconfig", "--context", "--cluster")
+GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """The global options given after the command's name moved before it, as
+    kubectl takes its global flags anywhere (``gitops-agent sync --context
+    prod``).  The emulator's commands keep theirs (``emulator serve
+    --kubeconfig`` is where to write one), and nothing after ``--`` moves."""
+    first, i = None, 0
+    while i < len(args) and first is None:  # the command's name: past the global options and their values
+        if not args[i].startswith("-"):
+            first = i
+        i += 2 if args[i] in GLOBAL_VALUED else 1
+    if first is None or args[first] == "emulator":
+        return args
+    front, rest, i = list(args[:first]), [], first
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg in GLOBAL_FLAGS or arg.split("=", 1)[0] in GLOBAL_VALUED:
+            front.append(arg)
+            if arg in GLOBAL_VALUED and i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest

@@ -84,7 +84,8 @@ def test_global_options_choose_the_cluster_and_the_header_names_it(tmp_path: Pat
     assert other.returncode == 0, other.stdout + other.stderr
     assert '"syncStatus": "Synced"' in other.stdout
 
-    quiet = agent("-q", "--kubeconfig", str(served), "--context", "good", "status", "-c", config)
+    # global options after the command, as kubectl takes them
+    quiet = agent("status", "-c", config, "-q", "--kubeconfig", str(served), "--context", "good")
     assert quiet.returncode == 0 and quiet.stderr == ""
 
     unknown = agent("--kubeconfig", str(served), "--context", "nope", "status", "-c", config)
