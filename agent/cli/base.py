@@ -167,9 +167,25 @@ ListingOption = Annotated[Listing, typer.Option("--output", "-o", help="Output f
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="GITOPS_AGENT_CONFIG", help="Agent configuration file.")
 ]
-AppsArgument = Annotated[list[str] | None, typer.Argument(help="Apps to act on (default: all).")]
+
+
+def complete_apps(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The configuration's app names, for shell completion (never an error)."""
+    config = ctx.params.get("config") or Path(os.environ.get("GITOPS_AGENT_CONFIG", "agent.yaml"))
+    try:
+        from agent.config import load_config
+
+        names = [a.name for a in load_config(config).apps]
+    except (AgentError, OSError):
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+AppsArgument = Annotated[
+    list[str] | None, typer.Argument(help="Apps to act on (default: all).", autocompletion=complete_apps)
+]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Report format.")]
-AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.")]
+AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.", autocompletion=complete_apps)]
 
 
 TimeoutOption = Annotated[

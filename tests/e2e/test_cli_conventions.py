@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.commands import agent
-from tests.support.repos import GIT_ENV
+from tests.support.repos import EXAMPLES, GIT_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +35,17 @@ def test_completion_scripts_complete_commands_and_options_in_bash(tmp_path: Path
     probe = (
         f"source {script}; COMP_WORDS=(gitops-agent sy); COMP_CWORD=1; _gitops_agent_completion gitops-agent;"
         ' echo "${COMPREPLY[@]}"; COMP_WORDS=(gitops-agent sync --dry); COMP_CWORD=2;'
+        ' _gitops_agent_completion gitops-agent; echo "${COMPREPLY[@]}";'
+        " COMP_WORDS=(gitops-agent history gu); COMP_CWORD=2;"
         ' _gitops_agent_completion gitops-agent; echo "${COMPREPLY[@]}"'
     )
     env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}"}
+    env["GITOPS_AGENT_CONFIG"] = str(EXAMPLES / "agent.yaml")  # the apps' names come from it
     done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=env, timeout=60)
-    assert done.stdout.split("\n")[:2] == ["sync", "--dry-run"], done.stdout + done.stderr
+    said = done.stdout.split("\n")
+    assert said[:3] == ["sync", "--dry-run", "guestbook-staging guestbook-production"], (
+        done.stdout + done.stderr
+    )
 
 
 def test_version_names_agent_python_renderers_and_cluster(tmp_path: Path) -> None:
@@ -113,7 +119,7 @@ def test_tables_are_not_cut_where_no_terminal_is(tmp_path: Path) -> None:
 
 
 def test_config_schema_and_validate(tmp_path: Path) -> None:
-    from tests.support.repos import EXAMPLES, PROJECT
+    from tests.support.repos import PROJECT
 
     schema = agent("config", "schema")
     assert (
