@@ -35,6 +35,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # -h as kubectl, helm, argocd, flux
     pretty_exceptions_enable=False,  # an unexpected exception is one error line: see main()
     help="Keep Kubernetes clusters equal to Git.",
 )

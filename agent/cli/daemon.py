@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from agent import emulator
-from agent.cli.base import ConfigOption, fail, load, session
+from agent.cli.base import ConfigOption, fail, load, note, session
 from agent.exits import ExitCode
 
 
@@ -37,7 +37,9 @@ def _emulator_path(config: Path) -> Path:
     cfg = load(config)
     if cfg.cluster.kind != "emulated":
         fail(f"{config}: the configured cluster is not the emulated one (use --db PATH)")
-    return cfg.resolve(cfg.cluster.emulated.path if cfg.cluster.emulated else ".gitops-agent/cluster.db")
+    path = cfg.resolve(cfg.cluster.emulated.path if cfg.cluster.emulated else ".gitops-agent/cluster.db")
+    note(f"cluster: emulated cluster at {path}")  # the header every command gives (--db names it itself)
+    return path
 
 
 def emulator_group() -> typer.Typer:

@@ -132,22 +132,26 @@ GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 def hoist_global_options(args: list[str]) -> list[str]:
     """The global options given after the command's name moved before it, as
     kubectl takes its global flags anywhere (``gitops-agent sync --context
-    prod``).  The emulator's commands keep theirs (``emulator serve
-    --kubeconfig`` is where to write one), and nothing after ``--`` moves."""
+    prod``).  The emulator's commands keep their own ``--kubeconfig``
+    (``emulator serve --kubeconfig`` is where to write one), and nothing
+    after ``--`` moves."""
     first, i = None, 0
     while i < len(args) and first is None:  # the command's name: past the global options and their values
         if not args[i].startswith("-"):
             first = i
         i += 2 if args[i] in GLOBAL_VALUED else 1
-    if first is None or args[first] == "emulator":
+    if first is None:
         return args
+    own = (
+        ("--kubeconfig",) if args[first] == "emulator" else ()
+    )  # emulator serve --kubeconfig: where to write
     front, rest, i = list(args[:first]), [], first
     while i < len(args):
         arg = args[i]
         if arg == "--":
             rest += args[i:]
             break
-        if arg in GLOBAL_FLAGS or arg.split("=", 1)[0] in GLOBAL_VALUED:
+        if arg in GLOBAL_FLAGS or (arg.split("=", 1)[0] in GLOBAL_VALUED and arg.split("=", 1)[0] not in own):
             front.append(arg)
             if arg in GLOBAL_VALUED and i + 1 < len(args):
                 front.append(args[i + 1])

@@ -133,3 +133,15 @@ def test_config_schema_and_validate(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert f"{bad}: apps[0].syncPolicy.healthTimeoutSeconds: must be > 0" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_short_help_and_the_emulator_commands_name_their_cluster(tmp_path: Path) -> None:
+    assert agent("sync", "-h").stdout.startswith("Usage: gitops-agent sync")
+    agent("init", str(tmp_path / "repo"))
+    config = str(tmp_path / "repo" / "agent.yaml")
+    got = agent("emulator", "get", "namespaces", "-c", config)
+    assert got.returncode == 0 and "namespace/default" in got.stdout
+    assert got.stderr.startswith(
+        f"cluster: emulated cluster at {tmp_path / 'repo' / '.gitops-agent' / 'cluster.db'}"
+    )
+    assert agent("emulator", "get", "namespaces", "-c", config, "-q").stderr == ""

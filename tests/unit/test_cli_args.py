@@ -20,5 +20,6 @@ def test_global_options_move_before_the_command() -> None:
 
 def test_the_emulator_keeps_its_own_and_nothing_after_double_dash_moves() -> None:
     assert hoist(["emulator", "serve", "--kubeconfig", "out"]) == ["emulator", "serve", "--kubeconfig", "out"]
+    assert hoist(["emulator", "get", "ns", "-q"]) == ["-q", "emulator", "get", "ns"]
     assert hoist(["render", "x", "--", "--context"]) == ["render", "x", "--", "--context"]
     assert hoist(["--context", "x"]) == ["--context", "x"]
