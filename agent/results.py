@@ -233,6 +233,7 @@ class AppStatus:
     message: str = ""
     drifted: int = 0
     resources: tuple[ObjectHealth, ...] = ()  # each object's health, worst first
+    failure: Failure | None = None  # why the status could not be read (then Unknown)
 
     def to_dict(self) -> JSONDict:
         return {
@@ -247,4 +248,5 @@ class AppStatus:
             "drifted": self.drifted,
             "message": self.message,
             "resources": [r.to_dict() for r in self.resources],
+            "failure": None if self.failure is None else self.failure.to_dict(),
         }

@@ -27,7 +27,28 @@ def connect(config: AgentConfig, context: str | None = None) -> ClusterClient:
         return KubeCluster.in_cluster()
     kubeconfig = cluster.kubeconfig
     path = config.resolve(kubeconfig.path) if kubeconfig and kubeconfig.path else None
-    return KubeCluster.from_kubeconfig(path, context or (kubeconfig.context if kubeconfig else None))
+    context = context or (kubeconfig.context if kubeconfig else None)
+    return KubeCluster.from_kubeconfig(path, context, kubeconfig.cluster if kubeconfig else None)
 
 
-__all__ = ["ClusterClient", "ClusterError", "connect"]
+def describe(config: AgentConfig) -> str:
+    """Which cluster the configuration reaches, for a command's header:
+    the emulated cluster's database, or the kubeconfig's context and server."""
+    cluster = config.cluster
+    if cluster.kind == "emulated":
+        from agent.config import EmulatedClusterSettings
+
+        return f"emulated cluster at {config.resolve((cluster.emulated or EmulatedClusterSettings()).path)}"
+    if cluster.kind == "inCluster":
+        return "the cluster the agent runs in (its service account)"
+    from agent.cluster.connection import kubeconfig_target
+
+    kubeconfig = cluster.kubeconfig
+    path = config.resolve(kubeconfig.path) if kubeconfig and kubeconfig.path else None
+    name, server = kubeconfig_target(
+        path, kubeconfig.context if kubeconfig else None, kubeconfig.cluster if kubeconfig else None
+    )
+    return f"context {name}, server {server}"
+
+
+__all__ = ["ClusterClient", "ClusterError", "connect", "describe"]

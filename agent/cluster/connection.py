@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from kubernetes.config import kube_config
 from kubernetes.config.config_exception import ConfigException
 
 from agent.errors import ConfigError
@@ -22,21 +24,42 @@ TOKEN_REFRESH_SECONDS = 30.0
 POOL_CONNECTIONS = 64
 
 
-def from_kubeconfig(path: str | Path | None = None, context: str | None = None) -> k8s.ApiClient:
-    """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
+def from_kubeconfig(
+    path: str | Path | None = None, context: str | None = None, cluster: str | None = None
+) -> k8s.ApiClient:
+    """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``), a
+    context (default its current one) and a cluster entry instead of the
+    context's own (as ``kubectl --cluster``)."""
     configuration = k8s.Configuration()
-    try:
-        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=str(path) if path else None,
-            context=context,
-            client_configuration=configuration,
-            persist_config=False,
-        )
-    except (ConfigException, OSError, TypeError) as e:
-        where = str(path) if path else "kubeconfig"
-        raise ConfigError(f"{where}: {e}") from None
+    _loader(path, context, cluster).load_and_set(configuration)
     throttle_token_refresh(configuration)
     return api_client(configuration)
+
+
+def kubeconfig_target(
+    path: str | Path | None = None, context: str | None = None, cluster: str | None = None
+) -> tuple[str, str]:
+    """The context's name and its cluster's server, as :func:`from_kubeconfig` would connect."""
+    loader = _loader(path, context, cluster)
+    return str(loader.current_context["name"]), str(loader._cluster.safe_get("server") or "")
+
+
+def _loader(path: str | Path | None, context: str | None, cluster: str | None) -> Any:
+    """The client's own kubeconfig loader (it merges ``$KUBECONFIG``'s files
+    and resolves their relative paths), with ``cluster`` put in place of the
+    context's cluster: the loader has no public way to do that."""
+    where = str(path) if path else "kubeconfig"
+    try:
+        loader = kube_config._get_kube_config_loader(  # type: ignore[no-untyped-call]
+            filename=str(path) if path else kube_config.KUBE_CONFIG_DEFAULT_LOCATION,
+            active_context=context,
+            persist_config=False,
+        )
+        if cluster is not None:
+            loader._cluster = loader._config["clusters"].get_with_name(cluster)["cluster"]
+    except (ConfigException, OSError, TypeError) as e:
+        raise ConfigError(f"{where}: {e}") from None
+    return loader
 
 
 def in_cluster() -> k8s.ApiClient:

@@ -79,10 +79,11 @@ class KubeCluster:
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def from_kubeconfig(
-        cls, path: str | Path | None = None, context: str | None = None, **kw: Any
+        cls, path: str | Path | None = None, context: str | None = None, cluster: str | None = None, **kw: Any
     ) -> KubeCluster:
-        """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
-        return cls(connection.from_kubeconfig(path, context), **kw)
+        """From a kubeconfig file (default ``$KUBECONFIG`` or ``~/.kube/config``),
+        context and cluster (default the context's)."""
+        return cls(connection.from_kubeconfig(path, context, cluster), **kw)
 
     @classmethod
     def in_cluster(cls, **kw: Any) -> KubeCluster:

@@ -74,7 +74,8 @@ class EmulatedClusterSettings(ConfigModel):
 
 class Kubeconfig(ConfigModel):
     path: str | None = None  # default: $KUBECONFIG or ~/.kube/config
-    context: str | None = None
+    context: str | None = None  # default: the kubeconfig's current context
+    cluster: str | None = None  # a cluster of the kubeconfig instead of the context's (kubectl --cluster)
 
 
 class ClusterConfig(ConfigModel):

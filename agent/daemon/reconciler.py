@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent.config import Application
 from agent.daemon.logs import app_log
@@ -65,9 +65,11 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
     objects = tuple(live_object(s) for s in resources)  # what the app's page draws
+    synced = next((r.finished for r in reversed(prepared.history) if r.operation == Operation.SYNC), "")
     obs = Observation(
         now(), prepared.revision, report.sync_status, health, report, held, held or "", each, objects
     )
+    obs = replace(obs, last_synced=synced)
     return obs, prepared
 
 

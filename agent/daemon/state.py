@@ -43,6 +43,7 @@ class Observation:
     message: str = ""
     resources: tuple[ObjectHealth, ...] = ()  # each object's health and deciding rule, worst first
     objects: tuple[LiveObject, ...] = ()  # each object as the app's page draws it, in plan order
+    last_synced: str = ""  # when the last recorded sync finished (by anyone: the records say)
 
     @property
     def drifted(self) -> int:

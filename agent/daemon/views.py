@@ -31,7 +31,8 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
         "health": str(obs.health) if obs else "Unknown",
         "revision": obs.revision.__dict__ if obs and obs.revision else None,
         "observedAt": obs.at if obs else "",
-        "lastSync": snap.last_sync,
+        # this process's last sync, or a later one the records show (the CLI's, another replica's)
+        "lastSync": max(snap.last_sync, obs.last_synced if obs else ""),
         "held": obs.held if obs else None,
         "message": (last.message if last and failed else "") or (obs.message if obs else ""),
         "drifted": obs.drifted if obs else 0,

@@ -114,8 +114,12 @@ def print_rollback(app: str, rb: RollbackResult, console: Console) -> None:
         console.print(f"[bold red]error:[/] {escape(app)}: {escape(redact(str(rb.failure)))}")
 
 
-def _one_line(text: str, limit: int = 90) -> str:
+def _one_line(text: str, limit: int = 90, console: Console | None = None) -> str:
+    """One line, cut at ``limit`` on a terminal; whole where nobody reads it
+    on a screen (a pipe, a file, a CI log)."""
     line = " ".join(redact(text).split())
+    if console is not None and not console.is_terminal:
+        return line
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -131,41 +135,59 @@ HISTORY_COLUMNS = (
 _MESSAGE_MIN_WIDTH = 30
 
 
-def print_history(app: str, records: Sequence[RevisionRecord], console: Console) -> None:
+def print_history(
+    app: str, records: Sequence[RevisionRecord], console: Console, *, wide: bool = False
+) -> None:
     """A table of revisions; messages in a last column when the terminal is
-    wide enough, else on their own lines under the table."""
+    wide enough, else on their own lines under the table.  ``wide`` (``-o
+    wide``) adds the whole commit, the ref it was asked as and the start."""
     if not records:
         console.print(f"{escape(app)}: no revisions recorded yet")
         return
     fixed = sum(width + 1 for _, width in HISTORY_COLUMNS)
-    inline = console.width - fixed >= _MESSAGE_MIN_WIDTH
+    inline = wide or console.width - fixed >= _MESSAGE_MIN_WIDTH
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column, width in HISTORY_COLUMNS:
-        table.add_column(column, no_wrap=True, min_width=width)
+        table.add_column(column, no_wrap=True, min_width=40 if wide and column == "COMMIT" else width)
+    if wide:
+        table.add_column("REF", no_wrap=True)
+        table.add_column("STARTED", no_wrap=True)
     if inline:
         table.add_column("MESSAGE", overflow="fold")
     for r in records:
         result = f"[green]{r.result}[/]" if r.succeeded else f"[red]{r.result}[/]"
         operation = r.operation if r.rollback_of is None else f"rollback of {r.rollback_of}"
-        cells = [str(r.number), r.commit[:7], operation, r.trigger, result, r.health or "-", r.finished]
-        table.add_row(*cells, *([escape(_one_line(r.message))] if inline else []))
+        commit = r.commit if wide else r.commit[:7]
+        cells = [str(r.number), commit, operation, r.trigger, result, r.health or "-", r.finished]
+        cells += [escape(r.ref), r.started] if wide else []
+        table.add_row(*cells, *([escape(_one_line(r.message, console=console))] if inline else []))
     console.print(table)
     if not inline:
         for r in records:
             if r.message:
-                console.print(f"  {r.number}: {escape(_one_line(r.message, 300))}", soft_wrap=False)
+                console.print(f"  {r.number}: {escape(_one_line(r.message, 300, console))}", soft_wrap=False)
 
 
-def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
+def print_status(statuses: Sequence[AppStatus], console: Console, *, wide: bool = False) -> None:
+    """A row per app; ``wide`` (``-o wide``) adds the whole commit, the
+    repository, the drifted objects and when the last revision finished."""
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("APP", "SYNC", "HEALTH", "REVISION", "LAST", "RESULT"):
         table.add_column(column, no_wrap=True)
+    if wide:
+        for column in ("COMMIT", "REPO", "DRIFTED", "FINISHED"):
+            table.add_column(column, no_wrap=True)
     table.add_column("MESSAGE", overflow="fold")
     for s in statuses:
         sync = {"Synced": "green", "OutOfSync": "yellow"}.get(str(s.sync_status), "red")
         health = {"Healthy": "green", "Progressing": "cyan", "Suspended": "cyan"}.get(s.health.label, "red")
         revision = f"{s.revision.short} ({escape(s.revision.ref)})" if s.revision else "-"
         last = f"{s.last_revision} ({s.last_operation})" if s.last_revision else "-"
+        more = []
+        if wide:
+            rev = s.revision
+            more = [rev.commit if rev else "-", escape(rev.repo) if rev else "-", str(s.drifted)]
+            more.append(s.last_finished or "-")
         table.add_row(
             escape(s.app),
             f"[{sync}]{s.sync_status}[/]",
@@ -173,7 +195,8 @@ def print_status(statuses: Sequence[AppStatus], console: Console) -> None:
             revision,
             last,
             s.last_result or "-",
-            escape(_one_line(s.message)),
+            *more,
+            escape(_one_line(s.message, console=console)),
         )
     console.print(table)
 

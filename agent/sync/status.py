@@ -42,7 +42,8 @@ def status(ctx: Context, app: Application) -> AppStatus:
         except AgentError:
             last = None
         unknown = SyncStatus.UNKNOWN, HealthStatus.UNKNOWN
-        return _status(app, *unknown, None, last, message=e.failure().message, drifted=0)
+        found = _status(app, *unknown, None, last, message=e.failure().message, drifted=0)
+        return replace(found, failure=e.failure())
     resources = prepared.plan.resources
     drifted = sum(1 for s in resources if s.diff.drifted)
     judged = [(str(s.key), assess(s.live, prepared.rules)) for s in resources if s.desired is not None]

@@ -208,7 +208,7 @@ def test_status_history_and_rollback_commands(project: GitRepo) -> None:
     assert back.returncode == 0, back.stdout + back.stderr
     assert "rolled back to revision 1" in back.stdout
     held = agent("sync", "-c", config, "hello")
-    assert held.returncode == 2 and "held at revision 3" in held.stdout
+    assert held.returncode == 8 and "held at revision 3" in held.stdout
 
     st = agent("status", "-c", config, "hello", "-o", "json")
     (app,) = json.loads(st.stdout)["apps"]

@@ -1,0 +1,216 @@
+"""What every command shares: the Typer app, the consoles, the options, one
+error line, and the session (configuration, apps, cluster).
+
+Commands load their stage lazily (``--help`` stays fast): a module here
+imports only Typer, rich and the light parts of the agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent.cluster import connect, describe
+from agent.errors import AgentError
+from agent.exits import ExitCode, failure_exit
+from agent.redact import redact
+
+if TYPE_CHECKING:
+    from agent.cluster import ClusterClient
+    from agent.config import AgentConfig, Application
+    from agent.sync.context import Context
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # -h as kubectl, helm, argocd, flux
+    pretty_exceptions_enable=False,  # an unexpected exception is one error line: see main()
+    help="Keep Kubernetes clusters equal to Git.",
+)
+
+# Not a terminal (a pipe, a file, a CI log): no width to fit, so nothing is
+# folded or cut; kubectl does the same.
+UNLIMITED = 100_000
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else UNLIMITED)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else UNLIMITED)
+
+
+@dataclass
+class Globals:
+    """The options every command takes (before the command's name)."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    cluster: str | None = None
+    verbose: bool = False
+    quiet: bool = False
+
+
+options = Globals()
+
+
+def note(message: str) -> None:
+    """A line for people on standard error (not with --quiet): reports stay clean on stdout."""
+    if not options.quiet:
+        err.print(escape(redact(message)), markup=True)
+
+
+def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+    err.print(f"[bold red]error:[/] {redact(message)}", markup=True)
+    raise typer.Exit(code)
+
+
+def fail_with(error: AgentError) -> NoReturn:
+    """An error before any change: exit 5 when the cluster could not be reached, else 3."""
+    fail(str(error), failure_exit(error.failure()))
+
+
+def load(config: Path) -> AgentConfig:
+    from agent.config import load_config
+
+    try:
+        return load_config(config)
+    except AgentError as e:
+        fail(str(e))
+
+
+@dataclass
+class Session:
+    config: AgentConfig
+    apps: list[Application]
+    cluster: ClusterClient
+
+    @cached_property
+    def context(self) -> Context:
+        """A reconcile context on the session's cluster (made when first used)."""
+        from agent.sync.context import Context
+
+        return Context.create(self.config, self.cluster)
+
+
+@contextlib.contextmanager
+def session(config: Path | AgentConfig, apps: Sequence[str] | None = None) -> Iterator[Session]:
+    """The configuration, the apps named (all by default) and a connection
+    to the cluster, closed afterwards.  An AgentError (configuration,
+    source, cluster ...), here or inside, becomes the command's one error
+    line and exit 3 (5 when the cluster could not be reached)."""
+    cfg = target(load(config) if isinstance(config, Path) else config, config)
+    try:
+        selected = cfg.select(list(apps) if apps else None)
+        note(f"cluster: {describe(cfg)}")
+        cluster = connect(cfg)
+    except AgentError as e:
+        fail_with(e)
+    try:
+        yield Session(cfg, selected, cluster)
+    except AgentError as e:
+        fail_with(e)
+    finally:
+        cluster.close()
+
+
+def target(cfg: AgentConfig, source: Path | AgentConfig) -> AgentConfig:
+    """The configuration with the cluster the global options name (--kubeconfig,
+    --context, --cluster over the file's ``cluster:``), and a note when
+    ``KUBECONFIG`` is set but nothing chose a cluster: the emulated one is used."""
+    if options.kubeconfig is None and options.context is None and options.cluster is None:
+        if "cluster" not in cfg.model_fields_set and os.environ.get("KUBECONFIG"):
+            where = f"{source} names" if isinstance(source, Path) else "the configuration names"
+            note(
+                f"note: KUBECONFIG is set, but {where} no cluster: using the embedded emulated cluster."
+                ' To use KUBECONFIG\'s, pass --kubeconfig "$KUBECONFIG" (or --context NAME),'
+                " or set cluster.kubeconfig in the configuration."
+            )
+        return cfg
+    from agent.config import Kubeconfig
+
+    chosen = cfg.cluster.kubeconfig or Kubeconfig()
+    path = str(options.kubeconfig.resolve()) if options.kubeconfig is not None else chosen.path
+    kubeconfig = Kubeconfig(
+        path=path, context=options.context or chosen.context, cluster=options.cluster or chosen.cluster
+    )
+    update = {"kubeconfig": kubeconfig, "emulated": None, "in_cluster": False}
+    return cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update=update)})
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+class Listing(StrEnum):
+    """``-o`` of the commands that list: kubectl's formats, and documents."""
+
+    text = "text"
+    wide = "wide"
+    name = "name"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
+    html = "html"
+
+
+ListingOption = Annotated[Listing, typer.Option("--output", "-o", help="Output format.")]
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", envvar="GITOPS_AGENT_CONFIG", help="Agent configuration file.")
+]
+
+
+def complete_apps(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The configuration's app names, for shell completion (never an error)."""
+    config = ctx.params.get("config") or Path(os.environ.get("GITOPS_AGENT_CONFIG", "agent.yaml"))
+    try:
+        from agent.config import load_config
+
+        names = [a.name for a in load_config(config).apps]
+    except (AgentError, OSError):
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+AppsArgument = Annotated[
+    list[str] | None, typer.Argument(help="Apps to act on (default: all).", autocompletion=complete_apps)
+]
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Report format.")]
+AppArgument = Annotated[str, typer.Argument(metavar="APP", help="The app.", autocompletion=complete_apps)]
+
+
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="How long to wait for health (default: each app's healthTimeoutSeconds).",
+    ),
+]
+
+
+def with_timeout(app_: Application, timeout: float | None) -> Application:
+    """The app with ``--timeout`` as its health timeout (as helm's --timeout)."""
+    if timeout is None:
+        return app_
+    policy = app_.sync_policy.model_copy(update={"health_timeout_seconds": timeout})
+    return app_.model_copy(update={"sync_policy": policy})
+
+
+def write(output: Output, show: Callable[[Console], None], document: Callable[[str], str]) -> None:
+    """The text report on the terminal, or a document on standard output."""
+    if output is Output.text:
+        show(out)
+    else:
+        sys.stdout.write(document(output.value))

@@ -1,0 +1,107 @@
+"""``sync`` and ``rollback``: the commands that change the cluster."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.cli.base import (
+    AppArgument,
+    AppsArgument,
+    ConfigOption,
+    Output,
+    OutputOption,
+    TimeoutOption,
+    err,
+    options,
+    out,
+    session,
+    with_timeout,
+    write,
+)
+from agent.exits import rollback_exit, sync_exit
+
+
+class Brief(StrEnum):
+    """What a rollback's result is shown as."""
+
+    text = "text"
+    json = "json"
+
+
+def sync(
+    apps: AppsArgument = None,
+    config: ConfigOption = Path("agent.yaml"),
+    *,
+    prune: Annotated[
+        bool | None, typer.Option("--prune/--no-prune", help="Override the apps' prune policy.")
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Sync this branch, tag or commit.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply a commit that is held after a rollback.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Send every change with dryRun=All: checked, not made.")
+    ] = False,
+    output: OutputOption = Output.text,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Apply Git to the cluster and print what changed.
+
+    Waits for each wave and the app to be healthy (healthTimeoutSeconds, or
+    --timeout) and rolls back a change that fails, where the app allows it.
+    """
+    from agent.report import print_sync, sync_document, sync_progress
+    from agent.sync.pipeline import reconcile
+
+    every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
+    watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
+    with session(config, apps) as s, watching as progress:
+        results = [
+            reconcile(
+                s.context,
+                with_timeout(a, timeout),
+                ref=revision,
+                prune=prune,
+                force=force,
+                dry_run=dry_run,
+                progress=progress.for_app(a.name),
+            )
+            for a in s.apps
+        ]
+    write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
+    raise typer.Exit(sync_exit(results))
+
+
+def rollback(
+    app_name: AppArgument,
+    to: Annotated[
+        int | None,
+        typer.Option(
+            "--to", metavar="N", help="Revision number (default: the last healthy one before the current)."
+        ),
+    ] = None,
+    config: ConfigOption = Path("agent.yaml"),
+    output: Annotated[Brief, typer.Option("--output", "-o", help="Report format.")] = Brief.text,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Return an app to an earlier revision and hold it there until its
+    source moves to a new commit."""
+    from agent.report import print_rollback
+    from agent.report.documents import rollback_document
+    from agent.sync.rollback import rollback_by_hand
+
+    with session(config, [app_name]) as s:
+        result = rollback_by_hand(s.context, with_timeout(s.apps[0], timeout), to)
+    if output is Brief.json:
+        sys.stdout.write(rollback_document(app_name, result))
+    else:
+        print_rollback(app_name, result, out)
+    raise typer.Exit(rollback_exit(result))
