@@ -73,7 +73,7 @@ class _Session:
         """A reconcile context on the session's cluster (made when first used)."""
         from agent.sync.context import Context
 
-        return Context.create(self.config, self.cluster)
+        return Context.create(self.config, self.cluster, shared="once" if len(self.apps) > 1 else None)
 
 
 @contextlib.contextmanager
@@ -88,12 +88,13 @@ def _session(config: Path | AgentConfig, apps: Sequence[str] | None = None) -> I
         cluster = connect(cfg)
     except AgentError as e:
         fail(str(e))
+    session = _Session(cfg, selected, cluster)
     try:
-        yield _Session(cfg, selected, cluster)
+        yield session
     except AgentError as e:
         fail(str(e))
     finally:
-        cluster.close()
+        (session.context.cluster if "context" in session.__dict__ else cluster).close()
 
 
 # -- commands -------------------------------------------------------------------------
@@ -158,21 +159,17 @@ def sync(
 ) -> None:
     """Apply Git to the cluster and print what changed."""
     from agent.report import print_sync, sync_document, sync_progress
+    from agent.sync.fleet import each_app
     from agent.sync.pipeline import reconcile
 
     with _session(config, apps) as s, sync_progress(err, enabled=output is Output.text) as progress:
-        results = [
-            reconcile(
-                s.context,
-                a,
-                ref=revision,
-                prune=prune,
-                force=force,
-                dry_run=dry_run,
-                progress=progress.for_app(a.name),
-            )
-            for a in s.apps
-        ]
+        shown = {a.name: progress.for_app(a.name) for a in s.apps}
+        results = each_app(
+            s.apps,
+            lambda a: reconcile(
+                s.context, a, ref=revision, prune=prune, force=force, dry_run=dry_run, progress=shown[a.name]
+            ),
+        )
     _write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(sync_exit(results))
 
@@ -188,10 +185,11 @@ def diff(
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does."""
     from agent.report import drift_document, print_drift
+    from agent.sync.fleet import each_app
     from agent.sync.status import drift
 
     with _session(config, apps) as s:
-        reports = [drift(s.context, a, ref=revision) for a in s.apps]
+        reports = each_app(s.apps, lambda a: drift(s.context, a, ref=revision))
     _write(output, lambda console: print_drift(reports, console), lambda fmt: drift_document(reports, fmt))
     raise typer.Exit(diff_exit(reports))
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agent.cluster.base import ClusterClient
+from agent.cluster.view import ClusterView, Followable
 from agent.config import AgentConfig, Application
 from agent.config.health import user_rules
 from agent.errors import AgentError
@@ -20,10 +22,21 @@ from agent.render import Capabilities
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.openapi import served_api_versions
 from agent.source import GitSource
-from agent.sync.ownership import owner_id
-from agent.sync.record import RecordStore
+from agent.sync.ownership import APP_LABEL, owner_id
+from agent.sync.record import RECORD_OF_LABEL, RecordStore
 
 CAPABILITIES_TTL = 300.0
+Sharing = Literal["once", "follow"] | None
+
+
+def shared_view(cluster: ClusterClient, *, follow: bool) -> ClusterClient:
+    """``cluster`` behind a :class:`~agent.cluster.view.ClusterView` keyed
+    by the labels only the agent sets (its app label, its records' label),
+    when the client can list at a version and watch from one (a real API
+    server, or the emulated one over HTTP); otherwise ``cluster`` itself."""
+    if isinstance(cluster, ClusterView) or not isinstance(cluster, Followable):
+        return cluster
+    return ClusterView(cluster, (APP_LABEL, RECORD_OF_LABEL), follow=follow)
 
 
 @dataclass
@@ -37,7 +50,13 @@ class Context:
     _rules: UserRules | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
+    def create(cls, config: AgentConfig, cluster: ClusterClient, *, shared: Sharing = None) -> Context:
+        """``shared``: read the apps' objects and records through one shared
+        view of the cluster (:func:`shared_view`): ``"once"`` lists each kind
+        once for every app (a command over many apps), ``"follow"`` keeps
+        it current with one watch per kind (the daemon)."""
+        if shared is not None:
+            cluster = shared_view(cluster, follow=shared == "follow")
         return cls(config, cluster, GitSource.from_config(config))
 
     def health_rules(self) -> UserRules:

@@ -1,0 +1,153 @@
+"""What :class:`~agent.cluster.view.ClusterView` keeps of one kind: the
+objects carrying one label key, the resourceVersion its watch resumes from,
+and the watches of callers served from it.
+
+Events are applied in order; an answer to our own write is applied at once
+and is never undone by an older event that arrives after it (versions are
+compared as numbers where the server gives numbers, as etcd's are).  Only
+the kind's watch moves the version a resumed watch starts from: a write's
+answer may be ahead of events of other objects still on their way.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+KindKey = tuple[str, str, str]  # apiVersion, kind, the label key
+Event = tuple[str, JSON]
+
+
+def resource_version(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _older(new: str, old: str) -> bool:
+    return new.isdigit() and old.isdigit() and int(new) < int(old)
+
+
+def _where(obj: Mapping[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _labels(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One caller's watch: its namespace (empty: all) and label selector."""
+
+    namespace: str
+    selector: dict[str, str]
+    events: queue.SimpleQueue[Event] = field(default_factory=queue.SimpleQueue)
+
+    def matches(self, obj: Mapping[str, Any]) -> bool:
+        if self.namespace and _where(obj)[0] != self.namespace:
+            return False
+        labels = _labels(obj)
+        return all(labels.get(k) == v for k, v in self.selector.items())
+
+    def next(self, wait: float) -> Event | None:
+        try:
+            return self.events.get(timeout=wait)
+        except queue.Empty:
+            return None
+
+
+@dataclass(eq=False)
+class Entry:
+    kind: KindKey
+    objects: dict[tuple[str, str], JSON] = field(default_factory=dict)
+    rv: str = ""
+    listed: bool = False
+    following: bool = False
+    filling: threading.Lock = field(default_factory=threading.Lock)  # one first list at a time
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+    def _tell(self, event: str, obj: JSON) -> None:
+        for sub in self.subscribers:
+            if sub.matches(obj):
+                sub.events.put((event, obj))
+
+    def apply(self, event: str, obj: JSON, *, watched: bool = True) -> None:
+        """One event (of the kind's watch, or a write's answer with ``watched=False``)."""
+        with self.lock:
+            version = resource_version(obj)
+            if event == "BOOKMARK":
+                self.rv = version or self.rv
+                return
+            where = _where(obj)
+            held = self.objects.get(where)
+            if watched:
+                self.rv = version or self.rv
+            if held is not None and _older(version, resource_version(held)):
+                return  # our own write's answer is newer than this event
+            if event == "DELETED" or self.kind[2] not in _labels(obj):
+                if self.objects.pop(where, None) is not None:
+                    self._tell("DELETED", obj)
+                return
+            self.objects[where] = obj
+            self._tell("ADDED" if held is None else "MODIFIED", obj)
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self.lock:
+            gone = self.objects.pop((namespace, name), None)
+            if gone is not None:
+                self._tell("DELETED", gone)
+
+    def select(self, namespace: str, selector: Mapping[str, str]) -> list[JSON]:
+        with self.lock:
+            found = [
+                o
+                for (ns, _), o in self.objects.items()
+                if (not namespace or ns == namespace)
+                and all(_labels(o).get(k) == v for k, v in selector.items())
+            ]
+        return found
+
+    def subscribe(self, sub: Subscriber) -> list[JSON]:
+        """Add a watcher; the objects it starts with (its ADDED events)."""
+        with self.lock:
+            self.subscribers.add(sub)
+            return [o for o in self.objects.values() if sub.matches(o)]
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        with self.lock:
+            self.subscribers.discard(sub)
+
+    def replace_with(self, items: Iterable[JSON], within: Subscriber | None = None) -> bool:
+        """Take ``items`` as the truth (of the objects ``within`` selects, or of
+        all); True when nothing differed."""
+        fresh = {_where(o): o for o in items}
+        same = True
+        with self.lock:
+            for where, held in list(self.objects.items()):
+                if (within is None or within.matches(held)) and where not in fresh:
+                    del self.objects[where]
+                    self._tell("DELETED", held)
+                    same = False
+            for where, obj in fresh.items():
+                before = self.objects.get(where)
+                if before is None or resource_version(before) != resource_version(obj):
+                    same = False
+                    self.objects[where] = obj
+                    self._tell("ADDED" if before is None else "MODIFIED", obj)
+        return same
+
+    def reconcile(self, fresh: list[JSON], selector: Mapping[str, str]) -> bool:
+        return self.replace_with(fresh, Subscriber("", dict(selector)))
+
+
+def sync_entry(entry: Entry, items: list[JSON], rv: str) -> None:
+    """A fresh list of the whole entry: the objects, and the version to watch from."""
+    entry.replace_with(items)
+    with entry.lock:
+        entry.rv = rv
+        entry.listed = True
