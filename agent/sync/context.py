@@ -8,6 +8,7 @@ every reconcile of a running agent.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -48,6 +49,7 @@ class Context:
     source: GitSource
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
     _rules: UserRules | None = field(default=None, init=False, repr=False)
+    _asking: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient, *, shared: Sharing = None) -> Context:
@@ -70,7 +72,11 @@ class Context:
         served APIs, asked at most every CAPABILITIES_TTL seconds (CRDs come
         and go), or the documented default when the cluster cannot say.  The
         served APIs (discovery of every group) are asked for only when a
-        template looks at them."""
+        template looks at them.  Apps reconciled side by side ask once."""
+        with self._asking:
+            return self._ask_capabilities()
+
+    def _ask_capabilities(self) -> Capabilities:
         cached = self._capabilities
         if cached is None or time.monotonic() - cached[0] > CAPABILITIES_TTL:
             try:
