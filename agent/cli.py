@@ -169,6 +169,7 @@ def sync(
             lambda a: reconcile(
                 s.context, a, ref=revision, prune=prune, force=force, dry_run=dry_run, progress=shown[a.name]
             ),
+            s.context.source,
         )
     _write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(sync_exit(results))
@@ -189,7 +190,7 @@ def diff(
     from agent.sync.status import drift
 
     with _session(config, apps) as s:
-        reports = each_app(s.apps, lambda a: drift(s.context, a, ref=revision))
+        reports = each_app(s.apps, lambda a: drift(s.context, a, ref=revision), s.context.source)
     _write(output, lambda console: print_drift(reports, console), lambda fmt: drift_document(reports, fmt))
     raise typer.Exit(diff_exit(reports))
 

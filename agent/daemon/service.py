@@ -67,7 +67,8 @@ class Daemon:
         self._stop = threading.Event()
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
-        result = self.reconciler.run(app, state, trigger, manual)
+        with self.ctx.source.round(state.round_since):  # one ls-remote per repository per round
+            result = self.reconciler.run(app, state, trigger, manual)
         obs = state.observation
         if obs is not None and obs.revision is not None:
             self._ready.set()  # reading live objects worked: the cluster answers

@@ -11,21 +11,36 @@ kind for all of them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from agent.config import Application
+from agent.source import GitSource
 
 T = TypeVar("T")
 APP_WORKERS = 8  # apps at a time (measured on 2 cores: bench/fleet.py)
 
 
 def each_app(
-    apps: Sequence[Application], work: Callable[[Application], T], workers: int = APP_WORKERS
+    apps: Sequence[Application],
+    work: Callable[[Application], T],
+    source: GitSource | None = None,
+    workers: int = APP_WORKERS,
 ) -> list[T]:
-    """``work`` for every app, ``workers`` at a time; results in the apps' order."""
+    """``work`` for every app, ``workers`` at a time; results in the apps'
+    order.  With ``source``, the apps are one round of it: one ``ls-remote``
+    per repository for all of them (:meth:`GitSource.round`)."""
+    since = time.monotonic()
+
+    def one(app: Application) -> T:
+        if source is None:
+            return work(app)
+        with source.round(since):
+            return work(app)
+
     if len(apps) <= 1 or workers <= 1:
-        return [work(a) for a in apps]
+        return [one(a) for a in apps]
     with ThreadPoolExecutor(max_workers=min(workers, len(apps)), thread_name_prefix="app") as pool:
-        return list(pool.map(work, apps))
+        return list(pool.map(one, apps))

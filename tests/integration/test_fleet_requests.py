@@ -11,6 +11,7 @@ version has expired.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,8 @@ def test_a_command_over_many_apps_lists_each_kind_once(fleet: Fleet, tmp_path: P
     view = again.cluster
     assert isinstance(view, ClusterView)
     sent, lists = fleet.client.requests, fleet.lists()
-    results = each_app(cfg.apps, lambda a: reconcile(again, a))
+    results = each_app(cfg.apps, lambda a: reconcile(again, a), again.source)
+    assert again.source.counters.ls_remote == 1  # one per repository for the command's apps
     assert all(r.ok and not r.changeset.changed for r in results)
     assert view.lists == KINDS  # whatever the number of apps
     assert fleet.client.requests - sent == KINDS + 1  # and the server's version, asked once
@@ -122,12 +124,15 @@ def test_the_daemon_reconciles_in_steady_state_without_a_request(fleet: Fleet, t
             assert states[a.name].observation is not None
             assert states[a.name].observation.sync_status == "Synced"
         assert isinstance(ctx.cluster, ClusterView) and ctx.cluster.lists == KINDS
-        sent = fleet.client.requests
+        sent, asked = fleet.client.requests, ctx.source.counters.ls_remote
         verbs = dict(fleet.engine.requests) if fleet.engine is not None else {}
-        for _ in range(2):  # two poll rounds of every app
+        for _ in range(2):  # two poll rounds of every app, one app after another
+            since = time.monotonic()
             for a in cfg.apps:
-                assert rec.run(a, states[a.name], Trigger.SCHEDULE).outcome == "unchanged"
+                with ctx.source.round(since):
+                    assert rec.run(a, states[a.name], Trigger.SCHEDULE).outcome == "unchanged"
         assert fleet.client.requests == sent  # no list, no get, no watch: the shared view answers
+        assert ctx.source.counters.ls_remote - asked == 2  # one ls-remote per repository and round
         if fleet.engine is not None:
             assert {k: v for k, v in fleet.engine.requests.items() if v != verbs.get(k)} == {}
     finally:
