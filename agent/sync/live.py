@@ -5,8 +5,9 @@ then a look-up of each desired object the lists did not find (it may exist
 without the app's marks: another owner's, or nobody's).  Argo CD's
 gitops-engine keeps a watch-fed cache of the cluster instead; an agent that
 keeps no state between syncs reads per sync, so the lists, independent of
-each other, are asked side by side on a small pool of this module's: the
-read costs about one round trip, not one per kind.  Behind a shared view of
+each other, are asked side by side on a small pool of this module's (one
+for the process, shared by the apps reconciled side by side): the read
+costs about one round trip, not one per kind.  Behind a shared view of
 the cluster (:class:`~agent.cluster.view.ClusterView`: the daemon's, or a
 command's over many apps) the label lists are answered from memory: one
 list (and watch) per kind for every app; :func:`confirm_prunes` checks the
@@ -16,7 +17,6 @@ view against the server before a prune.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agent.cluster.base import ClusterClient
@@ -24,6 +24,7 @@ from agent.cluster.view import ClusterView
 from agent.config import RetryPolicy
 from agent.kube.errors import NotFound
 from agent.models import Action, Manifest, ObjectKey
+from agent.sync import workers
 from agent.sync.ownership import APP_LABEL
 from agent.sync.plan import Step
 from agent.sync.record import RevisionRecord
@@ -67,21 +68,22 @@ def read_live(
     def lookup(group: _Group) -> Live:
         return _lookup(cluster, *group, policy=policy)
 
-    with ThreadPoolExecutor(max_workers=READ_PARALLELISM, thread_name_prefix="read") as pool:
-        early = [pool.submit(lookup, g) for g in _unlabelled(manifests, set())] if last is None else []
-        for (api_version, _), items in zip(ordered, pool.map(labelled, ordered), strict=True):
-            for obj in items:
-                key = ObjectKey.of(obj)
-                live[key] = obj
-                owned[key] = api_version
-        if last is not None:
-            for item in last.inventory:
-                owned.setdefault(item.key, item.api_version)
-            for found in pool.map(lookup, _unlabelled(manifests, set(live))):
-                live.update(found)
-        for future in early:
-            for key, obj in future.result().items():
-                live.setdefault(key, obj)  # what the label list found is as good
+    pool = workers.pool("read", READ_PARALLELISM)
+    early = [pool.submit(lookup, g) for g in _unlabelled(manifests, set())] if last is None else []
+    lists = map(labelled, ordered) if isinstance(cluster, ClusterView) else pool.map(labelled, ordered)
+    for (api_version, _), items in zip(ordered, lists, strict=True):  # a view answers from memory
+        for obj in items:
+            key = ObjectKey.of(obj)
+            live[key] = obj
+            owned[key] = api_version
+    if last is not None:
+        for item in last.inventory:
+            owned.setdefault(item.key, item.api_version)
+        for found in pool.map(lookup, _unlabelled(manifests, set(live))):
+            live.update(found)
+    for future in early:
+        for key, obj in future.result().items():
+            live.setdefault(key, obj)  # what the label list found is as good
     return live, owned
 
 
