@@ -25,6 +25,7 @@ from agent.render.openapi import served_api_versions
 from agent.source import GitSource
 from agent.sync.ownership import APP_LABEL, owner_id
 from agent.sync.record import RECORD_OF_LABEL, RecordStore
+from agent.sync.rendercache import RenderCache
 
 CAPABILITIES_TTL = 300.0
 Sharing = Literal["once", "follow"] | None
@@ -47,6 +48,7 @@ class Context:
     config: AgentConfig
     cluster: ClusterClient
     source: GitSource
+    renders: RenderCache = field(default_factory=RenderCache, init=False, repr=False)
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
     _rules: UserRules | None = field(default=None, init=False, repr=False)
     _asking: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)

@@ -56,7 +56,14 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     """Fetch, render, read live and plan: everything before the first write."""
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
-    rendered = render_app(app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None)
+    owner, install = ctx.owner(app), last is None
+    rendered = ctx.renders.rendered(
+        app,
+        fetched.revision.commit,
+        owner,
+        install,
+        lambda: render_app(app, fetched.root, owner, fetched.capabilities, is_install=install),
+    )
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
     if not confirm_prunes(ctx.cluster, app.name, the_plan.steps):  # the shared view was behind
