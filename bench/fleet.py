@@ -12,7 +12,9 @@ cluster's CPU is this process's CPU, and its request counter is at hand):
   every app's four objects, one file);
 - the one-shot ``gitops-agent sync`` of all apps (the whole command);
 - the daemon (``gitops-agent run``): start -> every app Synced and Healthy,
-  its peak and idle memory (VmHWM, VmRSS), the requests it sent per app; then
+  when a quarter, half and three quarters of the apps were (steadily, not all
+  at the end), its peak and idle memory (VmHWM, VmRSS), the requests it sent
+  per app; then
   a no-change poll round of the whole fleet (a push webhook for the
   repository asks for every app at once; the round ends when every app has
   a new result), with its time and the requests it cost by verb.
@@ -282,9 +284,14 @@ def _wait(predicate: Any, timeout: float, what: str, proc: subprocess.Popen[byte
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def _synced(port: int) -> bool:
+def _synced(port: int, start: float, marks: dict[int, float]) -> bool:
+    """Every app Synced and Healthy; ``marks``: when a quarter, half, three quarters had become so."""
     rows = _get(port, "/api/v1/apps")["apps"]
-    return all(r["syncStatus"] == "Synced" and r["health"] == "Healthy" for r in rows)
+    done = sum(1 for r in rows if r["syncStatus"] == "Synced" and r["health"] == "Healthy")
+    for share in (25, 50, 75, 100):
+        if done * 100 >= share * len(rows) and share not in marks:
+            marks[share] = round(time.perf_counter() - start, 1)
+    return done == len(rows)
 
 
 def daemon(folder: Path, repo: Path, apps: int, concurrency: int, timeout: float) -> dict[str, Any]:
@@ -302,8 +309,10 @@ def daemon(folder: Path, repo: Path, apps: int, concurrency: int, timeout: float
     )
     out: dict[str, Any] = {}
     try:
-        _wait(lambda: _synced(port), timeout, "every app Synced and Healthy", proc)
+        marks: dict[int, float] = {}
+        _wait(lambda: _synced(port, start, marks), timeout, "every app Synced and Healthy", proc)
         out["start_to_synced_s"] = round(time.perf_counter() - start, 2)
+        out["synced_share_at_s"] = marks  # apps become synced steadily, not all at the end
         out.update(served.since_mark())
         out["requests_per_app"] = round(sum(out["requests"].values()) / apps, 1)
         out["peak_mib"] = round(_proc_kib(proc.pid, "VmHWM") / 1024, 1)

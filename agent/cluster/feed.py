@@ -2,6 +2,11 @@
 objects carrying one label key, the resourceVersion its watch resumes from,
 and the watches of callers served from it.
 
+Each object is held as its compact JSON (with its resourceVersion and
+labels beside it, to select without decoding) and decoded when read: a
+Deployment with its managedFields is a few kilobytes as text and ten times
+that as Python dicts, and every reader gets a copy of its own to change.
+
 Events are applied in order; an answer to our own write is applied at once
 and is never undone by an older event that arrives after it (versions are
 compared as numbers where the server gives numbers, as etcd's are).  Only
@@ -11,6 +16,7 @@ answer may be ahead of events of other objects still on their way.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Iterable, Mapping
@@ -39,6 +45,26 @@ def _labels(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One object as the view keeps it."""
+
+    rv: str
+    labels: Mapping[str, Any]
+    text: bytes
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> Held:
+        return cls(resource_version(obj), dict(_labels(obj)), json.dumps(obj, separators=(",", ":")).encode())
+
+    def obj(self) -> JSON:
+        found: JSON = json.loads(self.text)
+        return found
+
+    def has(self, selector: Mapping[str, str]) -> bool:
+        return all(self.labels.get(k) == v for k, v in selector.items())
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One caller's watch: its namespace (empty: all) and label selector."""
@@ -53,6 +79,9 @@ class Subscriber:
         labels = _labels(obj)
         return all(labels.get(k) == v for k, v in self.selector.items())
 
+    def holds(self, where: tuple[str, str], held: Held) -> bool:
+        return (not self.namespace or where[0] == self.namespace) and held.has(self.selector)
+
     def next(self, wait: float) -> Event | None:
         try:
             return self.events.get(timeout=wait)
@@ -63,7 +92,7 @@ class Subscriber:
 @dataclass(eq=False)
 class Entry:
     kind: KindKey
-    objects: dict[tuple[str, str], JSON] = field(default_factory=dict)
+    objects: dict[tuple[str, str], Held] = field(default_factory=dict)
     rv: str = ""
     listed: bool = False
     following: bool = False
@@ -87,36 +116,36 @@ class Entry:
             held = self.objects.get(where)
             if watched:
                 self.rv = version or self.rv
-            if held is not None and _older(version, resource_version(held)):
+            if held is not None and _older(version, held.rv):
                 return  # our own write's answer is newer than this event
             if event == "DELETED" or self.kind[2] not in _labels(obj):
                 if self.objects.pop(where, None) is not None:
                     self._tell("DELETED", obj)
                 return
-            self.objects[where] = obj
+            self.objects[where] = Held.of(obj)
             self._tell("ADDED" if held is None else "MODIFIED", obj)
 
     def forget(self, namespace: str, name: str) -> None:
         with self.lock:
             gone = self.objects.pop((namespace, name), None)
             if gone is not None:
-                self._tell("DELETED", gone)
+                self._tell("DELETED", gone.obj())
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[JSON]:
         with self.lock:
             found = [
-                o
-                for (ns, _), o in self.objects.items()
-                if (not namespace or ns == namespace)
-                and all(_labels(o).get(k) == v for k, v in selector.items())
+                held
+                for (ns, _), held in self.objects.items()
+                if (not namespace or ns == namespace) and held.has(selector)
             ]
-        return found
+        return [held.obj() for held in found]
 
     def subscribe(self, sub: Subscriber) -> list[JSON]:
         """Add a watcher; the objects it starts with (its ADDED events)."""
         with self.lock:
             self.subscribers.add(sub)
-            return [o for o in self.objects.values() if sub.matches(o)]
+            found = [held for where, held in self.objects.items() if sub.holds(where, held)]
+        return [held.obj() for held in found]
 
     def unsubscribe(self, sub: Subscriber) -> None:
         with self.lock:
@@ -129,15 +158,16 @@ class Entry:
         same = True
         with self.lock:
             for where, held in list(self.objects.items()):
-                if (within is None or within.matches(held)) and where not in fresh:
+                if (within is None or within.holds(where, held)) and where not in fresh:
                     del self.objects[where]
-                    self._tell("DELETED", held)
+                    if self.subscribers:
+                        self._tell("DELETED", held.obj())
                     same = False
             for where, obj in fresh.items():
                 before = self.objects.get(where)
-                if before is None or resource_version(before) != resource_version(obj):
+                if before is None or before.rv != resource_version(obj):
                     same = False
-                    self.objects[where] = obj
+                    self.objects[where] = Held.of(obj)
                     self._tell("ADDED" if before is None else "MODIFIED", obj)
         return same
 
