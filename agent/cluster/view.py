@@ -44,6 +44,7 @@ log = logging.getLogger("gitops_agent.view")
 Objects = list[JSON]
 WATCH_SECONDS = 300  # each watch request's timeout; the watch resumes from its last version
 BACKOFF = Backoff(initial=0.5, maximum=30.0)
+STOP_CHECK_SECONDS = 0.05  # a caller's watch sees its stop this soon (a health wait ends at once)
 
 
 @runtime_checkable
@@ -204,7 +205,7 @@ class ClusterView:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
-                got = sub.next(min(left, 0.25))
+                got = sub.next(min(left, STOP_CHECK_SECONDS))
                 if got is not None:
                     yield got
         finally:

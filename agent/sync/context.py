@@ -49,6 +49,9 @@ class Context:
     cluster: ClusterClient
     source: GitSource
     renders: RenderCache = field(default_factory=RenderCache, init=False, repr=False)
+    _namespaces: set[str] = field(
+        default_factory=set, init=False, repr=False
+    )  # the records' namespace, once seen
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
     _rules: UserRules | None = field(default=None, init=False, repr=False)
     _asking: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -102,4 +105,4 @@ class Context:
         """The revision records, read and written under ``app``'s retry
         policy (the default policy without an app)."""
         retry = app.sync_policy.retry if app is not None else None
-        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry)
+        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry, self._namespaces)
