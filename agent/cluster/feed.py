@@ -93,6 +93,7 @@ class Subscriber:
 class Entry:
     kind: KindKey
     objects: dict[tuple[str, str], Held] = field(default_factory=dict)
+    by_value: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # the key's value -> objects
     rv: str = ""
     listed: bool = False
     following: bool = False
@@ -100,10 +101,34 @@ class Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     subscribers: set[Subscriber] = field(default_factory=set)
 
-    def _tell(self, event: str, obj: JSON) -> None:
+    def _put(self, where: tuple[str, str], held: Held) -> None:
+        self._drop(where)
+        self.objects[where] = held
+        self.by_value.setdefault(str(held.labels.get(self.kind[2], "")), set()).add(where)
+
+    def _drop(self, where: tuple[str, str]) -> Held | None:
+        held = self.objects.pop(where, None)
+        if held is not None:
+            value = str(held.labels.get(self.kind[2], ""))
+            same = self.by_value.get(value)
+            if same is not None:
+                same.discard(where)
+                if not same:
+                    del self.by_value[value]
+        return held
+
+    def _tell(self, event: str, obj: JSON, before: Held | None = None) -> None:
+        """Tell each watcher what it sees: an object that comes into its
+        selection is ADDED, one that leaves it DELETED (as the API server's
+        watches with a selector say)."""
+        where = _where(obj)
         for sub in self.subscribers:
-            if sub.matches(obj):
-                sub.events.put((event, obj))
+            was = before is not None and sub.holds(where, before)
+            now = event != "DELETED" and sub.matches(obj)
+            if now:
+                sub.events.put(("MODIFIED" if was else "ADDED", obj))
+            elif was or (event == "DELETED" and before is None and sub.matches(obj)):
+                sub.events.put(("DELETED", obj))
 
     def apply(self, event: str, obj: JSON, *, watched: bool = True) -> None:
         """One event (of the kind's watch, or a write's answer with ``watched=False``)."""
@@ -119,24 +144,26 @@ class Entry:
             if held is not None and _older(version, held.rv):
                 return  # our own write's answer is newer than this event
             if event == "DELETED" or self.kind[2] not in _labels(obj):
-                if self.objects.pop(where, None) is not None:
-                    self._tell("DELETED", obj)
+                if self._drop(where) is not None:
+                    self._tell("DELETED", obj, held)
                 return
-            self.objects[where] = Held.of(obj)
-            self._tell("ADDED" if held is None else "MODIFIED", obj)
+            self._put(where, Held.of(obj))
+            self._tell("MODIFIED", obj, held)
 
     def forget(self, namespace: str, name: str) -> None:
         with self.lock:
-            gone = self.objects.pop((namespace, name), None)
+            gone = self._drop((namespace, name))
             if gone is not None:
                 self._tell("DELETED", gone.obj())
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[JSON]:
         with self.lock:
+            value = selector.get(self.kind[2])
+            places = self.by_value.get(value, ()) if value is not None else self.objects
             found = [
                 held
-                for (ns, _), held in self.objects.items()
-                if (not namespace or ns == namespace) and held.has(selector)
+                for where in sorted(places)
+                if (not namespace or where[0] == namespace) and (held := self.objects[where]).has(selector)
             ]
         return [held.obj() for held in found]
 
@@ -159,7 +186,7 @@ class Entry:
         with self.lock:
             for where, held in list(self.objects.items()):
                 if (within is None or within.holds(where, held)) and where not in fresh:
-                    del self.objects[where]
+                    self._drop(where)
                     if self.subscribers:
                         self._tell("DELETED", held.obj())
                     same = False
@@ -167,8 +194,8 @@ class Entry:
                 before = self.objects.get(where)
                 if before is None or before.rv != resource_version(obj):
                     same = False
-                    self.objects[where] = Held.of(obj)
-                    self._tell("ADDED" if before is None else "MODIFIED", obj)
+                    self._put(where, Held.of(obj))
+                    self._tell("MODIFIED", obj, before)
         return same
 
     def reconcile(self, fresh: list[JSON], selector: Mapping[str, str]) -> bool:
