@@ -273,6 +273,12 @@ def _proc_kib(pid: int, field: str) -> int:
     return 0
 
 
+def _proc_cpu(pid: int) -> float:
+    """User and system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait(predicate: Any, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -315,6 +321,7 @@ def daemon(folder: Path, repo: Path, apps: int, concurrency: int, timeout: float
         marks: dict[int, float] = {}
         _wait(lambda: _synced(port, start, marks), timeout, "every app Synced and Healthy", proc)
         out["start_to_synced_s"] = round(time.perf_counter() - start, 2)
+        out["agent_cpu_s"] = round(_proc_cpu(proc.pid), 2)
         out["synced_share_at_s"] = marks  # apps become synced steadily, not all at the end
         out.update(served.since_mark())
         out["requests_per_app"] = round(sum(out["requests"].values()) / apps, 1)
@@ -361,11 +368,13 @@ def poll_round(
         rows = _get(port, "/api/v1/apps")["apps"]
         return all((r["lastResult"] or {}).get("finished") != before[r["name"]] for r in rows)
 
+    cpu = _proc_cpu(proc.pid)
     _wait(all_ran, timeout, "a poll round of every app", proc)
     took = time.perf_counter() - start
     figures = served.since_mark()
     outcomes = Counter(r["lastResult"]["outcome"] for r in _get(port, "/api/v1/apps")["apps"])
-    return {"wall_s": round(took, 2), **figures, "outcomes": dict(outcomes)}
+    agent_cpu = round(_proc_cpu(proc.pid) - cpu, 2)
+    return {"wall_s": round(took, 2), "agent_cpu_s": agent_cpu, **figures, "outcomes": dict(outcomes)}
 
 
 def growth(results: dict[int, dict[str, Any]]) -> dict[str, float]:
