@@ -211,3 +211,30 @@ def test_the_view_takes_its_own_writes_at_once_and_lists_again_after_410(tmp_pat
         names = {o["metadata"]["name"] for o in view.list("v1", "ConfigMap", "v", mine)}
         assert "one" not in names and len(names) == 30
         view.stop()
+
+
+def test_a_prune_checks_the_view_against_the_server_first(tmp_path: Path) -> None:
+    with served(tmp_path, "kube-http") as b:
+        assert isinstance(b.client, KubeCluster) and b.other is not None
+        cfg = config(tmp_path, 2)
+        first = Context.create(cfg, b.client, shared="once")
+        assert all(r.ok for r in each_app(cfg.apps, lambda a: reconcile(first, a)))
+        ctx = Context.create(cfg, b.client, shared="once")  # the next command's view
+        view = ctx.cluster
+        assert isinstance(view, ClusterView)
+        assert [r.ok for r in each_app(cfg.apps, lambda a: reconcile(ctx, a, dry_run=True))] == [True, True]
+        lists = view.lists
+        b.other.delete("v1", "ServiceAccount", "runner", "fleet-0")  # behind the view's back
+        repo = GitRepo(tmp_path / "repo")  # the app's repository, opened again
+        repo.write("app/all.yaml", APP.split("---", maxsplit=1)[0])  # Git drops the ServiceAccount
+        repo.commit("two")
+        result = reconcile(ctx, cfg.apps[0])
+        assert result.ok, result.failure
+        pruned = [e for e in result.changeset.entries if e.key.kind == "ServiceAccount"]
+        assert pruned == []  # the view was behind: read and planned again, nothing left to prune
+        assert view.lists == lists + 1  # one list of the pruned kind, to check
+        again = reconcile(ctx, cfg.apps[1])  # the other app's ServiceAccount is really there
+        assert [str(e.action) for e in again.changeset.entries if e.key.kind == "ServiceAccount"] == [
+            "pruned"
+        ]
+        assert b.other.get("v1", "ServiceAccount", "runner", "fleet-1") is None
