@@ -2,6 +2,9 @@
 
 Prints its figures as one JSON object on its last line:
   inprocess_creates_per_s, inprocess_gets_per_s, list_10k_by_label_s,
+  list_10_of_100_ms and list_10_of_100000_ms (a list by label of 10 objects
+  among 100 and among 100,000 of their kind: about the same, the label
+  index reads only the 10), page_500_of_100000_ms (a page from the middle),
   http_creates_per_s (plain keep-alive HTTP client), client_creates_per_s
   (the official kubernetes client), against ``gitops-agent emulator serve``
   started as a separate process on 127.0.0.1.
@@ -15,6 +18,7 @@ import argparse
 import http.client
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +70,36 @@ def in_process(folder: Path, creates: int, gets: int) -> dict[str, float]:
     }
 
 
+def few_of_many(folder: Path, big: int) -> dict[str, float]:
+    """A list by label of 10 objects among ``big`` of their kind, against 10 among 100
+    (the median of 20 lists each), and a 500-object page from the middle of ``big``."""
+    figures: dict[str, float] = {}
+    for total in (100, big):
+        cluster = EmulatedCluster(folder / f"few-of-{total}.db")
+        cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+        for i in range(total):
+            cluster.create(configmap(f"c{i:06d}", team="needle" if i % (total // 10) == 0 else "hay"))
+        times = []
+        for _ in range(20):
+            start = time.perf_counter()
+            found = cluster.list("v1", "ConfigMap", "", "team=needle")
+            times.append(time.perf_counter() - start)
+            assert len(found) == 10, len(found)
+        figures[f"list_10_of_{total}_ms"] = round(statistics.median(times) * 1000, 2)
+        if total == big:
+            rt = cluster.resource_type("v1", "ConfigMap")
+            token = cluster.registry.list_page(rt, "bench", limit=total // 2).continue_token
+            start = time.perf_counter()
+            page = cluster.registry.list_page(rt, "bench", limit=500, continue_token=token)
+            figures[f"page_500_of_{total}_ms"] = round((time.perf_counter() - start) * 1000, 2)
+            assert len(page.items) == 500
+        cluster.close()
+    figures["ratio_10_of_big_to_10_of_100"] = round(
+        figures[f"list_10_of_{big}_ms"] / figures["list_10_of_100_ms"], 2
+    )
+    return figures
+
+
 def serve(folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
     kubeconfig = folder / "kubeconfig"
     proc = emulator.serve(folder / "served.db", kubeconfig, "--no-tls")  # the plain-HTTP figure
@@ -105,10 +139,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--creates", type=int, default=3000)
     parser.add_argument("--gets", type=int, default=10000)
+    parser.add_argument("--big", type=int, default=100_000, help="objects of the kind a few are listed from")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         figures = in_process(folder, args.creates, args.gets)
+        figures |= few_of_many(folder, args.big)
         proc, kubeconfig = serve(folder)
         try:
             figures |= over_http(kubeconfig, min(args.creates, 2000))

@@ -97,7 +97,7 @@ class Session:
         """A reconcile context on the session's cluster (made when first used)."""
         from agent.sync.context import Context
 
-        return Context.create(self.config, self.cluster)
+        return Context.create(self.config, self.cluster, shared="once" if len(self.apps) > 1 else None)
 
 
 @contextlib.contextmanager
@@ -113,12 +113,13 @@ def session(config: Path | AgentConfig, apps: Sequence[str] | None = None) -> It
         cluster = connect(cfg)
     except AgentError as e:
         fail_with(e)
+    opened = Session(cfg, selected, cluster)
     try:
-        yield Session(cfg, selected, cluster)
+        yield opened
     except AgentError as e:
         fail_with(e)
-    finally:
-        cluster.close()
+    finally:  # the context's shared view of the cluster, when one was made, closes the cluster too
+        (opened.context.cluster if "context" in opened.__dict__ else cluster).close()
 
 
 def target(cfg: AgentConfig, source: Path | AgentConfig) -> AgentConfig:

@@ -44,6 +44,7 @@ def diff(
     (numbers) or two commits (branch, tag, SHA) of one app instead; the live
     objects are not read."""
     from agent.report import drift_document, print_drift
+    from agent.sync.fleet import each_app
     from agent.sync.status import drift
 
     if from_ is not None or to is not None:
@@ -54,7 +55,7 @@ def diff(
         diff_revisions((apps or [""])[0], from_, to, config, output.value)
 
     with session(config, apps) as s:
-        reports = [drift(s.context, a, ref=revision) for a in s.apps]
+        reports = each_app(s.apps, lambda a: drift(s.context, a, ref=revision), s.context.source)
     write(output, lambda console: print_drift(reports, console), lambda fmt: drift_document(reports, fmt))
     raise typer.Exit(diff_exit(reports))
 

@@ -59,23 +59,26 @@ def sync(
     --timeout) and rolls back a change that fails, where the app allows it.
     """
     from agent.report import print_sync, sync_document, sync_progress
+    from agent.sync.fleet import each_app
     from agent.sync.pipeline import reconcile
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
     with session(config, apps) as s, watching as progress:
-        results = [
-            reconcile(
+        shown = {a.name: progress.for_app(a.name) for a in s.apps}
+        results = each_app(
+            s.apps,
+            lambda a: reconcile(
                 s.context,
                 with_timeout(a, timeout),
                 ref=revision,
                 prune=prune,
                 force=force,
                 dry_run=dry_run,
-                progress=progress.for_app(a.name),
-            )
-            for a in s.apps
-        ]
+                progress=shown[a.name],
+            ),
+            s.context.source,
+        )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(sync_exit(results))
 

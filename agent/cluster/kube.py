@@ -41,6 +41,7 @@ from agent.kube.kinds import ResourceType, builtin
 from agent.models import split_api_version
 
 T = TypeVar("T")
+Objects = list[JSON]
 LIST_PAGE = 500  # objects per list request (continued until done)
 _PATCH_CONTENT = {
     "merge": "application/merge-patch+json",
@@ -197,19 +198,30 @@ class KubeCluster:
         namespace: str = "",
         label_selector: Mapping[str, str] | str | None = None,
     ) -> list[JSON]:
+        return self.list_at(api_version, kind, namespace, label_selector)[0]
+
+    def list_at(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | str | None = None,
+    ) -> tuple[Objects, str]:
+        """The objects, and the resourceVersion of the list (where a watch resumes)."""
         where = self.endpoint(api_version, kind)
         path = where.path(namespace=namespace)
         query = {"labelSelector": _selector(label_selector) or None, "limit": str(LIST_PAGE)}
-        items: list[JSON] = []
+        items: Objects = []
         while True:
             data = self._send("GET", path, query=query)
             for item in data.get("items") or ():
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
                 items.append(item)
-            token = (data.get("metadata") or {}).get("continue")
+            meta = data.get("metadata") or {}
+            token = meta.get("continue")
             if not token:
-                return items
+                return items, str(meta.get("resourceVersion") or "")
             query = {**query, "continue": token}
 
     def watch(
@@ -231,11 +243,31 @@ class KubeCluster:
         The stream is read here rather than through the client's
         ``Watch``, which wraps every event in a ``ResourceInstance`` and
         can only be stopped between events."""
+        return self.watch_from(api_version, kind, namespace, label_selector, timeout=timeout, stop=stop)
+
+    def watch_from(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: Mapping[str, str] | str | None = None,
+        *,
+        resource_version: str = "",
+        bookmarks: bool = False,
+        timeout: float = 60,
+        stop: threading.Event | None = None,
+    ) -> Iterator[tuple[str, JSON]]:
+        """As :meth:`watch`, from ``resource_version`` (only the changes after
+        it); with ``bookmarks``, BOOKMARK events carry the resourceVersion
+        reached while nothing changes.  A version the server no longer keeps
+        raises Expired (410): list again and watch from the list's version."""
         where = self.endpoint(api_version, kind)
         query = {
             "watch": "true",
             "labelSelector": _selector(label_selector) or None,
             "timeoutSeconds": str(max(1, int(timeout))),
+            "resourceVersion": resource_version or None,
+            "allowWatchBookmarks": "true" if bookmarks else None,
         }
         self.requests += 1
         response = self.transport.open(where.path(namespace=namespace), query=query)
@@ -252,7 +284,7 @@ class KubeCluster:
                 obj = event.get("object") or {}
                 if event.get("type") == "ERROR":
                     raise error_from_status(obj, int(obj.get("code") or 500))
-                if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                if event.get("type") in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
                     obj.setdefault("apiVersion", api_version)
                     obj.setdefault("kind", kind)
                     yield str(event["type"]), obj

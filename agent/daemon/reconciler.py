@@ -39,17 +39,22 @@ from agent.report.notifications import Notifier
 from agent.results import DriftReport, ObjectHealth, Operation, RollbackResult, SyncResult, Trigger
 from agent.sync.context import Context
 from agent.sync.encoding import digest
-from agent.sync.pipeline import Prepared, prepare, reconcile
+from agent.sync.pipeline import Prepared, prepare, reconcile, replan
 from agent.sync.record import now
 from agent.sync.rollback import holding, rollback_by_hand
 
 log = logging.getLogger("gitops_agent.reconcile")
 
 
-def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | None]:
-    """Git against the cluster, writing nothing."""
+def observe(
+    ctx: Context, app: Application, synced: Prepared | None = None
+) -> tuple[Observation, Prepared | None]:
+    """Git against the cluster, writing nothing.  ``synced``: what a sync
+    just applied; the cluster is compared with its manifests again, without
+    a second fetch and render (:func:`~agent.sync.pipeline.replan`)."""
     try:
-        prepared = prepare(ctx, app)  # the app's own prune policy: the same plan a sync would make
+        # the app's own prune policy: the same plan a sync would make
+        prepared = prepare(ctx, app) if synced is None else replan(ctx, app, synced)
     except AgentError as e:  # the cluster's errors too: one tree
         failure = e.failure()
         report = DriftReport(app.name, None, failure=failure)
@@ -65,11 +70,13 @@ def observe(ctx: Context, app: Application) -> tuple[Observation, Prepared | Non
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
     objects = tuple(live_object(s) for s in resources)  # what the app's page draws
-    synced = next((r.finished for r in reversed(prepared.history) if r.operation == Operation.SYNC), "")
+    last_synced = next(
+        (r.finished for r in reversed(prepared.history) if r.operation == Operation.SYNC), ""
+    )
     obs = Observation(
         now(), prepared.revision, report.sync_status, health, report, held, held or "", each, objects
     )
-    obs = replace(obs, last_synced=synced)
+    obs = replace(obs, last_synced=last_synced)
     return obs, prepared
 
 
@@ -148,7 +155,7 @@ class Reconciler:
         if not policy.automated or not (moved or (policy.self_heal and _healable(app, obs))):
             return _Done(Outcome.DRIFT if obs.drifted else Outcome.UNCHANGED, obs)
         result = reconcile(self.ctx, app, trigger=trigger, prepared=prepared)
-        after, _ = observe(self.ctx, app)
+        after, _ = observe(self.ctx, app, prepared if result.rollback is None else None)
         return _Done(_outcome(result), after, sync_message(result), sync=result)
 
     def _manual(self, app: Application, manual: Manual) -> _Done:

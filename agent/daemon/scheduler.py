@@ -41,9 +41,21 @@ from agent.daemon.state import AppState, Manual, Outcome, RunResult
 from agent.results import Trigger
 
 log = logging.getLogger("gitops_agent.scheduler")
+REUSE_SECONDS = 10.0
 
 Runner = Callable[[Application, AppState, Trigger, Manual | None], RunResult]
 __all__ = ["Draining", "QueueFull", "Runner", "Scheduler"]
+
+
+def _round_since(app: Application, requested_at: float | None) -> float:
+    """Since when the remote's answers are fresh enough for this run: a
+    requested run (webhook, API) wants answers from after the request, so
+    the apps one push asks for share one ``ls-remote``; a timer's poll takes
+    an answer up to REUSE_SECONDS old (at most a tenth of its interval),
+    so apps polled about together share it too."""
+    if requested_at is not None:
+        return requested_at
+    return time.monotonic() - min(REUSE_SECONDS, app.interval_seconds / 10)
 
 
 def _utc(seconds: float = 0.0) -> datetime:
@@ -173,6 +185,7 @@ class Scheduler:
                             self._wake(name, 0.0)  # a manual request does not wait for the debounce
                         continue  # joins the run already asked for
                     state.pending = trigger
+                    state.requested_at = time.monotonic()
                     if not state.running:
                         self._wake(name, delay)
             self.on_queue(self.queued())
@@ -193,7 +206,8 @@ class Scheduler:
             while True:
                 with self._guard, state.lock:
                     trigger = state.pending or Trigger.SCHEDULE
-                    state.pending = None
+                    state.round_since = _round_since(app, state.requested_at if state.pending else None)
+                    state.pending, state.requested_at = None, None
                     manual, future = state.manual.pop(0) if state.manual else (None, None)
                     self.on_queue(self.queued())
                 result = self._run_once(app, state, trigger, manual)

@@ -31,6 +31,7 @@ import uvicorn
 
 from agent import __version__
 from agent.cluster import ClusterClient
+from agent.cluster.view import ClusterView
 from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
 from agent.daemon.limits import protocol_with_header_timeout
@@ -57,7 +58,7 @@ class Daemon:
     def __init__(self, config: AgentConfig, cluster: ClusterClient) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.ctx = Context.create(config, cluster)
+        self.ctx = Context.create(config, cluster, shared="follow")  # one watch per kind for all apps
         self.ctx.source.on_checkout = self.metrics.git_fetch_seconds.observe
         self.notifier = Notifier(config.daemon.notifications)
         self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier)
@@ -67,7 +68,8 @@ class Daemon:
         self._stop = threading.Event()
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
-        result = self.reconciler.run(app, state, trigger, manual)
+        with self.ctx.source.round(state.round_since):  # one ls-remote per repository per round
+            result = self.reconciler.run(app, state, trigger, manual)
         obs = state.observation
         if obs is not None and obs.revision is not None:
             self._ready.set()  # reading live objects worked: the cluster answers
@@ -142,6 +144,8 @@ class Daemon:
                 extra={"stage": "shutdown"},
             )
         clean = self.scheduler.drain(grace)
+        if isinstance(self.ctx.cluster, ClusterView):
+            self.ctx.cluster.stop()  # its watches end; the caller closes the connection
         if not clean:
             log.warning(
                 "shutdown grace period over; cut off: %s (safe to run again)",

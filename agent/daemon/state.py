@@ -116,6 +116,8 @@ class AppState:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     running: bool = False
     pending: Trigger | None = None  # trigger of a requested run not started yet
+    requested_at: float | None = None  # when that run was asked for (monotonic)
+    round_since: float = 0.0  # the run's round began then: git answers since are fresh enough
     manual: list[tuple[Manual, Future[Any]]] = field(default_factory=list)
     observation: Observation | None = None
     last_run: RunResult | None = None

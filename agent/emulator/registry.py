@@ -31,7 +31,7 @@ from agent.emulator.lifecycle import Lifecycle
 from agent.emulator.objects import JSON, as_version, now
 from agent.emulator.options import Options
 from agent.emulator.ports import SYSTEM_MANAGER, Change, Listener
-from agent.emulator.storage.listing import ListResult, list_page
+from agent.emulator.storage.listing import ListResult, list_from
 from agent.emulator.storage.store import Events, Store
 from agent.emulator.writes import Writes
 from agent.kube.errors import BadRequest, NotFound, UnsupportedMediaType
@@ -189,12 +189,11 @@ class Registry:
     ) -> ListResult:
         """A page of objects, without counting a request (watches and the REST layer list too)."""
         ns = namespace if (rt.namespaced and namespace) else None
-        rv = self.store.current_rv()
-        items = [as_version(o, rt) for o in self.store.list(rt.group, rt.plural, ns)]
-        return list_page(
-            items,
+        return list_from(
+            self.store,
             rt,
-            rv,
+            ns,
+            lambda o: as_version(o, rt),
             label_selector=label_selector,
             field_selector=field_selector,
             limit=limit,

@@ -11,7 +11,9 @@ A poll asks the remote first (``ls-remote``): a ref that has not moved
 costs no fetch, and a commit already exported costs no export.  Reconciles
 of apps on one repository take turns under a lock; one that waited while
 another asked the remote reuses that answer, so apps polled together on one
-repository and revision share one ``ls-remote``, one fetch and one checkout.
+repository and revision share one ``ls-remote``, one fetch and one checkout;
+inside :meth:`GitSource.round` so do apps of one round that run one after
+another (a webhook's, a command's over many apps).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+_rounds = threading.local()  # .since: the round this thread's checkouts belong to (GitSource.round)
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,23 @@ class GitSource:
             if self.on_checkout is not None:
                 self.on_checkout(time.monotonic() - started)
 
+    @contextmanager
+    def round(self, since: float) -> Iterator[None]:
+        """Checkouts made in this thread inside the block take the remote's
+        refs from any ``ls-remote`` asked at or after ``since`` (a monotonic
+        time: when a poll round, a webhook or a command began), so the apps
+        of one round share one ``ls-remote`` per repository, even when they
+        run one after another."""
+        before = getattr(_rounds, "since", None)
+        _rounds.since = since
+        try:
+            yield
+        finally:
+            _rounds.since = before
+
     def _checkout(self, repo: str, ref: str, verify: SignaturePolicy | None) -> Checkout:
-        asked = time.monotonic()
+        since = getattr(_rounds, "since", None)
+        asked = time.monotonic() if since is None else min(since, time.monotonic())
         url = check_url(repo, self.settings.policy)
         credential = credential_for(self.settings.credentials, url)
         git_dir = self.cache_dir / "repos" / hashlib.sha256(url.key.encode()).hexdigest()[:32]

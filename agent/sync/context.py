@@ -13,8 +13,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from agent.cluster.base import ClusterClient
+from agent.cluster.view import ClusterView, Followable
 from agent.config import AgentConfig, Application
 from agent.config.health import app_rules, user_rules
 from agent.errors import AgentError
@@ -23,11 +25,23 @@ from agent.render import Capabilities
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.openapi import served_api_versions
 from agent.source import GitSource
-from agent.sync.ownership import owner_id
-from agent.sync.record import RecordStore
+from agent.sync.ownership import APP_LABEL, owner_id
+from agent.sync.record import RECORD_OF_LABEL, RecordStore
+from agent.sync.rendercache import RenderCache
 
 CAPABILITIES_TTL = 300.0
 RULES_KEPT = 64  # the apps' rules kept, by app and commit
+Sharing = Literal["once", "follow"] | None
+
+
+def shared_view(cluster: ClusterClient, *, follow: bool) -> ClusterClient:
+    """``cluster`` behind a :class:`~agent.cluster.view.ClusterView` keyed
+    by the labels only the agent sets (its app label, its records' label),
+    when the client can list at a version and watch from one (a real API
+    server, or the emulated one over HTTP); otherwise ``cluster`` itself."""
+    if isinstance(cluster, ClusterView) or not isinstance(cluster, Followable):
+        return cluster
+    return ClusterView(cluster, (APP_LABEL, RECORD_OF_LABEL), follow=follow)
 
 
 @dataclass
@@ -37,15 +51,26 @@ class Context:
     config: AgentConfig
     cluster: ClusterClient
     source: GitSource
+    renders: RenderCache = field(default_factory=RenderCache, init=False, repr=False)
+    _namespaces: set[str] = field(
+        default_factory=set, init=False, repr=False
+    )  # the records' namespace, once seen
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
     _rules: UserRules | None = field(default=None, init=False, repr=False)
     _app_rules: OrderedDict[tuple[str, str, str], UserRules] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _asking: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
+    def create(cls, config: AgentConfig, cluster: ClusterClient, *, shared: Sharing = None) -> Context:
+        """``shared``: read the apps' objects and records through one shared
+        view of the cluster (:func:`shared_view`): ``"once"`` lists each kind
+        once for every app (a command over many apps), ``"follow"`` keeps
+        it current with one watch per kind (the daemon)."""
+        if shared is not None:
+            cluster = shared_view(cluster, follow=shared == "follow")
         return cls(config, cluster, GitSource.from_config(config))
 
     def health_rules(
@@ -78,7 +103,11 @@ class Context:
         served APIs, asked at most every CAPABILITIES_TTL seconds (CRDs come
         and go), or the documented default when the cluster cannot say.  The
         served APIs (discovery of every group) are asked for only when a
-        template looks at them."""
+        template looks at them.  Apps reconciled side by side ask once."""
+        with self._asking:
+            return self._ask_capabilities()
+
+    def _ask_capabilities(self) -> Capabilities:
         cached = self._capabilities
         if cached is None or time.monotonic() - cached[0] > CAPABILITIES_TTL:
             try:
@@ -102,4 +131,4 @@ class Context:
         """The revision records, read and written under ``app``'s retry
         policy (the default policy without an app)."""
         retry = app.sync_policy.retry if app is not None else None
-        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry)
+        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry, self._namespaces)

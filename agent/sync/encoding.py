@@ -16,12 +16,18 @@ import base64
 import hashlib
 import json
 import os
+import threading
 import zlib
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from agent.models import Manifest
+
+MEMO_SIZE = 4096  # digests remembered (one per app's current render is enough)
+_memo: OrderedDict[int, tuple[tuple[Any, ...], str]] = OrderedDict()
+_memo_lock = threading.Lock()
 
 
 class Encodable(Protocol):
@@ -32,17 +38,37 @@ class Encodable(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
 
+def _text(obj: Mapping[str, Any]) -> bytes:
+    """One manifest as the digest and the record encode it: sorted, compact JSON."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
 def digest(manifests: tuple[Manifest, ...], pause: Callable[[], None] | None = None) -> str:
     """sha256 of the manifests as one sorted, compact JSON list; encoded one
     manifest at a time (the same bytes), with ``pause`` called between them
-    (see :class:`EncodedManifests`)."""
+    (see :class:`EncodedManifests`).  The digest of the tuple last asked for
+    is remembered (a render the sync reuses is the same tuple: a poll that
+    finds nothing new does not encode it again)."""
+    with _memo_lock:
+        known = _memo.get(id(manifests))
+        if known is not None and known[0] is manifests:
+            _memo.move_to_end(id(manifests))
+            return known[1]
     h = hashlib.sha256(b"[")
     for i, m in enumerate(manifests):
         if pause is not None:
             pause()
-        h.update((("," if i else "") + json.dumps(m.obj, sort_keys=True, separators=(",", ":"))).encode())
+        h.update((b"," if i else b"") + _text(m.obj))
     h.update(b"]")
-    return h.hexdigest()
+    return _remember(manifests, h.hexdigest())
+
+
+def _remember(manifests: tuple[Any, ...], found: str) -> str:
+    with _memo_lock:
+        _memo[id(manifests)] = (manifests, found)  # the tuple is kept: its id stays its own
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    return found
 
 
 class EncodedManifests:
@@ -64,12 +90,16 @@ class EncodedManifests:
         self.manifests = manifests
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip format
         parts = [self._compressor.compress(b'{"manifests":[')]
+        h = hashlib.sha256(b"[")
         for i, m in enumerate(manifests):
             if pause is not None:
                 pause()
-            text = json.dumps(m, separators=(",", ":"))
-            parts.append(self._compressor.compress((text if i == 0 else "," + text).encode()))
+            text = (b"," if i else b"") + _text(m)
+            h.update(text)  # the digest, from the bytes the record holds
+            parts.append(self._compressor.compress(text))
         parts.append(self._compressor.compress(b"]"))
+        h.update(b"]")
+        self.digest = h.hexdigest()
         self._head = b"".join(parts)
 
     def finish(self, record: Encodable) -> str:
@@ -100,4 +130,5 @@ def _encode_manifests(manifests: tuple[Manifest, ...]) -> tuple[str, EncodedMani
     def pause() -> None:
         os.sched_yield()  # lets a waiting thread take the interpreter (no timer, unlike sleep(0))
 
-    return digest(manifests, pause), EncodedManifests(tuple(m.obj for m in manifests), pause)
+    encoded = EncodedManifests(tuple(m.obj for m in manifests), pause)
+    return _remember(manifests, encoded.digest), encoded

@@ -13,7 +13,6 @@ controllers; here they are two stages of one script.)
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,11 @@ from agent.config import Application
 from agent.models import Revision
 from agent.render import Capabilities
 from agent.source import signature_policy
+from agent.sync import workers
 from agent.sync.context import Context
 from agent.sync.record import RevisionRecord
+
+ASK_PARALLELISM = 8  # questions asked beside checkouts, for every app at once (two per app)
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,13 @@ def fetch(ctx: Context, app: Application, ref: str | None = None) -> Fetched:
     """The checkout, with the history and the capabilities asked beside it.
     The capabilities may still be on their way when this returns: a render
     that never looks at them does not wait (plain YAML is parsed meanwhile)."""
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ask")
+    pool = workers.pool("ask", ASK_PARALLELISM)
+    asked = pool.submit(ctx.records(app).history, app.name)
+    capabilities = pool.submit(ctx.capabilities)  # never fails: the default when unknown
     try:
-        asked = pool.submit(ctx.records(app).history, app.name)
-        capabilities = pool.submit(ctx.capabilities)  # never fails: the default when unknown
-        try:
-            root, revision = checkout(ctx, app, ref)
-        except BaseException:
-            asked.cancel()
-            raise
-        history = asked.result()
-    finally:
-        pool.shutdown(wait=False)  # the capabilities' question finishes on its own
+        root, revision = checkout(ctx, app, ref)
+    except BaseException:
+        asked.cancel()
+        raise
+    history = asked.result()  # the capabilities' question finishes on its own
     return Fetched(root, revision, history, capabilities.result)

@@ -5,20 +5,28 @@ then a look-up of each desired object the lists did not find (it may exist
 without the app's marks: another owner's, or nobody's).  Argo CD's
 gitops-engine keeps a watch-fed cache of the cluster instead; an agent that
 keeps no state between syncs reads per sync, so the lists, independent of
-each other, are asked side by side on a small pool of this module's: the
-read costs about one round trip, not one per kind.
+each other, are asked side by side on a small pool of this module's (one
+for the process, shared by the apps reconciled side by side): the read
+costs about one round trip, not one per kind.  Behind a shared view of
+the cluster (:class:`~agent.cluster.view.ClusterView`: the daemon's, or a
+command's over many apps) the label lists are answered from memory: one
+list (and watch) per kind for every app; :func:`confirm_prunes` checks the
+view against the server before a prune.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from agent.cluster.base import ClusterClient
+from agent.cluster.view import ClusterView
 from agent.config import RetryPolicy
 from agent.kube.errors import NotFound
-from agent.models import Manifest, ObjectKey
+from agent.models import Action, Manifest, ObjectKey
+from agent.sync import workers
 from agent.sync.ownership import APP_LABEL
+from agent.sync.plan import Step
 from agent.sync.record import RevisionRecord
 from agent.sync.retry import with_retries
 
@@ -60,22 +68,34 @@ def read_live(
     def lookup(group: _Group) -> Live:
         return _lookup(cluster, *group, policy=policy)
 
-    with ThreadPoolExecutor(max_workers=READ_PARALLELISM, thread_name_prefix="read") as pool:
-        early = [pool.submit(lookup, g) for g in _unlabelled(manifests, set())] if last is None else []
-        for (api_version, _), items in zip(ordered, pool.map(labelled, ordered), strict=True):
-            for obj in items:
-                key = ObjectKey.of(obj)
-                live[key] = obj
-                owned[key] = api_version
-        if last is not None:
-            for item in last.inventory:
-                owned.setdefault(item.key, item.api_version)
-            for found in pool.map(lookup, _unlabelled(manifests, set(live))):
-                live.update(found)
-        for future in early:
-            for key, obj in future.result().items():
-                live.setdefault(key, obj)  # what the label list found is as good
+    pool = workers.pool("read", READ_PARALLELISM)
+    early = [pool.submit(lookup, g) for g in _unlabelled(manifests, set())] if last is None else []
+    lists = map(labelled, ordered) if isinstance(cluster, ClusterView) else pool.map(labelled, ordered)
+    for (api_version, _), items in zip(ordered, lists, strict=True):  # a view answers from memory
+        for obj in items:
+            key = ObjectKey.of(obj)
+            live[key] = obj
+            owned[key] = api_version
+    if last is not None:
+        for item in last.inventory:
+            owned.setdefault(item.key, item.api_version)
+        for found in pool.map(lookup, _unlabelled(manifests, set(live))):
+            live.update(found)
+    for future in early:
+        for key, obj in future.result().items():
+            live.setdefault(key, obj)  # what the label list found is as good
     return live, owned
+
+
+def confirm_prunes(cluster: ClusterClient, app: str, steps: Sequence[Step]) -> bool:
+    """Before a prune deletes what a shared view of the cluster says the app
+    owns, check the view against the server: one list per kind pruned.
+    False when the view was behind (it now holds the server's answer, and
+    the caller reads and plans again); True at once without a view."""
+    if not isinstance(cluster, ClusterView):
+        return True
+    kinds = sorted({(s.api_version, s.key.kind) for s in steps if s.action is Action.PRUNED})
+    return all([cluster.verify(api_version, kind, {APP_LABEL: app}) for api_version, kind in kinds])
 
 
 def _unlabelled(manifests: tuple[Manifest, ...], keys: set[ObjectKey]) -> list[_Group]:

@@ -34,7 +34,7 @@ from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.context import Context
 from agent.sync.encoding import encode_ahead
 from agent.sync.fetch import fetch
-from agent.sync.live import Live, Owned, read_live
+from agent.sync.live import Live, Owned, confirm_prunes, read_live
 from agent.sync.plan import Plan, plan, refused
 from agent.sync.record import RevisionRecord, now, record_sync
 from agent.sync.render import render_app
@@ -61,12 +61,33 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
     rules = ctx.health_rules(app, fetched.root, fetched.revision.commit)  # the app's own, read from Git
-    rendered = render_app(app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None)
+    owner, install = ctx.owner(app), last is None
+    rendered = ctx.renders.rendered(
+        app,
+        fetched.revision.commit,
+        owner,
+        install,
+        lambda: render_app(app, fetched.root, owner, fetched.capabilities, is_install=install),
+    )
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
+    if not confirm_prunes(ctx.cluster, app.name, the_plan.steps):  # the shared view was behind
+        live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
+        the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
     return Prepared(
         fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes, rules
     )
+
+
+def replan(ctx: Context, app: Application, prepared: Prepared) -> Prepared:
+    """The cluster against the same commit and manifests after a sync: the
+    records and live objects read again (from the shared view of the
+    cluster, when there is one: no request), no fetch and no render."""
+    history = ctx.records(app).history(app.name)
+    last = history[-1] if history else None
+    live = read_live(ctx.cluster, app.name, prepared.manifests, last, app.sync_policy.retry)
+    the_plan = _plan(ctx, app, prepared.manifests, live, last=last, prune=None)
+    return replace(prepared, plan=the_plan, last=last, history=history)
 
 
 def _plan(

@@ -119,15 +119,17 @@ class Plan:
     def batches(self) -> tuple[Batch, ...]:
         """Apply batches in execution order: PreSync hooks, the app's objects
         and Sync hooks, PostSync hooks, each by wave; then prunes.  SyncFail
-        hooks are not included (see :meth:`on_failure`)."""
-        out: list[Batch] = []
+        hooks are not included (see :meth:`on_failure`).  Linear in the steps:
+        each batch's steps are gathered in a list and made a tuple once."""
+        runs: list[tuple[Phase, int, list[Step]]] = []
         for step in self.steps:
             if step.phase is Phase.SYNC_FAIL or step.action is Action.PRUNED:
                 continue
-            if out and (out[-1].phase, out[-1].wave) == (step.phase, step.wave):
-                out[-1] = Batch(step.phase, step.wave, (*out[-1].steps, step))
+            if runs and runs[-1][:2] == (step.phase, step.wave):
+                runs[-1][2].append(step)
             else:
-                out.append(Batch(step.phase, step.wave, (step,)))
+                runs.append((step.phase, step.wave, [step]))
+        out = [Batch(phase, wave, tuple(steps)) for phase, wave, steps in runs]
         prunes = tuple(s for s in self.steps if s.action is Action.PRUNED)
         if prunes:
             out.append(Batch(Phase.SYNC, prunes[0].wave, prunes))

@@ -270,9 +270,16 @@ def _decode(secret: dict[str, Any]) -> RevisionRecord:
 class RecordStore:
     """Reads and writes an app's revision records through a ClusterClient."""
 
-    def __init__(self, cluster: ClusterClient, namespace: str, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        cluster: ClusterClient,
+        namespace: str,
+        retry: RetryPolicy | None = None,
+        ready: set[str] | None = None,
+    ) -> None:
         self.cluster = cluster
         self.namespace = namespace
+        self._ready = ready if ready is not None else set()  # namespaces known to exist (shared)
         self.retry = retry or RetryPolicy()  # the apply's policy: a passing error is retried
 
     def history(self, app: str) -> list[RevisionRecord]:
@@ -330,9 +337,17 @@ class RecordStore:
                 name = record_name(old.app, old.number)
                 delete_once(self.cluster, "v1", "Secret", name, self.namespace, policy=self.retry)
         except ClusterError as e:
+            self._ready.discard(self.namespace)  # it may be gone: the next write looks again
             raise RecordFailed(f"cannot write revision record {record.number} of {record.app}: {e}") from None
 
     def _ensure_namespace(self) -> None:
+        """The state namespace, asked for once per context, not once per record."""
+        if self.namespace in self._ready:
+            return
+        self._create_namespace()
+        self._ready.add(self.namespace)
+
+    def _create_namespace(self) -> None:
         if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
             return
         with contextlib.suppress(AlreadyExists):

@@ -1,15 +1,21 @@
-"""Lists: selectors, ``limit`` and ``continue``, as the API server pages them."""
+"""Lists: selectors, ``limit`` and ``continue``, as the API server pages them.
+
+Pages are cut in key order (namespace, name); a continue token carries the
+list's resourceVersion and the key after which the next page starts.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.emulator.storage.selectors import field_matcher, label_matcher
+from agent.emulator.storage.index import Query
+from agent.emulator.storage.selectors import field_matcher, requirements
+from agent.emulator.storage.store import Store
 from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 
@@ -50,27 +56,52 @@ def decode_continue(token: str) -> tuple[int, str]:
         raise BadRequest("continue key is not valid: incorrect encoded start resourceVersion") from None
 
 
-def list_page(
-    items: list[JSON],
+def _start_key(start: str) -> tuple[str, str]:
+    """The (namespace, name) a continue token's start key names (``ns/name\\0``)."""
+    namespace, _, name = start.rstrip("\x00").partition("/")
+    return namespace, name
+
+
+def list_from(
+    store: Store,
     rt: ResourceType,
-    rv: int,
+    namespace: str | None,
+    convert: Callable[[JSON], JSON],
     *,
     label_selector: Mapping[str, str] | str | None = None,
     field_selector: str | None = None,
     limit: int = 0,
     continue_token: str = "",
 ) -> ListResult:
-    labels = label_matcher(label_selector)
+    """One page of a list, read from the store through its label index and
+    in key order from the page's start: only the rows the page needs (and,
+    with a selector that says what must not be there, the rows it tests).
+    ``remainingItemCount`` is given when nothing filters the list, as the
+    API server gives it (with a selector the count is unknown there)."""
+    wanted = requirements(label_selector)
+    tests = [r.test() for r in wanted if not r.indexable]
     fields = field_matcher(field_selector, rt.kind)
-    if labels is not None:
-        items = [o for o in items if labels(o)]
-    if fields is not None:
-        items = [o for o in items if fields(o)]
+    with store.lock:
+        rv = store.current_rv()
+    query = Query(rt.group, rt.plural, namespace, wanted)
     if continue_token:
-        token_rv, start = decode_continue(continue_token)
-        rv = token_rv
-        items = [o for o in items if _key(o) >= start]
-    if limit and limit > 0 and len(items) > limit:
-        page, rest = items[:limit], items[limit:]
-        return ListResult(page, str(rv), encode_continue(rv, _key(page[-1])), len(rest))
+        rv, start = decode_continue(continue_token)
+        query = query.following(*_start_key(start))
+    items: list[JSON] = []
+    for stored in store.select(query):
+        if tests and not all(t(((stored.get("metadata") or {}).get("labels")) or {}) for t in tests):
+            continue
+        obj = convert(stored)
+        if fields is not None and not fields(obj):
+            continue
+        items.append(obj)
+        if 0 < limit < len(items):
+            break
+    if 0 < limit < len(items):
+        page = items[:limit]
+        last = page[-1].get("metadata") or {}
+        remaining = None
+        if not wanted and fields is None:
+            remaining = store.count(query.following(str(last.get("namespace") or ""), str(last["name"])))
+        return ListResult(page, str(rv), encode_continue(rv, _key(page[-1])), remaining)
     return ListResult(items, str(rv))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agent.kube.errors import BadRequest
@@ -69,19 +70,40 @@ def _split(text: str) -> list[str]:
     return parts
 
 
-def label_matcher(selector: str | Mapping[str, str] | None) -> Matcher | None:
-    """A predicate over objects, or None when everything matches."""
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement of a label selector: ``op`` is ``=``, ``!=``, ``in``,
+    ``notin``, ``exists`` or ``!`` (does not exist)."""
+
+    key: str
+    op: str
+    values: frozenset[str] = frozenset()
+
+    @property
+    def indexable(self) -> bool:
+        """Answerable from an index of label key -> value (what must be there, not what must not)."""
+        return self.op in ("=", "in", "exists")
+
+    def test(self) -> LabelTest:
+        if self.op in ("=", "!="):
+            return _equals(self.key, next(iter(self.values)), self.op == "!=")
+        if self.op in ("in", "notin"):
+            return _member(self.key, set(self.values), self.op == "notin")
+        return _exists(self.key, self.op == "!")
+
+
+def requirements(selector: str | Mapping[str, str] | None) -> list[Requirement]:
+    """A label selector parsed; BadRequest names the requirement it cannot read."""
     if not selector:
-        return None
+        return []
     if isinstance(selector, Mapping):
-        want = dict(selector)
-        return lambda obj: want.items() <= (((obj.get("metadata") or {}).get("labels")) or {}).items()
-    tests: list[LabelTest] = []
+        return [Requirement(str(k), "=", frozenset({str(v)})) for k, v in selector.items()]
+    found: list[Requirement] = []
     for part in _split(selector):
         eq = _EQ_OP.match(part)
         if eq is not None:
             key, op, value = eq.groups()
-            tests.append(_equals(key, value, op == "!="))
+            found.append(Requirement(key, "!=" if op == "!=" else "=", frozenset({value})))
             continue
         m = _SET_OP.match(part)
         if m is None:
@@ -89,11 +111,16 @@ def label_matcher(selector: str | Mapping[str, str] | None) -> Matcher | None:
         negate, key, op, values = m.groups()
         if negate and op:
             raise BadRequest(f"unable to parse requirement: {part.strip()!r}: invalid label selector")
-        options = {v.strip() for v in (values or "").split(",") if v.strip()}
-        if op:
-            tests.append(_member(key, options, op == "notin"))
-        else:
-            tests.append(_exists(key, bool(negate)))
+        options = frozenset(v.strip() for v in (values or "").split(",") if v.strip())
+        found.append(Requirement(key, op or ("!" if negate else "exists"), options))
+    return found
+
+
+def label_matcher(selector: str | Mapping[str, str] | None) -> Matcher | None:
+    """A predicate over objects, or None when everything matches."""
+    tests = [r.test() for r in requirements(selector)]
+    if not tests:
+        return None
 
     def match(obj: Mapping[str, Any]) -> bool:
         labels = ((obj.get("metadata") or {}).get("labels")) or {}
