@@ -204,6 +204,14 @@ _forker = _Forker()
 def _serve(conn: Connection, parent: int) -> None:
     """The worker's loop: one job at a time, until the agent closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the agent's to handle; it stops us
+    # A fork keeps the agent's handlers: the daemon's SIGTERM handler would make
+    # the worker "shut down" without ending, and the agent, ending, would wait
+    # for it for ever.  The worker ends on SIGTERM as any process does, and its
+    # signals no longer wake the agent's event loop.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
     _die_with_parent(parent)
     while True:
         try:

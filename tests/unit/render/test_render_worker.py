@@ -1,0 +1,38 @@
+"""The render worker's life beside the agent's own signal handling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.support.render import chart, cm
+from tests.support.repos import PROJECT
+
+# A process that, like the daemon, handles SIGTERM itself (and keeps going),
+# renders one chart (forking a worker), then ends: it must end at once, not
+# wait for a worker that took the agent's SIGTERM handler with it.
+PROGRAM = textwrap.dedent(
+    """
+    import signal, sys
+    from pathlib import Path
+    from agent.render import Release, RenderRequest, render
+    signal.signal(signal.SIGTERM, lambda *_: print("agent handler ran in", __import__("os").getpid()))
+    result = render(RenderRequest(root=Path(sys.argv[1]), path="chart", release=Release("r", "ns")))
+    print(len(result.manifests))
+    """
+)
+
+
+def test_an_agent_that_handles_sigterm_still_ends_with_its_render_workers(tmp_path: Path) -> None:
+    root = chart(tmp_path, {"cm.yaml": cm("x")})
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM, str(root)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["1"]  # the worker never ran the agent's handler
