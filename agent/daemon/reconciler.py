@@ -70,9 +70,7 @@ def observe(
     each = tuple(ObjectHealth(key, h.status.label, h.rule, h.message) for key, h in judged)
     held = holding(prepared.history, prepared.revision.commit)
     objects = tuple(live_object(s) for s in resources)  # what the app's page draws
-    last_synced = next(
-        (r.finished for r in reversed(prepared.history) if r.operation == Operation.SYNC), ""
-    )
+    last_synced = next((r.finished for r in reversed(prepared.history) if r.operation == Operation.SYNC), "")
     obs = Observation(
         now(), prepared.revision, report.sync_status, health, report, held, held or "", each, objects
     )
