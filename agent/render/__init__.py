@@ -20,8 +20,9 @@ from typing import Any
 
 from agent.errors import RenderFailed
 from agent.models import Manifest
-from agent.render import limits, openapi
+from agent.render import kustomize, limits, openapi
 from agent.render.context import Capabilities, Release
+from agent.render.kustomize import kustomization_file
 from agent.render.limits import DEFAULT_LIMITS, Limits
 from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
 from agent.render.paths import inside, read_text, walk_files
@@ -89,6 +90,9 @@ class RenderResult:
     chart: bool
     notes: str = ""  # the top chart's rendered NOTES.txt
     crds: int = 0  # how many of the first manifests come from crds/ folders
+    # what decided the render, as revision records keep it: the renderer and its
+    # engine's version, the chart's name/version/digest or the Kustomize tree's digest
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 def render(req: RenderRequest) -> RenderResult:
@@ -105,30 +109,79 @@ def render(req: RenderRequest) -> RenderResult:
         return given if isinstance(given, Capabilities) else given()
 
     with limits.budget(req.limits):
-        if (folder / "Chart.yaml").is_file():
-            layers: list[Mapping[str, Any]] = []
-            for name in req.values_files:
-                path = (folder / name).resolve()
-                if not path.is_relative_to(repo):
-                    raise RenderFailed(f"{shown}: values file {name!r} leaves the repository; refused")
-                layers.append(load_values_file(path, f"{shown}/{name}"))
-            layers.append(req.values)
-            layers.extend(req.overrides)
-            # The chart machinery (jinja2 and its sandbox, ~40 ms) loads with the first chart.
-            from agent.render.chart import load_chart  # noqa: PLC0415
-            from agent.render.templates import render_tree  # noqa: PLC0415
+        kind = renderer_of(folder, shown)
+        post = kind in ("jinja", "helm") and kustomization_file(folder) is not None
+        if kind == "jinja":
+            manifests, notes, crds, inputs = _jinja(req, folder, repo, shown, capabilities())
+        elif kind == "helm":
+            from agent.render.helm import render_chart  # noqa: PLC0415
 
-            chart = load_chart(folder, shown, repo)
-            out = render_tree(chart, layers, req.release, capabilities())
-            manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True
+            layers = _layers(req, folder, repo, shown)
+            out = render_chart(folder, repo, shown, layers=layers, release=req.release, caps=capabilities())
+            manifests, notes, crds, inputs = out.manifests, out.notes, out.crds, out.inputs
         else:
             if req.values_files or req.values or any(req.overrides):
                 raise RenderFailed(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")
-            manifests, notes, crds, is_chart = _plain(folder, shown), "", 0, False
+            notes, crds = "", 0
+            if kind == "kustomize":
+                built = kustomize.build(folder, repo, shown)
+                manifests = parse_manifests(built.text, f"{shown} (kustomize build)")
+                inputs = {"renderer": "kustomize", "engine": built.engine, "digest": built.digest}
+            else:
+                manifests, inputs = _plain(folder, shown), {"renderer": "plain"}
+        if post:
+            built = kustomize.post_render(folder, repo, shown, to_yaml_stream(manifests[crds:]))
+            manifests = [*manifests[:crds], *parse_manifests(built.text, f"{shown} (kustomize post-render)")]
+            inputs = {**inputs, "postRender": {"engine": built.engine, "digest": built.digest}}
         manifests = finalize(manifests, req.release.namespace)
         if req.validate:
             openapi.validate(manifests, capabilities().kube_version.version)
-    return RenderResult(tuple(manifests), is_chart, notes, crds)
+    return RenderResult(tuple(manifests), kind in ("jinja", "helm"), notes, crds, inputs)
+
+
+def renderer_of(folder: Path, shown: str) -> str:
+    """Which renderer a folder needs: ``jinja`` or ``helm`` (a ``Chart.yaml``,
+    told apart by its templates), ``kustomize`` (a kustomization file) or
+    ``plain`` YAML."""
+    if (folder / "Chart.yaml").is_file():
+        from agent.render.helm import is_go_chart  # noqa: PLC0415
+
+        return "helm" if is_go_chart(folder, shown) else "jinja"
+    if kustomization_file(folder) is not None:
+        return "kustomize"
+    return "plain"
+
+
+def _layers(req: RenderRequest, folder: Path, repo: Path, shown: str) -> list[Mapping[str, Any]]:
+    """The values of a chart's render, lowest first: the app's values files,
+    its inline values, then the overrides (``--values``, ``--set``)."""
+    layers: list[Mapping[str, Any]] = []
+    for name in req.values_files:
+        path = (folder / name).resolve()
+        if not path.is_relative_to(repo):
+            raise RenderFailed(f"{shown}: values file {name!r} leaves the repository; refused")
+        layers.append(load_values_file(path, f"{shown}/{name}"))
+    layers.append(req.values)
+    layers.extend(req.overrides)
+    return layers
+
+
+def _jinja(
+    req: RenderRequest, folder: Path, repo: Path, shown: str, caps: Capabilities
+) -> tuple[list[Manifest], str, int, dict[str, Any]]:
+    # The chart machinery (jinja2 and its sandbox, ~40 ms) loads with the first chart.
+    from agent.render.chart import load_chart  # noqa: PLC0415
+    from agent.render.templates import render_tree  # noqa: PLC0415
+
+    chart = load_chart(folder, shown, repo)
+    out = render_tree(chart, _layers(req, folder, repo, shown), req.release, caps)
+    inputs = {
+        "renderer": "jinja",
+        "chart": chart.name,
+        "version": chart.version,
+        "capabilities": {"kubeVersion": caps.kube_version.version},
+    }
+    return [*out.crds, *out.manifests], out.notes, len(out.crds), inputs
 
 
 def _plain(folder: Path, shown: str) -> list[Manifest]:
