@@ -64,6 +64,9 @@ class RenderRequest:
     capabilities: Capabilities | Callable[[], Capabilities] | None = None
     validate: bool = True  # check objects against the Kubernetes OpenAPI schemas
     limits: Limits = DEFAULT_LIMITS
+    # the scope of kinds neither built in nor declared by a CRD of the render:
+    # (apiVersion, kind) -> namespaced, or None when unknown (the cluster's discovery)
+    scope: Callable[[str, str], bool | None] | None = None
 
     @classmethod
     def for_folder(
@@ -133,7 +136,7 @@ def render(req: RenderRequest) -> RenderResult:
             built = kustomize.post_render(folder, repo, shown, to_yaml_stream(manifests[crds:]))
             manifests = [*manifests[:crds], *parse_manifests(built.text, f"{shown} (kustomize post-render)")]
             inputs = {**inputs, "postRender": {"engine": built.engine, "digest": built.digest}}
-        manifests = finalize(manifests, req.release.namespace)
+        manifests = finalize(manifests, req.release.namespace, ask=req.scope)
         if req.validate:
             openapi.validate(manifests, capabilities().kube_version.version)
     return RenderResult(tuple(manifests), kind in ("jinja", "helm"), notes, crds, inputs)

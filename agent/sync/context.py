@@ -68,6 +68,14 @@ class Context:
         except AgentError:
             return served_api_versions(f"{version.major}.{version.minor}")
 
+    def scope(self, api_version: str, kind: str) -> bool | None:
+        """Whether the cluster serves ``kind`` namespaced (its discovery), or
+        None when it does not serve it (yet: its CRD may come with the sync)."""
+        try:
+            return self.cluster.resource_type(api_version, kind).namespaced
+        except AgentError:
+            return None
+
     def owner(self, app: Application) -> str:
         return owner_id(self.config.cluster.state_namespace, app.name)
 

@@ -56,7 +56,9 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     """Fetch, render, read live and plan: everything before the first write."""
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
-    rendered = render_app(app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None)
+    rendered = render_app(
+        app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None, scope=ctx.scope
+    )
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
     return Prepared(fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes)

@@ -58,11 +58,12 @@ def render_app(
     capabilities: Capabilities | Callable[[], Capabilities],
     *,
     is_install: bool = True,
+    scope: Callable[[str, str], bool | None] | None = None,
 ) -> RenderResult:
     """Render the app and stamp every object with its ownership marks
     (``owner``: the app's owner id; ``capabilities``: the cluster's, or how
     to get them when a template asks)."""
-    result = render(render_request(app, root, capabilities, is_install=is_install))
+    result = render(replace(render_request(app, root, capabilities, is_install=is_install), scope=scope))
     stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
     return replace(result, manifests=stamped)
 
