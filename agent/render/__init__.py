@@ -67,6 +67,10 @@ class RenderRequest:
     # the scope of kinds neither built in nor declared by a CRD of the render:
     # (apiVersion, kind) -> namespaced, or None when unknown (the cluster's discovery)
     scope: Callable[[str, str], bool | None] | None = None
+    # a Helm chart pulled from a chart repository (its unpacked folder) and what
+    # names it (url, version, digest); the app's folder then holds values files only
+    chart: Path | None = None
+    chart_source: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_folder(
@@ -112,7 +116,7 @@ def render(req: RenderRequest) -> RenderResult:
         return given if isinstance(given, Capabilities) else given()
 
     with limits.budget(req.limits):
-        kind = renderer_of(folder, shown)
+        kind = "helm" if req.chart is not None else renderer_of(folder, shown)
         post = kind in ("jinja", "helm") and kustomization_file(folder) is not None
         if kind == "jinja":
             manifests, notes, crds, inputs = _jinja(req, folder, repo, shown, capabilities())
@@ -120,8 +124,14 @@ def render(req: RenderRequest) -> RenderResult:
             from agent.render.helm import render_chart  # noqa: PLC0415
 
             layers = _layers(req, folder, repo, shown)
-            out = render_chart(folder, repo, shown, layers=layers, release=req.release, caps=capabilities())
-            manifests, notes, crds, inputs = out.manifests, out.notes, out.crds, out.inputs
+            chart, within = (req.chart, req.chart.parent) if req.chart is not None else (folder, repo)
+            out = render_chart(chart, within, shown, layers=layers, release=req.release, caps=capabilities())
+            manifests, notes, crds, inputs = (
+                out.manifests,
+                out.notes,
+                out.crds,
+                {**out.inputs, **req.chart_source},
+            )
         else:
             if req.values_files or req.values or any(req.overrides):
                 raise RenderFailed(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")

@@ -20,8 +20,10 @@ from agent.render import Capabilities
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.openapi import served_api_versions
 from agent.source import GitSource
+from agent.source.charts import ChartPuller
 from agent.sync.ownership import owner_id
 from agent.sync.record import RecordStore
+from agent.sync.render import chart_puller
 
 CAPABILITIES_TTL = 300.0
 
@@ -35,10 +37,17 @@ class Context:
     source: GitSource
     _capabilities: tuple[float, Capabilities] | None = field(default=None, init=False, repr=False)
     _rules: UserRules | None = field(default=None, init=False, repr=False)
+    _charts: ChartPuller | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient) -> Context:
         return cls(config, cluster, GitSource.from_config(config))
+
+    def charts(self) -> ChartPuller:
+        """Charts from chart repositories, cached under the state folder."""
+        if self._charts is None:
+            self._charts = chart_puller(self.config)
+        return self._charts
 
     def health_rules(self) -> UserRules:
         """The user's health rules (``health:`` in the config), read once."""

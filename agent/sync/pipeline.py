@@ -57,7 +57,13 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
     rendered = render_app(
-        app, fetched.root, ctx.owner(app), fetched.capabilities, is_install=last is None, scope=ctx.scope
+        app,
+        fetched.root,
+        ctx.owner(app),
+        fetched.capabilities,
+        is_install=last is None,
+        scope=ctx.scope,
+        charts=ctx.charts,
     )
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)

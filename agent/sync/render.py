@@ -19,6 +19,8 @@ from agent.config import AgentConfig, Application
 from agent.models import Manifest
 from agent.render import Capabilities, Release, RenderRequest, RenderResult, render
 from agent.source import GitSource, signature_policy
+from agent.source.charts import ChartPuller, ChartRef
+from agent.source.settings import source_settings
 from agent.sync.ownership import stamp
 
 
@@ -51,6 +53,24 @@ def render_request(
     )
 
 
+def chart_puller(cfg: AgentConfig) -> ChartPuller:
+    """Where charts from chart repositories are pulled to, with the
+    configuration's credentials (the same rules as Git's)."""
+    settings = source_settings(cfg)
+    return ChartPuller(cfg.resolve(cfg.state_dir) / "charts", settings.credentials, settings.timeout)
+
+
+def with_chart(req: RenderRequest, app: Application, puller: Callable[[], ChartPuller]) -> RenderRequest:
+    """``req`` with the app's chart from its chart repository, pulled (or
+    found in the cache); unchanged for an app without ``chart``."""
+    if app.chart is None:
+        return req
+    c = app.chart
+    pulled = puller().pull(ChartRef(c.repo, c.name, c.version, c.plain_http))
+    source = {"chartRepository": pulled.url, "version": pulled.version, "chartDigest": pulled.digest}
+    return replace(req, chart=pulled.folder, chart_source=source)
+
+
 def render_app(
     app: Application,
     root: Path,
@@ -59,11 +79,17 @@ def render_app(
     *,
     is_install: bool = True,
     scope: Callable[[str, str], bool | None] | None = None,
+    charts: Callable[[], ChartPuller] | None = None,
 ) -> RenderResult:
     """Render the app and stamp every object with its ownership marks
     (``owner``: the app's owner id; ``capabilities``: the cluster's, or how
     to get them when a template asks)."""
-    result = render(replace(render_request(app, root, capabilities, is_install=is_install), scope=scope))
+    req = replace(render_request(app, root, capabilities, is_install=is_install), scope=scope)
+    if app.chart is not None:
+        if charts is None:
+            raise ValueError("an app with a chart needs a chart puller")
+        req = with_chart(req, app, charts)
+    result = render(req)
     stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
     return replace(result, manifests=stamped)
 
@@ -87,4 +113,5 @@ def target_request(
     checkout = GitSource.from_config(cfg).checkout(
         cfg.repo_location(app), revision or app.revision, verify=signature_policy(cfg, app)
     )
-    return render_request(app, checkout.root, None, release=release, namespace=namespace, validate=validate)
+    req = render_request(app, checkout.root, None, release=release, namespace=namespace, validate=validate)
+    return with_chart(req, app, lambda: chart_puller(cfg))
