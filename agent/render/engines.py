@@ -10,10 +10,12 @@ Kustomize is taken, in this order, from:
    own files);
 3. ``kustomize``, then ``kubectl``, found on ``PATH``.
 
-Helm is taken from ``GITOPS_AGENT_HELM``, then ``helm`` on ``PATH`` (the
-``helm`` extra's installer, ``python -m agent.render.helm_install``, builds
-the pinned release from Helm's Go modules into the user's cache, which is
-searched too).
+Helm is taken from ``GITOPS_AGENT_HELM``, then ``helm`` on ``PATH`` (Helm 3.8
+or later, or Helm 4; the tests use v4.3.2, which ``go install
+helm.sh/helm/v4/cmd/helm@v4.3.2`` builds).  No Python package ships a helm
+binary, and the in-process ``helm-python-sdk`` (an 85 MB native library,
+alpha) cannot set ``.Capabilities``, so Helm stays outside the quick start:
+only apps with Go-template charts need it.
 
 This is the one module of the render stage that starts processes (an
 exception written into the import contract): each run gets an empty
@@ -41,8 +43,6 @@ from pathlib import Path
 from agent.errors import RenderFailed
 from agent.render import limits
 
-HELM_VERSION = "v4.3.2"  # the release the installer builds
-HELM_CACHE = Path.home() / ".cache" / "gitops-agent" / "helm"
 MAX_ERROR_BYTES = 64 * 1024
 RUNS: dict[str, int] = {"kustomize": 0, "helm": 0}  # processes started, by engine (tests count them)
 
@@ -137,25 +137,17 @@ def kustomize() -> Engine:
 
 @cache
 def helm() -> Engine:
-    """The Helm engine: ``GITOPS_AGENT_HELM``, ``helm`` on ``PATH``, or the
-    one the installer built into the cache."""
+    """The Helm engine: ``GITOPS_AGENT_HELM``, else ``helm`` on ``PATH``."""
     chosen = os.environ.get("GITOPS_AGENT_HELM")
-    candidates: list[tuple[str | None, str]] = []
-    if chosen:
-        if _which(chosen) is None:
-            raise RenderFailed(f"GITOPS_AGENT_HELM={chosen}: no such executable")
-        candidates.append((_which(chosen), "GITOPS_AGENT_HELM"))
-    else:
-        candidates.append((shutil.which("helm"), "PATH"))
-        built = HELM_CACHE / HELM_VERSION / "helm"
-        candidates.append((str(built) if built.is_file() else None, "cache"))
-    for path, origin in candidates:
-        if path is not None:
-            return Engine("helm", path, (path,), _version_of(path, "helm"), origin)
-    raise RenderFailed(
-        "Helm charts (Go templates) need the helm binary: put helm on PATH, set GITOPS_AGENT_HELM, "
-        "or build the pinned release with: python -m agent.render.helm_install"
-    )
+    path, origin = (_which(chosen), "GITOPS_AGENT_HELM") if chosen else (shutil.which("helm"), "PATH")
+    if chosen and path is None:
+        raise RenderFailed(f"GITOPS_AGENT_HELM={chosen}: no such executable")
+    if path is None:
+        raise RenderFailed(
+            "this chart is a Helm chart (Go templates) and needs the helm binary: put helm on PATH "
+            "or set GITOPS_AGENT_HELM (go install helm.sh/helm/v4/cmd/helm@v4.3.2 builds it)"
+        )
+    return Engine("helm", path, (path, "template"), _version_of(path, "helm"), origin)
 
 
 def engine_versions() -> dict[str, str]:
@@ -256,11 +248,18 @@ def _collect(
 
 
 def _first_error(err: bytes) -> str:
-    """The engine's message in one line (Kustomize and Helm print
-    ``Error: ...``, sometimes across several lines)."""
-    text = err.decode("utf-8", "replace").strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error:")]
-    picked = errors[-1] if errors else (lines[-1] if lines else "no message")
-    picked = picked.removeprefix("Error: ")
-    return picked[:600]
+    """The engine's message in one line: its last ``Error: ...`` with the
+    indented lines that continue it (Helm's template errors), or its last
+    line."""
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error:")]
+    if not starts:
+        kept = [line.strip() for line in lines if line.strip()]
+        return (kept[-1] if kept else "no message")[:600]
+    first = starts[-1]
+    parts = [lines[first].removeprefix("Error:").strip()]
+    for line in lines[first + 1 :]:
+        if not line[:1].isspace() or not line.strip():
+            break
+        parts.append(line.strip())
+    return " ".join(parts)[:600]
