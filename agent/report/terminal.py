@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -108,8 +108,23 @@ HISTORY_COLUMNS = (
     ("RESULT", 9),
     ("HEALTH", 11),
     ("FINISHED", 20),
+    ("RENDERED BY", 16),
 )
 _MESSAGE_MIN_WIDTH = 30
+
+
+def render_label(inputs: Mapping[str, Any]) -> str:
+    """What produced a revision, short: ``kustomize v5.8.1``, ``helm v4.3.2
+    redis 18.2.0``, ``jinja guestbook 0.1.0``, ``plain``; ``-`` for records
+    written before renders were recorded."""
+    if not inputs:
+        return "-"
+    renderer = str(inputs.get("renderer", "?"))
+    engine = str(inputs.get("engine", ""))
+    words = [engine if engine.startswith(renderer) else renderer]
+    if inputs.get("chart"):
+        words += [str(inputs["chart"]), str(inputs.get("version", ""))]
+    return " ".join(w for w in words if w)
 
 
 def print_history(app: str, records: Sequence[RevisionRecord], console: Console) -> None:
@@ -129,6 +144,7 @@ def print_history(app: str, records: Sequence[RevisionRecord], console: Console)
         result = f"[green]{r.result}[/]" if r.succeeded else f"[red]{r.result}[/]"
         operation = r.operation if r.rollback_of is None else f"rollback of {r.rollback_of}"
         cells = [str(r.number), r.commit[:7], operation, r.trigger, result, r.health or "-", r.finished]
+        cells.append(escape(render_label(r.render)))
         table.add_row(*cells, *([escape(_one_line(r.message))] if inline else []))
     console.print(table)
     if not inline:

@@ -70,9 +70,14 @@ class ChartPuller:
     """Pulls charts into ``cache_dir`` with ``credentials``."""
 
     def __init__(
-        self, cache_dir: Path, credentials: tuple[Credential, ...] = (), timeout: float = 60.0
+        self,
+        cache_dir: Path,
+        credentials: tuple[Credential, ...] = (),
+        timeout: float = 60.0,
+        allow_http: bool = True,
     ) -> None:
         self.cache_dir = cache_dir
+        self.allow_http = allow_http  # source.allowedSchemes lists http
         self.credentials = credentials
         self.timeout = timeout
         self._resolved: dict[tuple[str, str, str], tuple[float, str, str, str]] = {}
@@ -88,6 +93,10 @@ class ChartPuller:
             raise SourceFailed(f"{shown}: {type(e).__name__}: {_first_line(str(e))}") from None
 
     def _pull(self, ref: ChartRef, shown: str) -> PulledChart:
+        if (ref.plain_http or ref.repo.startswith("http://")) and not self.allow_http:
+            raise SourceFailed(
+                f"{shown}: plain HTTP is not allowed (add http to source.allowedSchemes to allow it)"
+            )
         key = (ref.repo, ref.name, ref.version)
         with self._lock:
             known = self._resolved.get(key)

@@ -22,8 +22,9 @@ work side by side own their pools.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from typing import TypedDict, Unpack
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypedDict, Unpack
 
 from agent.config import Application
 from agent.errors import AgentError
@@ -50,6 +51,7 @@ class Prepared:
     last: RevisionRecord | None
     history: list[RevisionRecord]
     notes: str = ""  # the chart's rendered NOTES.txt
+    render: Mapping[str, Any] = field(default_factory=dict)  # what decided the render (its inputs)
 
 
 def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
@@ -67,7 +69,9 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     )
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
-    return Prepared(fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes)
+    return Prepared(
+        fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes, rendered.inputs
+    )
 
 
 def _plan(

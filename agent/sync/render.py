@@ -57,7 +57,12 @@ def chart_puller(cfg: AgentConfig) -> ChartPuller:
     """Where charts from chart repositories are pulled to, with the
     configuration's credentials (the same rules as Git's)."""
     settings = source_settings(cfg)
-    return ChartPuller(cfg.resolve(cfg.state_dir) / "charts", settings.credentials, settings.timeout)
+    return ChartPuller(
+        cfg.resolve(cfg.state_dir) / "charts",
+        settings.credentials,
+        settings.timeout,
+        allow_http=settings.policy.allows("http"),
+    )
 
 
 def with_chart(req: RenderRequest, app: Application, puller: Callable[[], ChartPuller]) -> RenderRequest:

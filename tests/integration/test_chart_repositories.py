@@ -110,3 +110,10 @@ def test_malicious_archives_are_refused(tmp_path: Path, kind: str, message: str)
     assert "\n" not in str(e.value)
     assert not (tmp_path / "escaped.txt").exists()
     assert not list((tmp_path / "charts").glob("sha256-*"))
+
+
+def test_plain_http_needs_the_scheme_allowed(tmp_path: Path) -> None:
+    puller = ChartPuller(tmp_path / "charts", allow_http=False)
+    with pytest.raises(SourceFailed, match=r"plain HTTP is not allowed \(add http to source\.allowedSchemes"):
+        puller.pull(ChartRef("http://127.0.0.1:1", "web", "1.0.0"))
+    assert puller.requests == 0
