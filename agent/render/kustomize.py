@@ -96,7 +96,12 @@ def build(folder: Path, repo: Path, shown: str, options: tuple[str, ...] = ()) -
 
 
 def _display(path: Path, walk: _Walk) -> str:
-    return path.relative_to(walk.repo).as_posix() if path.is_relative_to(walk.repo) else str(path)
+    """A file as messages name it: its path in the repository (under the
+    render's label when the repository is the app's folder itself)."""
+    if not path.is_relative_to(walk.repo):
+        return str(path)
+    rel = path.relative_to(walk.repo).as_posix()
+    return rel if "/" in rel else f"{walk.shown_root}/{rel}"
 
 
 def _line(text: str, needle: str) -> int:

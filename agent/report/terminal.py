@@ -108,7 +108,7 @@ HISTORY_COLUMNS = (
     ("RESULT", 9),
     ("HEALTH", 11),
     ("FINISHED", 20),
-    ("RENDERED BY", 16),
+    ("RENDERED BY", 28),
 )
 _MESSAGE_MIN_WIDTH = 30
 
