@@ -106,6 +106,7 @@ def test_kustomize_helm_and_cluster_scoped_apps_converge_without_drift(
     apps = [
         ("helm-guestbook", "apps/guestbook-chart", {"valuesFiles": ["values-production.yaml"]}),
         ("kustomize-guestbook", "apps/kustomize-guestbook", {}),
+        ("pre-post-sync", "apps/pre-post-sync", {}),
         ("cluster-scoped", "apps/cluster-scoped", {}),
     ]
     doc = {
@@ -133,9 +134,15 @@ def test_kustomize_helm_and_cluster_scoped_apps_converge_without_drift(
     assert "namespace" not in kubectl(real, "get", "runtimeclass", "renderers-runc")["metadata"]
     clean = agent("diff", "-c", str(config))
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    again = agent("sync", "-c", str(config))
+    assert kubectl(real, "get", "job", "pre-post-sync-before", "-n", "pre-post-sync")["metadata"][
+        "annotations"
+    ]
+    # Without a Job controller the PreSync hook never succeeds, so it is never deleted and
+    # a second sync of that app refuses to run it again (as on any cluster): left out here.
+    steady = [n for n, _, _ in apps if n != "pre-post-sync"]
+    again = agent("sync", "-c", str(config), *steady)
     assert again.returncode == 0, again.stdout + again.stderr
-    for name, _, _ in apps:
+    for name in steady:
         assert re.search(rf"^✔ {name}: \d+ unchanged", again.stdout, re.MULTILINE), again.stdout
     history = agent("history", "-c", str(config), "helm-guestbook", "-o", "json")
     assert history.returncode == 0, history.stderr
