@@ -92,7 +92,10 @@ def render_chart(
 ) -> HelmOut:
     """``helm template`` of the chart in ``folder`` (inside ``repo``)."""
     meta = chart_meta(folder, shown)
-    engine = engines.helm()
+    try:
+        engine = engines.helm()
+    except RenderFailed as e:
+        raise RenderFailed(f"{shown}: {e}") from None
     with tempfile.TemporaryDirectory(prefix="gitops-agent-helm-") as tmp:
         work = Path(tmp)
         chart = work / "chart"

@@ -85,7 +85,10 @@ def build(folder: Path, repo: Path, shown: str, options: tuple[str, ...] = ()) -
     """``kustomize build`` of ``folder`` (inside ``repo``), checked and cached."""
     walk = _Walk(repo.resolve(), shown)
     check(folder.resolve(), walk, set())
-    engine = engines.kustomize()
+    try:
+        engine = engines.kustomize()
+    except RenderFailed as e:
+        raise RenderFailed(f"{shown}: {e}") from None
     digest = tree_digest(walk.folders, walk.repo, shown, (engine.label, *options), walk.files)
     cached = CACHE.get(digest)
     if cached is None:

@@ -131,3 +131,32 @@ def test_a_chart_from_a_repository_and_a_rollback_after_it_changed(
     assert data == {"greeting": "from git", "chart": "1.0.0"}  # as recorded, the repository gone
     last = ctx.records(cfg.apps[0]).history("hello")[-1]
     assert last.render["version"] == "1.0.0"
+
+
+@pytest.mark.parametrize("where", ["http", "oci"])
+def test_the_examples_echo_chart_served_by_a_chart_repository(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster, where: str
+) -> None:
+    """examples-repo's echo chart as users take charts: packed and served by
+    a chart repository, with the values of examples-repo/apps/echo from Git."""
+    shutil.copytree(PROJECT / "examples-repo" / "apps" / "echo", repo.path / "echo")
+    repo.commit("echo values")
+    archive = pack(PROJECT / "examples-repo" / "charts" / "echo")
+    with serve(registry=where == "oci") as server:
+        if where == "oci":
+            server.push("charts/echo", "1.2.0", archive)
+            chart = {"repo": f"oci://{server.base.removeprefix('http://')}/charts", "plainHttp": True}
+        else:
+            server.add_to_index("echo", "1.2.0", archive)
+            chart = {"repo": server.base}
+        app = {"name": "echo", "path": "echo", "namespace": "echo", "valuesFiles": ["values.yaml"]}
+        cfg = _config(tmp_path, repo, {**app, "chart": {**chart, "name": "echo", "version": "~1.2"}})
+        ctx = Context.create(cfg, cluster)
+        result = reconcile(ctx, cfg.apps[0])
+        assert result.ok, result.failure
+        assert drift(ctx, cfg.apps[0]).drifted == ()
+    deploy = cluster.get("apps/v1", "Deployment", "echo", "echo")
+    assert deploy is not None and deploy["spec"]["replicas"] == 2
+    args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == ["-listen=:5678", "-text=hello from examples-repo"]
+    assert cluster.get("policy/v1", "PodDisruptionBudget", "echo", "echo") is not None
