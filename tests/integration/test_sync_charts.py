@@ -160,3 +160,39 @@ def test_the_examples_echo_chart_served_by_a_chart_repository(
     args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args == ["-listen=:5678", "-text=hello from examples-repo"]
     assert cluster.get("policy/v1", "PodDisruptionBudget", "echo", "echo") is not None
+
+
+def test_a_no_change_poll_of_100_apps_starts_neither_kustomize_nor_helm(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    """50 Kustomize overlays and 50 Helm charts: synced once, then polled
+    (reconciled again, nothing changed in Git): no process is started."""
+    repo.write(
+        "base/kustomization.yaml",
+        "resources: [cm.yaml]\nconfigMapGenerator: [{name: gen, literals: [a=b]}]\n",
+    )
+    repo.write("base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n")
+    apps: list[dict[str, Any]] = []
+    for n in range(50):
+        repo.write(f"overlays/o{n}/kustomization.yaml", f"namePrefix: o{n}-\nresources: [../../base]\n")
+        repo.write(f"charts/c{n}/Chart.yaml", f"apiVersion: v2\nname: c{n}\nversion: 1.0.{n}\n")
+        repo.write(
+            f"charts/c{n}/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n"
+            "  chart: {{ .Chart.Name | quote }}\n",
+        )
+        apps.append({"name": f"k{n}", "path": f"overlays/o{n}", "namespace": "poll"})
+        apps.append({"name": f"h{n}", "path": f"charts/c{n}", "namespace": "poll"})
+    repo.commit("100 apps")
+    policy = {"createNamespace": True, "waitForHealth": False}
+    cfg = _config(tmp_path, repo, *({**a, "syncPolicy": policy} for a in apps))
+    ctx = Context.create(cfg, cluster)
+    for app in cfg.apps:
+        assert reconcile(ctx, app).ok, app.name
+    for app in cfg.apps:  # the first upgrade render (.Release.IsUpgrade) of each chart
+        assert drift(ctx, app).drifted == (), app.name
+    runs = dict(engines.RUNS)
+    for app in cfg.apps:
+        polled = reconcile(ctx, app)
+        assert polled.ok and not polled.changeset.changed, app.name
+    assert runs == engines.RUNS
