@@ -96,35 +96,32 @@ def render_chart(
         engine = engines.helm()
     except RenderFailed as e:
         raise RenderFailed(f"{shown}: {e}") from None
-    with tempfile.TemporaryDirectory(prefix="gitops-agent-helm-") as tmp:
-        work = Path(tmp)
-        chart = work / "chart"
-        _assemble(folder, repo, chart, shown, set())
-        values = [work / f"values-{i}.json" for i in range(len(layers))]
-        for path, layer in zip(values, layers, strict=True):
-            path.write_text(json.dumps(layer, sort_keys=True, default=str))
-        args = [
-            release.name,
-            str(chart),
-            "--namespace",
-            release.namespace,
-            "--kube-version",
-            caps.kube_version.version,
-            "--include-crds",
-        ]
-        api = sorted(set(caps.api_versions))
-        if api:
-            args += ["--api-versions", ",".join(api)]
-        if not release.is_install:
-            args.append("--is-upgrade")
-        for path in values:
-            args += ["-f", str(path)]
-        stable = [a for a in args if not a.startswith(tmp)]  # the copies' paths change every time
-        digest = tree_digest([chart], work, shown, (engine.label, *stable), values)
-        text = CACHE.get(digest)
-        if text is None:
+    options = [
+        "--namespace",
+        release.namespace,
+        "--kube-version",
+        caps.kube_version.version,
+        "--include-crds",
+    ]
+    api = sorted(set(caps.api_versions))
+    if api:
+        options += ["--api-versions", ",".join(api)]
+    if not release.is_install:
+        options.append("--is-upgrade")
+    encoded = [json.dumps(layer, sort_keys=True, default=str) for layer in layers]
+    sources = _sources(folder, repo, shown, set())
+    digest = tree_digest(sources, repo, shown, (engine.label, release.name, *options, *encoded))
+    text = CACHE.get(digest)
+    if text is None:
+        with tempfile.TemporaryDirectory(prefix="gitops-agent-helm-") as tmp:
+            work = Path(tmp)
+            _assemble(folder, repo, work / "chart", shown, set())
+            args = [release.name, str(work / "chart"), *options]
+            for i, layer in enumerate(encoded):
+                (work / f"values-{i}.json").write_text(layer)
+                args += ["-f", str(work / f"values-{i}.json")]
             text = engines.run(engine, args, work, shown)
-            CACHE.put(digest, text)
+        CACHE.put(digest, text)
     manifests, crds = _split(text, shown, str(meta.get("name", "")))
     inputs = {
         "renderer": "helm",
@@ -153,6 +150,22 @@ def _split(text: str, shown: str, chart: str) -> tuple[list[Manifest], int]:
         else:
             rest.extend(parsed)
     return [*crds, *rest], len(crds)
+
+
+def _sources(src: Path, repo: Path, shown: str, stack: set[Path]) -> list[Path]:
+    """The chart's folder and those of its ``file://`` dependencies: every
+    file a render reads (the cache's key)."""
+    real = src.resolve()
+    if real in stack:
+        raise RenderFailed(f"{shown}: chart dependencies form a circle through {real.name}")
+    out = [real]
+    for dep in chart_meta(src, shown).get("dependencies") or ():
+        where = str(dep.get("repository", "")) if isinstance(dep, dict) else ""
+        if where.startswith("file://"):
+            sub = (src / where.removeprefix("file://")).resolve()
+            if sub.is_relative_to(repo) and (sub / "Chart.yaml").is_file():
+                out += _sources(sub, repo, f"{shown}/charts/{dep.get('name', '')}", stack | {real})
+    return out
 
 
 def _assemble(src: Path, repo: Path, dest: Path, shown: str, stack: set[Path]) -> None:
