@@ -21,7 +21,7 @@ from agent.sync.context import Context
 from agent.sync.pipeline import reconcile
 from agent.sync.rollback import rollback_by_hand
 from agent.sync.status import drift
-from tests.support.charts import pack, serve
+from tests.support.charts import evil_archive, pack, serve
 from tests.support.repos import PROJECT, GitRepo
 
 pytestmark = pytest.mark.usefixtures("helm_binary")
@@ -196,3 +196,25 @@ def test_a_no_change_poll_of_100_apps_starts_neither_kustomize_nor_helm(
         polled = reconcile(ctx, app)
         assert polled.ok and not polled.changeset.changed, app.name
     assert runs == engines.RUNS
+
+
+def test_a_malicious_chart_archive_changes_nothing_in_the_cluster(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    repo.write("evil/values.yaml", "{}\n")
+    repo.commit("values")
+    with serve() as server:
+        server.add_to_index("evil", "1.0.0", evil_archive("dotdot"))
+        app = {
+            "name": "evil",
+            "path": "evil",
+            "namespace": "evil",
+            "chart": {"repo": server.base, "name": "evil"},
+        }
+        cfg = _config(tmp_path, repo, app)
+        result = reconcile(Context.create(cfg, cluster), cfg.apps[0])
+    assert result.failure is not None
+    assert "archive entry 'evil/../../escaped.txt' leaves the chart; refused" in result.failure.message
+    assert "\n" not in result.failure.message
+    assert cluster.writes == 0
+    assert not (tmp_path / "escaped.txt").exists()

@@ -9,10 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.config import parse_config
 from agent.emulator import EmulatedCluster
 from agent.models import Action
 from agent.render import engines
+from agent.results import Stage
 from agent.sync.context import Context
 from agent.sync.pipeline import reconcile
 from agent.sync.status import drift
@@ -142,3 +145,34 @@ def test_cluster_scoped_kinds_get_no_namespace_and_empty_secret_values_are_no_dr
         assert drift(ctx, app).drifted == (), app.name
     assert cluster.get("example.com/v1", "Tenant", "acme") is not None
     assert cluster.get("scheduling.k8s.io/v1", "PriorityClass", "important") is not None
+
+
+REFUSED = {
+    "remote base": {"app/kustomization.yaml": "resources:\n- github.com/org/repo//base?ref=main\n"},
+    "exec function": {
+        "app/kustomization.yaml": "generators: [fn.yaml]\n",
+        "app/fn.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fn\n  annotations:\n"
+        "    config.kubernetes.io/function: |\n      exec: {path: ./run.sh}\n",
+    },
+    "helm charts": {
+        "app/kustomization.yaml": "helmCharts:\n- {name: redis, repo: https://charts.example.com}\n"
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_refused_kustomization_changes_nothing_in_the_cluster(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster, name: str
+) -> None:
+    for rel, text in REFUSED[name].items():
+        repo.write(rel, text)
+    repo.commit(name)
+    cfg = _config(tmp_path, repo, {"name": "app", "path": "app", "namespace": "default"})
+    result = reconcile(Context.create(cfg, cluster), cfg.apps[0])
+    assert result.failure is not None and result.failure.stage is Stage.RENDER
+    message = result.failure.message
+    assert message.startswith(
+        ("app/kustomization.yaml:", "app/fn.yaml:1 (named at app/kustomization.yaml:1)")
+    )
+    assert "\n" not in message
+    assert cluster.writes == 0
