@@ -22,6 +22,7 @@ from agent.errors import RenderFailed
 from agent.models import Manifest
 from agent.render import kustomize, limits, openapi
 from agent.render.context import Capabilities, Release
+from agent.render.digest import tree_digest
 from agent.render.kustomize import kustomization_file
 from agent.render.limits import DEFAULT_LIMITS, Limits
 from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
@@ -192,6 +193,7 @@ def _jinja(
         "renderer": "jinja",
         "chart": chart.name,
         "version": chart.version,
+        "digest": tree_digest([folder], repo, shown),
         "capabilities": {"kubeVersion": caps.kube_version.version},
     }
     return [*out.crds, *out.manifests], out.notes, len(out.crds), inputs

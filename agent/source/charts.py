@@ -30,16 +30,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from agent.errors import AgentError, SourceFailed
 from agent.redact import mask_url, register_secret
 from agent.render.documents import load_documents
 from agent.render.semver import Version, constraint, parse
 from agent.source.credentials import Credential
+
+if TYPE_CHECKING:  # httpx (with rich, through its command line) loads with the first pull
+    import httpx
 
 MAX_FILES = 5_000
 MAX_BYTES = 50 * 1024 * 1024  # unpacked
@@ -86,6 +87,8 @@ class ChartPuller:
         self._bearer: dict[str, str] = {}  # a registry's token, for the pull in progress
 
     def pull(self, ref: ChartRef) -> PulledChart:
+        import httpx  # noqa: PLC0415 - see above
+
         shown = f"chart {ref.name} {ref.version} from {mask_url(ref.repo)}"
         try:
             return self._pull(ref, shown)
@@ -170,6 +173,8 @@ class ChartPuller:
 
     # -- HTTP ---------------------------------------------------------------------------------
     def _client(self, ref: ChartRef) -> httpx.Client:
+        import httpx  # noqa: PLC0415 - see above
+
         return httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False)
 
     def _credential(self, url: str) -> Credential | None:
@@ -200,6 +205,8 @@ class ChartPuller:
         if same_host and host in self._bearer:
             headers["Authorization"] = f"Bearer {self._bearer[host]}"
             auth = None
+        import httpx  # noqa: PLC0415 - see above
+
         for _ in range(5):  # redirects, followed by hand: credentials never follow to another host
             self.requests += 1
             with client.stream("GET", url, headers=headers, auth=auth or httpx.USE_CLIENT_DEFAULT) as resp:
