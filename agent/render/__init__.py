@@ -72,6 +72,8 @@ class RenderRequest:
     # names it (url, version, digest); the app's folder then holds values files only
     chart: Path | None = None
     chart_source: Mapping[str, str] = field(default_factory=dict)
+    # a Helm chart's dependencies from chart repositories, pulled: name -> unpacked folder
+    dependencies: Mapping[str, Path] = field(default_factory=dict)
 
     @classmethod
     def for_folder(
@@ -126,7 +128,15 @@ def render(req: RenderRequest) -> RenderResult:
 
             layers = _layers(req, folder, repo, shown)
             chart, within = (req.chart, req.chart.parent) if req.chart is not None else (folder, repo)
-            out = render_chart(chart, within, shown, layers=layers, release=req.release, caps=capabilities())
+            out = render_chart(
+                chart,
+                within,
+                shown,
+                layers=layers,
+                release=req.release,
+                caps=capabilities(),
+                dependencies=req.dependencies,
+            )
             manifests, notes, crds, inputs = (
                 out.manifests,
                 out.notes,

@@ -13,8 +13,9 @@ renders through the ``helm`` binary (:mod:`agent.render.engines`), offline:
 * ``crds/`` folders are included (``--include-crds``) and come first;
 * subcharts are those in ``charts/`` (folders or ``.tgz``), plus
   ``repository: file://`` dependencies, copied in as ``helm dependency
-  build`` would; a dependency from a chart repository must be vendored in
-  ``charts/`` (as ``Chart.lock`` records it) or the render names it;
+  build`` would, and those from chart repositories that the sync pulled
+  (``dependencies``, :func:`agent.sync.render.with_dependencies`); one
+  neither vendored nor pulled is named in the error;
 * ``lookup`` is refused by policy (a render reads no cluster; Helm's own
   ``helm template`` answers it with nothing, which silently renders
   something else than an install would).
@@ -89,8 +90,12 @@ def render_chart(
     layers: Sequence[Mapping[str, Any]],
     release: Release,
     caps: Capabilities,
+    dependencies: Mapping[str, Path] | None = None,
 ) -> HelmOut:
-    """``helm template`` of the chart in ``folder`` (inside ``repo``)."""
+    """``helm template`` of the chart in ``folder`` (inside ``repo``);
+    ``dependencies``: its dependencies from chart repositories, pulled
+    (name -> folder), copied into ``charts/`` where it has none of that name."""
+    pulled = dict(dependencies or {})
     meta = chart_meta(folder, shown)
     try:
         engine = engines.helm()
@@ -110,12 +115,13 @@ def render_chart(
         options.append("--is-upgrade")
     encoded = [json.dumps(layer, sort_keys=True, default=str) for layer in layers]
     sources = _sources(folder, repo, shown, set())
-    digest = tree_digest(sources, repo, shown, (engine.label, release.name, *options, *encoded))
+    extra = [f"{name}={tree_digest([path], path.parent, shown)}" for name, path in sorted(pulled.items())]
+    digest = tree_digest(sources, repo, shown, (engine.label, release.name, *options, *encoded, *extra))
     text = CACHE.get(digest)
     if text is None:
         with tempfile.TemporaryDirectory(prefix="gitops-agent-helm-") as tmp:
             work = Path(tmp)
-            _assemble(folder, repo, work / "chart", shown, set())
+            _assemble(folder, repo, work / "chart", shown, set(), pulled)
             args = [release.name, str(work / "chart"), *options]
             for i, layer in enumerate(encoded):
                 (work / f"values-{i}.json").write_text(layer)
@@ -168,7 +174,9 @@ def _sources(src: Path, repo: Path, shown: str, stack: set[Path]) -> list[Path]:
     return out
 
 
-def _assemble(src: Path, repo: Path, dest: Path, shown: str, stack: set[Path]) -> None:
+def _assemble(  # noqa: PLR0917 - the copy's source, bounds and destination
+    src: Path, repo: Path, dest: Path, shown: str, stack: set[Path], pulled: Mapping[str, Path] | None = None
+) -> None:
     """Copy the chart to ``dest`` (symlinks out of the repository refused),
     refusing ``lookup``, and copy in its ``file://`` dependencies."""
     real = src.resolve()
@@ -201,6 +209,8 @@ def _assemble(src: Path, repo: Path, dest: Path, shown: str, stack: set[Path]) -
                     f"{shown}/Chart.yaml: dependency {name}: {where} leaves the repository; refused"
                 )
             _assemble(sub, repo, dest / "charts" / name, f"{shown}/charts/{name}", stack | {real})
+        elif pulled and name in pulled:
+            shutil.copytree(pulled[name], dest / "charts" / name)
         elif where:
             raise RenderFailed(
                 f"{shown}/Chart.yaml: dependency {name} from {where} is not in charts/: "

@@ -218,3 +218,35 @@ def test_a_malicious_chart_archive_changes_nothing_in_the_cluster(
     assert "\n" not in result.failure.message
     assert cluster.writes == 0
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_a_dependency_from_a_chart_repository_at_its_locked_version(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    with serve() as server:
+        for version, greeting in (("1.0.0", "locked"), ("1.1.0", "newest")):
+            server.add_to_index("hello", version, _chart(tmp_path, version, greeting))
+        repo.write(
+            "app/Chart.yaml",
+            f"apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n"
+            f"  - name: hello\n    version: ^1.0.0\n    repository: {server.base}\n",
+        )
+        repo.write(
+            "app/Chart.lock",
+            f"dependencies:\n- name: hello\n  repository: {server.base}\n  version: 1.0.0\n"
+            "digest: sha256:0\ngenerated: '2026-01-01T00:00:00Z'\n",
+        )
+        repo.write(
+            "app/templates/own.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-own'}\n",
+        )
+        repo.commit("a chart with a dependency from a chart repository")
+        cfg = _config(tmp_path, repo, {"name": "deps", "path": "app", "namespace": "deps"})
+        ctx = Context.create(cfg, cluster)
+        result = reconcile(ctx, cfg.apps[0])
+        assert result.ok, result.failure
+    assert cluster.get("v1", "ConfigMap", "deps", "deps")["data"] == {"greeting": "locked", "chart": "1.0.0"}
+    assert cluster.get("v1", "ConfigMap", "deps-own", "deps") is not None
+    record = ctx.records(cfg.apps[0]).history("deps")[-1]
+    assert record.render["dependencies"].startswith("hello 1.0.0 sha256:")
+    assert drift(ctx, cfg.apps[0]).drifted == ()  # the pulled dependency is in the cache now
