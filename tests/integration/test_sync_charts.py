@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agent.config import AgentConfig, parse_config
 from agent.emulator import EmulatedCluster
@@ -22,6 +23,7 @@ from agent.sync.pipeline import reconcile
 from agent.sync.rollback import rollback_by_hand
 from agent.sync.status import drift
 from tests.support.charts import evil_archive, pack, serve
+from tests.support.commands import agent
 from tests.support.repos import PROJECT, GitRepo
 
 pytestmark = pytest.mark.usefixtures("helm_binary")
@@ -250,3 +252,31 @@ def test_a_dependency_from_a_chart_repository_at_its_locked_version(
     record = ctx.records(cfg.apps[0]).history("deps")[-1]
     assert record.render["dependencies"].startswith("hello 1.0.0 sha256:")
     assert drift(ctx, cfg.apps[0]).drifted == ()  # the pulled dependency is in the cache now
+
+
+def test_render_prints_an_app_from_a_chart_repository(tmp_path: Path, repo: GitRepo) -> None:
+    """``gitops-agent render APP`` renders a chart app as a sync would."""
+    repo.write("hello/values.yaml", "greeting: rendered\n")
+    repo.commit("values")
+    with serve() as server:
+        server.add_to_index("hello", "1.0.0", _chart(tmp_path, "1.0.0", "one"))
+        app = {
+            "name": "hello",
+            "repo": str(repo.path),
+            "path": "hello",
+            "namespace": "hello",
+            "valuesFiles": ["values.yaml"],
+            "chart": {"repo": server.base, "name": "hello", "version": "1.0.0"},
+        }
+        doc = {
+            "source": {"allowedSchemes": ["file", "http"]},
+            "stateDir": str(tmp_path / "state"),
+            "apps": [app],
+        }
+        config = tmp_path / "agent.yaml"
+        config.write_text(yaml.safe_dump(doc))
+        done = agent("render", "hello", "-c", str(config), "--set", "greeting=from the command line")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (obj,) = [d for d in yaml.safe_load_all(done.stdout) if d]
+    assert obj["data"] == {"greeting": "from the command line", "chart": "1.0.0"}
+    assert obj["metadata"]["namespace"] == "hello"
