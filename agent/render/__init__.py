@@ -1,13 +1,26 @@
-"""The render stage (pure): a folder of a checkout in, manifests out.
+"""The render stage: a folder of a checkout in, manifests out.
 
-A folder with ``Chart.yaml`` is a Jinja chart (:mod:`agent.render.chart`,
-:mod:`agent.render.templates`); any other folder is plain YAML, read
-recursively (``.yaml``, ``.yml``, ``.json``) in path order.  Either way the
-objects are checked (:mod:`agent.render.manifests`), given the app's
-namespace where they have none, and validated against the Kubernetes
-OpenAPI schemas (:mod:`agent.render.openapi`) unless the app turns that
-off.  Nothing here touches git, a cluster, the network, the clock or the
-environment: the same inputs always give the same manifests, byte for byte.
+Every renderer gives the same :class:`RenderResult` (manifests, notes and
+the inputs that decided the render), so diff, sync, records and reports do
+not care which ran (:func:`renderer_of` picks it):
+
+* a folder with ``Chart.yaml`` and Jinja templates is one of our charts
+  (:mod:`agent.render.chart`, :mod:`agent.render.templates`);
+* one with Go templates is a Helm chart, rendered by ``helm template``
+  (:mod:`agent.render.helm`), as is a chart pulled from a chart repository;
+* a folder with a kustomization renders through ``kustomize build``
+  (:mod:`agent.render.kustomize`);
+* any other folder is plain YAML, read recursively (``.yaml``, ``.yml``,
+  ``.json``) in path order.
+
+A chart folder with a kustomization is post-rendered by it.  The objects are
+then checked (:mod:`agent.render.manifests`), given the app's namespace where
+they are namespaced and have none (never where they are cluster-scoped), and
+validated against the Kubernetes OpenAPI schemas (:mod:`agent.render.openapi`)
+unless the app turns that off.  Nothing here touches git, a cluster, the
+network, the clock or the environment; Kustomize and Helm run as processes
+(:mod:`agent.render.engines`, the one exception) that read the checkout only:
+the same inputs always give the same manifests, byte for byte.
 """
 
 from __future__ import annotations
