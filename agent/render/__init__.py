@@ -35,7 +35,6 @@ from agent.errors import RenderFailed
 from agent.models import Manifest
 from agent.render import kustomize, limits, openapi
 from agent.render.context import Capabilities, Release
-from agent.render.digest import tree_digest
 from agent.render.kustomize import kustomization_file
 from agent.render.limits import DEFAULT_LIMITS, Limits
 from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
@@ -216,7 +215,6 @@ def _jinja(
         "renderer": "jinja",
         "chart": chart.name,
         "version": chart.version,
-        "digest": tree_digest([folder], repo, shown),
         "capabilities": {"kubeVersion": caps.kube_version.version},
     }
     return [*out.crds, *out.manifests], out.notes, len(out.crds), inputs
