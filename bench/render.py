@@ -15,6 +15,18 @@ daemon), best of a few runs.  The target: warm under 1 s per workload.
 a new commit's checkout is: templates whose text did not change reuse their
 compiled code.
 
+Beside them, the outside engines (each render of 10 objects):
+
+- ``kustomize``: 100 overlays (a prefix, labels, an image tag, a replica
+  count, a patch, a configMapGenerator) over one base, cold (each overlay
+  runs ``kustomize build``) and warm (the render cache: the digest of the
+  files read, no process);
+- ``helm``: 100 Go-template charts of the same 10 templates, cold (each runs
+  ``helm template``) and warm (cached), when helm is installed
+  (``GITOPS_AGENT_HELM`` or PATH); otherwise its figures are null.
+
+The processes each workload started are counted too (``*_runs``).
+
     .venv/bin/python bench/render.py
 
 The last line printed is one JSON object with the figures (seconds).
@@ -31,7 +43,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.render import Release, RenderRequest, render
+from agent.errors import RenderFailed
+from agent.render import Release, RenderRequest, engines, helm, kustomize, render
 
 HELPERS = """\
 {% macro fullname() %}{{ (release.name ~ "-" ~ chart.name) | trunc(63) | trim_suffix("-") }}{% endmacro %}
@@ -225,6 +238,99 @@ def render_loop(root: Path, validate: bool = True) -> int:
     )
 
 
+OVERLAY = """\
+namePrefix: o{n}-
+resources: [../../base]
+labels: [{{pairs: {{overlay: o{n}}}}}]
+images: [{{name: registry.example.com/team/app, newTag: "1.4.{n}"}}]
+replicas: [{{name: app, count: {replicas}}}]
+patches:
+- target: {{kind: ConfigMap, name: app}}
+  patch: |-
+    - {{op: add, path: /data/overlay, value: o{n}}}
+configMapGenerator: [{{name: settings, literals: [overlay=o{n}]}}]
+"""
+GO_TEMPLATES = {
+    "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: '{{ .Release.Name }}'}\n"
+    "spec:\n  replicas: {{ .Values.replicas }}\n  selector: {matchLabels: {app: '{{ .Release.Name }}'}}\n"
+    "  template:\n    metadata: {labels: {app: '{{ .Release.Name }}'}}\n    spec:\n      containers:\n"
+    "        - name: app\n          image: '{{ .Values.image.repository }}:{{ .Values.image.tag }}'\n"
+    "          env:\n{{- range $k, $v := .Values.config }}\n            - {name: {{ upper $k }}, "
+    "value: {{ $v | quote }}}\n{{- end }}\n",
+    **{
+        f"{kind.lower()}-{i}.yaml": f"apiVersion: v1\nkind: {kind}\n"
+        + f"metadata: {{name: '{{{{ .Release.Name }}}}-{i}'}}\n"
+        + ("data: {{ toYaml .Values.config | nindent 2 }}\n" if kind == "ConfigMap" else "")
+        for i, kind in enumerate(["ConfigMap"] * 5 + ["ServiceAccount"] * 4)
+    },
+}
+
+
+def make_engine_apps(root: Path) -> None:
+    base = root / "kbase"
+    base.mkdir(parents=True)
+    (base / "kustomization.yaml").write_text("resources: [app.yaml, cm.yaml, extra.yaml]\n")
+    extra = [f"apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}}}\n" for i in range(7)]
+    (base / "extra.yaml").write_text("---\n".join(extra))
+    (base / "app.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  replicas: 1\n"
+        "  selector: {matchLabels: {app: app}}\n  template:\n    metadata: {labels: {app: app}}\n"
+        "    spec: {containers: [{name: app, image: registry.example.com/team/app:1.4.0}]}\n"
+    )
+    (base / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n")
+    for n in range(100):
+        overlay = root / "koverlays" / f"o{n:03d}"
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(
+            OVERLAY.format(n=n, replicas=1 + n % 3).replace("../../base", "../../kbase")
+        )
+        chart = root / "gocharts" / f"c{n:03d}"
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: c{n:03d}\nversion: 1.0.{n}\n")
+        (chart / "values.yaml").write_text(VALUES)
+        for name, body in GO_TEMPLATES.items():
+            (chart / "templates" / name).write_text(body)
+
+
+def render_engine_apps(root: Path, folder: str) -> int:
+    total = 0
+    for path in sorted((root / folder).iterdir()):
+        rel = path.relative_to(root).as_posix()
+        total += len(
+            render(RenderRequest(root=root, path=rel, release=Release(path.name, "bench"))).manifests
+        )
+    return total
+
+
+def engine_figures(root: Path) -> dict[str, object]:
+    """Cold (caches emptied: one process per app) and warm (cached) renders."""
+    make_engine_apps(root)
+    out: dict[str, object] = {}
+    for name, folder, cache in (
+        ("kustomize", "koverlays", kustomize.CACHE),
+        ("helm", "gocharts", helm.CACHE),
+    ):
+        try:
+            engine = engines.helm() if name == "helm" else engines.kustomize()
+        except RenderFailed:
+            out |= {f"{name}_100_cold_s": None, f"{name}_100_warm_s": None, f"{name}_runs": 0}
+            continue
+        cache.clear()
+        runs = engines.RUNS[name]
+        cold, count = timed(render_engine_apps, root, folder)
+        assert count == 1000, (name, count)
+        cold_runs = engines.RUNS[name] - runs
+        warm = best(render_engine_apps, root, folder)
+        out |= {
+            f"{name}_100_cold_s": round(cold, 3),
+            f"{name}_100_warm_s": round(warm, 3),
+            f"{name}_cold_runs": cold_runs,
+            f"{name}_warm_runs": engines.RUNS[name] - runs - cold_runs,
+        }
+        out[name] = engine.label
+    return out
+
+
 def timed(fn, *args) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     count = fn(*args)
@@ -252,6 +358,7 @@ def main() -> None:
             "loop_1000_warm_s": round(best(render_loop, root), 3),
             "loop_1000_warm_no_validation_s": round(best(render_loop, root, False), 3),
         }
+        figures |= engine_figures(Path(tmp) / "engines")
     figures["target_warm_s"] = 1.0
     figures["target_met"] = figures["charts_100x10_warm_s"] < 1.0 and figures["loop_1000_warm_s"] < 1.0
     print(json.dumps(figures))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from agent.emulator import EmulatedCluster
 from tests.support import apiserver
+from tests.support import helm as helm_support
 from tests.support.repos import GitRepo
 
 
@@ -69,3 +71,26 @@ def real_server(
         yield server
     finally:
         apiserver.stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def helm_binary() -> Iterator[Path]:
+    """The helm binary (built on first use), named to the agent through
+    GITOPS_AGENT_HELM for the whole session; skipped where it cannot be had."""
+    reason = helm_support.unavailable()
+    if reason:
+        pytest.skip(reason)
+    from agent.render import engines
+
+    binary = helm_support.build()
+    before = os.environ.get("GITOPS_AGENT_HELM")
+    os.environ["GITOPS_AGENT_HELM"] = str(binary)
+    engines.helm.cache_clear()
+    try:
+        yield binary
+    finally:
+        if before is None:
+            os.environ.pop("GITOPS_AGENT_HELM", None)
+        else:
+            os.environ["GITOPS_AGENT_HELM"] = before
+        engines.helm.cache_clear()

@@ -23,6 +23,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from agent.config.app import (
     DNS1123_LABEL,
     Application,
+    ChartSource,
     ConfigModel,
     IgnoreDifference,
     RetryPolicy,
@@ -39,6 +40,7 @@ __all__ = [
     "AgentConfig",
     "Application",
     "BackoffSettings",
+    "ChartSource",
     "ClusterConfig",
     "ConfigModel",
     "DaemonConfig",

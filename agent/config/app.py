@@ -146,6 +146,25 @@ class AppHealth(ConfigModel):
         return v
 
 
+class ChartSource(ConfigModel):
+    """A Helm chart from a chart repository (``https://...``, its
+    ``index.yaml``) or an OCI registry (``oci://host/path``); ``version`` is a
+    version or a range (``^1.2``, ``~1.2.3``, ``>=1 <2``).  The app's own
+    repository and path then hold its values files."""
+
+    repo: str
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    version: str = "*"
+    plain_http: bool = False  # an OCI registry over plain HTTP (a local one)
+
+    @field_validator("repo")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not re.match(r"^(https?|oci)://[^/\s]+", v):
+            raise ValueError(f"{v!r}: a chart repository is an https://, http:// or oci:// URL")
+        return v
+
+
 class Application(ConfigModel):
     name: str
     repo: str
@@ -162,6 +181,7 @@ class Application(ConfigModel):
     verify: SignatureVerification | None = None
     openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
     health: AppHealth = Field(default_factory=AppHealth)  # the app's own health rules
+    chart: ChartSource | None = None  # render this chart from a chart repository (values from path)
 
     @field_validator("name", "namespace")
     @classmethod

@@ -113,5 +113,7 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     for name in _bytes_fields(out):
         values = out.get(name)
         if isinstance(values, Mapping):
-            out[name] = {k: _canonical_b64(v) for k, v in values.items()}
+            # an empty value is empty bytes either way: the API server keeps
+            # it as nil and answers null for the "" written in Git
+            out[name] = {k: "" if v is None else _canonical_b64(v) for k, v in values.items()}
     return out

@@ -148,11 +148,27 @@ def crd_resource_types(crd: Mapping[str, Any]) -> list[ResourceType]:
     ]
 
 
-def is_namespaced(group: str, kind: str, extra: Iterable[ResourceType] = ()) -> bool:
-    """Scope of a kind; kinds nobody declared are taken as namespaced, which
-    is what almost every custom resource is."""
+def scope_of(group: str, kind: str, extra: Iterable[ResourceType] = ()) -> bool | None:
+    """Whether a kind is namespaced: from ``extra`` (the CRDs of the same
+    render), the built-in kinds of the release (every one, by the generated
+    scope table), or None when nobody here knows (a custom resource whose
+    CRD is on the cluster only: ask its discovery)."""
     for t in extra:
         if t.group == group and t.kind == kind:
             return t.namespaced
     known = builtin(group, kind)
-    return True if known is None else known.namespaced
+    if known is not None:
+        return known.namespaced
+    key = f"{group}/{kind}"
+    if key in builtin_kinds.CLUSTER_SCOPED:
+        return False
+    if key in builtin_kinds.NAMESPACED:
+        return True
+    return None
+
+
+def is_namespaced(group: str, kind: str, extra: Iterable[ResourceType] = ()) -> bool:
+    """Scope of a kind; kinds nobody declared are taken as namespaced, which
+    is what almost every custom resource is."""
+    found = scope_of(group, kind, extra)
+    return True if found is None else found

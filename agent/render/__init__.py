@@ -1,13 +1,26 @@
-"""The render stage (pure): a folder of a checkout in, manifests out.
+"""The render stage: a folder of a checkout in, manifests out.
 
-A folder with ``Chart.yaml`` is a Jinja chart (:mod:`agent.render.chart`,
-:mod:`agent.render.templates`); any other folder is plain YAML, read
-recursively (``.yaml``, ``.yml``, ``.json``) in path order.  Either way the
-objects are checked (:mod:`agent.render.manifests`), given the app's
-namespace where they have none, and validated against the Kubernetes
-OpenAPI schemas (:mod:`agent.render.openapi`) unless the app turns that
-off.  Nothing here touches git, a cluster, the network, the clock or the
-environment: the same inputs always give the same manifests, byte for byte.
+Every renderer gives the same :class:`RenderResult` (manifests, notes and
+the inputs that decided the render), so diff, sync, records and reports do
+not care which ran (:func:`renderer_of` picks it):
+
+* a folder with ``Chart.yaml`` and Jinja templates is one of our charts
+  (:mod:`agent.render.chart`, :mod:`agent.render.templates`);
+* one with Go templates is a Helm chart, rendered by ``helm template``
+  (:mod:`agent.render.helm`), as is a chart pulled from a chart repository;
+* a folder with a kustomization renders through ``kustomize build``
+  (:mod:`agent.render.kustomize`);
+* any other folder is plain YAML, read recursively (``.yaml``, ``.yml``,
+  ``.json``) in path order.
+
+A chart folder with a kustomization is post-rendered by it.  The objects are
+then checked (:mod:`agent.render.manifests`), given the app's namespace where
+they are namespaced and have none (never where they are cluster-scoped), and
+validated against the Kubernetes OpenAPI schemas (:mod:`agent.render.openapi`)
+unless the app turns that off.  Nothing here touches git, a cluster, the
+network, the clock or the environment; Kustomize and Helm run as processes
+(:mod:`agent.render.engines`, the one exception) that read the checkout only:
+the same inputs always give the same manifests, byte for byte.
 """
 
 from __future__ import annotations
@@ -20,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import RenderFailed
 from agent.models import Manifest
-from agent.render import limits, openapi
+from agent.render import kustomize, limits, openapi
 from agent.render.context import Capabilities, Release
+from agent.render.kustomize import kustomization_file
 from agent.render.limits import DEFAULT_LIMITS, Limits
 from agent.render.manifests import finalize, parse_manifests, to_yaml_stream
 from agent.render.paths import inside, read_text, walk_files
@@ -66,6 +80,15 @@ class RenderRequest:
     capabilities: Capabilities | Callable[[], Capabilities] | None = None
     validate: bool = True  # check objects against the Kubernetes OpenAPI schemas
     limits: Limits = DEFAULT_LIMITS
+    # the scope of kinds neither built in nor declared by a CRD of the render:
+    # (apiVersion, kind) -> namespaced, or None when unknown (the cluster's discovery)
+    scope: Callable[[str, str], bool | None] | None = None
+    # a Helm chart pulled from a chart repository (its unpacked folder) and what
+    # names it (url, version, digest); the app's folder then holds values files only
+    chart: Path | None = None
+    chart_source: Mapping[str, str] = field(default_factory=dict)
+    # a Helm chart's dependencies from chart repositories, pulled: name -> unpacked folder
+    dependencies: Mapping[str, Path] = field(default_factory=dict)
 
     @classmethod
     def for_folder(
@@ -92,6 +115,9 @@ class RenderResult:
     chart: bool
     notes: str = ""  # the top chart's rendered NOTES.txt
     crds: int = 0  # how many of the first manifests come from crds/ folders
+    # what decided the render, as revision records keep it: the renderer and its
+    # engine's version, the chart's name/version/digest or the Kustomize tree's digest
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 def render(req: RenderRequest) -> RenderResult:
@@ -108,25 +134,91 @@ def render(req: RenderRequest) -> RenderResult:
         return given if isinstance(given, Capabilities) else given()
 
     with limits.budget(req.limits):
-        if (folder / "Chart.yaml").is_file():
-            layers: list[Mapping[str, Any]] = []
-            for name in req.values_files:
-                path = (folder / name).resolve()
-                if not path.is_relative_to(repo):
-                    raise RenderFailed(f"{shown}: values file {name!r} leaves the repository; refused")
-                layers.append(load_values_file(path, f"{shown}/{name}"))
-            layers.append(req.values)
-            layers.extend(req.overrides)
-            out = _chart(folder, shown, repo, layers, req=req, capabilities=capabilities())
-            manifests, notes, crds, is_chart = [*out.crds, *out.manifests], out.notes, len(out.crds), True
+        kind = "helm" if req.chart is not None else renderer_of(folder, shown)
+        post = kind in ("jinja", "helm") and kustomization_file(folder) is not None
+        if kind == "jinja":
+            manifests, notes, crds, inputs = _jinja(req, folder, repo, shown, capabilities())
+        elif kind == "helm":
+            from agent.render.helm import render_chart  # noqa: PLC0415
+
+            layers = _layers(req, folder, repo, shown)
+            chart, within = (req.chart, req.chart.parent) if req.chart is not None else (folder, repo)
+            out = render_chart(
+                chart,
+                within,
+                shown,
+                layers=layers,
+                release=req.release,
+                caps=capabilities(),
+                dependencies=req.dependencies,
+            )
+            manifests, notes, crds, inputs = (
+                out.manifests,
+                out.notes,
+                out.crds,
+                {**out.inputs, **req.chart_source},
+            )
         else:
             if req.values_files or req.values or any(req.overrides):
                 raise RenderFailed(f"{shown}: values are set but the folder is not a chart (no Chart.yaml)")
-            manifests, notes, crds, is_chart = _plain(folder, shown), "", 0, False
-        manifests = finalize(manifests, req.release.namespace)
+            notes, crds = "", 0
+            if kind == "kustomize":
+                built = kustomize.build(folder, repo, shown)
+                manifests = parse_manifests(built.text, f"{shown} (kustomize build)")
+                inputs = {"renderer": "kustomize", "engine": built.engine, "digest": built.digest}
+            else:
+                manifests, inputs = _plain(folder, shown), {"renderer": "plain"}
+        if post:
+            built = kustomize.post_render(folder, repo, shown, to_yaml_stream(manifests[crds:]))
+            manifests = [*manifests[:crds], *parse_manifests(built.text, f"{shown} (kustomize post-render)")]
+            inputs = {**inputs, "postRender": {"engine": built.engine, "digest": built.digest}}
+        manifests = finalize(manifests, req.release.namespace, ask=req.scope)
         if req.validate:
             openapi.validate(manifests, capabilities().kube_version.version)
-    return RenderResult(tuple(manifests), is_chart, notes, crds)
+    return RenderResult(tuple(manifests), kind in ("jinja", "helm"), notes, crds, inputs)
+
+
+def renderer_of(folder: Path, shown: str) -> str:
+    """Which renderer a folder needs: ``jinja`` or ``helm`` (a ``Chart.yaml``,
+    told apart by its templates), ``kustomize`` (a kustomization file) or
+    ``plain`` YAML."""
+    if (folder / "Chart.yaml").is_file():
+        from agent.render.helm import is_go_chart  # noqa: PLC0415
+
+        return "helm" if is_go_chart(folder, shown) else "jinja"
+    if kustomization_file(folder) is not None:
+        return "kustomize"
+    return "plain"
+
+
+def _layers(req: RenderRequest, folder: Path, repo: Path, shown: str) -> list[Mapping[str, Any]]:
+    """The values of a chart's render, lowest first: the app's values files,
+    its inline values, then the overrides (``--values``, ``--set``)."""
+    layers: list[Mapping[str, Any]] = []
+    for name in req.values_files:
+        path = (folder / name).resolve()
+        if not path.is_relative_to(repo):
+            raise RenderFailed(f"{shown}: values file {name!r} leaves the repository; refused")
+        layers.append(load_values_file(path, f"{shown}/{name}"))
+    layers.append(req.values)
+    layers.extend(req.overrides)
+    return layers
+
+
+def _jinja(
+    req: RenderRequest, folder: Path, repo: Path, shown: str, caps: Capabilities
+) -> tuple[list[Manifest], str, int, dict[str, Any]]:
+    from agent.render.chart import load_chart_meta  # noqa: PLC0415
+
+    meta = load_chart_meta(folder, shown)
+    out = _chart(folder, shown, repo, _layers(req, folder, repo, shown), req=req, capabilities=caps)
+    inputs = {
+        "renderer": "jinja",
+        "chart": str(meta.get("name", "")),
+        "version": str(meta.get("version", "")),
+        "capabilities": {"kubeVersion": caps.kube_version.version},
+    }
+    return [*out.crds, *out.manifests], out.notes, len(out.crds), inputs
 
 
 def _chart(

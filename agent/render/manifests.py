@@ -12,11 +12,11 @@ objects with the same group, kind, namespace and name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from agent.errors import RenderFailed
-from agent.kube.kinds import ResourceType, crd_resource_types, is_namespaced
+from agent.kube.kinds import ResourceType, crd_resource_types, scope_of
 from agent.models import Manifest, ObjectKey, split_api_version
 from agent.render.documents import dump_yaml_stream, load_documents
 
@@ -79,10 +79,16 @@ def mark_chart_crds(manifests: Sequence[Manifest], chart: str) -> list[Manifest]
 
 
 def finalize(
-    manifests: Sequence[Manifest], namespace: str, extra_types: Iterable[ResourceType] = ()
+    manifests: Sequence[Manifest],
+    namespace: str,
+    extra_types: Iterable[ResourceType] = (),
+    ask: Callable[[str, str], bool | None] | None = None,
 ) -> list[Manifest]:
     """Give namespaced objects without a namespace the app's namespace,
-    drop it from cluster-scoped ones, and reject duplicates."""
+    drop it from cluster-scoped ones, and reject duplicates.  The scope of a
+    kind neither built in nor declared by a CRD of the render comes from
+    ``ask`` (the cluster's discovery: ``ask(apiVersion, kind)``, None when
+    it does not know); unknown to all, a kind is taken as namespaced."""
     types = list(extra_types)
     for m in manifests:
         if m.obj.get("kind") == "CustomResourceDefinition":
@@ -92,7 +98,10 @@ def finalize(
     for given in manifests:
         group, _ = split_api_version(given.api_version)
         meta = given.obj["metadata"]
-        if is_namespaced(group, given.obj["kind"], types):
+        scope = scope_of(group, given.obj["kind"], types)
+        if scope is None and ask is not None:
+            scope = ask(given.api_version, given.obj["kind"])
+        if scope is None or scope:
             if not meta.get("namespace"):
                 # right after the name, where people write it
                 rest = {k: v for k, v in meta.items() if k not in ("name", "namespace")}

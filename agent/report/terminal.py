@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -131,8 +131,23 @@ HISTORY_COLUMNS = (
     ("RESULT", 9),
     ("HEALTH", 11),
     ("FINISHED", 20),
+    ("RENDERED BY", 28),
 )
 _MESSAGE_MIN_WIDTH = 30
+
+
+def render_label(inputs: Mapping[str, Any]) -> str:
+    """What produced a revision, short: ``kustomize v5.8.1``, ``helm v4.3.2
+    redis 18.2.0``, ``jinja guestbook 0.1.0``, ``plain``; ``-`` for records
+    written before renders were recorded."""
+    if not inputs:
+        return "-"
+    renderer = str(inputs.get("renderer", "?"))
+    engine = str(inputs.get("engine", ""))
+    words = [engine if engine.startswith(renderer) else renderer]
+    if inputs.get("chart"):
+        words += [str(inputs["chart"]), str(inputs.get("version", ""))]
+    return " ".join(w for w in words if w)
 
 
 def print_history(
@@ -159,6 +174,7 @@ def print_history(
         operation = r.operation if r.rollback_of is None else f"rollback of {r.rollback_of}"
         commit = r.commit if wide else r.commit[:7]
         cells = [str(r.number), commit, operation, r.trigger, result, r.health or "-", r.finished]
+        cells.append(escape(render_label(r.render)))
         cells += [escape(r.ref), r.started] if wide else []
         table.add_row(*cells, *([escape(_one_line(r.message, console=console))] if inline else []))
     console.print(table)

@@ -25,8 +25,10 @@ from agent.render import Capabilities
 from agent.render.context import APIVersions, KubeVersion
 from agent.render.openapi import served_api_versions
 from agent.source import GitSource
+from agent.source.charts import ChartPuller
 from agent.sync.ownership import APP_LABEL, owner_id
 from agent.sync.record import RECORD_OF_LABEL, RecordStore
+from agent.sync.render import chart_puller
 from agent.sync.rendercache import RenderCache
 
 CAPABILITIES_TTL = 300.0
@@ -62,6 +64,7 @@ class Context:
     )
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _asking: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _charts: ChartPuller | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, config: AgentConfig, cluster: ClusterClient, *, shared: Sharing = None) -> Context:
@@ -72,6 +75,12 @@ class Context:
         if shared is not None:
             cluster = shared_view(cluster, follow=shared == "follow")
         return cls(config, cluster, GitSource.from_config(config))
+
+    def charts(self) -> ChartPuller:
+        """Charts from chart repositories, cached under the state folder."""
+        if self._charts is None:
+            self._charts = chart_puller(self.config)
+        return self._charts
 
     def health_rules(
         self, app: Application | None = None, root: Path | None = None, commit: str = ""
@@ -123,6 +132,14 @@ class Context:
             return self.cluster.server_info()[1]
         except AgentError:
             return served_api_versions(f"{version.major}.{version.minor}")
+
+    def scope(self, api_version: str, kind: str) -> bool | None:
+        """Whether the cluster serves ``kind`` namespaced (its discovery), or
+        None when it does not serve it (yet: its CRD may come with the sync)."""
+        try:
+            return self.cluster.resource_type(api_version, kind).namespaced
+        except AgentError:
+            return None
 
     def owner(self, app: Application) -> str:
         return owner_id(self.config.cluster.state_namespace, app.name)

@@ -22,8 +22,9 @@ work side by side own their pools.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from agent.config import Application
 from agent.errors import AgentError
@@ -53,6 +54,7 @@ class Prepared:
     history: list[RevisionRecord]
     notes: str = ""  # the chart's rendered NOTES.txt
     rules: UserRules = field(default_factory=UserRules)  # the health rules at this revision (the app's first)
+    render: Mapping[str, Any] = field(default_factory=dict)  # what decided the render (its inputs)
 
 
 def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool | None = None) -> Prepared:
@@ -67,7 +69,15 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
         fetched.revision.commit,
         owner,
         install,
-        lambda: render_app(app, fetched.root, owner, fetched.capabilities, is_install=install),
+        lambda: render_app(
+            app,
+            fetched.root,
+            owner,
+            fetched.capabilities,
+            is_install=install,
+            scope=ctx.scope,
+            charts=ctx.charts,
+        ),
     )
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
@@ -75,7 +85,14 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
         live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
         the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
     return Prepared(
-        fetched.revision, rendered.manifests, the_plan, last, fetched.history, rendered.notes, rules
+        fetched.revision,
+        rendered.manifests,
+        the_plan,
+        last,
+        fetched.history,
+        rendered.notes,
+        rules=rules,
+        render=rendered.inputs,
     )
 
 

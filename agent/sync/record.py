@@ -20,7 +20,7 @@ import base64
 import contextlib
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -76,6 +76,10 @@ class RevisionRecord:
     trigger: Trigger | str = Trigger.MANUAL  # automatic: a rollback after a failure
     rollback_of: int | None = None  # for a rollback: the revision that failed (None when by hand)
     hold: str = ""  # commit not to apply again until the source moves on (after a rollback)
+    # what produced the manifests: renderer, engine version, chart name/version/digest or the
+    # Kustomize tree digest, the capabilities the render saw (a rollback re-applies the
+    # manifests above as recorded, whatever a chart repository serves today)
+    render: dict[str, Any] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -165,6 +169,7 @@ class Change:
     plan: Plan
     done: Done
     started: str
+    render: Mapping[str, Any] = field(default_factory=dict)  # the render's inputs
 
 
 def new_record(
@@ -198,6 +203,7 @@ def new_record(
         health=done.health.label if done.health is not None else "",
         rollback_of=rollback_of,
         hold=hold,
+        render=dict(change.render),
     )
 
 
@@ -214,6 +220,8 @@ class Desired(Protocol):
     def history(self) -> list[RevisionRecord]: ...
     @property
     def last(self) -> RevisionRecord | None: ...
+    @property
+    def render(self) -> Mapping[str, Any]: ...
 
 
 def _unchanged(desired: Desired, done: Done, the_digest: str) -> bool:
@@ -248,7 +256,7 @@ def record_sync(
     if _unchanged(desired, done, the_digest):
         return None
     manifests = encoded[1].manifests if encoded is not None else tuple(m.obj for m in desired.manifests)
-    change = Change(desired.revision, manifests, the_digest, desired.plan, done, started)
+    change = Change(desired.revision, manifests, the_digest, desired.plan, done, started, desired.render)
     message = str(done.failure) if done.failure else ""
     record = new_record(
         app.name, desired.last, change, operation=Operation.SYNC, trigger=trigger, message=message

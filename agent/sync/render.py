@@ -10,6 +10,7 @@ Flux's inventory labels play the same part).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,8 @@ from agent.config import AgentConfig, Application
 from agent.models import Manifest
 from agent.render import Capabilities, Release, RenderRequest, RenderResult, render
 from agent.source import GitSource, signature_policy
+from agent.source.charts import ChartPuller, ChartRef
+from agent.source.settings import source_settings
 from agent.sync.ownership import stamp
 
 
@@ -51,6 +54,85 @@ def render_request(
     )
 
 
+def chart_puller(cfg: AgentConfig) -> ChartPuller:
+    """Where charts from chart repositories are pulled to, with the
+    configuration's credentials (the same rules as Git's)."""
+    settings = source_settings(cfg)
+    return ChartPuller(
+        cfg.resolve(cfg.state_dir) / "charts",
+        settings.credentials,
+        settings.timeout,
+        allow_http=settings.policy.allows("http"),
+    )
+
+
+def with_chart(req: RenderRequest, app: Application, puller: Callable[[], ChartPuller]) -> RenderRequest:
+    """``req`` with the app's chart from its chart repository, pulled (or
+    found in the cache); unchanged for an app without ``chart``."""
+    if app.chart is None:
+        return req
+    c = app.chart
+    pulled = puller().pull(ChartRef(c.repo, c.name, c.version, c.plain_http))
+    source = {"chartRepository": pulled.url, "version": pulled.version, "chartDigest": pulled.digest}
+    return replace(req, chart=pulled.folder, chart_source=source)
+
+
+def with_dependencies(req: RenderRequest, puller: Callable[[], ChartPuller]) -> RenderRequest:
+    """``req`` with the dependencies its Helm chart takes from chart
+    repositories (``repository: https://...`` or ``oci://...``) and does
+    not vendor in ``charts/``, pulled as ``helm dependency build`` would: at
+    the version ``Chart.lock`` records, else the newest that meets the
+    constraint of ``Chart.yaml``."""
+    from agent.render import renderer_of  # noqa: PLC0415
+
+    shown = req.label or req.path
+    folder = req.chart if req.chart is not None else (req.root / req.path).resolve()
+    if not (folder / "Chart.yaml").is_file():
+        return req
+    inside = folder.is_relative_to(req.root.resolve())
+    if req.chart is None and (not inside or renderer_of(folder, shown) != "helm"):
+        return req
+    pulled: dict[str, Path] = {}
+    named: list[str] = []
+    for name, where, version in _remote_dependencies(folder, shown):
+        if name not in pulled:
+            got = puller().pull(ChartRef(where, name, version))
+            pulled[name] = got.folder
+            named.append(f"{name} {got.version} {got.digest}")
+    if not pulled:
+        return req
+    source = {**req.chart_source, "dependencies": ", ".join(named)}
+    return replace(req, dependencies=pulled, chart_source=source)
+
+
+def _remote_dependencies(folder: Path, shown: str) -> list[tuple[str, str, str]]:
+    """(name, repository, version) of each dependency from a chart
+    repository that ``charts/`` does not hold."""
+    from agent.render.documents import load_mapping  # noqa: PLC0415
+    from agent.render.helm import chart_meta  # noqa: PLC0415
+
+    lock_file = folder / "Chart.lock"
+    lock = (
+        load_mapping(lock_file.read_text(), f"{shown}/Chart.lock", "Chart.lock")
+        if lock_file.is_file()
+        else {}
+    )
+    locked = {
+        str(d.get("name")): str(d.get("version"))
+        for d in lock.get("dependencies") or ()
+        if isinstance(d, dict)
+    }
+    out: list[tuple[str, str, str]] = []
+    for dep in chart_meta(folder, shown).get("dependencies") or ():
+        if not isinstance(dep, dict):
+            continue
+        name, where = str(dep.get("name", "")), str(dep.get("repository", ""))
+        vendored = (folder / "charts" / name).exists() or any((folder / "charts").glob(f"{name}-*.tgz"))
+        if re.match(r"^(https?|oci)://", where) and not vendored:
+            out.append((name, where.rstrip("/"), locked.get(name) or str(dep.get("version") or "*")))
+    return out
+
+
 def render_app(
     app: Application,
     root: Path,
@@ -58,11 +140,20 @@ def render_app(
     capabilities: Capabilities | Callable[[], Capabilities],
     *,
     is_install: bool = True,
+    scope: Callable[[str, str], bool | None] | None = None,
+    charts: Callable[[], ChartPuller] | None = None,
 ) -> RenderResult:
     """Render the app and stamp every object with its ownership marks
     (``owner``: the app's owner id; ``capabilities``: the cluster's, or how
     to get them when a template asks)."""
-    result = render(render_request(app, root, capabilities, is_install=is_install))
+    req = replace(render_request(app, root, capabilities, is_install=is_install), scope=scope)
+    if app.chart is not None:
+        if charts is None:
+            raise ValueError("an app with a chart needs a chart puller")
+        req = with_chart(req, app, charts)
+    if charts is not None:
+        req = with_dependencies(req, charts)
+    result = render(req)
     stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
     return replace(result, manifests=stamped)
 
@@ -86,4 +177,5 @@ def target_request(
     checkout = GitSource.from_config(cfg).checkout(
         cfg.repo_location(app), revision or app.revision, verify=signature_policy(cfg, app)
     )
-    return render_request(app, checkout.root, None, release=release, namespace=namespace, validate=validate)
+    req = render_request(app, checkout.root, None, release=release, namespace=namespace, validate=validate)
+    return with_dependencies(with_chart(req, app, lambda: chart_puller(cfg)), lambda: chart_puller(cfg))

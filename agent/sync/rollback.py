@@ -85,7 +85,7 @@ def roll_back(
     applied = apply(ctx.cluster, the_plan, options, progress)
     failure = applied.failure
     source = Revision(target.repo, target.ref, target.commit)
-    change = Change(source, target.manifests, digest(manifests), the_plan, applied, started)
+    change = Change(source, target.manifests, digest(manifests), the_plan, applied, started, target.render)
     record = new_record(
         app.name,
         last,

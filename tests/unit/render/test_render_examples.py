@@ -20,6 +20,7 @@ from tests.support.repos import EXAMPLES, PROJECT
 
 GOLDEN = FIXTURES / "golden"
 CONFIG = load_config(EXAMPLES / "agent.yaml")
+HELM_CONFIG = load_config(EXAMPLES / "agent-helm.yaml")  # apps whose charts need the helm binary
 
 
 def render_app(app: Application) -> RenderResult:
@@ -39,6 +40,16 @@ def render_app(app: Application) -> RenderResult:
 
 @pytest.mark.parametrize("app", CONFIG.apps, ids=[a.name for a in CONFIG.apps])
 def test_example_renders_to_its_golden_file(app: Application) -> None:
+    _check_golden(app)
+
+
+@pytest.mark.usefixtures("helm_binary")
+@pytest.mark.parametrize("app", HELM_CONFIG.apps, ids=[a.name for a in HELM_CONFIG.apps])
+def test_helm_example_renders_to_its_golden_file(app: Application) -> None:
+    _check_golden(app)
+
+
+def _check_golden(app: Application) -> None:
     result = render_app(app)
     text = to_yaml_stream(result.manifests)
     if result.notes:
@@ -104,5 +115,5 @@ def test_redis_exporter_can_be_switched_off() -> None:
 
 
 def test_every_example_app_is_checked() -> None:
-    assert {p.stem for p in GOLDEN.glob("*.yaml")} == {a.name for a in CONFIG.apps}
+    assert {p.stem for p in GOLDEN.glob("*.yaml")} == {a.name for a in (*CONFIG.apps, *HELM_CONFIG.apps)}
     assert Path(EXAMPLES / "charts" / "common" / "Chart.yaml").is_file()
