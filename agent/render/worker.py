@@ -212,6 +212,7 @@ def _serve(conn: Connection, parent: int) -> None:
         signal.signal(number, signal.SIG_DFL)
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)
+    _close_inherited(conn.fileno())
     _die_with_parent(parent)
     while True:
         try:
@@ -272,6 +273,17 @@ def _cap_memory(most: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
     except (ImportError, OSError, ValueError, IndexError):
         pass  # no /proc or no limits here: the clock still bounds the render
+
+
+def _close_inherited(keep: int) -> None:
+    """Close every descriptor the fork copied from the agent but the
+    worker's pipe and standard streams.  A fork keeps what the agent had open
+    at that instant, among them the pipe on which a ``subprocess.Popen`` in
+    another thread (a Kustomize or helm build, a git command) waits until its
+    child has started: held open here, that Popen would wait for as long as
+    this worker lives (the classic fork-in-a-threaded-process leak)."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
 
 
 def _die_with_parent(parent: int) -> None:

@@ -36,3 +36,33 @@ def test_an_agent_that_handles_sigterm_still_ends_with_its_render_workers(tmp_pa
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["1"]  # the worker never ran the agent's handler
+
+
+# A pipe opened, as subprocess.Popen opens one to learn that its child has
+# started, while a render forks its worker; once the opener closes its end,
+# the reader must see the end of the pipe: the worker holds no copy of it.
+PIPE_PROGRAM = textwrap.dedent(
+    """
+    import os, select, sys
+    from pathlib import Path
+    from agent.render import Release, RenderRequest, render
+    r, w = os.pipe()
+    render(RenderRequest(root=Path(sys.argv[1]), path="chart", release=Release("r", "ns")))
+    os.close(w)
+    ready, _, _ = select.select([r], [], [], 20)
+    print("closed" if ready and os.read(r, 1) == b"" else "held by the worker")
+    """
+)
+
+
+def test_a_worker_keeps_no_copy_of_the_agents_descriptors(tmp_path: Path) -> None:
+    root = chart(tmp_path, {"cm.yaml": cm("x")})
+    done = subprocess.run(
+        [sys.executable, "-c", PIPE_PROGRAM, str(root)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["closed"]
