@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.emulator import applying, watch
+from agent.emulator.admission.causes import check_patch_options
 from agent.emulator.allocation import Allocator
 from agent.emulator.catalog import Catalog
 from agent.emulator.controllers import Controllers
@@ -297,8 +298,7 @@ class Registry:
                 owned=owned,
             )[0]
         self.request("patch", rt)
-        if force:
-            raise BadRequest("force may not be specified for non-apply patch")
+        check_patch_options(apply=False, manager=manager, force_given=force)
         node = self.catalog.schema_of(rt)
         builtin = self.catalog.crd_of(rt) is None
 

@@ -201,7 +201,7 @@ class Writes:
             allowed = last_applied_fields(live, node, manager)
             entries = managed.read_entries((live or {}).get("metadata") or {})
             merged, entries = managed.apply(
-                live, applied.body, node, entries, writer, force=force, allowed=allowed
+                live, applied.body, node, entries, writer, force=force, allowed=allowed, fields=applied.fields
             )
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
             if allowed is not None:

@@ -19,7 +19,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agent.emulator.admission import fieldcheck
+from agent.emulator.admission import causes, fieldcheck
 from agent.emulator.objects import JSON, not_found
 from agent.emulator.registry import PATCH_TYPES, Registry
 from agent.emulator.rest import tables
@@ -140,6 +140,9 @@ async def patch(call: Call) -> Response:
     if content_type not in PATCH_TYPES:
         raise unsupported_media(", ".join(PATCH_TYPES))
     patch_type = PATCH_TYPES[content_type]
+    causes.check_patch_options(
+        apply=patch_type == "apply", manager=call.q.get("fieldManager", ""), force_given="force" in call.q
+    )
     body = await read_body(call.request, yaml_ok=patch_type == "apply")
     if t.subresource == "scale":
         return json_response(scale_of(_scale(call, body, patch_type)))
