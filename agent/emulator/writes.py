@@ -81,6 +81,7 @@ class Writes:
         keep_fields: bool = False,
         serialized: bool = False,
     ) -> JSON:
+        crd = self.catalog.crd_of(rt)
         request = Admission(
             rt=rt,
             body=body,
@@ -88,7 +89,8 @@ class Writes:
             manager=manager,
             subresource=subresource,
             node=self.catalog.schema_of(rt),
-            builtin=self.catalog.crd_of(rt) is None,
+            builtin=crd is None,
+            custom=None if crd is None else crd_version(crd, rt.version),
             allocator=self.allocator,
             entries=entries,
             keep_fields=keep_fields,
@@ -282,3 +284,11 @@ def _same(live: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     fa = [{k: v for k, v in e.items() if k != "time"} for e in live["metadata"].get("managedFields") or ()]
     fb = [{k: v for k, v in e.items() if k != "time"} for e in new["metadata"].get("managedFields") or ()]
     return ma == mb and fa == fb
+
+
+def crd_version(crd: JSON, version: str) -> JSON:
+    """The entry of ``spec.versions`` a custom resource of ``version`` is checked against."""
+    for v in (crd.get("spec") or {}).get("versions") or ():
+        if v.get("name") == version:
+            return dict(v)
+    return {}

@@ -124,12 +124,18 @@ def _at(diff: DeepDiff, path: str) -> str:
 
 
 def status_of(call: Callable[[], Any]) -> Any:
-    """The answer, or the error's code, reason, message and causes."""
+    """The answer, or the error's code, reason, message and causes (each with its message).
+    The API server lists a schema's errors in Go map order, which varies: with more than
+    one cause, the causes are compared in sorted order and the message that joins them is not."""
     try:
         return call()
     except ClusterError as e:
-        causes = sorted((c.get("field", ""), c.get("reason", "")) for c in (e.details.get("causes") or ()))
-        return {"code": e.code, "reason": e.reason, "causes": causes, "message": str(e)}
+        raw = e.details.get("causes") or ()
+        causes = sorted((c.get("field", ""), c.get("reason", ""), c.get("message", "")) for c in raw)
+        out = {"code": e.code, "reason": e.reason, "causes": causes}
+        if len(causes) <= 1:
+            out["message"] = str(e)
+        return out
 
 
 def scenario_test(scenarios: dict[str, Callable[[ClusterClient], Any]]) -> Callable[..., None]:

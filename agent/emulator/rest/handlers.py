@@ -22,13 +22,12 @@ from starlette.responses import Response
 from agent.emulator.admission import causes, fieldcheck
 from agent.emulator.objects import JSON, not_found
 from agent.emulator.registry import PATCH_TYPES, Registry
-from agent.emulator.rest import tables
+from agent.emulator.rest import scale, tables
 from agent.emulator.rest.messages import (
     delete_options,
     dry_run_of,
     json_response,
     read_body,
-    scale_of,
     success,
     unsupported_media,
 )
@@ -82,11 +81,11 @@ def as_table(
 
 async def get(call: Call) -> Response:
     t = call.target
+    if t.subresource == "scale":
+        return json_response(scale.read(call.registry, t.rt, t.name, t.namespace))
     obj = call.registry.get(t.rt, t.name, t.namespace)
     if obj is None:
         raise not_found(t.rt, t.name)
-    if t.subresource == "scale":
-        return json_response(scale_of(obj))
     if call.wants_table():
         meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
         return json_response(call.as_table([obj], meta))
@@ -124,7 +123,7 @@ async def update(call: Call) -> Response:
     t = call.target
     body = await read_body(call.request)
     if t.subresource == "scale":
-        return json_response(scale_of(_scale(call, body, "merge")))
+        return json_response(_scale(call, body, "update"))
     body, warned = call.checked(body)
     registry = call.registry
     rt, body, ns = registry.resolve(body, t.namespace)
@@ -145,7 +144,7 @@ async def patch(call: Call) -> Response:
     )
     body = await read_body(call.request, yaml_ok=patch_type == "apply")
     if t.subresource == "scale":
-        return json_response(scale_of(_scale(call, body, patch_type)))
+        return json_response(_scale(call, body, patch_type))
     warned: list[str] = []
     if patch_type != "json":
         body, warned = call.checked(body)
@@ -210,22 +209,11 @@ async def delete_collection(call: Call) -> Response:
 
 
 def _scale(call: Call, body: Any, patch_type: str) -> JSON:
-    """A write to the ``scale`` subresource: ``spec.replicas`` of the workload."""
     t = call.target
-    replicas = ((body or {}).get("spec") or {}).get("replicas") if isinstance(body, dict) else None
-    if patch_type == "json" and isinstance(body, list):
-        replicas = next((op.get("value") for op in body if op.get("path") == "/spec/replicas"), None)
-    if not isinstance(replicas, int) or replicas < 0:
-        raise BadRequest("spec.replicas: Invalid value: must be a non-negative integer")
-    return call.registry.patch(
-        t.rt,
-        t.name,
-        t.namespace,
-        {"spec": {"replicas": replicas}},
-        patch_type="merge",
-        manager=call.manager,
-        dry_run=call.dry_run,
-    )
+    return scale.write(
+        call.registry, t.rt, t.name, t.namespace, body,
+        patch_type=patch_type, manager=call.manager, dry_run=call.dry_run,
+    )  # fmt: skip
 
 
 Handler = Callable[[Call], Awaitable[Response]]

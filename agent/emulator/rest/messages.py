@@ -66,27 +66,6 @@ def success(rt: ResourceType, obj: JSON) -> JSON:
     }
 
 
-def scale_of(obj: JSON) -> JSON:
-    """The ``scale`` subresource of a workload (``autoscaling/v1`` Scale)."""
-    meta = obj.get("metadata") or {}
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    selector = (spec.get("selector") or {}).get("matchLabels") or {}
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k]
-            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if k in meta
-        },
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": ",".join(f"{k}={v}" for k, v in selector.items()),
-        },
-    }
-
-
 async def read_body(request: Request, *, yaml_ok: bool = False) -> Any:
     raw = await request.body()
     if not raw:
