@@ -76,15 +76,17 @@ def _service(old: Obj, new: Obj) -> list[Cause]:
     o_spec, n_spec = _specs(old, new)
     if not o_spec.get("clusterIP") or n_spec.get("type") == "ExternalName":
         return []
-    return [
-        *_immutable(
-            "spec.clusterIPs[0]",
-            o_spec.get("clusterIPs"),
-            n_spec.get("clusterIPs"),
-            "may not change once set",
-        ),
-        *_immutable("spec.clusterIP", o_spec.get("clusterIP"), n_spec.get("clusterIP")),
-    ]
+    # validateUpgradeDowngradeClusterIPs: the primary address may not change (a secondary may
+    # come or go); the cause names spec.clusterIPs[0] and shows the new list as Go prints it.
+    old_ips, new_ips = o_spec.get("clusterIPs") or [], n_spec.get("clusterIPs") or []
+    if old_ips and new_ips and old_ips[0] != new_ips[0]:
+        shown = "[]string{" + ", ".join(f'"{ip}"' for ip in new_ips) + "}"
+        return [
+            Cause(
+                "spec.clusterIPs[0]", "FieldValueInvalid", f"Invalid value: {shown}: may not change once set"
+            )
+        ]
+    return []
 
 
 def _config(old: Obj, new: Obj) -> list[Cause]:
