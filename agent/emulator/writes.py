@@ -27,7 +27,7 @@ from agent.emulator.lifecycle import Lifecycle, finalized
 from agent.emulator.objects import JSON, as_version, modified, not_found, qualified
 from agent.emulator.ports import SYSTEM_MANAGER, Change
 from agent.emulator.storage.store import Store, Transaction
-from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
+from agent.kube.errors import AlreadyExists, BadRequest, ClusterError, Conflict, Invalid, NotFound
 from agent.kube.kinds import ResourceType
 
 Event = tuple[ResourceType, JSON, int, bool]  # announced once its transaction commits
@@ -114,7 +114,11 @@ class Writes:
             meta["name"] = meta["generateName"] + "".join(
                 secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)
             )
-        checks.raise_invalid(rt, "", checks.name_causes(rt, meta.get("name")))
+        if meta.get("resourceVersion"):  # the storage layer's refusal, as etcd3's store answers it
+            raise ClusterError(
+                "resourceVersion should not be set on objects to be created", code=500, reason=""
+            )
+        checks.raise_invalid(rt, str(meta.get("name") or ""), checks.name_causes(rt, meta.get("name")))
         with self.store.transaction() as tx:
             if rt.namespaced:
                 self.lifecycle.require_namespace(ns)

@@ -146,3 +146,28 @@ def scenario_test(scenarios: dict[str, Callable[[ClusterClient], Any]]) -> Calla
         compare(scenario, normalized(scenarios[scenario](real)), normalized(scenarios[scenario](emulated)))
 
     return test
+
+
+def raw(c: ClusterClient, method: str, path: str, data: bytes, content_type: str = "application/json") -> Any:
+    """A request with a body of exact bytes (duplicate keys, bad base64): its code, reason,
+    message and causes, or the object it answered."""
+    import json
+
+    from agent.cluster.kube import KubeCluster
+
+    assert isinstance(c, KubeCluster)
+    transport = c.transport
+    headers = transport._headers(content_type)
+    manager = transport.api_client.rest_client.pool_manager
+    response = manager.request(method, transport.configuration.host + path, body=data, headers=headers)
+    answer = json.loads(response.data or b"{}")
+    warning = response.headers.get("Warning")
+    if answer.get("kind") != "Status":
+        return {"code": response.status, "kind": answer.get("kind"), "apiVersion": answer.get("apiVersion"),
+                "warning": warning}  # fmt: skip
+    details = answer.get("details") or {}
+    causes = sorted(
+        (x.get("field", ""), x.get("reason", ""), x.get("message", "")) for x in details.get("causes") or ()
+    )
+    return {"code": answer.get("code"), "reason": answer.get("reason"), "message": answer.get("message"),
+            "causes": causes}  # fmt: skip

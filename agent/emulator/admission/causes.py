@@ -124,6 +124,20 @@ def name_causes(rt: ResourceType, name: Any, field: str = "metadata.name") -> li
     return [invalid(field, name, message)] if bad else []
 
 
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def annotation_causes(annotations: Any) -> list[Cause]:
+    """All annotations together, keys and values, fit in 256 KiB (``ValidateAnnotationsSize``)."""
+    if not isinstance(annotations, Mapping):
+        return []
+    total = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in annotations.items())
+    if total > ANNOTATIONS_MAX_BYTES:
+        detail = f"Too long: may not be more than {ANNOTATIONS_MAX_BYTES} bytes"
+        return [Cause("metadata.annotations", "FieldValueTooLong", detail)]
+    return []
+
+
 def label_causes(labels: Any, field: str) -> list[Cause]:
     causes: list[Cause] = []
     if not isinstance(labels, Mapping):

@@ -139,7 +139,7 @@ def validate(a: Admission) -> None:
     if a.builtin:
         found = object_causes(a.rt, a.body)
     else:
-        found = causes.name_causes(a.rt, name)
+        found = causes.name_causes(a.rt, name) + causes.annotation_causes(a.meta.get("annotations"))
         version = a.custom or {}
         scale = (version.get("subresources") or {}).get("scale") or {}
         schema_ = (version.get("schema") or {}).get("openAPIV3Schema") or {}

@@ -21,6 +21,7 @@ from typing import Any
 from agent.emulator.admission.causes import (
     DNS1123_LABEL,
     Cause,
+    annotation_causes,
     invalid,
     label_causes,
     name_causes,
@@ -41,6 +42,7 @@ def object_causes(rt: ResourceType, obj: Mapping[str, Any]) -> list[Cause]:
     meta = obj.get("metadata") or {}
     causes = name_causes(rt, meta.get("name"))
     causes += label_causes(meta.get("labels"), "metadata.labels")
+    causes += annotation_causes(meta.get("annotations"))
     raw_spec = obj.get("spec")
     spec: Spec = raw_spec if isinstance(raw_spec, Mapping) else {}
     check = KIND_CHECKS.get((rt.group, rt.kind))

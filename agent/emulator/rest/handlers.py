@@ -55,12 +55,16 @@ class Call:
     def as_table(self, items: list[JSON], meta: JSON, *, headers: bool = True) -> JSON:
         return as_table(self.request, self.registry, self.target, items, meta, headers=headers)
 
-    def checked(self, body: Any) -> tuple[Any, list[str]]:
-        """``fieldValidation``: unknown and duplicate fields dropped, warned about or refused."""
+    async def checked(self, body: Any, *, whole: bool = True) -> tuple[Any, list[str]]:
+        """``fieldValidation``: unknown and duplicate fields dropped, warned about or refused
+        (``whole``: the body is an object, not a patch, and a refusal names its kind)."""
         if not isinstance(body, dict):
             return body, []
         mode = fieldcheck.mode_of(self.q.get("fieldValidation"))
-        return fieldcheck.check(body, self.registry.catalog.schema_of(self.target.rt), mode)
+        raw = await self.request.body()  # kept by the request: no second read
+        rt = self.target.rt
+        kind = (rt.version if not rt.group else rt.api_version, rt.kind) if whole else None
+        return fieldcheck.check(body, self.registry.catalog.schema_of(rt), mode, raw=raw, kind=kind)
 
 
 def as_table(
@@ -112,7 +116,12 @@ async def create(call: Call) -> Response:
     t = call.target
     if t.name:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
-    body, warned = call.checked(await read_body(call.request))
+    body = await read_body(call.request)
+    if isinstance(body, dict) and call.registry.catalog.crd_of(t.rt) is None:
+        # the decoder fills what the body leaves out from the URL's kind (a plain dict from a client)
+        body.setdefault("apiVersion", t.rt.api_version)
+        body.setdefault("kind", t.rt.kind)
+    body, warned = await call.checked(body)
     registry = call.registry
     rt, body, ns = registry.resolve(body, t.namespace)
     made = registry.create(rt, body, ns, manager=call.manager, dry_run=call.dry_run)
@@ -124,7 +133,7 @@ async def update(call: Call) -> Response:
     body = await read_body(call.request)
     if t.subresource == "scale":
         return json_response(_scale(call, body, "update"))
-    body, warned = call.checked(body)
+    body, warned = await call.checked(body)
     registry = call.registry
     rt, body, ns = registry.resolve(body, t.namespace)
     replaced = registry.update(
@@ -147,7 +156,7 @@ async def patch(call: Call) -> Response:
         return json_response(_scale(call, body, patch_type))
     warned: list[str] = []
     if patch_type != "json":
-        body, warned = call.checked(body)
+        body, warned = await call.checked(body, whole=False)
     force = call.q.get("force") in ("true", "1")
     registry = call.registry
     if patch_type == "apply":  # 201 when the apply created the object
