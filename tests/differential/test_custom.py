@@ -114,5 +114,19 @@ def _validation(c: ClusterClient) -> Any:
     return out
 
 
-SCENARIOS = {"custom-scale": _scale, "custom-patch-types": _patch_types, "custom-validation": _validation}
+def _non_structural(c: ClusterClient) -> Any:
+    """CRDs whose schemas are not structural: refused, naming the schema's nodes."""
+    untyped = gadget_crd()
+    schema = untyped["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    del schema["properties"]["spec"]["properties"]["size"]["type"]
+    schema["properties"]["spec"]["properties"]["list"] = {"type": "array"}
+    return [status_of(lambda: c.create(untyped))]
+
+
+SCENARIOS = {
+    "custom-non-structural": _non_structural,
+    "custom-scale": _scale,
+    "custom-patch-types": _patch_types,
+    "custom-validation": _validation,
+}
 test_custom = pytest.mark.parametrize("scenario", sorted(SCENARIOS))(scenario_test(SCENARIOS))

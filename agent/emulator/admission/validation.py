@@ -29,6 +29,7 @@ from agent.emulator.admission.causes import (
     selector_matches,
     unsupported,
 )
+from agent.emulator.admission.crdschema import schema_causes
 from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 
@@ -286,7 +287,18 @@ def _crd_causes(obj: Mapping[str, Any], meta: Mapping[str, Any]) -> list[Cause]:
     versions = spec.get("versions") or []
     if not versions:
         causes.append(required("spec.versions"))
-    elif sum(1 for v in versions if v.get("storage")) != 1:
+    schemas = [
+        (v.get("schema") or {}).get("openAPIV3Schema") if isinstance(v, Mapping) else None for v in versions
+    ]
+    if schemas and all(x == schemas[0] for x in schemas):
+        # one schema for every version is kept (and named) as the CRD's spec.validation inside
+        if schemas[0] is not None:
+            causes += schema_causes(schemas[0], "spec.validation.openAPIV3Schema")
+    else:
+        for i, schema in enumerate(schemas):
+            if schema is not None:
+                causes += schema_causes(schema, f"spec.versions[{i}].schema.openAPIV3Schema")
+    if versions and sum(1 for v in versions if v.get("storage")) != 1:
         causes.append(
             invalid(
                 "spec.versions",
