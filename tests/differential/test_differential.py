@@ -254,6 +254,17 @@ DISCOVERED = (
     "/apis/batch/v1",
     "/apis/networking.k8s.io/v1",
     "/apis/rbac.authorization.k8s.io/v1",
+    "/apis/events.k8s.io/v1",
+    "/apis/discovery.k8s.io/v1",
+    "/apis/admissionregistration.k8s.io/v1",
+    "/apis/apiregistration.k8s.io/v1",
+    "/apis/node.k8s.io/v1",
+    "/apis/storage.k8s.io/v1",
+    "/apis/flowcontrol.apiserver.k8s.io/v1",
+    "/apis/certificates.k8s.io/v1",
+    "/apis/authorization.k8s.io/v1",
+    "/apis/authentication.k8s.io/v1",
+    "/apis/autoscaling/v2",
 )
 
 

@@ -154,7 +154,7 @@ class EmulatorApp:
         dry_run = dry_run_of(request.query_params.getlist("dryRun"))
         manager = request.query_params.get("fieldManager") or default_manager(request)
         with faults.passed():
-            return await HANDLERS[verb](Call(request, self.registry, target, dry_run, manager))
+            return await HANDLERS[verb](Call(request, self.registry, target, dry_run, manager, self.token))
 
     def _watch(self, request: Request, target: Target) -> Response:
         self.registry.count("watch")
