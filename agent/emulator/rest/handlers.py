@@ -19,7 +19,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agent.emulator import reviews
+from agent.emulator import protobuf, reviews
 from agent.emulator.admission import causes, fieldcheck
 from agent.emulator.fields import managed
 from agent.emulator.objects import JSON, not_found, now
@@ -115,11 +115,18 @@ async def list_(call: Call) -> Response:
     return json_response(listed)
 
 
+async def _body(call: Call) -> Any:
+    """The request's object: a protobuf body decoded (built-in kinds), else JSON or YAML."""
+    if call.request.headers.get("content-type", "").split(";")[0].strip() == protobuf.MEDIA_TYPE:
+        return protobuf.decode(await call.request.body())
+    return await read_body(call.request)
+
+
 async def create(call: Call) -> Response:
     t = call.target
     if t.name:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
-    body = await read_body(call.request)
+    body = await _body(call)
     if reviews.is_review(t.rt) and isinstance(body, dict):  # answered, never stored
         answered = reviews.answer(t.rt, body, call.token)
         writer = managed.Writer(call.manager, t.rt.api_version, now())
@@ -141,7 +148,7 @@ async def create(call: Call) -> Response:
 
 async def update(call: Call) -> Response:
     t = call.target
-    body = await read_body(call.request)
+    body = await _body(call)
     if t.subresource == "scale":
         return json_response(_scale(call, body, "update"))
     body, warned = await call.checked(body)
