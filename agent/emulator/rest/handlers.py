@@ -2,7 +2,7 @@
 
 Each reads its request (:class:`Call`), calls the registry's verb and shapes
 the answer as the API server does: 201 for a create (and for an apply that
-created), 202 for a delete that waits on finalizers, a Status for one that
+created), 200 with the object for a delete that waits on finalizers, a Status for one that
 deleted, the ``scale`` subresource, Tables for kubectl, and the
 ``fieldValidation`` warnings in a ``Warning`` header.  Watches stream
 (:mod:`agent.emulator.rest.watch`).  As the API server's
@@ -210,7 +210,9 @@ async def delete(call: Call) -> Response:
     if (result.get("metadata") or {}).get("deletionTimestamp") and registry.read(
         t.rt, t.name, t.namespace
     ) is not None:
-        return json_response(result, 202)
+        # still there (finalizers): 200 with the object; 202 only for orphanDependents=false,
+        # as the API server's handlers/delete.go keeps it for old clients
+        return json_response(result, 202 if options.get("orphanDependents") is False else 200)
     return json_response(success(t.rt, result))
 
 
