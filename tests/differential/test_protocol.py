@@ -54,5 +54,30 @@ def _field_selectors(c: ClusterClient) -> Any:
     return [names(secrets), names(events), names(none), bad]
 
 
-SCENARIOS = {"delete-finalizers": _delete_with_finalizers, "field-selectors": _field_selectors}
+def _list_options(c: ClusterClient) -> Any:
+    """resourceVersionMatch and sendInitialEvents, refused where the API server refuses them."""
+    assert isinstance(c, KubeCluster)
+    send = c.transport.send
+    path = "/api/v1/namespaces/default/configmaps"
+    asks = [
+        {"resourceVersionMatch": "Exact"},
+        {"resourceVersionMatch": "Sometime", "resourceVersion": "1"},
+        {"resourceVersionMatch": "Exact", "resourceVersion": "0"},
+        {"sendInitialEvents": "true"},
+        {"watch": "true", "sendInitialEvents": "true", "timeoutSeconds": "1"},
+        {
+            "watch": "true",
+            "resourceVersionMatch": "NotOlderThan",
+            "resourceVersion": "1",
+            "timeoutSeconds": "1",
+        },
+    ]
+    return [status_of(lambda q=q: send("GET", path, query=q) and "served") for q in asks]
+
+
+SCENARIOS = {
+    "delete-finalizers": _delete_with_finalizers,
+    "field-selectors": _field_selectors,
+    "list-options": _list_options,
+}
 test_protocol = pytest.mark.parametrize("scenario", sorted(SCENARIOS))(scenario_test(SCENARIOS))

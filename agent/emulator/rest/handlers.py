@@ -24,7 +24,7 @@ from agent.emulator.admission import causes, fieldcheck
 from agent.emulator.fields import managed
 from agent.emulator.objects import JSON, not_found, now
 from agent.emulator.registry import PATCH_TYPES, Registry
-from agent.emulator.rest import scale, tables
+from agent.emulator.rest import listoptions, scale, tables
 from agent.emulator.rest.messages import (
     delete_options,
     dry_run_of,
@@ -101,6 +101,7 @@ async def get(call: Call) -> Response:
 
 async def list_(call: Call) -> Response:
     t, q = call.target, call.q
+    listoptions.check(q, watch=False)
     page = call.registry.list(
         t.rt,
         t.namespace,

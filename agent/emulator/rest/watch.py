@@ -25,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 
 from agent.emulator.objects import JSON
 from agent.emulator.registry import Registry
+from agent.emulator.rest import listoptions
 from agent.emulator.storage.selectors import Matcher, field_matcher, label_matcher
 from agent.emulator.storage.store import Events
 from agent.emulator.transitions import Transitions
@@ -112,6 +113,7 @@ class WatchRequest:
 
 def parse(request: Request, rt: ResourceType, ns: str, name: str, as_table: AsTable | None) -> WatchRequest:
     q = request.query_params
+    listoptions.check(q, watch=True)
     labels = label_matcher(q.get("labelSelector"))
     field_selector = q.get("fieldSelector")
     if name:
