@@ -43,8 +43,17 @@ def normalized(answer: Any) -> Any:
     # No controller runs beside the real server; the emulator's simulated
     # controllers write status (and own it in managedFields): not compared.
     out.pop("status", None)
-    if "managedFields" in meta:
-        meta["managedFields"] = [e for e in meta["managedFields"] if e.get("subresource") != "status"]
+    if "managedFields" in meta:  # and what the controllers write besides (a Deployment's revision)
+        meta["managedFields"] = [
+            e
+            for e in meta["managedFields"]
+            if e.get("subresource") != "status" and e.get("manager") != "kube-controller-manager"
+        ]
+    notes = meta.get("annotations")
+    if isinstance(notes, dict):
+        notes.pop("deployment.kubernetes.io/revision", None)
+        if not notes:
+            del meta["annotations"]
     for entry in meta.get("managedFields") or ():
         entry.pop("time", None)
     spec = out.get("spec") or {}

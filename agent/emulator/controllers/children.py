@@ -5,9 +5,8 @@
   replicas, the older ones none.  Each carries ``deployment.kubernetes.io/
   revision`` (one more than the highest so far; a template seen before gets
   its ReplicaSet back with a new revision, as ``kubectl rollout undo`` expects)
-  and the Deployment's ``kubernetes.io/change-cause``.  ``kubectl rollout
-  history|undo`` read these.  (The Deployment itself does not get the revision
-  annotation the real controller writes on it.)
+  and the Deployment's ``kubernetes.io/change-cause``; the Deployment carries
+  the revision of its newest one.  ``kubectl rollout history|undo`` read these.
 * ReplicaSets, StatefulSets, DaemonSets and Jobs own Pods (``name-xxxxx``,
   ``name-0`` ... for a StatefulSet, one per node for a DaemonSet) placed on the
   emulated nodes by a simulated scheduler; their status follows the fault
@@ -52,8 +51,18 @@ def _owned_by(obj: JSON, owner: JSON) -> bool:
 
 
 def _owned(ctx: Context, rt: ResourceType, owner: JSON) -> list[JSON]:
+    """What ``owner`` owns of a type: looked up by its selector's labels (the storage's label
+    index), then by owner reference, so a namespace of many workloads is not read whole."""
     ns = owner["metadata"].get("namespace", "")
-    return [o for o in ctx.cluster.list_page(rt, ns).items if _owned_by(o, owner)]
+    spec = owner.get("spec") or {}
+    labels = (spec.get("selector") or {}).get("matchLabels") or (
+        (spec.get("template") or {}).get("metadata") or {}
+    ).get("labels")
+    return [
+        o
+        for o in ctx.cluster.list_page(rt, ns, dict(labels) if labels else None).items
+        if _owned_by(o, owner)
+    ]
 
 
 # -- Deployments ----------------------------------------------------------------------------------
@@ -98,9 +107,8 @@ def replica_sets(ctx: Context, deployment: JSON) -> None:
         c.system_create(rs_rt, body, ns)
     else:
         c.system_write(rs_rt, ns, name, lambda o: _scaled(_annotated(o, notes), replicas))
-    # The real controller writes the revision on the Deployment too; the agent's drift report
-    # would call that annotation a change made out of band, so it is left to the ReplicaSets,
-    # which are what `kubectl rollout history|undo` read.
+    dep_rt = c.resource_type("apps/v1", "Deployment")
+    c.system_write(dep_rt, ns, meta["name"], lambda o: _annotated(o, {REVISION: revision}))
 
 
 def _scaled(obj: JSON, replicas: int) -> JSON:
