@@ -84,8 +84,7 @@ class Controllers:
         if meta.get("deletionTimestamp"):
             return
         self.schedule(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"], time.time())
-        if self._thread is None:  # in process: now; a server's thread does it beside the request
-            self.tick()
+        self.tick()
 
     def resume(self) -> None:
         """After a restart: look at every object a controller watches once."""
