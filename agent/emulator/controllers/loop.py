@@ -81,6 +81,13 @@ class Controllers:
         if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
             return
         meta = obj.get("metadata") or {}
+        if getattr(self._writing, "item", None) == (
+            rt.group,
+            rt.plural,
+            meta.get("namespace", ""),
+            meta.get("name"),
+        ):
+            return  # the object being reconciled, written by its own controller (an annotation)
         if meta.get("deletionTimestamp"):
             return
         self.schedule(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"], time.time())
@@ -178,7 +185,11 @@ class Controllers:
         made = CHILDREN.get((rt.group, rt.kind))
         if made is not None:
             live["apiVersion"], live["kind"] = rt.api_version, rt.kind
-            made(self.context, live, time.time())
+            self._writing.item = (rt.group, rt.plural, ns, name)
+            try:
+                made(self.context, live, time.time())
+            finally:
+                self._writing.item = None
         status, recheck = reconciler(self.context, live, time.time())
         if recheck is not None:
             self.schedule(rt, ns, name, recheck)
