@@ -36,6 +36,9 @@ EMPTY_MAPS_DROPPED = frozenset(
     }
 )
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink")
+# Annotations the control plane's controllers write on the objects they run (the Deployment
+# controller's revision, the DaemonSet controller's template generation): never drift.
+CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/revision", "deprecated.daemonset.template.generation")
 
 
 def drop_empty(value: Any) -> Any:
@@ -109,6 +112,13 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     meta = dict(out.get("metadata") or {})
     for f in SERVER_METADATA:
         meta.pop(f, None)
+    notes = meta.get("annotations")
+    if isinstance(notes, Mapping) and any(a in notes for a in CONTROLLER_ANNOTATIONS):
+        kept = {k: v for k, v in notes.items() if k not in CONTROLLER_ANNOTATIONS}
+        if kept:
+            meta["annotations"] = kept
+        else:
+            meta.pop("annotations")
     out["metadata"] = meta
     for name in _bytes_fields(out):
         values = out.get(name)

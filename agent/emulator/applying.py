@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agent.emulator.admission.causes import check_patch_options
 from agent.emulator.admission.serialize import default_list_keys, serialize
 from agent.emulator.fields import fieldsets
 from agent.emulator.objects import JSON
@@ -37,6 +38,7 @@ class Applied:
     want_rv: str | None
     patch: Mapping[str, Any]
     node: schema.Node
+    fields: fieldsets.FieldSet
 
 
 def prepare(
@@ -54,8 +56,7 @@ def prepare(
     away (only its top level and metadata change here); otherwise it is copied first."""
     if not isinstance(patch, Mapping):
         raise BadRequest("an apply patch must be a single object")
-    if not manager:
-        raise BadRequest("PATCH /apply requires fieldManager to be set")
+    check_patch_options(apply=True, manager=manager, force_given=False)
     if owned:  # only the top level and metadata change below; the rest is normalized into a copy
         applied = dict(patch)
         if isinstance(applied.get("metadata"), Mapping):
@@ -76,8 +77,10 @@ def prepare(
         meta.pop("namespace", None)
     want_rv = meta.get("resourceVersion")
     applied = serialize(rt, applied, node, builtin=builtin)
+    # owned as applied: a list-map key the server defaults keys the item, but is not the applier's
+    fields = set(fieldsets.flatten(applied, node, applied=True))
     default_list_keys(applied, node, builtin=builtin)
-    return Applied(rt, name, ns, applied, want_rv, patch, node)
+    return Applied(rt, name, ns, applied, want_rv, patch, node, fields)
 
 
 def last_applied_fields(live: JSON | None, node: schema.Node, manager: str) -> set[fieldsets.Path] | None:

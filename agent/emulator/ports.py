@@ -58,6 +58,16 @@ class Cluster(Protocol):
         """Change an object as a controller would (through admission); None when gone or unchanged."""
         ...
 
+    def system_create(
+        self, rt: ResourceType, body: JSON, ns: str, manager: str = SYSTEM_MANAGER
+    ) -> JSON | None:
+        """Create an object as a controller would (through admission); None when it exists."""
+        ...
+
+    def system_delete(self, rt: ResourceType, ns: str, name: str) -> None:
+        """Delete as a controller would."""
+        ...
+
     def committed(self, rt: ResourceType, obj: JSON, rv: int, *, removed: bool = False) -> None:
         """Announce a write made outside the verbs (lifecycle's raw writes)."""
         ...

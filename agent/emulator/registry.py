@@ -8,8 +8,7 @@ then announced to the lifecycle (finalizers, garbage collection), the
 controllers and the watches.  Both front doors use it: the REST layer
 (:mod:`agent.emulator.rest`) by the type a URL names, the in-process client
 (:class:`agent.emulator.cluster.EmulatedCluster`) by apiVersion and kind.
-It implements :class:`agent.emulator.ports.Cluster` for the parts that run
-beside it.
+It is the :class:`agent.emulator.ports.Cluster` of the parts beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.emulator import applying, watch
+from agent.emulator.admission.causes import check_patch_options
 from agent.emulator.allocation import Allocator
+from agent.emulator.bootstrap import bootstrap
 from agent.emulator.catalog import Catalog
 from agent.emulator.controllers import Controllers
 from agent.emulator.faults import FaultConfig, Faults
@@ -34,12 +35,11 @@ from agent.emulator.ports import SYSTEM_MANAGER, Change, Listener
 from agent.emulator.storage.listing import ListResult, list_from
 from agent.emulator.storage.store import Events, Store
 from agent.emulator.writes import Writes
-from agent.kube.errors import BadRequest, NotFound, UnsupportedMediaType
+from agent.kube.errors import AlreadyExists, BadRequest, Invalid, NotFound, UnsupportedMediaType
 from agent.kube.kinds import ResourceType
 from agent.kube.nodes import Node
 
 Objects = list[JSON]
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
@@ -69,17 +69,22 @@ class Registry:
         self.allocator = Allocator(self.store, self.options.service_cidr)
         self.lifecycle = Lifecycle(self)
         self.controllers = Controllers(self)
-        self._writes = Writes(self.store, self.catalog, self.allocator, self.lifecycle, self._committed)
-        self._system_namespaces()
+        self._writes = Writes(self.store, self.catalog, self.allocator, self.lifecycle, self._announced)
+        bootstrap(self)
         self.controllers.resume()
 
-    def _system_namespaces(self) -> None:
-        """The namespaces every cluster starts with (kubectl's context defaults to ``default``)."""
-        rt = self.resource_type("v1", "Namespace")
-        for name in SYSTEM_NAMESPACES:
-            if self.store.get(rt.group, rt.plural, "", name) is None:
-                body: JSON = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                self._writes.create(rt, body, "", "kube-apiserver", dry_run=False)
+    def system_create(self, rt: ResourceType, body: JSON, ns: str, manager: str = SYSTEM_MANAGER) -> Any:
+        """Create as a controller would; None when it exists or is refused."""
+        try:
+            return self._writes.create(rt, body, ns, manager, dry_run=False)
+        except (AlreadyExists, Invalid, NotFound):
+            return None
+
+    def system_delete(self, rt: ResourceType, ns: str, name: str) -> None:
+        self.lifecycle.delete(rt, name, ns, dry_run=False, policy=None, preconditions=None)
+
+    def _announced(self, rt: ResourceType, obj: JSON, rv: int, removed: bool) -> None:
+        self.committed(rt, obj, rv, removed=removed)
 
     def close(self) -> None:
         self.controllers.stop()
@@ -111,9 +116,6 @@ class Registry:
         self.controllers.after_write(rt, obj, removed)
         self.notify(rv, rt.group, rt.plural)
 
-    def _committed(self, rt: ResourceType, obj: JSON, rv: int, removed: bool) -> None:
-        self.committed(rt, obj, rv, removed=removed)
-
     def system_write(
         self,
         rt: ResourceType,
@@ -140,8 +142,7 @@ class Registry:
         self.controllers.tick()
 
     def count(self, verb: str) -> None:
-        """Count a request that passed the fault gate already and runs no controllers (a watch
-        over HTTP, which runs them as it streams)."""
+        """Count a request past the fault gate that runs no controllers (an HTTP watch runs them)."""
         self.requests[verb] += 1
 
     @property
@@ -296,8 +297,7 @@ class Registry:
                 owned=owned,
             )[0]
         self.request("patch", rt)
-        if force:
-            raise BadRequest("force may not be specified for non-apply patch")
+        check_patch_options(apply=False, manager=manager, force_given=force)
         node = self.catalog.schema_of(rt)
         builtin = self.catalog.crd_of(rt) is None
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from agent.emulator.objects import JSON, as_version
 from agent.emulator.ports import Cluster
 from agent.emulator.storage.selectors import label_matcher
+from agent.emulator.transitions import Transitions
 from agent.kube.kinds import ResourceType
 
 STOP_CHECK_SECONDS = 0.05  # how soon a set ``stop`` ends a quiet watch
@@ -43,11 +44,17 @@ def watch(
 
     matches = label_matcher(label_selector)
     ns = namespace if (rt.namespaced and namespace) else None
+    store = cluster.store
+    view = None
+    if matches is not None:
+        view = Transitions(matches, lambda rv, n, name: store.body_before(rv, rt.group, rt.plural, n, name))
     cluster.add_listener(on_write)
     try:
         page = cluster.list_page(rt, namespace, label_selector)
         rv = int(page.resource_version)
         for obj in page.items:
+            if view is not None:
+                view.seen(obj)
             yield "ADDED", obj
         deadline = time.monotonic() + timeout
         while stop is None or not stop.is_set():
@@ -57,8 +64,9 @@ def watch(
             events = cluster.store.events_since(rv, rt.group, rt.plural, ns)
             for event_rv, kind, body in events:
                 rv = event_rv
-                if matches is None or matches(body):
-                    yield kind, as_version(body, rt)
+                sent = (kind, body) if view is None else view.event(event_rv, kind, body)
+                if sent is not None:
+                    yield sent[0], as_version(sent[1], rt)
             if events:
                 continue
             remaining = deadline - time.monotonic()

@@ -27,7 +27,7 @@ from agent.emulator.lifecycle import Lifecycle, finalized
 from agent.emulator.objects import JSON, as_version, modified, not_found, qualified
 from agent.emulator.ports import SYSTEM_MANAGER, Change
 from agent.emulator.storage.store import Store, Transaction
-from agent.kube.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
+from agent.kube.errors import AlreadyExists, BadRequest, ClusterError, Conflict, Invalid, NotFound
 from agent.kube.kinds import ResourceType
 
 Event = tuple[ResourceType, JSON, int, bool]  # announced once its transaction commits
@@ -81,6 +81,7 @@ class Writes:
         keep_fields: bool = False,
         serialized: bool = False,
     ) -> JSON:
+        crd = self.catalog.crd_of(rt)
         request = Admission(
             rt=rt,
             body=body,
@@ -88,7 +89,8 @@ class Writes:
             manager=manager,
             subresource=subresource,
             node=self.catalog.schema_of(rt),
-            builtin=self.catalog.crd_of(rt) is None,
+            builtin=crd is None,
+            custom=None if crd is None else crd_version(crd, rt.version),
             allocator=self.allocator,
             entries=entries,
             keep_fields=keep_fields,
@@ -112,7 +114,11 @@ class Writes:
             meta["name"] = meta["generateName"] + "".join(
                 secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)
             )
-        checks.raise_invalid(rt, "", checks.name_causes(rt, meta.get("name")))
+        if meta.get("resourceVersion"):  # the storage layer's refusal, as etcd3's store answers it
+            raise ClusterError(
+                "resourceVersion should not be set on objects to be created", code=500, reason=""
+            )
+        checks.raise_invalid(rt, str(meta.get("name") or ""), checks.name_causes(rt, meta.get("name")))
         with self.store.transaction() as tx:
             if rt.namespaced:
                 self.lifecycle.require_namespace(ns)
@@ -201,7 +207,7 @@ class Writes:
             allowed = last_applied_fields(live, node, manager)
             entries = managed.read_entries((live or {}).get("metadata") or {})
             merged, entries = managed.apply(
-                live, applied.body, node, entries, writer, force=force, allowed=allowed
+                live, applied.body, node, entries, writer, force=force, allowed=allowed, fields=applied.fields
             )
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
             if allowed is not None:
@@ -282,3 +288,11 @@ def _same(live: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     fa = [{k: v for k, v in e.items() if k != "time"} for e in live["metadata"].get("managedFields") or ()]
     fb = [{k: v for k, v in e.items() if k != "time"} for e in new["metadata"].get("managedFields") or ()]
     return ma == mb and fa == fb
+
+
+def crd_version(crd: JSON, version: str) -> JSON:
+    """The entry of ``spec.versions`` a custom resource of ``version`` is checked against."""
+    for v in (crd.get("spec") or {}).get("versions") or ():
+        if v.get("name") == version:
+            return dict(v)
+    return {}

@@ -54,6 +54,8 @@ class ClusterError(AgentError):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:  # a Status without a reason (an internal error the server does not classify)
+            del out["reason"]
         details = dict(self.details)
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after

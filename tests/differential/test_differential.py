@@ -12,95 +12,16 @@ shrinks).
 
 from __future__ import annotations
 
-import copy
-import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
-from deepdiff import DeepDiff
 
 from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
-from agent.kube.errors import ClusterError
-from tests.support import apiserver
 from tests.support.crds import widget_crd
-from tests.support.emulator import backend as served
+from tests.support.differential import CRD_KEY, attempt, compare, deployment, normalized, ns
 from tests.support.waits import eventually
-
-CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
-
-ALLOWED = Path(__file__).with_name("allowed.yaml")
-VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "generateName")
-
-
-def allowed() -> list[dict[str, str]]:
-    entries = yaml.safe_load(ALLOWED.read_text()) or []
-    assert all(e.get("reason") for e in entries), f"{ALLOWED}: every entry needs a reason"
-    return entries
-
-
-def normalized(answer: Any) -> Any:
-    """What any two clusters may answer differently, removed."""
-    out = copy.deepcopy(answer)
-    if isinstance(out, list):
-        return [normalized(o) for o in out]
-    if not isinstance(out, dict):
-        return out
-    if out.get("kind") == "Status":
-        (out.get("details") or {}).pop("uid", None)
-    meta = out.get("metadata") or {}
-    for key in VOLATILE_META:
-        meta.pop(key, None)
-    # No controller runs beside the real server; the emulator's simulated
-    # controllers write status (and own it in managedFields): not compared.
-    out.pop("status", None)
-    if "managedFields" in meta:
-        meta["managedFields"] = [e for e in meta["managedFields"] if e.get("subresource") != "status"]
-    for entry in meta.get("managedFields") or ():
-        entry.pop("time", None)
-    spec = out.get("spec") or {}
-    if out.get("kind") == "Service":
-        for key in ("clusterIP", "clusterIPs"):
-            spec.pop(key, None)
-    return out
-
-
-def ns(name: str = "diff") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-
-
-def deployment() -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "diff", "labels": {"app": "web"}},
-        "spec": {
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {
-                    "containers": [{"name": "main", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]
-                },
-            },
-        },
-    }
-
-
-def attempt(call: Callable[[], Any]) -> Any:
-    """The answer, or the error as the API server's Status names it."""
-    try:
-        return call()
-    except ClusterError as e:
-        return {
-            "code": e.code,
-            "reason": e.reason,
-            "causes": sorted(
-                (c.get("field", ""), c.get("reason", "")) for c in (e.details.get("causes") or ())
-            ),
-        }
 
 
 def _create_builtins(c: ClusterClient) -> Any:
@@ -333,6 +254,17 @@ DISCOVERED = (
     "/apis/batch/v1",
     "/apis/networking.k8s.io/v1",
     "/apis/rbac.authorization.k8s.io/v1",
+    "/apis/events.k8s.io/v1",
+    "/apis/discovery.k8s.io/v1",
+    "/apis/admissionregistration.k8s.io/v1",
+    "/apis/apiregistration.k8s.io/v1",
+    "/apis/node.k8s.io/v1",
+    "/apis/storage.k8s.io/v1",
+    "/apis/flowcontrol.apiserver.k8s.io/v1",
+    "/apis/certificates.k8s.io/v1",
+    "/apis/authorization.k8s.io/v1",
+    "/apis/authentication.k8s.io/v1",
+    "/apis/autoscaling/v2",
 )
 
 
@@ -383,19 +315,6 @@ SCENARIOS: dict[str, Callable[[ClusterClient], Any]] = {
 }
 
 
-@pytest.fixture
-def clients(
-    real_server: apiserver.RealServer, tmp_path: Path
-) -> Iterator[tuple[ClusterClient, ClusterClient]]:
-    apiserver.reset(real_server.kubeconfig)
-    real = KubeCluster.from_kubeconfig(real_server.kubeconfig, discovery_cache=tmp_path / "real.json")
-    with served(tmp_path, "kube-http") as emulated:
-        try:
-            yield real, emulated.client
-        finally:
-            real.close()
-
-
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_emulator_answers_as_the_real_server(
     scenario: str, clients: tuple[ClusterClient, ClusterClient]
@@ -405,33 +324,4 @@ def test_emulator_answers_as_the_real_server(
     got = normalized(SCENARIOS[scenario](emulated))
     if scenario == "discovery":  # the emulator serves a subset: compared on what it serves
         expected = {part: {k: v for k, v in expected[part].items() if k in got[part]} for part in expected}
-    diff = DeepDiff(expected, got, ignore_order=False, verbose_level=2)
-    found = set(diff.affected_paths)
-    entries = [e for e in allowed() if re.fullmatch(e["scenario"], scenario)]
-    unlisted = sorted(p for p in found if not any(re.fullmatch(e["path"], p) for e in entries))
-    assert not unlisted, (
-        "the emulator differs from the real API server (fix it or list it in allowed.yaml):\n"
-        + "\n".join(f"  {scenario} {p}: {_at(diff, p)}" for p in unlisted)
-    )
-    stale = [e["reason"] for e in entries if not any(re.fullmatch(e["path"], p) for p in found)]
-    assert not stale, f"listed in allowed.yaml for {scenario} but no longer different: {stale}"
-
-
-WORDS = {  # DeepDiff's change kinds, from the real answer to the emulator's
-    "dictionary_item_removed": "only the real server has",
-    "iterable_item_removed": "only the real server has",
-    "dictionary_item_added": "only the emulator has",
-    "iterable_item_added": "only the emulator has",
-    "values_changed": "values differ (new: the emulator's)",
-    "type_changes": "types differ (new: the emulator's)",
-}
-
-
-def _at(diff: DeepDiff, path: str) -> str:
-    for kind, changes in diff.items():
-        if isinstance(changes, dict) and path in changes:
-            change = changes[path]
-            if isinstance(change, dict) and "old_value" in change:
-                return f"real {str(change['old_value'])[:200]}, emulator {str(change['new_value'])[:200]}"
-            return f"{WORDS.get(kind, kind)} {str(change)[:300]}"
-    return "?"
+    compare(scenario, expected, got)

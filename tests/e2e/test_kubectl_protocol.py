@@ -1,5 +1,5 @@
 """What the emulator answers kubectl's requests with, checked over real HTTPS without kubectl:
-TLS trusted through the kubeconfig's CA, protobuf refused with 415, Table output,
+TLS trusted through the kubeconfig's CA, protobuf bodies decoded, Table output,
 OpenAPI documents and server-side field validation."""
 
 from __future__ import annotations
@@ -55,16 +55,25 @@ def test_https_with_the_ca_of_the_kubeconfig(
     assert saved is not None and saved["clusters"] == server.kubeconfig()["clusters"]
 
 
-def test_protobuf_bodies_get_415_and_json_answers_protobuf_accepts(
+def _pb(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (payloads under 128 bytes)."""
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def test_protobuf_bodies_are_decoded_and_json_answers_protobuf_accepts(
     api: tuple[EmulatorServer, httpx.Client],
 ) -> None:
     _, client = api
+    protobuf = {"Content-Type": "application/vnd.kubernetes.protobuf"}
     refused = client.post(
-        "/api/v1/namespaces/default/configmaps",
-        content=b"k8s\x00\x0a\x0f",
-        headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+        "/api/v1/namespaces/default/configmaps", content=b"k8s\x00\x0a\x0f", headers=protobuf
     )
-    assert refused.status_code == 415 and refused.json()["reason"] == "UnsupportedMediaType"
+    assert refused.status_code == 400 and refused.json()["reason"] == "BadRequest"
+    # runtime.Unknown{typeMeta: {v1, ConfigMap}, raw: ConfigMap{metadata: {name: pb}, data: {a: 1}}}
+    config_map = _pb(1, _pb(1, b"pb")) + _pb(2, _pb(1, b"a") + _pb(2, b"1"))
+    body = b"k8s\x00" + _pb(1, _pb(1, b"v1") + _pb(2, b"ConfigMap")) + _pb(2, config_map)
+    made = client.post("/api/v1/namespaces/default/configmaps", content=body, headers=protobuf)
+    assert made.status_code == 201 and made.json()["data"] == {"a": "1"}
     listed = client.get(
         "/api/v1/namespaces", headers={"Accept": "application/vnd.kubernetes.protobuf,application/json"}
     )
@@ -79,9 +88,10 @@ def test_tables_for_lists_single_objects_and_custom_columns(api: tuple[EmulatorS
     table = client.get("/api/v1/namespaces/default/configmaps", headers={"Accept": TABLE}).json()
     assert table["kind"] == "Table"
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
-    assert table["rows"][0]["cells"][:2] == ["settings", 2]
-    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
-    assert table["rows"][0]["object"]["metadata"]["labels"] == {"app": "web"}
+    row = next(r for r in table["rows"] if r["cells"][0] == "settings")  # beside kube-root-ca.crt
+    assert row["cells"][:2] == ["settings", 2]
+    assert row["object"]["kind"] == "PartialObjectMetadata"
+    assert row["object"]["metadata"]["labels"] == {"app": "web"}
     whole = client.get(
         "/api/v1/namespaces/default/configmaps/settings?includeObject=Object", headers={"Accept": TABLE}
     ).json()
@@ -115,7 +125,9 @@ def test_field_validation_strict_warn_and_ignore(api: tuple[EmulatorServer, http
     strict = client.post(path + "?fieldValidation=Strict", json=configmap({"spec": {"x": 1}}))
     assert (
         strict.status_code == 400
-        and strict.json()["message"] == 'strict decoding error: unknown field "spec"'
+        and strict.json()["message"]
+        == 'ConfigMap in version "v1" cannot be handled as a ConfigMap: '
+        'strict decoding error: unknown field "spec"'
     )
     assert server.cluster.get("v1", "ConfigMap", "settings", "default") is None
     warned = client.post(path, json=configmap({"spec": {"x": 1}}))

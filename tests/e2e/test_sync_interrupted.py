@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from agent.emulator import EmulatedCluster
+from tests.support.emulator import ours
 from tests.support.repos import GitRepo, write_config
 
 pytestmark = pytest.mark.e2e
@@ -62,12 +63,12 @@ def test_killed_sync_is_safe_to_run_again(tmp_path: Path, repo: GitRepo) -> None
     watcher = EmulatedCluster(db)
     try:
         for _ in range(600):  # until the sync is part-way (bounded)
-            if len(watcher.store.list("", "configmaps", "big")) >= 5:
+            if len(ours(watcher.store.list("", "configmaps", "big"))) >= 5:
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        part = len(watcher.store.list("", "configmaps", "big"))
+        part = len(ours(watcher.store.list("", "configmaps", "big")))
         assert 0 < part < N  # cut off half-way
         watcher.faults.update(latencyMs=0, persist=True)
     finally:
@@ -84,6 +85,9 @@ def test_killed_sync_is_safe_to_run_again(tmp_path: Path, repo: GitRepo) -> None
     assert pruned.returncode == 0, pruned.stdout + pruned.stderr
     check = EmulatedCluster(db)
     try:
-        assert sorted(o["metadata"]["name"] for o in check.list("v1", "ConfigMap", "big")) == ["c00", "c01"]
+        assert sorted(o["metadata"]["name"] for o in ours(check.list("v1", "ConfigMap", "big"))) == [
+            "c00",
+            "c01",
+        ]
     finally:
         check.close()

@@ -17,7 +17,7 @@ from agent.sync.context import Context
 from agent.sync.ownership import APP_LABEL
 from agent.sync.pipeline import reconcile
 from tests.conftest import GitRepo
-from tests.support.emulator import backend
+from tests.support.emulator import backend, ours
 
 FAULTS = {
     "errors": [
@@ -55,7 +55,7 @@ def test_syncs_under_faults_converge_or_fail_cleanly(tmp_path: Path, repo: GitRe
         cluster.faults.update(errors=[], latencyMs=0)
         for app, result in zip(cfg.apps, results, strict=True):  # with the retries, every sync converges
             assert result.ok and result.unrecorded is None, result
-            assert len(cluster.list("v1", "ConfigMap", app.namespace)) == 40  # and it did
+            assert len(ours(cluster.list("v1", "ConfigMap", app.namespace))) == 40  # and it did
         for app in cfg.apps:
             final = reconcile(ctx, app)
             assert final.ok, final

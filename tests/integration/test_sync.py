@@ -251,7 +251,11 @@ def test_prune_off_keeps_removed_objects_owned(
 def created_order(cluster: EmulatedCluster) -> list[str]:
     with cluster.store.transaction():
         rows = cluster.store._db.execute(
-            "SELECT name FROM events WHERE type='ADDED' AND namespace='web' ORDER BY rv"
+            # what the sync created: not what the controllers made for it (a namespace's
+            # ServiceAccount and CA bundle, a Deployment's ReplicaSet and Pods)
+            "SELECT name FROM events WHERE type='ADDED' AND namespace='web'"
+            " AND resource NOT IN ('serviceaccounts', 'replicasets', 'pods') AND name != 'kube-root-ca.crt'"
+            " ORDER BY rv"
         ).fetchall()
     return [r[0] for r in rows]
 

@@ -20,6 +20,7 @@ from agent.results import Reason, Stage, SyncResult
 from agent.sync.context import Context
 from agent.sync.pipeline import reconcile
 from tests.conftest import GitRepo
+from tests.support.emulator import ours
 
 
 def configmap(name: str, **data: str) -> dict[str, Any]:
@@ -220,7 +221,7 @@ def test_every_cluster_call_of_a_sync_is_retried(
     for result in results:
         assert result.ok and result.unrecorded is None, result
     assert results[0].record == 1
-    assert [r["metadata"]["name"] for r in cluster.list("v1", "ConfigMap", "web")] == ["a", "b"]
+    assert [r["metadata"]["name"] for r in ours(cluster.list("v1", "ConfigMap", "web"))] == ["a", "b"]
 
 
 def test_read_live_refused_by_the_cluster(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.cluster.base import ClusterClient
 from agent.cluster.kube import KubeCluster
@@ -76,3 +77,11 @@ def backend(tmp_path: Path, mode: str) -> Iterator[Backend]:
         client.close()
         server.stop()
         engine.close()
+
+
+ROOT_CA = "kube-root-ca.crt"  # the ConfigMap a control plane puts in every namespace
+
+
+def ours(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects a test made: a namespace's ``kube-root-ca.crt`` left out."""
+    return [o for o in items if (o.get("metadata") or {}).get("name") != ROOT_CA]

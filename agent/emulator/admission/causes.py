@@ -76,6 +76,27 @@ def raise_invalid(rt: ResourceType, name: str, causes: list[Cause]) -> None:
     )
 
 
+def check_patch_options(*, apply: bool, manager: str, force_given: bool) -> None:
+    """A PATCH's options as ``ValidatePatchOptions`` checks them (apiserver's
+    ``endpoints/handlers/patch.go``): an apply names its field manager; only an apply forces."""
+    causes = []
+    if not apply and force_given:
+        causes.append(forbidden("force", "may not be specified for non-apply patch"))
+    if apply and not manager:
+        # kubectl defaults it, but a controller must set it
+        causes.append(required("fieldManager", "is required for apply patch"))
+    if causes:
+        body = causes[0].text() if len(causes) == 1 else "[" + ", ".join(c.text() for c in causes) + "]"
+        raise Invalid(
+            f'PatchOptions.meta.k8s.io "" is invalid: {body}',
+            details={
+                "group": "meta.k8s.io",
+                "kind": "PatchOptions",
+                "causes": [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes],
+            },
+        )
+
+
 _LABEL_MESSAGE = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
     "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
@@ -101,6 +122,20 @@ def name_causes(rt: ResourceType, name: Any, field: str = "metadata.name") -> li
         bad = len(name) > 253 or not DNS1123_SUBDOMAIN.match(name)
         message = _SUBDOMAIN_MESSAGE
     return [invalid(field, name, message)] if bad else []
+
+
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def annotation_causes(annotations: Any) -> list[Cause]:
+    """All annotations together, keys and values, fit in 256 KiB (``ValidateAnnotationsSize``)."""
+    if not isinstance(annotations, Mapping):
+        return []
+    total = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in annotations.items())
+    if total > ANNOTATIONS_MAX_BYTES:
+        detail = f"Too long: may not be more than {ANNOTATIONS_MAX_BYTES} bytes"
+        return [Cause("metadata.annotations", "FieldValueTooLong", detail)]
+    return []
 
 
 def label_causes(labels: Any, field: str) -> list[Cause]:

@@ -13,6 +13,7 @@ are never unknown).  Patch directives (``$patch``, ``$retainKeys``,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,16 +66,67 @@ def _walk(value: Any, node: Node, path: str, found: list[str]) -> Any:
     return value
 
 
-def check(body: Any, node: Node, mode: str) -> tuple[Any, list[str]]:
-    """The body to store and the warnings to send; Strict raises on any unknown field."""
+def check(
+    body: Any, node: Node, mode: str, *, raw: bytes | None = None, kind: tuple[str, str] | None = None
+) -> tuple[Any, list[str]]:
+    """The body to store and the warnings to send; Strict raises on any unknown or
+    duplicate field.  ``raw``: the JSON the body was decoded from (where a duplicate key
+    shows); ``kind``: (version, kind) of a whole object, which a Strict refusal names as
+    the decoder does (``ConfigMap in version "v1" cannot be handled as a ConfigMap: ...``)."""
     found: list[str] = []
     cleaned = _walk(body, node, "", found)
-    if not found:
+    messages = [f'duplicate field "{f}"' for f in duplicates(raw)] if raw and mode != "Ignore" else []
+    messages += [f'unknown field "{f}"' for f in found]
+    if not messages:
         return body, []
-    messages = [f'unknown field "{f}"' for f in found]
     if mode == "Strict":
-        raise BadRequest("strict decoding error: " + ", ".join(messages))
+        prefix = f'{kind[1]} in version "{kind[0]}" cannot be handled as a {kind[1]}: ' if kind else ""
+        raise BadRequest(prefix + "strict decoding error: " + ", ".join(messages))
     return cleaned, messages if mode == "Warn" else []
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object as decoded, every key kept (a dict would keep only the last of a duplicate)."""
+
+
+def _any_duplicate(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Duplicated
+    return out
+
+
+class _Duplicated(Exception):
+    pass
+
+
+def duplicates(raw: bytes) -> list[str]:
+    """The paths of keys given twice in one JSON object (``data.a``, ``spec.ports[0].name``):
+    one quick decode that only notices, and a second that names them when it did."""
+    try:
+        json.loads(raw, object_pairs_hook=_any_duplicate)
+        return []
+    except _Duplicated:
+        pass
+    except ValueError:
+        return []  # YAML, or not decodable: the body was decoded otherwise
+    found: list[str] = []
+    _named(json.loads(raw, object_pairs_hook=_Pairs), "", found)
+    return found
+
+
+def _named(value: Any, path: str, found: list[str]) -> None:
+    if isinstance(value, _Pairs):
+        seen: set[str] = set()
+        for key, child in value:
+            where = f"{path}.{key}" if path else key
+            if key in seen and where not in found:
+                found.append(where)
+            seen.add(key)
+            _named(child, where, found)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            _named(child, f"{path}[{i}]", found)
 
 
 def warning_header(messages: list[str]) -> dict[str, str]:

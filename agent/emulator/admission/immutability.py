@@ -76,15 +76,17 @@ def _service(old: Obj, new: Obj) -> list[Cause]:
     o_spec, n_spec = _specs(old, new)
     if not o_spec.get("clusterIP") or n_spec.get("type") == "ExternalName":
         return []
-    return [
-        *_immutable(
-            "spec.clusterIPs[0]",
-            o_spec.get("clusterIPs"),
-            n_spec.get("clusterIPs"),
-            "may not change once set",
-        ),
-        *_immutable("spec.clusterIP", o_spec.get("clusterIP"), n_spec.get("clusterIP")),
-    ]
+    # validateUpgradeDowngradeClusterIPs: the primary address may not change (a secondary may
+    # come or go); the cause names spec.clusterIPs[0] and shows the new list as Go prints it.
+    old_ips, new_ips = o_spec.get("clusterIPs") or [], n_spec.get("clusterIPs") or []
+    if old_ips and new_ips and old_ips[0] != new_ips[0]:
+        shown = "[]string{" + ", ".join(f'"{ip}"' for ip in new_ips) + "}"
+        return [
+            Cause(
+                "spec.clusterIPs[0]", "FieldValueInvalid", f"Invalid value: {shown}: may not change once set"
+            )
+        ]
+    return []
 
 
 def _config(old: Obj, new: Obj) -> list[Cause]:
@@ -129,18 +131,30 @@ def _crd(old: Obj, new: Obj) -> list[Cause]:
     ]
 
 
+def _without_images(containers: Any) -> list[Any]:
+    return [
+        {k: v for k, v in c.items() if k != "image"} if isinstance(c, Mapping) else c
+        for c in containers or ()
+    ]
+
+
 def _pod(old: Obj, new: Obj) -> list[Cause]:
+    """ValidatePodUpdate: only images, activeDeadlineSeconds and added tolerations may change."""
     o_spec, n_spec = _specs(old, new)
     changed = {k for k in set(o_spec) | set(n_spec) if o_spec.get(k) != n_spec.get(k)}
-    images_only = changed <= {"containers", "initContainers", "activeDeadlineSeconds", "tolerations"}
-    if not changed or images_only:
+    changed -= {"activeDeadlineSeconds", "tolerations"}
+    for key in ("containers", "initContainers"):
+        if key in changed and _without_images(o_spec.get(key)) == _without_images(n_spec.get(key)):
+            changed.discard(key)
+    if not changed:
         return []
     return [
         forbidden(
             "spec",
-            "pod updates may not change fields other than `spec.containers[*].image`, "
-            "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
-            "`spec.tolerations` (only additions to existing tolerations)",
+            "pod updates may not change fields other than `spec.containers[*].image`,"
+            "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+            "`spec.tolerations` (only additions to existing tolerations),"
+            "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
         )
     ]
 
@@ -152,6 +166,7 @@ UPDATE_CHECKS: dict[tuple[str, str], UpdateCheck] = {
     ("apps", "StatefulSet"): _statefulset,
     ("batch", "Job"): _job,
     ("", "Service"): _service,
+    ("", "Pod"): _pod,
     ("", "ConfigMap"): _config,
     ("", "Secret"): _secret,
     ("", "PersistentVolumeClaim"): _pvc,

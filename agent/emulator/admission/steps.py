@@ -17,6 +17,7 @@ from agent.emulator.admission import causes, defaulting
 from agent.emulator.admission.causes import Cause
 from agent.emulator.admission.immutability import update_causes
 from agent.emulator.admission.serialize import serialize as serialize_body
+from agent.emulator.admission.structural import custom_causes
 from agent.emulator.admission.validation import object_causes
 from agent.emulator.fields import managed
 from agent.emulator.objects import JSON, now, spec_part
@@ -68,6 +69,7 @@ class Admission:
     keep_fields: bool = False
     serialized: bool = False
     sent_fields: Any = None
+    custom: JSON | None = None  # a custom resource's version of its CRD (schema, subresources)
 
     @property
     def meta(self) -> JSON:
@@ -134,7 +136,14 @@ def default(a: Admission) -> None:
 
 def validate(a: Admission) -> None:
     name = str(a.meta.get("name", ""))
-    found = object_causes(a.rt, a.body) if a.builtin else causes.name_causes(a.rt, name)
+    if a.builtin:
+        found = object_causes(a.rt, a.body)
+    else:
+        found = causes.name_causes(a.rt, name) + causes.annotation_causes(a.meta.get("annotations"))
+        version = a.custom or {}
+        scale = (version.get("subresources") or {}).get("scale") or {}
+        schema_ = (version.get("schema") or {}).get("openAPIV3Schema") or {}
+        found += custom_causes(a.body, schema_, a.live, scale)
     if a.live is not None:
         found += update_causes(a.rt.group, a.rt.kind, a.live, a.body)
         found += finalizer_causes(a.live, a.body)

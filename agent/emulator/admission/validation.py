@@ -21,6 +21,7 @@ from typing import Any
 from agent.emulator.admission.causes import (
     DNS1123_LABEL,
     Cause,
+    annotation_causes,
     invalid,
     label_causes,
     name_causes,
@@ -28,6 +29,7 @@ from agent.emulator.admission.causes import (
     selector_matches,
     unsupported,
 )
+from agent.emulator.admission.crdschema import schema_causes
 from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 
@@ -41,6 +43,7 @@ def object_causes(rt: ResourceType, obj: Mapping[str, Any]) -> list[Cause]:
     meta = obj.get("metadata") or {}
     causes = name_causes(rt, meta.get("name"))
     causes += label_causes(meta.get("labels"), "metadata.labels")
+    causes += annotation_causes(meta.get("annotations"))
     raw_spec = obj.get("spec")
     spec: Spec = raw_spec if isinstance(raw_spec, Mapping) else {}
     check = KIND_CHECKS.get((rt.group, rt.kind))
@@ -284,7 +287,18 @@ def _crd_causes(obj: Mapping[str, Any], meta: Mapping[str, Any]) -> list[Cause]:
     versions = spec.get("versions") or []
     if not versions:
         causes.append(required("spec.versions"))
-    elif sum(1 for v in versions if v.get("storage")) != 1:
+    schemas = [
+        (v.get("schema") or {}).get("openAPIV3Schema") if isinstance(v, Mapping) else None for v in versions
+    ]
+    if schemas and all(x == schemas[0] for x in schemas):
+        # one schema for every version is kept (and named) as the CRD's spec.validation inside
+        if schemas[0] is not None:
+            causes += schema_causes(schemas[0], "spec.validation.openAPIV3Schema")
+    else:
+        for i, schema in enumerate(schemas):
+            if schema is not None:
+                causes += schema_causes(schema, f"spec.versions[{i}].schema.openAPIV3Schema")
+    if versions and sum(1 for v in versions if v.get("storage")) != 1:
         causes.append(
             invalid(
                 "spec.versions",

@@ -18,8 +18,9 @@ import heapq
 import logging
 import threading
 import time
+from collections.abc import Callable
 
-from agent.emulator.controllers import crds, deployments, hpa, jobs, services, workloads
+from agent.emulator.controllers import children, crds, deployments, hpa, jobs, services, workloads
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
@@ -38,6 +39,16 @@ RECONCILERS: dict[tuple[str, str], Reconciler] = {
     ("networking.k8s.io", "Ingress"): services.ingress,
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.hpa,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crds.crd,
+    ("", "Namespace"): lambda _ctx, _obj, _now: (None, None),  # its defaults only (CHILDREN)
+}
+# What a controller makes for an object before its status is worked out.
+CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
+    ("apps", "Deployment"): lambda ctx, obj, _now: children.replica_sets(ctx, obj),
+    ("apps", "ReplicaSet"): children.pods,
+    ("apps", "StatefulSet"): children.pods,
+    ("apps", "DaemonSet"): children.pods,
+    ("batch", "Job"): children.pods,
+    ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
 }
 RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
 RETRY_MAX_SECONDS = 5.0
@@ -70,6 +81,13 @@ class Controllers:
         if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
             return
         meta = obj.get("metadata") or {}
+        if getattr(self._writing, "item", None) == (
+            rt.group,
+            rt.plural,
+            meta.get("namespace", ""),
+            meta.get("name"),
+        ):
+            return  # the object being reconciled, written by its own controller (an annotation)
         if meta.get("deletionTimestamp"):
             return
         self.schedule(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"], time.time())
@@ -164,6 +182,14 @@ class Controllers:
         reconciler = self.reconcilers.get((rt.group, rt.kind))
         if reconciler is None:
             return
+        made = CHILDREN.get((rt.group, rt.kind))
+        if made is not None:
+            live["apiVersion"], live["kind"] = rt.api_version, rt.kind
+            self._writing.item = (rt.group, rt.plural, ns, name)
+            try:
+                made(self.context, live, time.time())
+            finally:
+                self._writing.item = None
         status, recheck = reconciler(self.context, live, time.time())
         if recheck is not None:
             self.schedule(rt, ns, name, recheck)

@@ -80,11 +80,18 @@ def is_leaf(value: Any, node: Node | None) -> bool:
     return not value
 
 
-def flatten(obj: Mapping[str, Any], node: Node | None, subresource: str = "") -> dict[Path, Any]:
+def flatten(
+    obj: Mapping[str, Any], node: Node | None, subresource: str = "", *, applied: bool = False
+) -> dict[Path, Any]:
     """Every path a manager would own in an object, with its value (a marker
     for maps and list items, whose presence is what counts); status only
-    through ``/status``, and never the fields the server owns."""
+    through ``/status``, and never the fields the server owns.
+
+    ``applied``: the set of an applied configuration, as structured-merge-diff's
+    ``ToFieldSet`` makes it: leaves, list items and the entries of maps, but not a
+    non-empty map that is a named field of its struct (``metadata.labels``)."""
     out: dict[Path, Any] = {}
+    walk = _walk_applied if applied else _walk
     for key, value in obj.items():
         if key in ("apiVersion", "kind"):
             continue
@@ -93,9 +100,12 @@ def flatten(obj: Mapping[str, Any], node: Node | None, subresource: str = "") ->
         sub = child_node(node, key)
         if key == "metadata" and isinstance(value, Mapping):
             meta = {k: v for k, v in value.items() if k not in _STRIPPED_META}
-            _walk(meta, sub, ("f:metadata",), out)
+            walk(meta, sub, ("f:metadata",), out)
             continue
-        _collect(value, sub, ("f:" + key,), out)
+        if applied:
+            _collect_applied(value, sub, ("f:" + key,), out, entry=False)
+        else:
+            _collect(value, sub, ("f:" + key,), out)
     return out
 
 
@@ -128,6 +138,33 @@ def _collect(value: Any, node: Node | None, path: Path, out: dict[Path, Any]) ->
 def _walk(value: Mapping[str, Any], node: Node | None, path: Path, out: dict[Path, Any]) -> None:
     for key, child in value.items():
         _collect(child, child_node(node, key), (*path, "f:" + key), out)
+
+
+def _collect_applied(value: Any, node: Node | None, path: Path, out: dict[Path, Any], *, entry: bool) -> None:
+    """:func:`_collect` for an applied configuration; ``entry``: ``value`` is an entry
+    of a map (or of an object whose schema is unknown), not a named field of a struct."""
+    if is_leaf(value, node):
+        out[path] = value
+        return
+    if isinstance(value, Mapping):
+        if entry:
+            out[path] = _PRESENT
+        _walk_applied(value, node, path, out)
+    elif isinstance(value, list):
+        item_node = node.items() if node is not None else None
+        for i, item in enumerate(value):
+            element = (*path, item_element(item, node, i))
+            if isinstance(item, Mapping) and not is_leaf(item, item_node):
+                out[element] = _PRESENT
+                _walk_applied(item, item_node, element, out)
+            else:
+                out[element] = item
+
+
+def _walk_applied(value: Mapping[str, Any], node: Node | None, path: Path, out: dict[Path, Any]) -> None:
+    entries = node is None or node.shape in ("map", "any")
+    for key, child in value.items():
+        _collect_applied(child, child_node(node, key), (*path, "f:" + key), out, entry=entries)
 
 
 _MISSING = object()

@@ -179,6 +179,22 @@ def remove_path(obj: Any, path: Path, node: Node | None) -> None:
                 return
 
 
+def applied_set(applied: Mapping[str, Any], node: Node | None, subresource: str = "") -> FieldSet:
+    """The fields an applied configuration sets, as its manager's Apply entry lists them."""
+    return set(flatten(applied, node, subresource, applied=True))
+
+
+def _named(paths: FieldSet) -> FieldSet:
+    """``paths`` with every named field above them (structured-merge-diff's
+    ``EnsureNamedFieldsAreMembers``): a struct someone owns a part of is owned."""
+    out = set(paths)
+    for path in paths:
+        for i in range(1, len(path)):
+            if path[i - 1].startswith("f:"):
+                out.add(path[:i])
+    return out
+
+
 def apply(
     live: Mapping[str, Any] | None,
     applied: Mapping[str, Any],
@@ -188,27 +204,31 @@ def apply(
     *,
     force: bool = False,
     allowed: set[Path] | None = None,
+    fields: FieldSet | None = None,
 ) -> tuple[JSON, list[Entry]]:
     """The object after applying ``applied`` as ``writer``, and its managers.
 
     ``allowed``: fields whose conflicts are taken over as if forced (the API server's
     upgrade from client-side apply: what the last-applied annotation holds).
+    ``fields``: the applied configuration's set when the caller made it before
+    defaulting list-map keys (a defaulted ``protocol`` keys an item but is not owned).
 
     The result may share values with ``applied``, which the caller hands
     over (the registry's own normalized copy)."""
-    manager, subresource = writer.manager, writer.subresource
-    applied_values = flatten(applied, node, subresource)
+    subresource = writer.subresource
+    applied_values = flatten(applied, node, subresource, applied=True)
+    mine_now = set(applied_values) if fields is None else fields
     if not live:  # a create: nothing to merge with, no conflict, nothing to remove
-        mine = _own(entries, writer, "Apply")
-        mine.fields = set(applied_values)
+        _own(entries, writer, "Apply").fields = mine_now
         created = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}
         return created, [e for e in entries if e.fields]
     base: JSON = copy.deepcopy(dict(live))
     live_values = flatten(base, node, subresource)
-    others = [e for e in entries if not e.same(manager, "Apply", subresource)]
+    others = [e for e in entries if not e.same(writer.manager, "Apply", subresource)]
     conflicts: dict[str, list[Path]] = {}
     taken: dict[int, set[Path]] = {}
-    for path, value in applied_values.items():
+    for path in mine_now:
+        value = applied_values.get(path)
         if path in live_values and live_values[path] != value:
             for i, e in enumerate(others):
                 if path in e.fields:
@@ -222,15 +242,24 @@ def apply(
         others[i].fields -= paths
     merged = merge(base, {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}, node)
     mine = _own(entries, writer, "Apply")
-    previous = set(mine.fields)
-    mine.fields = set(applied_values)
-    still_owned = {p[: i + 1] for e in others for p in e.fields for i in range(len(p))}
-    gone = {p for p in previous - mine.fields if p not in still_owned}
-    for path in sorted(gone, key=len, reverse=True):
-        # an item goes with its key fields: removing those first would lose the item
+    previous = _named(mine.fields)
+    mine.fields = mine_now
+    if _prune(merged, previous, _named(mine_now.union(*(e.fields for e in others))), node):
+        removed = set(live_values) - set(flatten(merged, node, subresource))
+        for e in others:  # what left the object leaves every manager's set
+            e.fields -= removed
+    return merged, [e for e in entries if e.fields]
+
+
+def _prune(merged: JSON, previous: FieldSet, managed: FieldSet, node: Node | None) -> bool:
+    """Remove what the applier applied before and no manager owns now, each whole
+    (structured-merge-diff's ``prune``: an item goes with every field in it, even
+    one another manager changed, unless that manager owns the item itself)."""
+    gone = previous - managed - {("f:metadata",)}  # the object's identity lives there
+    for path in sorted(gone, key=len):
         if not any(path[:i] in gone for i in range(1, len(path))):
             remove_path(merged, path, node)
-    return merged, [e for e in entries if e.fields]
+    return bool(gone)
 
 
 def _using(e: Entry) -> str:

@@ -39,10 +39,13 @@ from agent.emulator.rest.messages import (
     status_response,
 )
 from agent.emulator.rest.routing import Target, route
-from agent.kube.errors import ClusterError, MethodNotAllowed, NotFound, Unauthorized
+from agent.kube.errors import BadRequest, ClusterError, MethodNotAllowed, NotFound, Unauthorized
 
 _HEALTH = {"/healthz", "/livez", "/readyz"}
 WATCH_TIMEOUT = watch.WATCH_TIMEOUT
+
+
+_NO_CONTAINERS = ("log", "exec", "attach", "portforward", "proxy")
 
 
 class EmulatorApp:
@@ -138,6 +141,11 @@ class EmulatorApp:
 
     async def _resource(self, request: Request, target: Target) -> Response:
         rt, name = target.rt, target.name
+        if target.subresource in _NO_CONTAINERS:  # answered at once: nothing runs to connect to
+            raise BadRequest(
+                f'{target.subresource} is not available for pod "{name}": the emulated cluster runs no '
+                "containers (its pods, their status and their logs are simulated; there are no logs)"
+            )
         verb = {
             "GET": ("watch" if target.watch else "get" if name else "list"),
             "POST": "create",
@@ -154,7 +162,7 @@ class EmulatorApp:
         dry_run = dry_run_of(request.query_params.getlist("dryRun"))
         manager = request.query_params.get("fieldManager") or default_manager(request)
         with faults.passed():
-            return await HANDLERS[verb](Call(request, self.registry, target, dry_run, manager))
+            return await HANDLERS[verb](Call(request, self.registry, target, dry_run, manager, self.token))
 
     def _watch(self, request: Request, target: Target) -> Response:
         self.registry.count("watch")

@@ -2,7 +2,7 @@
 
 Each reads its request (:class:`Call`), calls the registry's verb and shapes
 the answer as the API server does: 201 for a create (and for an apply that
-created), 202 for a delete that waits on finalizers, a Status for one that
+created), 200 with the object for a delete that waits on finalizers, a Status for one that
 deleted, the ``scale`` subresource, Tables for kubectl, and the
 ``fieldValidation`` warnings in a ``Warning`` header.  Watches stream
 (:mod:`agent.emulator.rest.watch`).  As the API server's
@@ -19,16 +19,18 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agent.emulator.admission import fieldcheck
-from agent.emulator.objects import JSON, not_found
+from agent.emulator import protobuf, reviews
+from agent.emulator.admission import causes, fieldcheck
+from agent.emulator.fields import managed
+from agent.emulator.objects import JSON, not_found, now
 from agent.emulator.registry import PATCH_TYPES, Registry
-from agent.emulator.rest import tables
+from agent.emulator.rest import listoptions, scale, tables
 from agent.emulator.rest.messages import (
     delete_options,
     dry_run_of,
     json_response,
+    raw_body,
     read_body,
-    scale_of,
     success,
     unsupported_media,
 )
@@ -45,6 +47,7 @@ class Call:
     target: Target
     dry_run: bool
     manager: str
+    token: str | None = None  # the server's bearer token (a TokenReview asks about one)
 
     @property
     def q(self) -> QueryParams:
@@ -56,12 +59,16 @@ class Call:
     def as_table(self, items: list[JSON], meta: JSON, *, headers: bool = True) -> JSON:
         return as_table(self.request, self.registry, self.target, items, meta, headers=headers)
 
-    def checked(self, body: Any) -> tuple[Any, list[str]]:
-        """``fieldValidation``: unknown and duplicate fields dropped, warned about or refused."""
+    async def checked(self, body: Any, *, whole: bool = True) -> tuple[Any, list[str]]:
+        """``fieldValidation``: unknown and duplicate fields dropped, warned about or refused
+        (``whole``: the body is an object, not a patch, and a refusal names its kind)."""
         if not isinstance(body, dict):
             return body, []
         mode = fieldcheck.mode_of(self.q.get("fieldValidation"))
-        return fieldcheck.check(body, self.registry.catalog.schema_of(self.target.rt), mode)
+        raw = await self.request.body()  # kept by the request: no second read
+        rt = self.target.rt
+        kind = (rt.version if not rt.group else rt.api_version, rt.kind) if whole else None
+        return fieldcheck.check(body, self.registry.catalog.schema_of(rt), mode, raw=raw, kind=kind)
 
 
 def as_table(
@@ -82,11 +89,11 @@ def as_table(
 
 async def get(call: Call) -> Response:
     t = call.target
+    if t.subresource == "scale":
+        return json_response(scale.read(call.registry, t.rt, t.name, t.namespace))
     obj = call.registry.get(t.rt, t.name, t.namespace)
     if obj is None:
         raise not_found(t.rt, t.name)
-    if t.subresource == "scale":
-        return json_response(scale_of(obj))
     if call.wants_table():
         meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
         return json_response(call.as_table([obj], meta))
@@ -95,6 +102,7 @@ async def get(call: Call) -> Response:
 
 async def list_(call: Call) -> Response:
     t, q = call.target, call.q
+    listoptions.check(q, watch=False)
     page = call.registry.list(
         t.rt,
         t.namespace,
@@ -109,11 +117,31 @@ async def list_(call: Call) -> Response:
     return json_response(listed)
 
 
+async def _body(call: Call) -> Any:
+    """The request's object: a protobuf body decoded (built-in kinds), else JSON or YAML."""
+    if call.request.headers.get("content-type", "").split(";")[0].strip() == protobuf.MEDIA_TYPE:
+        return protobuf.decode(await raw_body(call.request))  # under the same size limit as JSON
+    return await read_body(call.request)
+
+
 async def create(call: Call) -> Response:
     t = call.target
     if t.name:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
-    body, warned = call.checked(await read_body(call.request))
+    body = await _body(call)
+    if reviews.is_review(t.rt) and isinstance(body, dict):  # answered, never stored
+        answered = reviews.answer(t.rt, body, call.token)
+        writer = managed.Writer(call.manager, t.rt.api_version, now())
+        node = call.registry.catalog.schema_of(t.rt)
+        entries = managed.record_update(None, {"spec": answered.get("spec") or {}}, node, [], writer)
+        if entries:
+            answered["metadata"]["managedFields"] = managed.write_entries(entries)
+        return json_response(answered, 201)
+    if isinstance(body, dict) and call.registry.catalog.crd_of(t.rt) is None:
+        # the decoder fills what the body leaves out from the URL's kind (a plain dict from a client)
+        body.setdefault("apiVersion", t.rt.api_version)
+        body.setdefault("kind", t.rt.kind)
+    body, warned = await call.checked(body)
     registry = call.registry
     rt, body, ns = registry.resolve(body, t.namespace)
     made = registry.create(rt, body, ns, manager=call.manager, dry_run=call.dry_run)
@@ -122,10 +150,10 @@ async def create(call: Call) -> Response:
 
 async def update(call: Call) -> Response:
     t = call.target
-    body = await read_body(call.request)
+    body = await _body(call)
     if t.subresource == "scale":
-        return json_response(scale_of(_scale(call, body, "merge")))
-    body, warned = call.checked(body)
+        return json_response(_scale(call, body, "update"))
+    body, warned = await call.checked(body)
     registry = call.registry
     rt, body, ns = registry.resolve(body, t.namespace)
     replaced = registry.update(
@@ -140,12 +168,15 @@ async def patch(call: Call) -> Response:
     if content_type not in PATCH_TYPES:
         raise unsupported_media(", ".join(PATCH_TYPES))
     patch_type = PATCH_TYPES[content_type]
+    causes.check_patch_options(
+        apply=patch_type == "apply", manager=call.q.get("fieldManager", ""), force_given="force" in call.q
+    )
     body = await read_body(call.request, yaml_ok=patch_type == "apply")
     if t.subresource == "scale":
-        return json_response(scale_of(_scale(call, body, patch_type)))
+        return json_response(_scale(call, body, patch_type))
     warned: list[str] = []
     if patch_type != "json":
-        body, warned = call.checked(body)
+        body, warned = await call.checked(body, whole=False)
     force = call.q.get("force") in ("true", "1")
     registry = call.registry
     if patch_type == "apply":  # 201 when the apply created the object
@@ -181,7 +212,9 @@ async def delete(call: Call) -> Response:
     if (result.get("metadata") or {}).get("deletionTimestamp") and registry.read(
         t.rt, t.name, t.namespace
     ) is not None:
-        return json_response(result, 202)
+        # still there (finalizers): 200 with the object; 202 only for orphanDependents=false,
+        # as the API server's handlers/delete.go keeps it for old clients
+        return json_response(result, 202 if options.get("orphanDependents") is False else 200)
     return json_response(success(t.rt, result))
 
 
@@ -207,22 +240,11 @@ async def delete_collection(call: Call) -> Response:
 
 
 def _scale(call: Call, body: Any, patch_type: str) -> JSON:
-    """A write to the ``scale`` subresource: ``spec.replicas`` of the workload."""
     t = call.target
-    replicas = ((body or {}).get("spec") or {}).get("replicas") if isinstance(body, dict) else None
-    if patch_type == "json" and isinstance(body, list):
-        replicas = next((op.get("value") for op in body if op.get("path") == "/spec/replicas"), None)
-    if not isinstance(replicas, int) or replicas < 0:
-        raise BadRequest("spec.replicas: Invalid value: must be a non-negative integer")
-    return call.registry.patch(
-        t.rt,
-        t.name,
-        t.namespace,
-        {"spec": {"replicas": replicas}},
-        patch_type="merge",
-        manager=call.manager,
-        dry_run=call.dry_run,
-    )
+    return scale.write(
+        call.registry, t.rt, t.name, t.namespace, body,
+        patch_type=patch_type, manager=call.manager, dry_run=call.dry_run,
+    )  # fmt: skip
 
 
 Handler = Callable[[Call], Awaitable[Response]]

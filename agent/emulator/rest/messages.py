@@ -66,28 +66,7 @@ def success(rt: ResourceType, obj: JSON) -> JSON:
     }
 
 
-def scale_of(obj: JSON) -> JSON:
-    """The ``scale`` subresource of a workload (``autoscaling/v1`` Scale)."""
-    meta = obj.get("metadata") or {}
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    selector = (spec.get("selector") or {}).get("matchLabels") or {}
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k]
-            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if k in meta
-        },
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": ",".join(f"{k}={v}" for k, v in selector.items()),
-        },
-    }
-
-
-async def _raw_body(request: Request) -> bytes:
+async def raw_body(request: Request) -> bytes:
     """The body, refused with 413 beyond :data:`MAX_BODY_BYTES` (the API
     server's ``--max-request-body-bytes`` default); the rest of a body too
     large is read and dropped (up to :data:`DRAIN_BYTES`), so the client
@@ -142,7 +121,7 @@ def _shallow(value: Any, where: str) -> Any:
 
 
 async def read_body(request: Request, *, yaml_ok: bool = False) -> Any:
-    raw = await _raw_body(request)
+    raw = await raw_body(request)
     if not raw:
         raise BadRequest("the request body is empty")
     content_type = request.headers.get("content-type", "")
@@ -153,7 +132,7 @@ async def read_body(request: Request, *, yaml_ok: bool = False) -> Any:
 
 
 async def delete_options(request: Request) -> JSON:
-    raw = await _raw_body(request)
+    raw = await raw_body(request)
     if not raw:
         return {}
     try:

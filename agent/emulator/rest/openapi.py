@@ -179,7 +179,7 @@ def _pieces(
         roots.extend(n for n in names if n)
         if "scale" in rt.subresources:
             roots.append(SCALE)
-        paths.update(resource_paths(rt, names, v3))
+        paths.update(resource_paths(rt, names, v3, custom=crd is not None))
     return paths, _closure(roots, v3, custom)
 
 

@@ -21,6 +21,10 @@ PATCH_TYPES = [
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 ]
+# A custom resource takes no strategic merge patch (it has no Go type to carry patch
+# strategies), and its documents say so: apiextensions-apiserver's OpenAPI builder.
+# kubectl's client-side apply picks a merge patch from this list.
+CUSTOM_PATCH_TYPES = [t for t in PATCH_TYPES if "strategic" not in t]
 
 
 def _param(name: str, where: str, description: str, *, required: bool = False, kind: str = "string") -> JSON:
@@ -56,7 +60,14 @@ _LIST_PARAMS = [
 
 
 def _operation(
-    action: str, rt: ResourceType, ref: str, v3: bool, params: list[JSON], *, body: str = ""
+    action: str,
+    rt: ResourceType,
+    ref: str,
+    v3: bool,
+    params: list[JSON],
+    *,
+    body: str = "",
+    custom: bool = False,
 ) -> JSON:
     gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
     verb = {
@@ -77,6 +88,7 @@ def _operation(
         "x-kubernetes-group-version-kind": gvk,
     }
     response = {"$ref": ref}
+    patch_types = CUSTOM_PATCH_TYPES if custom else PATCH_TYPES
     if v3:
         op["parameters"] = params
         op["responses"] = {
@@ -84,7 +96,7 @@ def _operation(
             "401": {"description": "Unauthorized"},
         }
         if body:
-            media = PATCH_TYPES if action == "patch" else ["application/json", "application/yaml"]
+            media = patch_types if action == "patch" else ["application/json", "application/yaml"]
             schema = {"$ref": body}
             op["requestBody"] = {"content": {m: {"schema": schema} for m in media}, "required": True}
     else:
@@ -96,7 +108,7 @@ def _operation(
             "200": {"description": "OK", "schema": response},
             "401": {"description": "Unauthorized"},
         }
-        op["consumes"] = PATCH_TYPES if action == "patch" else ["*/*"]
+        op["consumes"] = patch_types if action == "patch" else ["*/*"]
         op["produces"] = ["application/json", "application/yaml"]
         op["schemes"] = ["https"]
     return op
@@ -111,9 +123,10 @@ def _v2_param(param: JSON) -> JSON:
 
 
 def resource_paths(
-    rt: ResourceType, names: tuple[str, str], v3: bool, name_path: str = "{name}"
+    rt: ResourceType, names: tuple[str, str], v3: bool, name_path: str = "{name}", *, custom: bool = False
 ) -> dict[str, JSON]:
-    """The paths of one resource type in one version: collection, item and subresources."""
+    """The paths of one resource type in one version: collection, item and subresources
+    (``custom``: a custom resource's, whose PATCH takes no strategic merge patch)."""
     prefix = "#/components/schemas/" if v3 else "#/definitions/"
     item_ref, list_ref = prefix + names[0], prefix + (names[1] or STATUS)
     status_ref = prefix + STATUS
@@ -152,7 +165,9 @@ def resource_paths(
     if "update" in verbs:
         item["put"] = _operation("put", rt, item_ref, v3, write, body=item_ref)
     if "patch" in verbs:
-        item["patch"] = _operation("patch", rt, item_ref, v3, [*write, _FORCE], body=prefix + PATCH)
+        item["patch"] = _operation(
+            "patch", rt, item_ref, v3, [*write, _FORCE], body=prefix + PATCH, custom=custom
+        )
     if "delete" in verbs:
         item["delete"] = _operation("delete", rt, status_ref, v3, [_DRY_RUN], body=prefix + DELETE_OPTIONS)
     paths[f"{collection}/{name_path}"] = item
@@ -164,6 +179,6 @@ def resource_paths(
             "parameters": [name_param, *scope, _PRETTY],
             "get": _operation("get", rt, ref, v3, []),
             "put": _operation("put", rt, ref, v3, write, body=ref),
-            "patch": _operation("patch", rt, ref, v3, [*write, _FORCE], body=prefix + PATCH),
+            "patch": _operation("patch", rt, ref, v3, [*write, _FORCE], body=prefix + PATCH, custom=custom),
         }
     return paths

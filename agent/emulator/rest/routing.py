@@ -60,10 +60,20 @@ def route(catalog: Catalog, path: str, accept: str, address: str, *, watch_query
     return _target(catalog, group, version, rest, watch_query=watch_query)
 
 
+def _wants_aggregated(accept: str) -> bool:
+    """Whether the client takes ``apidiscovery.k8s.io/v2``; one that asks only for v2beta1
+    (kubectl 1.27) gets the legacy documents it also accepts, as from a server without it."""
+    for media in accept.split(","):
+        params = dict(p.strip().partition("=")[::2] for p in media.split(";")[1:])
+        if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2":
+            return True
+    return False
+
+
 def _discovery(catalog: Catalog, parts: list[str], accept: str, address: str) -> Response | None:
     """``/api``, ``/apis`` and ``/apis/{group}``; None for any other path."""
     types = list(catalog.types().values())
-    aggregated = "apidiscovery.k8s.io" in accept
+    aggregated = _wants_aggregated(accept)
     if parts == ["api"]:
         if aggregated:
             return aggregated_response(discovery.aggregated(types, catalog.served_versions, legacy=True))

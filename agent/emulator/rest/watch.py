@@ -25,7 +25,10 @@ from starlette.responses import Response, StreamingResponse
 
 from agent.emulator.objects import JSON
 from agent.emulator.registry import Registry
+from agent.emulator.rest import listoptions
 from agent.emulator.storage.selectors import Matcher, field_matcher, label_matcher
+from agent.emulator.storage.store import Events
+from agent.emulator.transitions import Transitions
 from agent.kube.errors import BadRequest, Expired
 from agent.kube.kinds import ResourceType
 
@@ -91,6 +94,10 @@ class WatchRequest:
     def keep(self, obj: JSON) -> bool:
         return (self.labels is None or self.labels(obj)) and (self.fields is None or self.fields(obj))
 
+    @property
+    def selective(self) -> bool:
+        return self.labels is not None or self.fields is not None
+
     def line(self, kind: str, obj: JSON) -> bytes:
         obj["apiVersion"], obj["kind"] = self.rt.api_version, self.rt.kind
         if self.as_table is not None and kind != "BOOKMARK":
@@ -106,6 +113,7 @@ class WatchRequest:
 
 def parse(request: Request, rt: ResourceType, ns: str, name: str, as_table: AsTable | None) -> WatchRequest:
     q = request.query_params
+    listoptions.check(q, watch=True)
     labels = label_matcher(q.get("labelSelector"))
     field_selector = q.get("fieldSelector")
     if name:
@@ -146,11 +154,16 @@ async def stream(
     deadline = loop.time() + watch.timeout
     rt, ns, since = watch.rt, watch.namespace, watch.since
     wake = wakers.add((rt.group, rt.plural))
+    store = registry.store
+    view = Transitions(watch.keep, lambda rv, n, name: store.body_before(rv, rt.group, rt.plural, n, name))
     try:
         if since < 0:
             page = registry.list_page(rt, ns)
             since = int(page.resource_version)
-            for chunk in chunks(watch.line("ADDED", obj) for obj in page.items if watch.keep(obj)):
+            initial = [obj for obj in page.items if watch.keep(obj)]
+            for obj in initial if watch.selective else ():
+                view.seen(obj)
+            for chunk in chunks(watch.line("ADDED", obj) for obj in initial):
                 yield chunk
             if watch.initial_end:
                 yield watch.bookmark(since, end=True)
@@ -161,7 +174,7 @@ async def stream(
             events = registry.events_since(since, rt, ns)
             if events:
                 since = events[-1][0]
-                for chunk in chunks(watch.line(kind, obj) for _, kind, obj in events if watch.keep(obj)):
+                for chunk in chunks(watch.line(*sent) for sent in _sent(watch, view, events)):
                     yield chunk
                 continue
             if watch.bookmarks and loop.time() - last_bookmark >= bookmark_seconds:
@@ -174,6 +187,17 @@ async def stream(
                 await asyncio.wait_for(wake.wait(), timeout=wait)
     finally:
         wakers.remove(wake)
+
+
+def _sent(watch: WatchRequest, view: Transitions, events: Events) -> Iterator[tuple[str, JSON]]:
+    if not watch.selective:
+        for _, kind, obj in events:
+            yield kind, obj
+        return
+    for rv, kind, obj in events:
+        sent = view.event(rv, kind, obj)
+        if sent is not None:
+            yield sent
 
 
 def chunks(lines: Iterable[bytes]) -> Iterator[bytes]:

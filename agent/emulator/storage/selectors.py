@@ -37,6 +37,8 @@ def _field_equals(field: str, value: str, negate: bool) -> Matcher:
 
 _SET_OP = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
 _EQ_OP = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)\s*$")
+# a field selector's value may hold any character but a comma (``type=kubernetes.io/tls``)
+_FIELD_OP = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([^,]*?)\s*$")
 _FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
     "Pod": (
         "spec.nodeName",
@@ -46,7 +48,20 @@ _FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
         "status.phase",
     ),
     "Secret": ("type",),
-    "Event": ("involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "reason", "type"),
+    # core/v1 Events (pkg/registry/core/event/strategy.go's ToSelectableFields)
+    "Event": (
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ),
     "Namespace": ("status.phase",),
     "Job": ("status.successful",),
 }
@@ -144,7 +159,7 @@ def field_matcher(selector: str | None, kind: str) -> Matcher | None:
     allowed = ("metadata.name", "metadata.namespace", *_FIELDS_BY_KIND.get(kind, ()))
     tests: list[Matcher] = []
     for part in _split(selector):
-        m = _EQ_OP.match(part)
+        m = _FIELD_OP.match(part)
         if m is None:
             raise BadRequest(f"invalid selector: {selector!r}; can't understand {part.strip()!r}")
         field, op, value = m.groups()

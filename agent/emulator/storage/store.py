@@ -216,6 +216,16 @@ class Store:
             rows = self._db.execute(sql + " ORDER BY rv LIMIT ?", (*args, limit)).fetchall()
         return [(int(r[0]), str(r[1]), json.loads(r[2])) for r in rows]
 
+    def body_before(self, rv: int, grp: str, resource: str, namespace: str, name: str) -> JSON | None:
+        """The object as the event log last had it before ``rv`` (None: not in the log)."""
+        sql = (
+            "SELECT body FROM events WHERE grp=? AND resource=? AND rv<? AND namespace=? AND name=?"
+            " AND body!='' ORDER BY rv DESC LIMIT 1"
+        )
+        with self._lock:
+            row = self._db.execute(sql, (grp, resource, rv, namespace, name)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
     def get_meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

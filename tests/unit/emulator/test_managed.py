@@ -70,3 +70,37 @@ def test_entries_round_trip_through_managed_fields() -> None:
     assert written[0]["manager"] == "deployer" and written[0]["fieldsType"] == "FieldsV1"
     again = managed.read_entries({"managedFields": written})
     assert [e.fields for e in again] == [e.fields for e in entries]
+
+
+def test_a_dropped_item_goes_whole_even_when_another_manager_changed_a_field_in_it() -> None:
+    first = widget(containers=[{"name": "web", "image": "w"}, {"name": "side", "image": "s"}])
+    live, entries = managed.apply(None, first, WIDGET, [], writer("deployer"))
+    edited = widget(containers=[{"name": "web", "image": "w"}, {"name": "side", "image": "s2"}])
+    entries = managed.record_update(live, edited, WIDGET, entries, writer("editor"))
+    assert owners(entries, ("f:spec", "f:containers", 'k:{"name":"side"}', "f:image")) == ["editor"]
+    merged, entries = managed.apply(
+        edited, widget(containers=[{"name": "web", "image": "w"}]), WIDGET, entries, writer("deployer")
+    )
+    assert merged["spec"]["containers"] == [{"name": "web", "image": "w"}]  # no {"image": "s2"} left
+    assert [e.manager for e in entries] == ["deployer"]  # the editor's field left with the item
+
+
+def test_an_item_another_manager_owns_whole_stays() -> None:
+    first = widget(containers=[{"name": "web", "image": "w"}, {"name": "side", "image": "s"}])
+    live, entries = managed.apply(None, first, WIDGET, [], writer("deployer"))
+    _, entries = managed.apply(
+        live, widget(containers=[{"name": "side", "image": "s"}]), WIDGET, entries, writer("other")
+    )
+    merged, _ = managed.apply(
+        live, widget(containers=[{"name": "web", "image": "w"}]), WIDGET, entries, writer("deployer")
+    )
+    assert [c["name"] for c in merged["spec"]["containers"]] == ["web", "side"]
+
+
+def test_an_apply_entry_lists_leaves_and_items_not_the_maps_of_named_fields() -> None:
+    applied = widget(containers=[{"name": "web", "image": "w"}])
+    applied["metadata"]["labels"] = {"app": "web"}
+    _, entries = managed.apply(None, applied, WIDGET, [], writer("deployer"))
+    tree = managed.write_entries(entries)[0]["fieldsV1"]
+    assert tree["f:metadata"] == {"f:labels": {"f:app": {}}}
+    assert tree["f:spec"]["f:containers"]['k:{"name":"web"}'] == {".": {}, "f:image": {}, "f:name": {}}

@@ -1,0 +1,195 @@
+"""What a new cluster holds before anyone writes to it, as a real control plane leaves it.
+
+The namespaces every cluster starts with (kubectl's context defaults to
+``default``), two Nodes (the emulated cluster runs no kubelet: they report
+Ready, with a capacity, and pods are placed on them by the simulated
+scheduler), the ``default/kubernetes`` Service at the first address of the
+service range, and the default ClusterRoles the API server's RBAC bootstrap
+policy makes (``cluster-admin``, ``admin``, ``edit``, ``view``) with the
+``cluster-admin`` binding of ``system:masters``.  Each is made once: a cluster
+database opened again keeps what it has.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from agent.emulator.objects import JSON
+from agent.emulator.ports import Cluster
+from agent.kube.kinds import KUBERNETES_VERSION
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+NODES = ("emulated-node-1", "emulated-node-2")
+
+_READ = ["get", "list", "watch"]
+_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+_WORKLOADS = {
+    "": [
+        "pods",
+        "services",
+        "configmaps",
+        "secrets",
+        "persistentvolumeclaims",
+        "serviceaccounts",
+        "endpoints",
+    ],
+    "apps": ["deployments", "statefulsets", "daemonsets", "replicasets"],
+    "batch": ["jobs", "cronjobs"],
+    "networking.k8s.io": ["ingresses", "networkpolicies"],
+    "autoscaling": ["horizontalpodautoscalers"],
+    "policy": ["poddisruptionbudgets"],
+}
+
+
+def objects(service_cidr: str) -> list[JSON]:
+    """The objects, in the order they are made."""
+    out: list[JSON] = [_namespace(n) for n in SYSTEM_NAMESPACES]
+    out += [_node(name, i) for i, name in enumerate(NODES)]
+    first = str(next(ipaddress.ip_network(service_cidr, strict=False).hosts()))
+    out.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "clusterIP": first,
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+            },
+        }
+    )
+    out += _cluster_roles()
+    return out
+
+
+def _namespace(name: str) -> JSON:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def _node(name: str, index: int) -> JSON:
+    capacity = {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "node.kubernetes.io/instance-type": "emulated",
+            },
+        },
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "status": {
+            "capacity": capacity,
+            "allocatable": capacity,
+            "addresses": [
+                {"type": "InternalIP", "address": f"10.0.0.{index + 10}"},
+                {"type": "Hostname", "address": name},
+            ],
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "the emulated node is ready (no kubelet runs: pods are simulated)",
+                }
+            ],
+            "nodeInfo": {
+                "kubeletVersion": KUBERNETES_VERSION,
+                "kubeProxyVersion": KUBERNETES_VERSION,
+                "containerRuntimeVersion": "emulated://1.0",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+                "osImage": "gitops-agent emulated node",
+                "kernelVersion": "",
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+            },
+        },
+    }
+
+
+_AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
+_RBAC = "rbac.authorization.k8s.io"
+
+
+def _role(name: str, rules: list[JSON], aggregate: str = "") -> JSON:
+    labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    if aggregate:
+        labels[f"rbac.authorization.k8s.io/aggregate-to-{aggregate}"] = "true"
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+        },
+        "rules": rules,
+    }
+
+
+def _cluster_roles() -> list[JSON]:
+    def rules(verbs: list[str]) -> list[JSON]:
+        return [{"apiGroups": [g], "resources": list(r), "verbs": verbs} for g, r in _WORKLOADS.items()]
+
+    return [
+        _role(
+            "cluster-admin",
+            [
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                {"nonResourceURLs": ["*"], "verbs": ["*"]},
+            ],
+        ),
+        _role(
+            "admin",
+            [
+                *rules(_READ + _WRITE),
+                {
+                    "apiGroups": ["rbac.authorization.k8s.io"],
+                    "resources": ["roles", "rolebindings"],
+                    "verbs": _READ + _WRITE,
+                },
+            ],
+            "edit",
+        ),
+        _role("edit", rules(_READ + _WRITE), "admin"),
+        _role("view", rules(_READ), "edit"),
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}
+            ],
+        },
+    ]
+
+
+def bootstrap(cluster: Cluster) -> None:
+    """Make each object the cluster does not hold yet; a Node's status as its kubelet reports it."""
+    for obj in objects(cluster.options.service_cidr):
+        rt = cluster.resource_type(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+        ns = meta.get("namespace", "") if rt.namespaced else ""
+        if cluster.store.get(rt.group, rt.plural, ns, meta["name"]) is not None:
+            continue
+        status = obj.pop("status", None)
+        cluster.system_create(rt, obj, ns, manager="kube-apiserver")
+        if status is not None:
+
+            def reported(o: JSON, status: JSON = status) -> JSON:
+                return {**o, "status": status}
+
+            cluster.system_write(rt, ns, meta["name"], reported, manager="kubelet", subresource="status")

@@ -1,0 +1,153 @@
+"""kubectl 1.27, 1.31 and 1.33 against ``gitops-agent emulator serve``: what a person does by
+hand with each (the Google Cloud SDK ships ``kubectl.1.27`` ... ``kubectl.1.33`` beside its
+``kubectl``; a version not installed is skipped, naming it).
+
+Each step checks its result: imperative creates, ``auth can-i`` and ``auth whoami``,
+``get all`` showing the ReplicaSets and Pods the controllers made, ``rollout history``
+and ``rollout undo``, ``apply`` of an existing custom resource, ``scale`` of a custom
+resource with a scale subresource, and ``logs`` answering at once that no logs exist.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.crds import gadget_crd
+from tests.support.emulator import serve, stop
+from tests.support.waits import wait_for_kubeconfig
+
+pytestmark = pytest.mark.e2e
+VERSIONS = ("1.27", "1.31", "1.33")
+
+
+def _binary(version: str) -> str | None:
+    found = shutil.which("kubectl")
+    if found is None:
+        return None
+    candidate = Path(os.path.realpath(found)).parent / f"kubectl.{version}"
+    return str(candidate) if candidate.is_file() else shutil.which(f"kubectl.{version}")
+
+
+class Kubectl:
+    def __init__(self, binary: str, env: dict[str, str]) -> None:
+        self.binary, self.env = binary, env
+
+    def __call__(
+        self, *args: str, ok: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [self.binary, *args], capture_output=True, text=True, input=stdin, env=self.env, timeout=60
+        )
+        if ok:
+            assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+        return done
+
+
+@pytest.fixture(params=VERSIONS)
+def kubectl(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kubectl]:
+    binary = _binary(request.param)
+    if binary is None:
+        pytest.skip(f"kubectl.{request.param} is not installed (the Google Cloud SDK ships it)")
+    kubeconfig = tmp_path / "kubeconfig"
+    server = serve(tmp_path / "cluster.db", kubeconfig, "--rollout-seconds", "0.2")
+    try:
+        wait_for_kubeconfig(kubeconfig, server)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path / "home"),
+            "KUBECONFIG": str(kubeconfig),
+        }
+        yield Kubectl(binary, env)
+    finally:
+        stop(server)
+
+
+def _until(check: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not reached in {timeout}s")
+
+
+def test_imperative_creates_and_auth(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "shop")
+    kubectl("create", "configmap", "settings", "-n", "shop", "--from-literal=a=1")
+    kubectl("create", "secret", "generic", "creds", "-n", "shop", "--from-literal=pw=hunter2")
+    kubectl("create", "deployment", "web", "-n", "shop", "--image=nginx:1.27", "--replicas=2")
+    assert kubectl("get", "configmap", "settings", "-n", "shop", "-o", "jsonpath={.data.a}").stdout == "1"
+    assert (
+        kubectl("get", "secret", "creds", "-n", "shop", "-o", "jsonpath={.data.pw}").stdout == "aHVudGVyMg=="
+    )
+    assert kubectl("auth", "can-i", "create", "deployments", "-n", "shop").stdout.strip() == "yes"
+    assert kubectl("auth", "can-i", "--list", "-n", "shop").returncode == 0
+    if not kubectl.binary.endswith(
+        "1.27"
+    ):  # kubectl 1.27 asks for SelfSubjectReview v1beta1, gone since 1.30
+        assert "system:masters" in kubectl("auth", "whoami").stdout
+    sa = kubectl("get", "serviceaccount", "default", "-n", "shop", "-o", "name").stdout.strip()
+    assert sa == "serviceaccount/default"
+
+
+def test_get_all_and_rollouts(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "shop")
+    kubectl("create", "deployment", "web", "-n", "shop", "--image=nginx:1.27", "--replicas=2")
+    kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=30s")
+    everything = kubectl("get", "all", "-n", "shop").stdout
+    assert "deployment.apps/web" in everything and "replicaset.apps/web-" in everything
+    assert everything.count("pod/web-") == 2 and "Running" in everything
+    kubectl("set", "image", "deployment/web", "nginx=nginx:1.28", "-n", "shop")
+    kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=30s")
+    history = kubectl("rollout", "history", "deployment/web", "-n", "shop").stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"]
+    kubectl("rollout", "undo", "deployment/web", "-n", "shop")
+    image = "jsonpath={.spec.template.spec.containers[0].image}"
+    assert kubectl("get", "deployment", "web", "-n", "shop", "-o", image).stdout == "nginx:1.27"
+    again = kubectl("rollout", "history", "deployment/web", "-n", "shop").stdout
+    assert [line.split()[0] for line in again.splitlines()[2:] if line.strip()] == ["2", "3"]
+    pods = kubectl("get", "pods", "-n", "shop", "-o", "name").stdout.split()
+    _until(lambda: len(kubectl("get", "pods", "-n", "shop", "-o", "name").stdout.split()) == 2)
+    logs = kubectl("logs", pods[0], "-n", "shop", ok=False)
+    assert logs.returncode != 0 and "simulated" in logs.stderr
+
+
+def test_custom_resources_apply_and_scale(
+    kubectl: Kubectl, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if kubectl.binary.endswith("1.27"):
+        # client-side apply of kubectl 1.27/1.28 reads /openapi/v2 as protobuf only (gnostic's
+        # OpenAPIv2 message), which the emulated cluster does not serve: it answers 406
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason="no protobuf OpenAPI v2 document"))
+    crd = tmp_path / "crd.yaml"
+    crd.write_text(yaml.safe_dump(gadget_crd()))
+    kubectl("apply", "-f", str(crd))
+    kubectl("wait", "--for", "condition=Established", "crd/gadgets.example.com", "--timeout=30s")
+    meta = {"name": "g", "namespace": "default"}
+    gadget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Gadget",
+        "metadata": meta,
+        "spec": {"size": 1, "color": "red"},
+    }
+    path = tmp_path / "gadget.yaml"
+    path.write_text(yaml.safe_dump(gadget))
+    kubectl("apply", "-f", str(path))
+    gadget["spec"]["color"] = "blue"
+    path.write_text(yaml.safe_dump(gadget))
+    assert "configured" in kubectl("apply", "-f", str(path)).stdout
+    kubectl("scale", "gadget/g", "--replicas=4")
+    spec = kubectl("get", "gadget", "g", "-o", "jsonpath={.spec.size} {.spec.color}").stdout
+    assert spec == "4 blue"
+    gadget["spec"]["color"] = "green"
+    path.write_text(yaml.safe_dump(gadget))
+    refused = kubectl("apply", "-f", str(path), ok=False)
+    assert refused.returncode != 0 and 'Unsupported value: "green"' in refused.stderr
