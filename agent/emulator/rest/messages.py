@@ -83,7 +83,9 @@ async def raw_body(request: Request) -> bytes:
         chunks.append(chunk)
     if size > MAX_BODY_BYTES:
         raise _too_large()
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's own cache: a later request.body() gets it, not "Stream consumed"
+    return body
 
 
 def _too_large() -> ClusterError:
