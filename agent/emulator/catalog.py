@@ -9,7 +9,6 @@ CRDs after one is written (:meth:`Catalog.invalidate`).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 from agent.emulator.objects import JSON
@@ -26,7 +25,11 @@ TypeKey = tuple[str, str]  # group, plural
 class Catalog:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._lock = threading.RLock()
+        # The store's own lock, not one of the catalog's: a write admits its
+        # object (asking the catalog) inside the store's transaction, and the
+        # catalog reads the stored CRDs; two locks taken in those two orders
+        # deadlock as soon as two writers run side by side.
+        self._lock = store.lock
         self._types: dict[TypeKey, ResourceType] | None = None
         self._crds: dict[TypeKey, JSON] = {}
 
