@@ -29,6 +29,37 @@ OVERLAY = {
     "overlays/dev/kustomization.yaml": "namePrefix: dev-\nresources: [../../base]\n",
 }
 CLUSTER_KINDS = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: validating}
+webhooks: []
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: mutating}
+webhooks: []
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.kinds.example.com}
+spec:
+  group: kinds.example.com
+  version: v1alpha1
+  groupPriorityMinimum: 100
+  versionPriority: 10
+  service: {name: api, namespace: default, port: 443}
+  insecureSkipTLSVerify: true
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: runc}
+handler: runc
+---
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata: {name: kinds.csi.example.com}
+spec: {attachRequired: false}
+---
 apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
 metadata: {name: important}
@@ -145,6 +176,14 @@ def test_cluster_scoped_kinds_get_no_namespace_and_empty_secret_values_are_no_dr
         assert drift(ctx, app).drifted == (), app.name
     assert cluster.get("example.com/v1", "Tenant", "acme") is not None
     assert cluster.get("scheduling.k8s.io/v1", "PriorityClass", "important") is not None
+    for api_version, kind, name in (
+        ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validating"),
+        ("apiregistration.k8s.io/v1", "APIService", "v1alpha1.kinds.example.com"),
+        ("node.k8s.io/v1", "RuntimeClass", "runc"),
+        ("storage.k8s.io/v1", "CSIDriver", "kinds.csi.example.com"),
+    ):
+        live = cluster.get(api_version, kind, name)
+        assert live is not None and "namespace" not in live["metadata"], (kind, live)
 
 
 REFUSED = {
