@@ -284,7 +284,7 @@ class _Run:
         obj = step.desired
         assert obj is not None  # noqa: S101 - is_generated checked it
         if not self.opts.dry_run:
-            hooks.clear_earlier_runs(self.cluster, step, self.opts.retry, self.opts.app, self.deadline)
+            hooks.clear_earlier_runs(self.cluster, step, self.opts.retry, self.opts.app)
         return self.cluster.create(obj, field_manager=self.opts.field_manager, dry_run=self.opts.dry_run)
 
     def _after_invalid(self, step: Step, error: Invalid) -> Mapping[str, Any]:

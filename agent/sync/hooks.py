@@ -28,9 +28,8 @@ from typing import Any
 
 from agent.cluster.base import ClusterClient
 from agent.config import RetryPolicy
-from agent.kube.errors import AlreadyExists, ClusterError
+from agent.kube.errors import AlreadyExists, ClusterError, NotFound
 from agent.models import ObjectKey
-from agent.sync.delete import delete_and_wait
 from agent.sync.ownership import APP_LABEL, generated, hook_identity, owner_of, runs_of
 from agent.sync.plan import Step
 from agent.sync.retry import with_retries
@@ -42,12 +41,11 @@ def is_generated(step: Step) -> bool:
     return step.hook is not None and step.desired is not None and generated(step.desired)
 
 
-def clear_earlier_runs(
-    cluster: ClusterClient, step: Step, retry: RetryPolicy, app: str, deadline: float
-) -> int:
+def clear_earlier_runs(cluster: ClusterClient, step: Step, retry: RetryPolicy, app: str) -> int:
     """Before a generated hook runs again under BeforeHookCreation, delete
-    its earlier runs (one list by the app's label) and wait until they are
-    gone; how many there were."""
+    its earlier runs (one list by the app's label); how many there were.
+    Deleted in the background: the new run has a name of its own, so
+    nothing waits for the old runs' dependents (a Job's pods) to go."""
     if step.hook is None or step.desired is None:
         return 0
     if DeletePolicy.BEFORE_HOOK_CREATION not in step.hook.delete_policies:
@@ -58,8 +56,17 @@ def clear_earlier_runs(
     )
     earlier = runs_of(hook_identity(step.desired), owner, found)
     for obj in earlier:
-        delete_and_wait(cluster, dataclasses.replace(step, key=ObjectKey.of(obj)), retry, app, deadline)
+        with contextlib.suppress(NotFound):  # gone already: the goal is reached
+            _delete(cluster, step, str(obj["metadata"]["name"]), retry)
     return len(earlier)
+
+
+def _delete(cluster: ClusterClient, step: Step, name: str, retry: RetryPolicy) -> None:
+    api_version, kind, namespace = step.api_version, step.key.kind, step.key.namespace
+    with_retries(
+        retry,
+        lambda: cluster.delete(api_version, kind, name, namespace, propagation_policy="Background"),
+    )
 
 
 def as_run(step: Step, created: dict[str, Any]) -> Step:

@@ -184,3 +184,37 @@ def test_a_generated_name_on_an_ordinary_object_is_refused(
     assert "only hooks" in message
     assert "\n" not in message and "Traceback" not in message
     assert cluster.list("apps/v1", "ReplicaSet", "helm-hooks") == []  # nothing written
+
+
+def note(generate: str, phase: str, policy: str) -> str:
+    return f"""---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: {generate}
+  annotations: {{argocd.argoproj.io/hook: {phase}, argocd.argoproj.io/hook-delete-policy: {policy}}}
+data: {{ran: "yes"}}
+"""
+
+
+def test_delete_policies_of_generated_hooks(tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster) -> None:
+    repo.write(
+        "apps/helm-hooks/all.yaml",
+        tier("frontend", 80)
+        + note("gone-", "PreSync", "HookSucceeded")
+        + note("kept-", "PostSync", "HookFailed")
+        + note("last-", "PostSync", "BeforeHookCreation,HookFailed"),
+    )
+    repo.write("apps/sync-waves/all.yaml", tier("backend", 80))
+    repo.commit("delete policies")
+    ctx, cfg = make_ctx(tmp_path, repo, cluster)
+    for _ in range(2):
+        result = reconcile(ctx, cfg.apps[0])
+        assert result.ok, result.failure
+    names = [c["metadata"]["name"] for c in cluster.list("v1", "ConfigMap", "helm-hooks")]
+    assert not [n for n in names if n.startswith("gone-")], names  # HookSucceeded: deleted once done
+    assert len([n for n in names if n.startswith("kept-")]) == 2, (
+        names
+    )  # no policy to delete them: they pile up
+    assert len([n for n in names if n.startswith("last-")]) == 1, names  # BeforeHookCreation: one run
+    assert not drift(ctx, cfg.apps[0]).drifted
