@@ -8,8 +8,10 @@ error.  A hook (``argocd.argoproj.io/hook``, ``gitops-agent.io/hook`` or
 ``helm.sh/hook`` annotation) may carry ``metadata.generateName`` instead of
 a name: the API server names each run, as Argo CD documents for hooks
 (argo-cd#1639); any other object needs a name, since it could not be
-found again to be diffed, updated or pruned (``kubectl apply`` refuses
-generateName too).  :func:`finalize` then gives namespaced objects without a namespace
+found again to be diffed, updated or pruned (``kubectl apply`` and Argo CD
+refuse generateName outside hooks too).
+
+:func:`finalize` then gives namespaced objects without a namespace
 the app's one (scope from :mod:`agent.kube.kinds` and the CRDs of the same
 render), drops the namespace of cluster-scoped ones, and refuses two
 objects with the same group, kind, namespace and name.

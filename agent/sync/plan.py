@@ -239,17 +239,8 @@ def _desired_step(m: Manifest, current: Mapping[str, Any] | None, policy: _Polic
     if hook is not None and (hook.phase is Phase.SKIP or not policy.run_hooks):
         return None
     if hook is not None and generated(m.obj):  # a new object each run: nothing live to compare
-        return Step(
-            m.key,
-            Action.CREATED,
-            ResourceDiff(m.key, DiffStatus.MISSING),
-            m.api_version,
-            m.obj,
-            None,
-            "",
-            wave,
-            hook,
-        )
+        created = ResourceDiff(m.key, DiffStatus.MISSING)
+        return Step(m.key, Action.CREATED, created, m.api_version, m.obj, wave=wave, hook=hook)
     ignored = ignored_for(m.key, policy.ignore)
     to_write: Mapping[str, Any] = m.obj
     if hook is not None:  # hooks are (re)created on every sync; never diffed
