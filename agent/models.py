@@ -39,9 +39,9 @@ class ObjectKey:
     def of(cls, obj: Mapping[str, Any]) -> ObjectKey:
         group, _ = split_api_version(str(obj.get("apiVersion", "")))
         meta = obj.get("metadata") or {}
-        return cls(
-            group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", ""))
-        )
+        # a hook the API server names (generateName, no name) is known by its generateName
+        name = meta.get("name") or meta.get("generateName") or ""
+        return cls(group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(name))
 
     def __str__(self) -> str:
         kind = f"{self.kind}.{self.group}" if self.group and "." in self.group else self.kind

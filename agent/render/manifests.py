@@ -4,7 +4,14 @@ Each document of a stream becomes one manifest that remembers its file and
 document index, for error messages and reports.  Empty documents are
 skipped, ``kind: List`` is unfolded, and a document that is not a
 Kubernetes object (no ``apiVersion``, ``kind`` or ``metadata.name``) is an
-error.  :func:`finalize` then gives namespaced objects without a namespace
+error.  A hook (``argocd.argoproj.io/hook``, ``gitops-agent.io/hook`` or
+``helm.sh/hook`` annotation) may carry ``metadata.generateName`` instead of
+a name: the API server names each run, as Argo CD documents for hooks
+(argo-cd#1639); any other object needs a name, since it could not be
+found again to be diffed, updated or pruned (``kubectl apply`` and Argo CD
+refuse generateName outside hooks too).
+
+:func:`finalize` then gives namespaced objects without a namespace
 the app's one (scope from :mod:`agent.kube.kinds` and the CRDs of the same
 render), drops the namespace of cluster-scoped ones, and refuses two
 objects with the same group, kind, namespace and name.
@@ -22,6 +29,7 @@ from agent.render.documents import dump_yaml_stream, load_documents
 
 CHART_CRD_ANNOTATION = "gitops-agent.io/chart-crd"
 PRUNE_ANNOTATION = "gitops-agent.io/prune"  # as agent.sync.ownership reads it
+HOOK_ANNOTATIONS = ("gitops-agent.io/hook", "argocd.argoproj.io/hook", "helm.sh/hook")  # as agent.sync.waves
 
 
 def parse_manifests(text: str, source: str, rendered: bool = False) -> list[Manifest]:
@@ -47,12 +55,28 @@ def _check(doc: Any, source: str, index: int) -> Manifest:
         if not isinstance(doc.get(field), str) or not doc.get(field):
             raise RenderFailed(f"{where}: missing {field}")
     meta = doc.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
+    if not isinstance(meta, dict):
         raise RenderFailed(f"{where}: {doc['kind']} has no metadata.name")
+    if not isinstance(meta.get("name"), str) or not meta.get("name"):
+        _check_generated(doc, meta, where)
     namespace = meta.get("namespace")
     if namespace is not None and not isinstance(namespace, str):
-        raise RenderFailed(f"{where}: {doc['kind']} {meta['name']}: metadata.namespace must be a string")
+        name = meta.get("name") or meta.get("generateName")
+        raise RenderFailed(f"{where}: {doc['kind']} {name}: metadata.namespace must be a string")
     return Manifest(doc, source, index)
+
+
+def _check_generated(doc: dict[str, Any], meta: dict[str, Any], where: str) -> None:
+    """An object without a name: allowed for a hook with generateName only."""
+    generate = meta.get("generateName")
+    if not isinstance(generate, str) or not generate or meta.get("name"):
+        raise RenderFailed(f"{where}: {doc['kind']} has no metadata.name")
+    notes = meta.get("annotations")
+    if not isinstance(notes, dict) or not any(notes.get(a) for a in HOOK_ANNOTATIONS):
+        raise RenderFailed(
+            f"{where}: {doc['kind']} with generateName {generate!r} has no metadata.name; only hooks "
+            f"(annotated {' or '.join(HOOK_ANNOTATIONS)}) may be named by the server"
+        )
 
 
 def mark_chart_crds(manifests: Sequence[Manifest], chart: str) -> list[Manifest]:
@@ -104,8 +128,9 @@ def finalize(
         if scope is None or scope:
             if not meta.get("namespace"):
                 # right after the name, where people write it
-                rest = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
-                meta = given.obj["metadata"] = {"name": meta["name"], "namespace": namespace, **rest}
+                named = {k: meta[k] for k in ("name", "generateName") if k in meta}
+                rest = {k: v for k, v in meta.items() if k not in ("name", "generateName", "namespace")}
+                meta = given.obj["metadata"] = {**named, "namespace": namespace, **rest}
         else:
             meta.pop("namespace", None)
         m = Manifest(given.obj, given.source, given.index)  # a new one: its key as finalized

@@ -177,6 +177,7 @@ class _Run:
         self.failure: Failure | None = None
         self.health: HealthStatus | None = None
         self.written: dict[ObjectKey, Mapping[str, Any]] = {}
+        self.runs: dict[ObjectKey, Step] = {}  # generated hooks, by their key as declared: as created
         self._pool: ThreadPoolExecutor | None = None
         self._settle = settle  # None: batches are not waited for
         self.settled = False  # a batch was waited for
@@ -212,13 +213,14 @@ class _Run:
             for step, outcome in zip(group, outcomes, strict=True):
                 self._record(step, outcome)
             if group is not groups[-1] and self._settle is not None and self.failure is None:
-                self._settle.early(group, self.written)
+                self._settle.early([self.runs.get(s.key, s) for s in group], self.written)
 
     def settle(self, batch: Batch) -> None:
         """Wait until the batch is healthy; hooks then follow their delete policies."""
         if self._settle is None:
             return
         self.settled = True
+        batch = Batch(batch.phase, batch.wave, tuple(self.runs.get(s.key, s) for s in batch.steps))
         outcome = self._settle.batch(batch, self.written)
         if outcome is None:
             return
@@ -233,7 +235,7 @@ class _Run:
 
     def _attempt(self, step: Step) -> Mapping[str, Any] | ClusterError | None:
         try:
-            return self._write(step)
+            return self._run_generated(step) if hooks.is_generated(step) else self._write(step)
         except ClusterError as e:
             return e
 
@@ -245,6 +247,9 @@ class _Run:
             if self.failure is None:
                 self.failure = Failure(stage, f"{step.key}: {message}")
             return
+        if outcome is not None and hooks.is_generated(step):
+            declared, step = step.key, hooks.as_run(step, dict(outcome))
+            self.runs[declared] = step
         if outcome is not None:
             self.written[step.key] = outcome
         self.entries.append(ChangeSetEntry(step.key, step.action, step.diff, step.reason or None))
@@ -271,6 +276,16 @@ class _Run:
             if self.opts.dry_run and "namespaces" in str(e):
                 return None  # its namespace is created in this same sync: nothing to check it against
             raise
+
+    def _run_generated(self, step: Step) -> Mapping[str, Any]:
+        """POST a generated hook (the server names it) after deleting its
+        earlier runs if its policy says so.  Not retried: a POST whose answer
+        was lost may have created a run, and a second would run it twice."""
+        obj = step.desired
+        assert obj is not None  # noqa: S101 - is_generated checked it
+        if not self.opts.dry_run:
+            hooks.clear_earlier_runs(self.cluster, step, self.opts.retry, self.opts.app)
+        return self.cluster.create(obj, field_manager=self.opts.field_manager, dry_run=self.opts.dry_run)
 
     def _after_invalid(self, step: Step, error: Invalid) -> Mapping[str, Any]:
         """A change of a live object the server found invalid: written whole,

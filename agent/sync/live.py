@@ -25,7 +25,7 @@ from agent.config import RetryPolicy
 from agent.kube.errors import NotFound
 from agent.models import Action, Manifest, ObjectKey
 from agent.sync import workers
-from agent.sync.ownership import APP_LABEL
+from agent.sync.ownership import APP_LABEL, generated
 from agent.sync.plan import Step
 from agent.sync.record import RevisionRecord
 from agent.sync.retry import with_retries
@@ -102,7 +102,7 @@ def _unlabelled(manifests: tuple[Manifest, ...], keys: set[ObjectKey]) -> list[_
     """Desired objects not among ``keys``, by kind and namespace."""
     missing: dict[tuple[str, str, str], list[Manifest]] = {}
     for m in manifests:
-        if m.key not in keys:
+        if m.key not in keys and not generated(m.obj):  # a generated hook is a new object each run
             missing.setdefault((m.api_version, m.key.kind, m.key.namespace), []).append(m)
     return [(api, kind, ns, group) for (api, kind, ns), group in missing.items()]
 

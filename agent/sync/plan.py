@@ -26,7 +26,7 @@ from agent.models import (
     ResourceDiff,
 )
 from agent.results import Failure, Stage
-from agent.sync.ownership import owner_of, prune_disabled
+from agent.sync.ownership import generated, owner_of, prune_disabled
 from agent.sync.waves import AnnotationError, Hook, Phase, hook_of, wave_of
 
 KIND_ORDER: tuple[str, ...] = (
@@ -238,6 +238,9 @@ def _desired_step(m: Manifest, current: Mapping[str, Any] | None, policy: _Polic
         return Step(m.key, Action.FAILED, failed, m.api_version, m.obj, current, f"{m.key}: {e}")
     if hook is not None and (hook.phase is Phase.SKIP or not policy.run_hooks):
         return None
+    if hook is not None and generated(m.obj):  # a new object each run: nothing live to compare
+        created = ResourceDiff(m.key, DiffStatus.MISSING)
+        return Step(m.key, Action.CREATED, created, m.api_version, m.obj, wave=wave, hook=hook)
     ignored = ignored_for(m.key, policy.ignore)
     to_write: Mapping[str, Any] = m.obj
     if hook is not None:  # hooks are (re)created on every sync; never diffed
