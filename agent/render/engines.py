@@ -110,8 +110,8 @@ def _version_of(path: str, kind: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise RenderFailed(f"{path}: cannot run it to ask its version: {e}") from None
     text = done.stdout + done.stderr
-    if kind == "helm":
-        m = re.search(r"v\d+\.\d+\.\d+\S*", text)
+    if kind == "helm":  # a helm built by `go install` without its release's flags says only "v4.3"
+        m = re.search(r"v\d+\.\d+(?:\.\d+)?\S*", text)
     elif Path(path).name.startswith("kubectl"):
         m = re.search(r"Kustomize Version:\s*(\S+)", text)
     else:
