@@ -118,4 +118,6 @@ def test_every_block_is_found_and_runs() -> None:
     assert len(BLOCKS) >= 8
     assert [b for b in BLOCKS if "quick-start" in b.mark], "the quick start is marked"
     skipped = [b.name for b in BLOCKS if "skip" in b.mark]
-    assert len(skipped) <= 1, skipped
+    # docker build and push (no engine, no registry here), and the ClusterRoleBinding of
+    # "Permissions" (it needs deploy/ applied; tests/e2e/test_deploy.py checks those rights)
+    assert [name.split(" (", 1)[1] for name in skipped] == ["In a cluster)", "Permissions)"], skipped
