@@ -73,6 +73,13 @@ def real_server(
         apiserver.stop(server.process)
 
 
+@pytest.fixture
+def real(real_server: apiserver.RealServer) -> apiserver.RealServer:
+    """The real API server, emptied of what earlier tests made."""
+    apiserver.reset(real_server.kubeconfig)
+    return real_server
+
+
 @pytest.fixture(scope="session")
 def helm_binary() -> Iterator[Path]:
     """The helm binary (built on first use), named to the agent through

@@ -31,12 +31,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def real(real_server: apiserver.RealServer) -> apiserver.RealServer:
-    apiserver.reset(real_server.kubeconfig)
-    return real_server
-
-
-@pytest.fixture
 def project(tmp_path: Path, real: apiserver.RealServer) -> tuple[GitRepo, Path]:
     """examples-repo/ committed in git, and a configuration that syncs its
     apps into the real server (without waiting for health)."""

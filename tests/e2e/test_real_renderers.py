@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -78,21 +76,7 @@ data: {alsoblank: ""}
 """
 
 
-@pytest.fixture
-def real(real_server: apiserver.RealServer) -> apiserver.RealServer:
-    apiserver.reset(real_server.kubeconfig)
-    return real_server
-
-
-def kubectl(real: apiserver.RealServer, *args: str) -> Any:
-    done = subprocess.run(
-        ["kubectl", "--kubeconfig", str(real.kubeconfig), *args, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+kubectl = apiserver.kubectl_json
 
 
 def test_kustomize_helm_and_cluster_scoped_apps_converge_without_drift(

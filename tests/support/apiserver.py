@@ -22,6 +22,7 @@ the missing tool: tests skip with that reason, or fail when
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -233,3 +234,15 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def kubectl_json(server: RealServer, *args: str) -> Any:
+    """``kubectl ARGS -o json`` against the real server, decoded (it must succeed)."""
+    done = subprocess.run(
+        ["kubectl", "--kubeconfig", str(server.kubeconfig), *args, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
