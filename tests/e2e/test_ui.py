@@ -102,38 +102,25 @@ def webhook(d: Daemon, up: Upstream) -> None:
 
 
 def controllers_and_events(cluster: EmulatedCluster) -> None:
-    """What a cluster's controllers would add: a ReplicaSet of the
-    Deployment, its Pod, and Events about them (and one about another object)."""
+    """What the cluster's controllers add: the emulated cluster's deployment
+    controller makes the Deployment's ReplicaSet and its Pod; Events about
+    them (and one about another object) are added here."""
     deploy = cluster.get("apps/v1", "Deployment", "web", "web")
     assert deploy is not None
 
-    def owner(obj: dict[str, Any]) -> list[dict[str, Any]]:
-        meta = obj["metadata"]
-        kind = obj["kind"]
-        return [{"apiVersion": obj["apiVersion"], "kind": kind, "name": meta["name"], "uid": meta["uid"]}]
+    def children(api_version: str, kind: str, parent: dict[str, Any]) -> list[dict[str, Any]]:
+        uid = parent["metadata"]["uid"]
+        listed = cluster.list(api_version, kind, namespace="web")
+        return [o for o in listed if any(r["uid"] == uid for r in o["metadata"].get("ownerReferences", []))]
 
-    template = deploy["spec"]["template"]
-    rs = cluster.create(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {"name": "web-5d4f", "namespace": "web", "ownerReferences": owner(deploy)},
-            "spec": {"replicas": 1, "selector": deploy["spec"]["selector"], "template": template},
-        },
-        field_manager="kube-controller-manager",
-    )
-    pod = cluster.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "web-5d4f-x7k2p", "namespace": "web", "ownerReferences": owner(rs)},
-            "spec": template["spec"],
-        },
-        field_manager="kube-controller-manager",
-    )
+    wait_for(lambda: children("apps/v1", "ReplicaSet", deploy), 30, "the Deployment's ReplicaSet")
+    (rs,) = children("apps/v1", "ReplicaSet", deploy)
+    wait_for(lambda: children("v1", "Pod", rs), 30, "the ReplicaSet's Pod")
+    (pod,) = children("v1", "Pod", rs)
+    rs_name, pod_name = rs["metadata"]["name"], pod["metadata"]["name"]
     for name, about, reason, message in (
-        ("web.1", deploy, "ScalingReplicaSet", "Scaled up replica set web-5d4f from 0 to 1"),
-        ("web-5d4f-x7k2p.1", pod, "BackOff", "Back-off pulling image registry.example.com/web:1.0"),
+        ("web.1", deploy, "ScalingReplicaSet", f"Scaled up replica set {rs_name} from 0 to 1"),
+        (f"{pod_name}.1", pod, "BackOff", "Back-off pulling image registry.example.com/web:1.0"),
     ):
         meta = about["metadata"]
         cluster.create(
@@ -240,11 +227,9 @@ def _tree_drift_history_events(page: Page) -> None:
         "[...document.querySelectorAll('tbody[data-kind=Deployment] tr.object')]"
         ".map(r => [r.dataset.object, r.dataset.depth])"
     )
-    assert tree == [
-        ["Deployment/web/web", "0"],
-        ["ReplicaSet/web/web-5d4f", "1"],
-        ["Pod/web/web-5d4f-x7k2p", "2"],
-    ]
+    (deployment, deployment_depth), (rs, rs_depth), (pod, pod_depth) = tree  # the controllers' children
+    assert (deployment, deployment_depth, rs_depth, pod_depth) == ("Deployment/web/web", "0", "1", "2")
+    assert rs.startswith("ReplicaSet/web/web-") and pod.startswith("Pod/web/" + rs.split("/")[2] + "-")
     settings = "#resources tr[data-object='ConfigMap/web/settings']"
     assert text(page, settings + " td.sync") == "modified"
     assert "kubectl-edit" in text(page, settings + " td.change")
