@@ -15,19 +15,25 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from agent.config.base import DNS1123_LABEL, ConfigModel
+from agent.config.fleet import Destination, SyncWindow
 from agent.diff.ignore import IgnoreRule
 from agent.diff.paths import parse_dotted, parse_pointer
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-class ConfigModel(BaseModel):
-    """Every model of the file: camelCase keys, unknown keys refused, frozen."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+__all__ = [
+    "DNS1123_LABEL",
+    "AppHealth",
+    "Application",
+    "CelHealthCheck",
+    "ChartSource",
+    "ConfigModel",
+    "IgnoreDifference",
+    "RetryPolicy",
+    "SignatureVerification",
+    "SyncPolicy",
+]
 
 
 class RetryPolicy(ConfigModel):
@@ -182,6 +188,36 @@ class Application(ConfigModel):
     openapi_validation: bool = True  # check rendered objects against the Kubernetes OpenAPI schemas
     health: AppHealth = Field(default_factory=AppHealth)  # the app's own health rules
     chart: ChartSource | None = None  # render this chart from a chart repository (values from path)
+    # the fleet (agent.config.fleet): where the app goes, what it waits for, when it may sync
+    labels: dict[str, str] = Field(default_factory=dict)  # selected by sync --selector and windows
+    destination: Destination = Field(default_factory=Destination)
+    depends_on: list[str] = Field(default_factory=list)  # apps synced and Healthy before this one syncs
+    sync_windows: list[SyncWindow] = Field(default_factory=list)
+    suspend: bool = False  # no reconcile at all (as `gitops-agent suspend`, but written in Git)
+    cascade_delete: bool = False  # when the app leaves the fleet, delete what it owns (else: orphan)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _destination_namespace(cls, data: Any) -> Any:
+        """``destination.namespace`` is the app's ``namespace``."""
+        if isinstance(data, dict):
+            dest = data.get("destination")
+            if isinstance(dest, dict) and dest.get("namespace") is not None:
+                data = {**data, "namespace": dest["namespace"]}
+        return data
+
+    @property
+    def cluster(self) -> str:
+        """The name of the cluster the app's objects go to."""
+        return self.destination.cluster
+
+    @field_validator("depends_on")
+    @classmethod
+    def _deps(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if len(name) > 63 or not DNS1123_LABEL.match(name):
+                raise ValueError(f"{name!r} is not an app name")
+        return list(dict.fromkeys(v))
 
     @field_validator("name", "namespace")
     @classmethod
