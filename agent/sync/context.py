@@ -2,8 +2,10 @@
 cache, and the cluster's capabilities (asked once, kept a while).
 
 A small value passed to each stage, as gitops-engine passes its sync
-context; it holds no state of a sync, so one Context serves every app and
-every reconcile of a running agent.
+context; it holds no state of a sync, so one Context serves every app on
+its cluster and every reconcile of a running agent.  With several clusters
+there is one Context for each (:class:`agent.sync.contexts.Contexts`),
+sharing the git cache and the render cache.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Literal
 
 from agent.cluster.base import ClusterClient
 from agent.cluster.view import ClusterView, Followable
-from agent.config import AgentConfig, Application
+from agent.config import AgentConfig, Application, ClusterConfig
 from agent.config.health import app_rules, user_rules
 from agent.errors import AgentError
 from agent.health import UserRules
@@ -48,12 +50,16 @@ def shared_view(cluster: ClusterClient, *, follow: bool) -> ClusterClient:
 
 @dataclass
 class Context:
-    """What every reconcile needs: the config, a cluster and a git cache."""
+    """What every reconcile needs: the config, a cluster and a git cache.
+    ``on``: which of the configuration's clusters ``cluster`` is (default:
+    ``cluster:``, the one named ``default``); its records are kept in its
+    own state namespace."""
 
     config: AgentConfig
     cluster: ClusterClient
     source: GitSource
-    renders: RenderCache = field(default_factory=RenderCache, init=False, repr=False)
+    renders: RenderCache = field(default_factory=RenderCache, repr=False)
+    on: ClusterConfig | None = field(default=None, repr=False)
     _namespaces: set[str] = field(
         default_factory=set, init=False, repr=False
     )  # the records' namespace, once seen
@@ -67,14 +73,35 @@ class Context:
     _charts: ChartPuller | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def create(cls, config: AgentConfig, cluster: ClusterClient, *, shared: Sharing = None) -> Context:
+    def create(
+        cls,
+        config: AgentConfig,
+        cluster: ClusterClient,
+        *,
+        shared: Sharing = None,
+        on: ClusterConfig | None = None,
+        source: GitSource | None = None,
+        renders: RenderCache | None = None,
+    ) -> Context:
         """``shared``: read the apps' objects and records through one shared
         view of the cluster (:func:`shared_view`): ``"once"`` lists each kind
         once for every app (a command over many apps), ``"follow"`` keeps
-        it current with one watch per kind (the daemon)."""
+        it current with one watch per kind (the daemon).  ``source`` and
+        ``renders``: the git and render caches of another cluster's Context,
+        shared (a checkout and a render do not depend on the cluster)."""
         if shared is not None:
             cluster = shared_view(cluster, follow=shared == "follow")
-        return cls(config, cluster, GitSource.from_config(config))
+        source = source if source is not None else GitSource.from_config(config)
+        return cls(config, cluster, source, renders if renders is not None else RenderCache(), on)
+
+    @property
+    def settings(self) -> ClusterConfig:
+        """The configuration's entry for this Context's cluster."""
+        return self.on if self.on is not None else self.config.cluster
+
+    @property
+    def cluster_name(self) -> str:
+        return self.settings.name
 
     def charts(self) -> ChartPuller:
         """Charts from chart repositories, cached under the state folder."""
@@ -142,10 +169,10 @@ class Context:
             return None
 
     def owner(self, app: Application) -> str:
-        return owner_id(self.config.cluster.state_namespace, app.name)
+        return owner_id(self.settings.state_namespace, app.name)
 
     def records(self, app: Application | None = None) -> RecordStore:
         """The revision records, read and written under ``app``'s retry
         policy (the default policy without an app)."""
         retry = app.sync_policy.retry if app is not None else None
-        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry, self._namespaces)
+        return RecordStore(self.cluster, self.settings.state_namespace, retry, self._namespaces)
