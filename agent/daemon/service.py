@@ -98,6 +98,7 @@ class Daemon:
     def _answered(self, cluster: str) -> None:
         with self._guard:
             self._reached.add(cluster)
+        self.metrics.cluster_reachable.labels(cluster).set(1)
 
     # -- what the HTTP app sees (DaemonView) ------------------------------------------
     @property
@@ -139,10 +140,13 @@ class Daemon:
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
-        self.scheduler.start()
         for a in self.config.apps:
             self.metrics.app_status(a.name, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, 0)
+            self.metrics.app_info.labels(a.name, a.cluster).set(1)
+        for name in self.clusters():
+            self.metrics.cluster_reachable.labels(name).set(0)
+        threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
+        self.scheduler.start()
 
     def _contact(self) -> None:
         """Ready once every cluster the apps go to has answered; each is

@@ -100,6 +100,12 @@ def test_the_daemon_serves_each_app_from_its_cluster(tmp_path: Path, repo: GitRe
         assert "env=staging" in html
         assert "never-shown" not in html + daemon.logs()
         assert "cluster gone not reachable yet" in daemon.logs()
+        # the cluster as a series of its own: the other series keep their labels
+        assert daemon.metric("gitops_agent_app_info", app="api", cluster="b") == 1
+        assert daemon.metric("gitops_agent_cluster_reachable", cluster="b") == 1
+        assert daemon.metric("gitops_agent_cluster_reachable", cluster="gone") == 0
+        assert daemon.metric("gitops_agent_app_drifted_objects", app="api") == 0
+        assert 'gitops_agent_app_drifted_objects{app="api"}' in daemon.get("/metrics")[1].decode()
     finally:
         code = daemon.stop()
     assert code == 0, daemon.logs()[-3000:]
