@@ -152,6 +152,14 @@ def test_each_app_lands_in_its_cluster_and_status_groups_them(clusters: Clusters
     assert listed.returncode == 0, listed.stderr
     assert {a["app"]: a["cluster"] for a in json.loads(listed.stdout)["apps"]} == APPS
 
+    document = agent("status", "-c", str(clusters.config), "-o", "markdown")
+    assert document.returncode == 0, document.stderr
+    assert "| Cluster | App | Sync |" in document.stdout
+    assert "| `b` | `api` | Synced | Healthy |" in document.stdout
+    assert re.search(
+        r"^Cluster: default: context .*; b: context .*; real: context .*$", document.stdout, re.M
+    )
+
     one = agent("status", "-c", str(clusters.config), "api")  # only b is connected to
     assert one.returncode == 0, one.stderr
     assert "cluster b:" in one.stderr and "cluster default" not in one.stderr and "real" not in one.stderr

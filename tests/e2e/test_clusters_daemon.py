@@ -98,6 +98,8 @@ def test_the_daemon_serves_each_app_from_its_cluster(tmp_path: Path, repo: GitRe
         assert html.index('id="cluster-default"') < html.index('id="app-web"') < html.index('id="cluster-b"')
         assert html.index('id="cluster-b"') < html.index('id="app-api"') < html.index('id="cluster-gone"')
         assert "env=staging" in html
+        status, app_page = daemon.get("/apps/api")
+        assert status == 200 and "<dt>Cluster</dt><dd>b</dd>" in app_page.decode()
         assert "never-shown" not in html + daemon.logs()
         assert "cluster gone not reachable yet" in daemon.logs()
         # the cluster as a series of its own: the other series keep their labels
