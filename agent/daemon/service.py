@@ -91,8 +91,9 @@ class Daemon:
         return found if found is not None else self.config.app(name)
 
     def clusters(self) -> list[str]:
-        """The clusters the apps go to, in the configuration's order."""
-        used = {a.cluster for a in self.scheduler.apps.values()}
+        """The clusters the apps go to, in the configuration's order
+        (``cluster:`` when there are no apps)."""
+        used = {a.cluster for a in self.scheduler.apps.values()} or {self.config.cluster.name}
         return [c.name for c in self.config.all_clusters() if c.name in used]
 
     def _answered(self, cluster: str) -> None:
@@ -153,7 +154,8 @@ class Daemon:
         asked until it does (with back-off), independently of the others."""
         delay = 0.5
         while not self._stop.is_set():
-            waiting = [c for c in self.clusters() if c not in self._reached]
+            with self._guard:
+                waiting = [c for c in self.clusters() if c not in self._reached]
             if not waiting:
                 return
             for name in waiting:

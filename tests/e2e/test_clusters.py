@@ -194,3 +194,37 @@ def test_a_cluster_that_does_not_answer_fails_only_its_apps(
         "jobs": ("real", "Synced"),
         "lost": ("gone", "Unknown"),
     }
+
+
+def test_the_global_cluster_options_choose_the_default_cluster_only(tmp_path: Path, repo: GitRepo) -> None:
+    """``--kubeconfig`` (and ``--context``, ``--cluster``) replace ``cluster:``,
+    the cluster named ``default``; the named clusters stay as written."""
+    _app_repo(repo)
+    engines = {n: EmulatedCluster(tmp_path / f"{n}.db", Options(time_factor=0.001)) for n in ("given", "b")}
+    servers = {n: EmulatorServer(e, tls=True).start() for n, e in engines.items()}
+    try:
+        kubeconfigs = {n: s.write_kubeconfig(tmp_path / f"{n}.kubeconfig") for n, s in servers.items()}
+        doc = {
+            "source": {"allowedSchemes": ["file"]},
+            "cluster": {"emulated": {"path": "written.db"}},
+            "clusters": [{"name": "b", "kubeconfig": {"path": str(kubeconfigs["b"])}}],
+            "apps": [
+                {"name": n, "repo": str(repo.path), "path": n, "destination": {"cluster": c}}
+                for n, c in (("web", "default"), ("api", "b"))
+            ],
+        }
+        config = tmp_path / "agent.yaml"
+        config.write_text(yaml.safe_dump(doc))
+        synced = agent("--kubeconfig", str(kubeconfigs["given"]), "sync", "-c", str(config))
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        found = {
+            n: {x["metadata"]["name"] for x in e.list("v1", "Namespace")} & set(APPS)
+            for n, e in engines.items()
+        }
+        assert found == {"given": {"web"}, "b": {"api"}}
+        assert not (tmp_path / "written.db").exists()  # the file's default cluster was never opened
+    finally:
+        for s in servers.values():
+            s.stop()
+        for e in engines.values():
+            e.close()
