@@ -1,5 +1,5 @@
 """What every command shares: the Typer app, the consoles, the options, one
-error line, and the session (configuration, apps, cluster).
+error line, and the session (configuration, apps, a reconcile context per cluster).
 
 Commands load their stage lazily (``--help`` stays fast): a module here
 imports only Typer, rich and the light parts of the agent.
