@@ -111,7 +111,18 @@ class Session:
 
     def where(self) -> str:
         """The clusters the apps go to, as the command's header named them."""
-        return "; ".join(f"{n}: {describe(self.config, n)}" for n in clusters_of(self.config, self.apps))
+        names = clusters_of(self.config, self.apps)
+        if names == ["default"]:
+            return describe(self.config)
+        return "; ".join(f"{n}: {described(self.config, n)}" for n in names)
+
+
+def described(cfg: AgentConfig, name: str) -> str:
+    """Which cluster ``name`` is, or why that cannot be said (its apps fail with it)."""
+    try:
+        return describe(cfg, name)
+    except AgentError as e:
+        return f"cannot be used: {e}"
 
 
 def clusters_of(cfg: AgentConfig, apps: Sequence[Application]) -> list[str]:
@@ -140,14 +151,16 @@ def session(
     try:
         selected = cfg.select(list(apps) if apps else None)
         names = clusters_of(cfg, selected)
-        for name in names:  # the header: which clusters (never a credential)
+        if len(names) == 1:  # the header says which cluster (never a credential)
             note(
                 f"cluster: {describe(cfg)}"
                 if names == ["default"]
-                else f"cluster {name}: {describe(cfg, name)}"
+                else f"cluster {names[0]}: {describe(cfg, names[0])}"
             )
-        if len(names) == 1:
             given[names[0]] = connect(cfg, name=names[0])
+        else:  # each connected when its first app needs it; one that cannot be fails its apps
+            for name in names:
+                note(f"cluster {name}: {described(cfg, name)}")
     except AgentError as e:
         fail_with(e)
     sharing = shared if shared is not None else ("once" if len(selected) > 1 else None)

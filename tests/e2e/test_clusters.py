@@ -196,6 +196,22 @@ def test_a_cluster_that_does_not_answer_fails_only_its_apps(
     }
 
 
+def test_a_cluster_whose_kubeconfig_is_missing_fails_only_its_apps(
+    tmp_path: Path, clusters: Clusters, repo: GitRepo
+) -> None:
+    missing = tmp_path / "no-such.kubeconfig"
+    kubeconfigs = {n: Path(tmp_path / f"{n}.kubeconfig") for n in ("default", "b")} | {"gone": missing}
+    config = _write(tmp_path, repo, kubeconfigs, {"web": "default", "api": "b", "lost": "gone"})
+    synced = agent("sync", "-c", str(config))
+    assert synced.returncode == 3, synced.stdout + synced.stderr  # a configuration error, before any change
+    assert f"cluster gone: cannot be used: {missing}" in synced.stderr
+    assert re.search(r"^✔ web: 2 created", synced.stdout, re.MULTILINE), synced.stdout
+    assert re.search(r"^✔ api: 2 created", synced.stdout, re.MULTILINE), synced.stdout
+    assert re.search(rf"^error: lost: .*{re.escape(str(missing))}", synced.stdout, re.MULTILINE), (
+        synced.stdout
+    )
+
+
 def test_the_global_cluster_options_choose_the_default_cluster_only(tmp_path: Path, repo: GitRepo) -> None:
     """``--kubeconfig`` (and ``--context``, ``--cluster``) replace ``cluster:``,
     the cluster named ``default``; the named clusters stay as written."""
