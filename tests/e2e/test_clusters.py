@@ -244,3 +244,24 @@ def test_the_global_cluster_options_choose_the_default_cluster_only(tmp_path: Pa
             s.stop()
         for e in engines.values():
             e.close()
+
+
+def test_config_validate_names_each_cluster(tmp_path: Path) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [{"name": "b", "kubeconfig": {"context": "staging"}}],
+                "apps": [
+                    {
+                        "name": "a",
+                        "repo": "https://git.example.invalid/r.git",
+                        "destination": {"cluster": "b"},
+                    }
+                ],
+            }
+        )
+    )
+    done = agent("config", "validate", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "valid (1 apps: a; clusters: default (emulated), b (kubeconfig))" in done.stdout
