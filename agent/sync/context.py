@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -60,6 +61,7 @@ class Context:
     source: GitSource
     renders: RenderCache = field(default_factory=RenderCache, repr=False)
     on: ClusterConfig | None = field(default=None, repr=False)
+    puller: Callable[[], ChartPuller] | None = field(default=None, repr=False)  # shared with other clusters
     _namespaces: set[str] = field(
         default_factory=set, init=False, repr=False
     )  # the records' namespace, once seen
@@ -82,17 +84,19 @@ class Context:
         on: ClusterConfig | None = None,
         source: GitSource | None = None,
         renders: RenderCache | None = None,
+        puller: Callable[[], ChartPuller] | None = None,
     ) -> Context:
         """``shared``: read the apps' objects and records through one shared
         view of the cluster (:func:`shared_view`): ``"once"`` lists each kind
         once for every app (a command over many apps), ``"follow"`` keeps
         it current with one watch per kind (the daemon).  ``source`` and
-        ``renders``: the git and render caches of another cluster's Context,
-        shared (a checkout and a render do not depend on the cluster)."""
+        ``renders`` and ``puller`` (charts from chart repositories): the
+        caches of other clusters' Contexts, shared (a checkout, a render and
+        a pulled chart do not depend on the cluster)."""
         if shared is not None:
             cluster = shared_view(cluster, follow=shared == "follow")
         source = source if source is not None else GitSource.from_config(config)
-        return cls(config, cluster, source, renders if renders is not None else RenderCache(), on)
+        return cls(config, cluster, source, renders if renders is not None else RenderCache(), on, puller)
 
     @property
     def settings(self) -> ClusterConfig:
@@ -106,7 +110,7 @@ class Context:
     def charts(self) -> ChartPuller:
         """Charts from chart repositories, cached under the state folder."""
         if self._charts is None:
-            self._charts = chart_puller(self.config)
+            self._charts = self.puller() if self.puller is not None else chart_puller(self.config)
         return self._charts
 
     def health_rules(

@@ -1,11 +1,11 @@
 """One reconcile Context per cluster, made when an app on it first needs it.
 
 Each cluster has its own connection, capabilities, shared view of its
-objects and its revision records (in its own state namespace); a checkout
-and a render do not depend on the cluster, so the git cache and the render
-cache are one for all of them.  As Argo CD keeps a cluster cache per
-destination cluster beside one repo-server, the agent keeps a
-:class:`~agent.sync.context.Context` per cluster beside one
+objects and its revision records (in its own state namespace); a checkout,
+a render and a pulled chart do not depend on the cluster, so the git cache,
+the render cache and the chart puller are one for all of them.  As Argo CD
+keeps a cluster cache per destination cluster beside one repo-server, the
+agent keeps a :class:`~agent.sync.context.Context` per cluster beside one
 :class:`~agent.source.GitSource`.
 
 A command connects only to the clusters its apps use; the daemon to each
@@ -22,7 +22,9 @@ from agent.cluster.base import ClusterClient
 from agent.cluster.view import ClusterView
 from agent.config import AgentConfig, Application, ClusterConfig
 from agent.source import GitSource
+from agent.source.charts import ChartPuller
 from agent.sync.context import Context, Sharing
+from agent.sync.render import chart_puller
 from agent.sync.rendercache import RenderCache
 
 Connector = Callable[[ClusterConfig], ClusterClient]
@@ -54,6 +56,8 @@ class Contexts:
         self._given = dict(given or {})
         self._made: dict[str, Context] = {}
         self._lock = threading.Lock()
+        self._charts: ChartPuller | None = None
+        self._charts_lock = threading.Lock()
 
     def get(self, name: str | None = None) -> Context:
         """The Context of the cluster ``name`` (default: ``cluster:``),
@@ -67,10 +71,24 @@ class Contexts:
             settings = self.config.cluster_named(name)
             client = self._given.get(name) or self._connect(settings)
             found = Context.create(
-                self.config, client, shared=self.shared, on=settings, source=self.source, renders=self.renders
+                self.config,
+                client,
+                shared=self.shared,
+                on=settings,
+                source=self.source,
+                renders=self.renders,
+                puller=self.charts,
             )
             self._made[name] = found
             return found
+
+    def charts(self) -> ChartPuller:
+        """One chart puller for every cluster (its cache of resolved versions,
+        its lock on the charts folder), made when a chart is first pulled."""
+        with self._charts_lock:
+            if self._charts is None:
+                self._charts = chart_puller(self.config)
+            return self._charts
 
     def of(self, app: Application) -> Context:
         """The Context of the cluster ``app`` goes to (``destination.cluster``)."""

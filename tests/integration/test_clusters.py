@@ -97,6 +97,7 @@ def test_each_app_lands_in_its_cluster_and_nowhere_else(tmp_path: Path, fleet_re
         assert len({id(c.cluster) for c in made.values()}) == 3  # a connection each
         assert len({id(c.source) for c in made.values()}) == 1  # one git cache
         assert len({id(c.renders) for c in made.values()}) == 1  # one render cache
+        assert len({id(c.charts()) for c in made.values()}) == 1  # one chart puller
         assert made["b"].settings.labels == {"env": "staging"}
     finally:
         contexts.close()
