@@ -69,7 +69,7 @@ def sync(
         results = each_app(
             s.apps,
             lambda a: reconcile(
-                s.context,
+                s.context_of(a),
                 with_timeout(a, timeout),
                 ref=revision,
                 prune=prune,
@@ -77,7 +77,7 @@ def sync(
                 dry_run=dry_run,
                 progress=shown[a.name],
             ),
-            s.context.source,
+            s.contexts.source,
         )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(sync_exit(results))
@@ -102,7 +102,7 @@ def rollback(
     from agent.sync.rollback import rollback_by_hand
 
     with session(config, [app_name]) as s:
-        result = rollback_by_hand(s.context, with_timeout(s.apps[0], timeout), to)
+        result = rollback_by_hand(s.context_of(s.apps[0]), with_timeout(s.apps[0], timeout), to)
     if output is Brief.json:
         sys.stdout.write(rollback_document(app_name, result))
     else:

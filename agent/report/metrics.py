@@ -80,6 +80,14 @@ class Metrics:
             registry=r,
         )
         self.queue = Gauge("gitops_agent_queue_length", "Apps waiting for a reconcile.", registry=r)
+        # the cluster of each app as a series of its own (Argo CD's argocd_app_info, kube-state-metrics'
+        # *_info): the other series keep their labels, and a query joins on app to group by cluster
+        self.app_info = Gauge(
+            "gitops_agent_app_info", "1 for each app, with its cluster.", ["app", "cluster"], registry=r
+        )
+        self.cluster_reachable = Gauge(
+            "gitops_agent_cluster_reachable", "1 once the cluster has answered.", ["cluster"], registry=r
+        )
 
     def app_status(self, app: str, sync: SyncStatus, health: HealthStatus, drifted: int) -> None:
         for s in SyncStatus:
