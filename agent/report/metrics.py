@@ -27,6 +27,7 @@ _DURATIONS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
 class Metrics:
+    # long: one declaration per series, read together as the list of what /metrics serves
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
