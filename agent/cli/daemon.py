@@ -28,7 +28,7 @@ def run(
         fail(f"--log-format {log_format!r}: expected text or json", ExitCode.USAGE)
     logs.setup(log_format or settings.log_format, settings.log_level)
     with session(cfg) as s:
-        code = serve(s.config, s.cluster)
+        code = serve(s.config, s.cluster, config)
     raise typer.Exit(code)
 
 

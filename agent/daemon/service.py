@@ -25,6 +25,7 @@ import signal
 import threading
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -34,13 +35,16 @@ from agent.cluster import ClusterClient
 from agent.cluster.view import ClusterView
 from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
+from agent.daemon.fleetwatch import ConfigWatch
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
+from agent.daemon.membership import FleetChange, Membership
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
 from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
+from agent.fleet import Fleet
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
@@ -63,6 +67,11 @@ class Daemon:
         self.notifier = Notifier(config.daemon.notifications)
         self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier)
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
+        clusters = [c.name for c in config.all_clusters()]
+        self.membership = Membership(
+            self.scheduler, self.metrics, lambda _app: self.ctx, self._serve, clusters
+        )
+        self.watch: ConfigWatch | None = None
         self._ready = threading.Event()
         self.started = now()
         self._stop = threading.Event()
@@ -74,6 +83,29 @@ class Daemon:
         if obs is not None and obs.revision is not None:
             self._ready.set()  # reading live objects worked: the cluster answers
         return result
+
+    # -- the fleet, changed while running ------------------------------------------------
+    def replace_fleet(self, fleet: Fleet) -> FleetChange:
+        """Serve ``fleet`` from now on: apps added, changed and removed
+        (:mod:`agent.daemon.membership`)."""
+        return self.membership.replace(fleet)
+
+    def _serve(self, apps: list[Application]) -> None:
+        """The apps the views and the webhook matcher see."""
+        self.config = self.config.model_copy(update={"apps": apps})
+
+    def follow(self, path: Path) -> None:
+        """Read ``path`` again whenever it changes (:mod:`agent.daemon.fleetwatch`)."""
+        self.watch = ConfigWatch(path, self.config, self._reconfigured, self.membership.config_problem)
+
+    def _reconfigured(self, config: AgentConfig) -> None:
+        self.config = self.config.model_copy(
+            update={"app_sets": config.app_sets, "sync_windows": config.sync_windows}
+        )
+        self.replace_fleet(Fleet.from_config(config))
+
+    def fleet_status(self) -> dict[str, Any]:
+        return self.membership.status()
 
     # -- what the HTTP app sees (DaemonView) ------------------------------------------
     @property
@@ -116,6 +148,8 @@ class Daemon:
         self.scheduler.start()
         for a in self.config.apps:
             self.metrics.app_status(a.name, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, 0)
+        if self.watch is not None:
+            self.watch.start()
 
     def _contact(self) -> None:
         """Ready after the first successful contact with the cluster."""
@@ -134,6 +168,8 @@ class Daemon:
     def stop(self, grace: float) -> bool:
         """Drain; True when every running reconcile finished in time."""
         self._stop.set()
+        if self.watch is not None:
+            self.watch.stop()
         running = self.scheduler.running()
         if running:
             log.info(
@@ -191,12 +227,15 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def run(config: AgentConfig, cluster: ClusterClient) -> int:
+def run(config: AgentConfig, cluster: ClusterClient, path: Path | None = None) -> int:
     """Serve until SIGTERM; 0 after a clean stop, 1 when reconciles were cut
     off (the process ends at once), 3 when the server could not listen.
-    The cluster stays open: its caller closes it."""
+    ``path``: the configuration file, followed while running.  The cluster
+    stays open: its caller closes it."""
     settings = config.daemon
     daemon = Daemon(config, cluster)
+    if path is not None:
+        daemon.follow(path)
     app = create_app(daemon)
     server = _Server(
         uvicorn.Config(

@@ -84,6 +84,7 @@ def page(d: DaemonView) -> str:
         apps=rows,
         counts=counts,
         ready=d.is_ready(),
+        problems=d.fleet_status()["problems"],
         started=d.started,
         version=__version__,
     )
