@@ -28,6 +28,7 @@ from typing import Any
 from agent.config import Application
 from agent.daemon.cascade import Cascade, cascade_delete
 from agent.daemon.logs import app_log
+from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import Outcome
 from agent.fleet import Fleet
@@ -135,15 +136,23 @@ class Membership:
                     self.scheduler.add(app)
                     log.info("joined the fleet", **app_log(app.name, stage="fleet"))
                 elif app.name in change.changed:
-                    fields = ", ".join(changed_fields(served[app.name], app))
-                    self.scheduler.update(app)
-                    log.info(
-                        "definition changed (%s): read at its next run",
-                        fields,
-                        **app_log(app.name, stage="fleet"),
-                    )
+                    self._update(served[app.name], app)
             self._problems = (*fleet.problems, *problems)
             return change
+
+    def _update(self, old: Application, app: Application) -> None:
+        """A changed definition: its next run reads it, and that run is
+        asked for now (as Argo CD refreshes an Application whose spec
+        changed), unless the queue is full: then it waits for its timer."""
+        fields = ", ".join(changed_fields(old, app))
+        self.scheduler.update(app)
+        try:
+            self.scheduler.request([app.name], Trigger.SCHEDULE)
+        except (QueueFull, Draining):
+            when = "at its next scheduled run"
+        else:
+            when = "now"
+        log.info("definition changed (%s): reconciled %s", fields, when, **app_log(app.name, stage="fleet"))
 
     def _reachable(
         self, fleet: Fleet, served: Mapping[str, Application]
