@@ -3,7 +3,9 @@
 Every few seconds the file is read and hashed (a file of a few kilobytes:
 cheaper than a dependency on inotify, and it works on every file system,
 a ConfigMap's symlink swap included, where mtime alone can stay the same).
-When its content changed it is loaded as at start
+When its content changed, and then held still for one more look (a file
+being written is never read half-way: a file cut after its first app would
+be valid, and remove the others), it is loaded as at start
 (:func:`agent.config.load_config`):
 
 - valid: the new apps (``apps:``, ``appSets:``, ``syncWindows:``) replace
@@ -12,7 +14,12 @@ When its content changed it is loaded as at start
   restart, and one warning names those settings (never their values);
 - invalid (or gone): the running fleet stays as it is (nothing is removed,
   nothing deleted), one error names the file and the field, and the status
-  API and page show it until a valid file is written.
+  API and page show it until a valid file is written;
+- valid but listing no apps and no AppSets while apps are served (an
+  emptied file, a mount gone blank): taken as a mistake, as ApplicationSet's
+  users asked of a generator that returns nothing (argo-cd#9227): the
+  running fleet is kept and the problem shown; a restart with that file
+  serves no apps.
 
 As Flux's and Argo CD's controllers pick up a changed object without a
 restart; the part of the configuration that shapes the process itself
@@ -81,6 +88,7 @@ class ConfigWatch:
         self.report = report
         self.interval = interval
         self._seen = self._digest()
+        self._settling = ""  # a new content seen once: applied if the next look sees it again
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,11 +115,14 @@ class ConfigWatch:
     def check(self) -> bool:
         """Look once; True when a new valid configuration was applied."""
         digest = self._digest()
-        if digest == self._seen:
+        if digest == self._seen or digest != self._settling:
+            self._settling = "" if digest == self._seen else digest  # changed: wait until it holds still
             return False
-        self._seen = digest
+        self._seen, self._settling = digest, ""
         try:
             new = load_config(self.path)
+            if not (new.apps or new.app_sets) and (self.running.apps or self.running.app_sets):
+                raise ConfigError(f"{self.path}: no apps and no appSets (the file emptied?)")
         except ConfigError as e:
             message = f"{e.message}; the running fleet is kept"
             log.error("configuration not applied: %s", message, extra={"stage": "config"})
