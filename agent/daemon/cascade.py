@@ -1,10 +1,13 @@
 """Cascade deletion: what an app that left the fleet owned, deleted.
 
 Only for an app whose last definition says ``cascadeDelete: true``; any
-other app that leaves is orphaned (its objects stay, marks and all), as
-Argo CD leaves an Application's resources without its
-``resources-finalizer.argocd.argoproj.io`` finalizer, and Flux a
-Kustomization with ``prune: false``.
+other app that leaves is orphaned (its objects stay, marks and all).  Argo
+CD deletes an Application's resources only when the Application carries the
+``resources-finalizer.argocd.argoproj.io`` finalizer (its "cascade" delete,
+argo-cd.readthedocs.io user-guide/app_deletion), and Flux a deleted
+Kustomization's objects only when its ``prune`` is on (``flux delete
+kustomization``); here the default is the safe one, and cascading is asked
+for by name.
 
 What is deleted is what the app's last revision record lists in its
 inventory, planned as a sync of an empty render would prune it (the
@@ -18,8 +21,8 @@ a failed cascade leaves the records that say what is still owned.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agent.config import Application, RetryPolicy
@@ -28,7 +31,7 @@ from agent.kube.errors import NotFound
 from agent.models import Action, ObjectKey
 from agent.sync.context import Context
 from agent.sync.delete import prune
-from agent.sync.plan import plan
+from agent.sync.plan import Step, plan
 from agent.sync.record import InventoryItem, record_name
 from agent.sync.retry import delete_once, with_retries
 
@@ -67,6 +70,18 @@ def _live(ctx: Context, item: InventoryItem, retry: RetryPolicy) -> Mapping[str,
     return with_retries(retry, get)
 
 
+def _guarded(steps: Sequence[Step]) -> list[Step]:
+    """The planner's steps, but a Namespace holding an object that is kept
+    is kept too (deleting it would delete what is kept)."""
+    holding = {s.key.namespace for s in steps if s.action is not Action.PRUNED}
+
+    def kept(s: Step) -> bool:
+        return s.action is Action.PRUNED and s.key.kind == "Namespace" and s.key.name in holding
+
+    why = "holds objects that are kept"
+    return [replace(s, action=Action.SKIPPED, reason=why) if kept(s) else s for s in steps]
+
+
 def cascade_delete(ctx: Context, app: Application) -> Cascade:
     """Delete what ``app`` owns by its last revision record, then its
     records.  Never raises for the cluster's answers: the result says."""
@@ -84,7 +99,7 @@ def cascade_delete(ctx: Context, app: Application) -> Cascade:
             found = _live(ctx, item, retry)
             if found is not None:
                 live[item.key] = found
-        steps = plan((), live, owned, owner=ctx.owner(app), prune=True, allow_empty=True).steps
+        steps = _guarded(plan((), live, owned, owner=ctx.owner(app), prune=True, allow_empty=True).steps)
         kept = tuple(f"{s.key} ({s.reason})" for s in steps if s.action is not Action.PRUNED)
         for step in steps:  # in the planner's order: the reverse of applying
             if step.action is Action.PRUNED:
