@@ -148,7 +148,10 @@ class Scheduler:
                 return
             retired = self._retired.pop(app.name, None)
             self.apps[app.name] = app
-            self.states[app.name] = retired[0] if retired is not None else AppState(app.name)
+            state = self.states[app.name] = retired[0] if retired is not None else AppState(app.name)
+            with state.lock:
+                if state.running and state.pending is None:  # one more run, right after, with this definition
+                    state.pending = Trigger.SCHEDULE
             if self._started and not self._draining:
                 self._add_job(app, 0.0)
         if retired is not None:

@@ -252,11 +252,10 @@ def test_an_app_back_before_its_removal_finished_never_overlaps(tmp_path: Path, 
     busy(s, probe)
     removed = threading.Event()
     s.remove("app-0", then=removed.set)
-    s.add(app("app-0", path="again"))
-    s.request(["app-0"], "webhook")  # waits for the run still going
+    s.add(app("app-0", path="again"))  # its first run waits for the run still going
     assert s.running() == ["app-0"]
     probe.release.set()
-    wait_for(lambda: len(probe.runs) == 3 and not s.running(), 30, "the run asked for meanwhile")
+    wait_for(lambda: len(probe.runs) == 3 and not s.running(), 30, "the run with the new definition")
     assert probe.max_per_app == 1
     assert not removed.is_set()  # taken back: no removal to finish
     assert probe.seen[-1].path == "again"
