@@ -1,6 +1,7 @@
-"""Cascade deletion of an app that left the fleet, in process: real git, the
-embedded emulated cluster, the real sync.  What the last record lists is
-deleted, under the planner's guards; the records go last."""
+"""Cascade deletion of an app that left the fleet: real git, the real sync,
+against the embedded emulated cluster and the real API server of the test
+suite.  What the last record lists is deleted, under the planner's guards;
+the records go last."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.cluster.base import ClusterClient
+from agent.cluster.kube import KubeCluster
 from agent.config import parse_config
 from agent.daemon.cascade import cascade_delete
 from agent.emulator import EmulatedCluster
 from agent.sync.context import Context
 from agent.sync.pipeline import reconcile
+from tests.support import apiserver
 from tests.support.repos import GitRepo
 
 OBJECTS = """\
@@ -41,14 +45,23 @@ data: {value: one}
 """
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[EmulatedCluster]:
+@pytest.fixture(params=["emulated", "kube-real"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterClient]:
+    if request.param == "kube-real":
+        server = request.getfixturevalue("real_server")
+        apiserver.reset(server.kubeconfig)
+        client = KubeCluster.from_kubeconfig(server.kubeconfig, discovery_cache=tmp_path / "discovery.json")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
     c = EmulatedCluster(tmp_path / "cluster.db")
     yield c
     c.close()
 
 
-def context(tmp_path: Path, cluster: EmulatedCluster) -> Context:
+def context(tmp_path: Path, cluster: ClusterClient) -> Context:
     repo = GitRepo(tmp_path / "repo")
     repo.write("shop/objects.yaml", OBJECTS)
     repo.commit("the shop")
@@ -68,12 +81,12 @@ def context(tmp_path: Path, cluster: EmulatedCluster) -> Context:
     return Context.create(parse_config(doc, "agent.yaml", tmp_path), cluster)
 
 
-def records(cluster: EmulatedCluster) -> int:
+def records(cluster: ClusterClient) -> int:
     return len(cluster.list("v1", "Secret", "gitops-agent", {"gitops-agent.io/record-of": "shop"}))
 
 
 def test_what_the_last_record_lists_is_deleted_under_the_prune_guards(
-    tmp_path: Path, cluster: EmulatedCluster
+    tmp_path: Path, cluster: ClusterClient
 ) -> None:
     ctx = context(tmp_path, cluster)
     app = ctx.config.app("shop")
@@ -97,7 +110,7 @@ def test_what_the_last_record_lists_is_deleted_under_the_prune_guards(
     assert "deleted 1 object(s) and 1 revision record(s); kept 2" in done.summary()
 
 
-def test_an_app_never_synced_has_nothing_to_delete(tmp_path: Path, cluster: EmulatedCluster) -> None:
+def test_an_app_never_synced_has_nothing_to_delete(tmp_path: Path, cluster: ClusterClient) -> None:
     ctx = context(tmp_path, cluster)
     done = cascade_delete(ctx, ctx.config.app("shop"))
     assert (done.deleted, done.records, done.error) == ((), 0, "")
