@@ -115,7 +115,8 @@ class Membership:
         return [*first, *self._problems]
 
     def status(self) -> dict[str, Any]:
-        return {"problems": self.problems(), "removed": list(self._removals)}
+        # copies: a cascade thread may be adding to an entry meanwhile
+        return {"problems": self.problems(), "removed": [dict(e) for e in list(self._removals)]}
 
     def config_problem(self, message: str) -> None:
         """``agent.yaml`` could not be taken ("" once it could)."""
