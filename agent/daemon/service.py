@@ -72,6 +72,7 @@ class Daemon:
             self.scheduler, self.metrics, lambda _app: self.ctx, self._serve, clusters
         )
         self.watch: ConfigWatch | None = None
+        self._swap = threading.Lock()  # one change of self.config at a time
         self._ready = threading.Event()
         self.started = now()
         self._stop = threading.Event()
@@ -92,16 +93,18 @@ class Daemon:
 
     def _serve(self, apps: list[Application]) -> None:
         """The apps the views and the webhook matcher see."""
-        self.config = self.config.model_copy(update={"apps": apps})
+        with self._swap:
+            self.config = self.config.model_copy(update={"apps": apps})
 
     def follow(self, path: Path) -> None:
         """Read ``path`` again whenever it changes (:mod:`agent.daemon.fleetwatch`)."""
         self.watch = ConfigWatch(path, self.config, self._reconfigured, self.membership.config_problem)
 
     def _reconfigured(self, config: AgentConfig) -> None:
-        self.config = self.config.model_copy(
-            update={"app_sets": config.app_sets, "sync_windows": config.sync_windows}
-        )
+        with self._swap:
+            self.config = self.config.model_copy(
+                update={"app_sets": config.app_sets, "sync_windows": config.sync_windows}
+            )
         self.replace_fleet(Fleet.from_config(config))
 
     def fleet_status(self) -> dict[str, Any]:
