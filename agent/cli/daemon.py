@@ -28,7 +28,7 @@ def run(
         fail(f"--log-format {log_format!r}: expected text or json", ExitCode.USAGE)
     logs.setup(log_format or settings.log_format, settings.log_level)
     with session(cfg, shared="follow") as s:  # one watch per kind and cluster, for all its apps
-        code = serve(s.config, s.contexts)
+        code = serve(s.config, s.contexts, config)  # the file is followed while running
     raise typer.Exit(code)
 
 

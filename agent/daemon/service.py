@@ -27,6 +27,7 @@ import signal
 import threading
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -34,14 +35,17 @@ import uvicorn
 from agent import __version__
 from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
+from agent.daemon.fleetwatch import ConfigWatch
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
+from agent.daemon.membership import FleetChange, Membership
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
 from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
 from agent.errors import AgentError
+from agent.fleet import Fleet
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
@@ -65,6 +69,10 @@ class Daemon:
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
         self._reached: set[str] = set()  # the clusters that answered
         self._guard = threading.Lock()
+        clusters = [c.name for c in config.all_clusters()]
+        self.membership = Membership(self.scheduler, self.metrics, self.contexts.of, self._serve, clusters)
+        self.watch: ConfigWatch | None = None
+        self._swap = threading.Lock()  # one change of self.config at a time
         self.started = now()
         self._stop = threading.Event()
 
@@ -100,6 +108,31 @@ class Daemon:
         with self._guard:
             self._reached.add(cluster)
         self.metrics.cluster_reachable.labels(cluster).set(1)
+
+    # -- the fleet, changed while running ------------------------------------------------
+    def replace_fleet(self, fleet: Fleet) -> FleetChange:
+        """Serve ``fleet`` from now on: apps added, changed and removed
+        (:mod:`agent.daemon.membership`)."""
+        return self.membership.replace(fleet)
+
+    def _serve(self, apps: list[Application]) -> None:
+        """The apps the views and the webhook matcher see."""
+        with self._swap:
+            self.config = self.config.model_copy(update={"apps": apps})
+
+    def follow(self, path: Path) -> None:
+        """Read ``path`` again whenever it changes (:mod:`agent.daemon.fleetwatch`)."""
+        self.watch = ConfigWatch(path, self.config, self._reconfigured, self.membership.config_problem)
+
+    def _reconfigured(self, config: AgentConfig) -> None:
+        with self._swap:
+            self.config = self.config.model_copy(
+                update={"app_sets": config.app_sets, "sync_windows": config.sync_windows}
+            )
+        self.replace_fleet(Fleet.from_config(config))
+
+    def fleet_status(self) -> dict[str, Any]:
+        return self.membership.status()
 
     # -- what the HTTP app sees (DaemonView) ------------------------------------------
     @property
@@ -148,6 +181,8 @@ class Daemon:
             self.metrics.cluster_reachable.labels(name).set(0)
         threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
         self.scheduler.start()
+        if self.watch is not None:
+            self.watch.start()
 
     def _contact(self) -> None:
         """Ready once every cluster the apps go to has answered; each is
@@ -175,6 +210,8 @@ class Daemon:
     def stop(self, grace: float) -> bool:
         """Drain; True when every running reconcile finished in time."""
         self._stop.set()
+        if self.watch is not None:
+            self.watch.stop()
         running = self.scheduler.running()
         if running:
             log.info(
@@ -231,12 +268,15 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def run(config: AgentConfig, contexts: Contexts) -> int:
+def run(config: AgentConfig, contexts: Contexts, path: Path | None = None) -> int:
     """Serve until SIGTERM; 0 after a clean stop, 1 when reconciles were cut
     off (the process ends at once), 3 when the server could not listen.
-    The clusters stay open: the caller of ``contexts`` closes them."""
+    ``path``: the configuration file, followed while running.  The clusters
+    stay open: the caller of ``contexts`` closes them."""
     settings = config.daemon
     daemon = Daemon(config, contexts)
+    if path is not None:
+        daemon.follow(path)
     app = create_app(daemon)
     server = _Server(
         uvicorn.Config(

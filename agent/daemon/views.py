@@ -101,6 +101,7 @@ def page(d: DaemonView) -> str:
         headed=len(groups) > 1 or any(g["name"] != d.config.cluster.name for g in groups),
         counts=counts,
         ready=d.is_ready(),
+        problems=d.fleet_status()["problems"],
         started=d.started,
         version=__version__,
     )
