@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.config.ha import HaSettings
 from agent.ha import shard
 from agent.ha.claims import AppClaims
 from agent.ha.elector import LeaseElector
@@ -46,6 +47,17 @@ class Settings:
     lease_seconds: int = 10
     renew_seconds: float = 2.0
     capacity: float = 1.0
+
+    @classmethod
+    def of(cls, ha: HaSettings, namespace: str) -> Settings:
+        """From ``daemon.ha`` and the state namespace (``cluster.stateNamespace``)."""
+        return cls(
+            namespace=namespace,
+            identity=ha.identity or default_identity(),
+            lease_seconds=ha.lease_seconds,
+            renew_seconds=ha.renew_seconds,
+            capacity=ha.capacity,
+        )
 
 
 class Replica:
