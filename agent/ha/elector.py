@@ -52,6 +52,10 @@ class Sightings:
             return True
         return self.clock.monotonic() - observed >= record.duration
 
+    def reset(self) -> None:
+        """Forget every sighting: each record counts as first seen at the next read."""
+        self._seen.clear()
+
     def keep(self, names: set[str]) -> None:
         """Forget the Leases that are gone."""
         for name in set(self._seen) - names:
@@ -75,7 +79,7 @@ class LeaseElector:
     ) -> None:
         if not 0 < renew_seconds < lease_seconds:
             raise ValueError(
-                f"renew every {renew_seconds} s must be shorter than the {lease_seconds} s lease"
+                f"renewSeconds ({renew_seconds:g}) must be shorter than leaseSeconds ({lease_seconds})"
             )
         self.store = store
         self.name = name

@@ -128,6 +128,8 @@ class Replica:
             self._lapsed = True
             return False
         try:
+            if self._lapsed:
+                self._look_again()
             self.roster.refresh()
             if self._lapsed:
                 self.claims.verify()
@@ -136,6 +138,14 @@ class Replica:
             log.debug("roster: %s", e)
         self.leader.try_acquire_or_renew()
         return self.active()
+
+    def _look_again(self) -> None:
+        """After a lapse, what was seen before says nothing about what happened
+        meanwhile: count every other Lease as first seen now, so a replica coming
+        back from an outage does not judge the others dead because it could not
+        watch them renew (they may have been cut off just as long)."""
+        for sightings in (self.roster.sightings, self.claims.sightings, self.leader.sightings):
+            sightings.reset()
 
     def settle(self, apps: Iterable[str], busy: Iterable[str] = ()) -> set[str]:
         """Claim the apps this replica should own, release those it should not
