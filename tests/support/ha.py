@@ -7,6 +7,7 @@ wall clock may be off by its own offset (a skewed node).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,3 +71,40 @@ def holders(owned: dict[str, set[str]]) -> dict[str, list[str]]:
         for app in apps:
             out.setdefault(app, []).append(identity)
     return out
+
+
+class Monitor:
+    """Samples every replica, two passes at a time, until stopped: a leader, or
+    an app, that two replicas hold in both passes of a pair is a violation
+    (one pass alone could straddle a handover; both passes cannot, since a
+    replica stops acting before the Lease it held may be taken)."""
+
+    def __init__(self, group: Iterable[Replica]) -> None:
+        self.group = list(group)
+        self.violations: list[str] = []
+        self.pairs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _pass(self) -> tuple[set[str], dict[str, set[str]]]:
+        leaders = {r.identity for r in self.group if r.is_leader()}
+        return leaders, {r.identity: r.owned() for r in self.group}
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            (l1, o1), (l2, o2) = self._pass(), self._pass()
+            self.pairs += 1
+            both = l1 & l2
+            if len(both) > 1:
+                self.violations.append(f"two leaders at once: {sorted(both)}")
+            kept = {identity: o1[identity] & o2[identity] for identity in o1}
+            for app, who in holders(kept).items():
+                if len(who) > 1:
+                    self.violations.append(f"{app} owned by {sorted(who)} at once")
+            self._stop.wait(0.01)
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join()
+        return self.violations
