@@ -92,6 +92,7 @@ class LeaseElector:
         self.sightings = Sightings(self.clock)
         self.observed = LeaseRecord()  # the last record read or written
         self._renewed_at: float | None = None  # monotonic start of the last successful renewal
+        self.continuous = False  # the last renewal came before the one before had run out
 
     @property
     def valid_seconds(self) -> float:
@@ -125,6 +126,8 @@ class LeaseElector:
             return False
         self.observed = written.record
         self.sightings.see(self.name, written.record)
+        previous = self._renewed_at
+        self.continuous = previous is not None and started - previous < self.valid_seconds
         self._renewed_at = started
         return True
 

@@ -124,9 +124,11 @@ class Replica:
     def tick(self) -> bool:
         """Renew the member Lease, read the roster, try for leadership; True while active."""
         self.ticks += 1
-        if not self.member.try_acquire_or_renew() and not self.member.held():
+        if not self.member.try_acquire_or_renew():
+            self._lapsed = self._lapsed or not self.member.held()
+            return self.member.held()
+        if not self.member.continuous:  # it ran out before this renewal (cut off, or stalled)
             self._lapsed = True
-            return False
         try:
             if self._lapsed:
                 self._look_again()

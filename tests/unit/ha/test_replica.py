@@ -123,3 +123,24 @@ def test_after_an_outage_each_replica_keeps_its_apps(cluster: EmulatedCluster) -
     assert rounds[0] == before  # the first round back already owns what it owned
     assert all(after == before for after in rounds)
     assert [r.claims.taken for r in group] == taken  # no claim was taken from another
+
+
+def test_a_stalled_replica_reads_its_claims_again_before_acting(cluster: EmulatedCluster) -> None:
+    """A replica that stood still (a long pause, not an error) past its renew
+    deadline renews without error when it wakes: it must still not trust the
+    claims it remembers, since the others took them meanwhile."""
+    clock = FakeClock()
+    group = replicas(cluster, ["r1", "r2"], clock)
+    for _ in range(4):
+        clock.advance(2)
+        before = round_of(group, APPS)
+    stalled, other = group
+    assert before["r1"] and before["r2"]
+    for _ in range(12):  # 12 s: only r2 runs
+        clock.advance(1)
+        after = round_of([other], APPS)
+    assert after["r2"] == set(APPS)  # r1's apps were taken
+    assert stalled.tick()  # r1 wakes: its member Lease renews fine
+    assert stalled.owned() == set() and not any(stalled.owns(app) for app in APPS)
+    owned = round_of(group, APPS)
+    assert not owned["r1"] & owned["r2"]
