@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agent.config.ha import HaSettings
@@ -165,13 +165,18 @@ class Replica:
         return self.owned()
 
     # -- running -------------------------------------------------------------------------------
-    def start(self, apps: Iterable[str] | None = None) -> Replica:
-        """Tick (and settle ``apps``, when given) every ``renew`` seconds on a thread."""
-        names = list(apps) if apps is not None else None
+    def start(self, apps: Iterable[str] | Callable[[], Iterable[str]] | None = None) -> Replica:
+        """Tick every ``renew`` seconds on a thread, and settle ``apps`` when given:
+        a list, or a function returning the app set as it is now (it changes)."""
+        fixed = None if apps is None or callable(apps) else list(apps)
+
+        def current() -> Iterable[str] | None:
+            return apps() if callable(apps) else fixed
 
         def loop() -> None:
             while not self._stop.is_set():
                 try:
+                    names = current()
                     if self.tick() and names is not None:
                         self.settle(names)
                 except Exception:  # a bug must not end the renewals silently

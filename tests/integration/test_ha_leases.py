@@ -14,7 +14,7 @@ import pytest
 
 from agent.cluster.kube import KubeCluster
 from agent.emulator import EmulatedCluster, EmulatorServer
-from agent.ha import LEADER_LEASE, LeaseStore, Replica, Settings, SystemClock, assign
+from agent.ha import LEADER_LEASE, LeaseStore, Replica, Settings, SystemClock, assign, claim_lease
 from tests.support.ha import Monitor, holders
 from tests.support.relay import Relay, relay_for
 from tests.support.waits import poll
@@ -126,3 +126,22 @@ def test_no_leader_while_the_server_is_unreachable_and_they_resume(
     assert [r.claims.taken for r in group] == taken  # none taken from another
     assert monitor.stop() == []
     assert sorted(holders({k: set(v) for k, v in after.items()})) == APPS
+
+
+def test_the_app_set_may_change_while_they_run(group: list[Replica], kubeconfig: Path) -> None:
+    current = [APPS[:6]]
+    pair = group[:2]
+    for r in pair:
+        r.start(lambda: current[0])
+
+    def owned_once(expected: list[str]) -> bool:
+        found = holders({r.identity: r.owned() for r in pair})
+        return sorted(found) == expected and all(len(h) == 1 for h in found.values())
+
+    assert poll(lambda: owned_once(APPS[:6]), WAIT)
+    current[0] = [*APPS[1:6], "app-new"]  # app-00 removed, app-new added
+    assert poll(lambda: owned_once(current[0]), WAIT), {r.identity: r.owned() for r in pair}
+    check = KubeCluster.from_kubeconfig(kubeconfig)
+    released = poll(lambda: "holderIdentity" not in lease_spec(check, claim_lease("app-00")), WAIT)
+    assert released and lease_spec(check, claim_lease("app-00"))["leaseDurationSeconds"] == 1
+    check.close()
