@@ -60,16 +60,17 @@ def main(argv: list[str]) -> int:
 class Replicas:
     """Replica processes over one kubeconfig, and the last state each printed."""
 
-    def __init__(self, kubeconfig: Path, app_count: int) -> None:
+    def __init__(self, kubeconfig: Path, app_count: int, lease: int = 2, renew: float = 0.5) -> None:
         self.kubeconfig = kubeconfig
         self.app_count = app_count
+        self.durations = ["--lease", str(lease), "--renew", str(renew)]
         self.procs: dict[str, subprocess.Popen[str]] = {}
         self.state: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def start(self, identity: str, offset: float = 0.0) -> None:
         command = [sys.executable, "-m", "tests.support.ha_replica", str(self.kubeconfig), identity]
-        command += ["--apps", str(self.app_count), "--offset", str(offset)]
+        command += ["--apps", str(self.app_count), "--offset", str(offset), *self.durations]
         proc = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
