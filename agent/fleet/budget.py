@@ -68,9 +68,8 @@ def judge(
     ``previous`` apps."""
     kept = tuple(previous.values())
     if generated is None:
-        return Verdict(
-            kept, problem=f"appset {name}: {failure}; its {len(kept)} apps are kept", remember=False
-        )
+        problem = f"{failure}; nothing removed, its {len(kept)} apps are kept"
+        return Verdict(kept, problem=problem, remember=False)
     if not generated and not budget.allow_empty:
         if not previous:
             return Verdict((), problem=f"appset {name}: the generators returned no apps", remember=False)

@@ -211,7 +211,10 @@ def _render(value: Any, params: Params, field: str, problem: Callable[[str, str]
         return value
     try:
         with limits.budget(limits.DEFAULT_LIMITS):
-            return _environment().from_string(value).render(params)
+            env = _environment()
+            # compiled under a name, so the names the template spells out are shown in its errors
+            code = env.compile(value, name=f"appset:{field}")
+            return env.template_class.from_code(env, code, env.make_globals(None)).render(params)
     except jinja2.TemplateSyntaxError as e:
         raise problem(field, f"line {e.lineno}: {e.message}") from None
     except jinja2.UndefinedError as e:
