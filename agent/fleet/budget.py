@@ -51,7 +51,7 @@ class Verdict:
     remember: bool = True  # the apps are the AppSet's new "last time"
 
 
-def _names(names: Sequence[str]) -> str:
+def names_of(names: Sequence[str]) -> str:
     shown = ", ".join(names[:SHOWN])
     return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
@@ -87,7 +87,7 @@ def judge(
         share = len(removed) * 100 // len(previous)
         problem = (
             f"appset {name}: would remove {len(removed)} of its {len(previous)} apps ({share}%, more than "
-            f"deletionBudget.maxPercent {budget.max_percent}%); nothing removed: {_names(removed)}"
+            f"deletionBudget.maxPercent {budget.max_percent}%); nothing removed: {names_of(removed)}"
         )
         return Verdict((*generated, *(previous[n] for n in removed)), problem=problem)
     return Verdict(tuple(generated), tuple(removed))
@@ -143,12 +143,12 @@ class AppSetState:
             live = with_retries(self.retry, lambda: self.cluster.get("v1", "ConfigMap", name, self.namespace))
             if live is not None and (live.get("data") or {}).get("apps") == body:
                 return
-            self._namespace()
+            self.names_ofpace()
             with_retries(self.retry, lambda: self.cluster.apply(obj, force=True))
         except ClusterError as e:
             raise ConfigError(f"appset {app_set}: cannot keep the apps it made: {e}") from None
 
-    def _namespace(self) -> None:
+    def names_ofpace(self) -> None:
         if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
             return
         ns = {

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.config import Application
-from agent.errors import AgentError
+from agent.errors import AgentError, ConfigError
 from agent.fleet import Fleet, FleetApp, Origin
-from agent.fleet.budget import AppSetState, judge
+from agent.fleet.budget import AppSetState, judge, names_of
 from agent.fleet.documents import DeclaredAppSet, Definitions, inline_app_sets, read_definitions
 from agent.fleet.generators import Generating, GeneratorFailed, generate
 from agent.sync.context import Context
@@ -50,6 +50,7 @@ class _Pass:
     sets: dict[str, str] = field(default_factory=dict)  # AppSet name -> where it is written
     problems: list[str] = field(default_factory=list)
     failed_parents: bool = False
+    unread: list[str] = field(default_factory=list)  # apps that declared nothing before and cannot be read
 
     def add(self, app: Application, origin: Origin, where: str) -> FleetApp | None:
         known = {c.name for c in self.ctx.config.all_clusters()}
@@ -131,6 +132,9 @@ class _Pass:
             before = self.previous.apps if self.previous else ()
             kept = [f for f in before if f.origin == Origin("app", parent.name)]
             self.failed_parents = True
+            if not kept and not isinstance(read, ConfigError):  # its sync says why; one line for all
+                self.unread.append(parent.name)
+                return []
             self.problems.append(
                 f"app {parent.name}: cannot read the apps it declares ({read}); {len(kept)} kept as they were"
             )
@@ -177,6 +181,11 @@ def resolve(
         for f in previous.apps:
             if f.origin.kind == "appset" and f.origin.parent not in run.sets and f.app.name not in run.where:
                 run.add(f.app, f.origin, f"appset {f.origin.parent}")
+    if run.unread:
+        run.problems.append(
+            f"{len(run.unread)} apps could not be rendered to read the apps they may declare "
+            f"(their syncs say why): {names_of(run.unread)}"
+        )
     return Fleet(tuple(run.apps), tuple(run.problems))
 
 

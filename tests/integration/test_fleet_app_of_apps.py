@@ -127,7 +127,10 @@ def test_a_parent_that_cannot_be_read_keeps_what_it_declared(
     assert problem.endswith("1 kept as they were")
     # without a previous fleet (a one-shot command), the problem is said and nothing is invented
     alone = resolve(ctx)
-    assert [f.app.name for f in alone.apps] == ["root", "platform"] and alone.problems
+    assert [f.app.name for f in alone.apps] == ["root", "platform"]
+    assert alone.problems == (
+        "1 apps could not be rendered to read the apps they may declare (their syncs say why): platform",
+    )
 
 
 def test_a_document_with_a_bad_field_names_it(
