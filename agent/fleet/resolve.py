@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.config import Application
+from agent.config import AgentConfig, Application
 from agent.errors import AgentError, ConfigError
 from agent.fleet import Fleet, FleetApp, Origin
 from agent.fleet.budget import AppSetState, judge, names_of
 from agent.fleet.documents import DeclaredAppSet, Definitions, inline_app_sets, read_definitions
 from agent.fleet.generators import Generating, GeneratorFailed, generate
 from agent.sync.context import Context
+from agent.sync.contexts import Contexts
 from agent.sync.fetch import fetch
 from agent.sync.fleet import each_app
 from agent.sync.pipeline import render_fetched
@@ -41,7 +42,7 @@ MAX_DEPTH = 5  # levels of apps declared by apps below agent.yaml
 
 @dataclass
 class _Pass:
-    ctx: Context
+    ctx: Contexts | Context
     previous: Fleet | None
     remember: bool
     max_depth: int = MAX_DEPTH
@@ -52,8 +53,16 @@ class _Pass:
     failed_parents: bool = False
     unread: list[str] = field(default_factory=list)  # apps that declared nothing before and cannot be read
 
+    @property
+    def config(self) -> AgentConfig:
+        return self.ctx.config
+
+    def of(self, app: Application) -> Context:
+        """The Context of the cluster ``app`` goes to (its records say whether it is installed)."""
+        return self.ctx.of(app) if isinstance(self.ctx, Contexts) else self.ctx
+
     def add(self, app: Application, origin: Origin, where: str) -> FleetApp | None:
-        known = {c.name for c in self.ctx.config.all_clusters()}
+        known = {c.name for c in self.config.all_clusters()}
         if app.cluster not in known:
             self.problems.append(
                 f"{where}: destination.cluster {app.cluster!r} is not configured; app refused"
@@ -88,7 +97,7 @@ class _Pass:
             previous, state = self._previous_of(name), None
         try:
             generated: list[Application] | None = generate(
-                Generating(self._checkout, self.ctx.config.all_clusters(), declared)
+                Generating(self._checkout, self.config.all_clusters(), declared)
             )
             failure = ""
         except (GeneratorFailed, AgentError) as e:
@@ -112,7 +121,7 @@ class _Pass:
         return {f.app.name: f.app for f in self.previous.apps if f.origin == Origin("appset", app_set)}
 
     def _checkout(self, repo: str, revision: str) -> Path:
-        location = self.ctx.config.repo_location(Application.model_construct(repo=repo))
+        location = self.config.repo_location(Application.model_construct(repo=repo))
         return self.ctx.source.checkout(location, revision).root
 
     # -- parents -------------------------------------------------------------------
@@ -120,7 +129,8 @@ class _Pass:
         """What one app's render declares, or why it cannot be read (apps of a
         level are read side by side: nothing here changes the pass)."""
         try:
-            return read_definitions(definitions_of(render_fetched(self.ctx, app, fetch(self.ctx, app))), app)
+            ctx = self.of(app)
+            return read_definitions(definitions_of(render_fetched(ctx, app, fetch(ctx, app))), app)
         except AgentError as e:
             return e
 
@@ -154,16 +164,24 @@ class _Pass:
 
 
 def resolve(
-    ctx: Context, *, previous: Fleet | None = None, remember: bool = True, max_depth: int = MAX_DEPTH
+    ctx: Contexts | Context,
+    *,
+    previous: Fleet | None = None,
+    remember: bool = True,
+    max_depth: int = MAX_DEPTH,
 ) -> Fleet:
     """The fleet ``ctx.config`` declares, at the current commits of its apps.
+    ``ctx``: the Contexts of the configuration's clusters (each app is read
+    as its own cluster's sync reads it; the AppSets' memory is kept in the
+    ``default`` cluster), or one Context for all.
 
     ``previous``: the fleet the caller had (the daemon's), whose apps a
     parent that cannot be read keeps.  ``remember``: keep each AppSet's
     apps in the cluster for its deletion budget (off for commands that only
     read)."""
     run = _Pass(ctx, previous, remember, max_depth)
-    state = AppSetState(ctx.cluster, ctx.config.cluster.state_namespace)
+    home = ctx.get() if isinstance(ctx, Contexts) else ctx
+    state = AppSetState(home.cluster, home.settings.state_namespace)
     level = [a for a in (run.add(app, Origin(), "agent.yaml") for app in ctx.config.apps) if a is not None]
     for declared in inline_app_sets(ctx.config.app_sets):
         level.extend(run.app_set(declared, state))
