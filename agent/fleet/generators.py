@@ -28,9 +28,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Application, ClusterConfig
 from agent.config.fleet import AppTemplate, Generator
@@ -39,6 +37,9 @@ from agent.fleet.documents import DeclaredAppSet, application
 from agent.render import limits
 from agent.render.documents import load_documents
 from agent.render.paths import read_text, walk_files
+
+if TYPE_CHECKING:
+    import jinja2
 
 Params = dict[str, Any]
 Checkout = Callable[[str, str], Path]  # (repository, revision) -> the checkout's root
@@ -209,6 +210,8 @@ def _render(value: Any, params: Params, field: str, problem: Callable[[str, str]
         return [_render(v, params, f"{field}[{i}]", problem) for i, v in enumerate(value)]
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return value
+    import jinja2  # noqa: PLC0415 - loaded by the first template (commands over plain YAML never need it)
+
     try:
         with limits.budget(limits.DEFAULT_LIMITS):
             env = _environment()
