@@ -44,7 +44,7 @@ def apps(
     repository, appset NAME for a generated app) and labels; the problems
     (a parent that cannot be rendered, a generator that failed, a deletion
     budget that held) after them.  Exit 3 when there are problems."""
-    with session(config, None, fleet=True, selector=selector) as s:
+    with session(config, None, fleet=True, selector=selector, report=True) as s:
         fleet = s.fleet
         shown = s.apps
     if fleet is None:  # the session always resolves without names
