@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.emulator import EmulatedCluster
+from tests.support import apiserver
 from tests.support.commands import agent
 from tests.support.repos import GitRepo, write_config
 
@@ -122,3 +123,37 @@ def test_problems_are_listed_after_the_apps(fleet: tuple[str, Path], tmp_path: P
         in done.stdout
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_fleet_synced_into_the_real_api_server(tmp_path: Path, real: apiserver.RealServer) -> None:
+    """The real server serves no gitops-agent.io kinds: a document sent to it
+    would fail the sync. The AppSet's memory is a ConfigMap it stores."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("fleet/apps.yaml", APPS)
+    repo.write("apps/web/cm.yaml", configmap("web"))
+    repo.write("apps/api/cm.yaml", configmap("api"))
+    repo.commit("a fleet")
+    config = write_config(
+        tmp_path / "agent.yaml",
+        f"""
+        cluster: {{kubeconfig: {{path: {real.kubeconfig}}}}}
+        stateDir: {tmp_path / "state"}
+        source: {{allowedSchemes: [file]}}
+        apps:
+          - {{name: root, repo: {repo.path}, path: fleet, namespace: default}}
+        """,
+    )
+    done = agent("sync", "-c", str(config), "-o", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    synced = {a["app"]: a for a in json.loads(done.stdout)["apps"]}
+    assert sorted(synced) == ["data-api", "root", "search-api", "web"]
+    for name, namespace in (("web", "web"), ("api", "data"), ("api", "search")):
+        assert apiserver.kubectl_json(real, "get", "configmap", name, "-n", namespace)["data"]["app"] in (
+            "web",
+            "api",
+        )
+    state = apiserver.kubectl_json(
+        real, "get", "configmap", "gitops-agent.appset.teams", "-n", "gitops-agent"
+    )
+    kept = json.loads(state["data"]["apps"])
+    assert sorted(a["name"] for a in kept) == ["data-api", "search-api"]
