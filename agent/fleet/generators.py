@@ -17,6 +17,9 @@ parameters are named as Argo names them:
   cluster whose labels include ``selector``;
 * ``matrix``: every pair of the two generators' sets, merged.
 
+(Argo CD's generators: https://argo-cd.readthedocs.io/en/stable/operator-manual/applicationset/Generators/;
+its git generators' ``path`` parameters are the ones above.)
+
 A generator that cannot read its repository raises
 :class:`GeneratorFailed`; what that means for the apps it made before is
 :mod:`agent.fleet.budget`'s to decide (nothing is removed).

@@ -201,8 +201,8 @@ def resolve(
                 run.add(f.app, f.origin, f"appset {f.origin.parent}")
     if run.unread:
         run.problems.append(
-            f"{len(run.unread)} apps could not be rendered to read the apps they may declare "
-            f"(their syncs say why): {names_of(run.unread)}"
+            f"not rendered, so the apps they may declare are unknown (their syncs say why): "
+            f"{names_of(run.unread)} ({len(run.unread)} in all)"
         )
     return Fleet(tuple(run.apps), tuple(run.problems))
 

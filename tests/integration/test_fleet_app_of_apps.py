@@ -129,7 +129,7 @@ def test_a_parent_that_cannot_be_read_keeps_what_it_declared(
     alone = resolve(ctx)
     assert [f.app.name for f in alone.apps] == ["root", "platform"]
     assert alone.problems == (
-        "1 apps could not be rendered to read the apps they may declare (their syncs say why): platform",
+        "not rendered, so the apps they may declare are unknown (their syncs say why): platform (1 in all)",
     )
 
 

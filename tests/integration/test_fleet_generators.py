@@ -97,7 +97,8 @@ def test_folders_added_and_removed_within_and_over_the_budget(
     assert sorted(fleet.names()) == expected
     problem, unread = fleet.problems
     # the kept apps' folders are gone: their syncs fail and say why, and the fleet notes it once
-    assert unread.startswith("30 apps could not be rendered to read the apps they may declare")
+    assert unread.startswith("not rendered, so the apps they may declare are unknown")
+    assert unread.endswith("(30 in all)")
     assert problem.startswith(
         "appset mono: would remove 30 of its 46 apps (65%, more than deletionBudget.maxPercent 50%); "
         "nothing removed: app-05, app-06"
@@ -121,7 +122,7 @@ def test_a_repository_that_disappears_deletes_nothing(
     fleet = resolve(fresh)
     assert sorted(fleet.names()) == before
     problem, unread = fleet.problems
-    assert unread.startswith(f"{FOLDERS - 1} apps could not be rendered")  # their repository is gone
+    assert unread.endswith(f"({FOLDERS - 1} in all)")  # their repository is gone
     assert problem.startswith("appSets[0] (mono): ")
     assert problem.endswith(f"nothing removed, its {FOLDERS - 1} apps are kept")
 
