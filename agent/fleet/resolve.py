@@ -65,7 +65,8 @@ class _Pass:
         known = {c.name for c in self.config.all_clusters()}
         if app.cluster not in known:
             self.problems.append(
-                f"{where}: destination.cluster {app.cluster!r} is not configured; app refused"
+                f"{where}: app {app.name!r}: destination.cluster {app.cluster!r} is not configured; "
+                "app refused"
             )
             return None
         if app.name in self.where:
