@@ -13,12 +13,15 @@ The reason goes to the fleet's problems (``gitops-agent apps``, the status
 page, the daemon's log).  What "last time" was is kept in the cluster, so a
 restarted agent and every replica judge alike: a ConfigMap per AppSet in
 the state namespace, labelled as the agent's (``managed-by``), holding the
-last definition of each app (a kept app is kept as it was defined).
+last definition of each app as gzipped JSON (a kept app is kept as it was
+defined; a thousand apps fit well within a ConfigMap's 1 MiB).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.retry import create_once, with_retries
 
 APPSET_LABEL = "gitops-agent.io/appset"
+KEY = "apps.json.gz"  # the apps' last definitions, gzipped JSON
 SHOWN = 5  # app names listed in a message
 
 
@@ -114,20 +118,23 @@ class AppSetState:
         if found is None:
             return {}
         try:
-            data = json.loads((found.get("data") or {}).get("apps", "[]"))
+            blob = (found.get("binaryData") or {}).get(KEY, "")
+            data = json.loads(gzip.decompress(base64.b64decode(blob))) if blob else []
             apps = [Application.model_validate(d) for d in data]
-        except (ValueError, TypeError, ValidationError) as e:
+        except (ValueError, TypeError, OSError, ValidationError) as e:
             where = f"{self.namespace}/{state_name(app_set)}"
             raise ConfigError(f"appset {app_set}: ConfigMap {where} is unreadable: {e}") from None
         return {a.name: a for a in apps}
 
     def save(self, app_set: str, apps: Sequence[Application]) -> None:
         """Remember ``apps`` as the AppSet's last (unchanged: no write)."""
-        body = json.dumps(
+        text = json.dumps(
             [a.model_dump(mode="json", by_alias=True, exclude_defaults=True) for a in apps],
             sort_keys=True,
             separators=(",", ":"),
         )
+        # gzipped as the revision records are (a thousand apps' definitions, a ConfigMap's 1 MiB)
+        body = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
         name = state_name(app_set)
         obj = {
             "apiVersion": "v1",
@@ -137,11 +144,11 @@ class AppSetState:
                 "namespace": self.namespace,
                 "labels": {MANAGED_BY_LABEL: MANAGED_BY, APPSET_LABEL: app_set},
             },
-            "data": {"apps": body},
+            "binaryData": {KEY: body},
         }
         try:
             live = with_retries(self.retry, lambda: self.cluster.get("v1", "ConfigMap", name, self.namespace))
-            if live is not None and (live.get("data") or {}).get("apps") == body:
+            if live is not None and (live.get("binaryData") or {}).get(KEY) == body:
                 return
             self.names_ofpace()
             with_retries(self.retry, lambda: self.cluster.apply(obj, force=True))

@@ -4,6 +4,8 @@ selected by labels, and synced by the name only Git declares."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from pathlib import Path
 
@@ -155,5 +157,5 @@ def test_a_fleet_synced_into_the_real_api_server(tmp_path: Path, real: apiserver
     state = apiserver.kubectl_json(
         real, "get", "configmap", "gitops-agent.appset.teams", "-n", "gitops-agent"
     )
-    kept = json.loads(state["data"]["apps"])
+    kept = json.loads(gzip.decompress(base64.b64decode(state["binaryData"]["apps.json.gz"])))
     assert sorted(a["name"] for a in kept) == ["data-api", "search-api"]
