@@ -66,7 +66,9 @@ def sync(  # noqa: PLR0913 - a command's options are its parameters
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
-    with session(config, apps, fleet=True, selector=selector, remember=True) as s, watching as progress:
+    # the AppSets' memory is written by a sync that changes the cluster, never by a dry run
+    chosen = session(config, apps, fleet=True, selector=selector, remember=not dry_run)
+    with chosen as s, watching as progress:
         shown = {a.name: progress.for_app(a.name) for a in s.apps}
         results = each_app(
             s.apps,

@@ -159,3 +159,20 @@ def test_a_fleet_synced_into_the_real_api_server(tmp_path: Path, real: apiserver
     )
     kept = json.loads(gzip.decompress(base64.b64decode(state["binaryData"]["apps.json.gz"])))
     assert sorted(a["name"] for a in kept) == ["data-api", "search-api"]
+
+
+def test_a_dry_run_keeps_no_appset_memory(fleet: tuple[str, Path]) -> None:
+    config, db = fleet
+    done = agent("sync", "-c", config, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    cluster = EmulatedCluster(db)
+    try:
+        assert cluster.get("v1", "ConfigMap", "gitops-agent.appset.teams", "gitops-agent") is None
+    finally:
+        cluster.close()
+    assert agent("sync", "-c", config, "-l", "team=search").returncode == 0
+    cluster = EmulatedCluster(db)
+    try:
+        assert cluster.get("v1", "ConfigMap", "gitops-agent.appset.teams", "gitops-agent") is not None
+    finally:
+        cluster.close()
