@@ -45,6 +45,7 @@ class _Pass:
     ctx: Contexts | Context
     previous: Fleet | None
     remember: bool
+    declared: AgentConfig
     max_depth: int = MAX_DEPTH
     apps: list[FleetApp] = field(default_factory=list)
     where: dict[str, str] = field(default_factory=dict)  # app name -> what defined it
@@ -55,7 +56,7 @@ class _Pass:
 
     @property
     def config(self) -> AgentConfig:
-        return self.ctx.config
+        return self.declared
 
     def of(self, app: Application) -> Context:
         """The Context of the cluster ``app`` goes to (its records say whether it is installed)."""
@@ -170,6 +171,7 @@ def resolve(
     previous: Fleet | None = None,
     remember: bool = True,
     max_depth: int = MAX_DEPTH,
+    config: AgentConfig | None = None,
 ) -> Fleet:
     """The fleet ``ctx.config`` declares, at the current commits of its apps.
     ``ctx``: the Contexts of the configuration's clusters (each app is read
@@ -179,13 +181,15 @@ def resolve(
     ``previous``: the fleet the caller had (the daemon's), whose apps a
     parent that cannot be read keeps.  ``remember``: keep each AppSet's
     apps in the cluster for its deletion budget (off for commands that only
-    read)."""
-    run = _Pass(ctx, previous, remember, max_depth)
+    read).  ``config``: the configuration whose apps and AppSets are read
+    (default: ``ctx.config``; the daemon's file, read again, has newer ones)."""
+    declared = config if config is not None else ctx.config
+    run = _Pass(ctx, previous, remember, declared, max_depth)
     home = ctx.get() if isinstance(ctx, Contexts) else ctx
     state = AppSetState(home.cluster, home.settings.state_namespace)
-    level = [a for a in (run.add(app, Origin(), "agent.yaml") for app in ctx.config.apps) if a is not None]
-    for declared in inline_app_sets(ctx.config.app_sets):
-        level.extend(run.app_set(declared, state))
+    level = [a for a in (run.add(app, Origin(), "agent.yaml") for app in declared.apps) if a is not None]
+    for app_set in inline_app_sets(declared.app_sets):
+        level.extend(run.app_set(app_set, state))
     depth = 0
     while level:
         depth += 1
