@@ -24,7 +24,7 @@ from agent.cli.base import (
     with_timeout,
     write,
 )
-from agent.exits import rollback_exit, sync_exit
+from agent.exits import ExitCode, rollback_exit, sync_exit, worst
 
 
 class Brief(StrEnum):
@@ -34,7 +34,7 @@ class Brief(StrEnum):
     json = "json"
 
 
-def sync(
+def sync(  # noqa: PLR0913 - typer makes each option a parameter
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
     *,
@@ -50,6 +50,9 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Send every change with dryRun=All: checked, not made.")
     ] = False,
+    ignore_suspend: Annotated[
+        bool, typer.Option("--ignore-suspend", help="Sync suspended apps too (they stay suspended).")
+    ] = False,
     output: OutputOption = Output.text,
     timeout: TimeoutOption = None,
 ) -> None:
@@ -57,16 +60,22 @@ def sync(
 
     Waits for each wave and the app to be healthy (healthTimeoutSeconds, or
     --timeout) and rolls back a change that fails, where the app allows it.
+    Apps go in dependency order (dependsOn); an app whose dependency failed
+    is not synced.  A suspended app, or one outside its sync windows, is
+    refused (exit 1) unless --ignore-suspend, or a window with manualSync.
     """
+    from agent.fleet.ordered import in_order, refusals
     from agent.report import print_sync, sync_document, sync_progress
-    from agent.sync.fleet import each_app
     from agent.sync.pipeline import reconcile
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
     with session(config, apps) as s, watching as progress:
         shown = {a.name: progress.for_app(a.name) for a in s.apps}
-        results = each_app(
+        refused = {} if dry_run else refusals(s.config, s.cluster, s.apps, ignore_suspend=ignore_suspend)
+        for message in refused.values():
+            err.print(f"[bold red]error:[/] {message}", markup=True)
+        results = in_order(
             s.apps,
             lambda a: reconcile(
                 s.context,
@@ -78,9 +87,10 @@ def sync(
                 progress=shown[a.name],
             ),
             s.context.source,
+            refused,
         )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
-    raise typer.Exit(sync_exit(results))
+    raise typer.Exit(worst([sync_exit(results), *(ExitCode.DRIFT for _ in refused)]))
 
 
 def rollback(

@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -34,6 +34,7 @@ from agent.cluster import ClusterClient
 from agent.cluster.view import ClusterView
 from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
+from agent.daemon.gates import Gates
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
 from agent.daemon.reconciler import Reconciler
@@ -41,6 +42,7 @@ from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
 from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
+from agent.fleet.suspend import Suspensions
 from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
@@ -61,11 +63,19 @@ class Daemon:
         self.ctx = Context.create(config, cluster, shared="follow")  # one watch per kind for all apps
         self.ctx.source.on_checkout = self.metrics.git_fetch_seconds.observe
         self.notifier = Notifier(config.daemon.notifications)
-        self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier)
+        self.gates = Gates(config, self._apps, self.snapshot, self._suspensions)
+        self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier, self.gates)
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
+        self.scheduler.after_run = lambda name, result: self.gates.after_run(name, result, self.request)
         self._ready = threading.Event()
         self.started = now()
         self._stop = threading.Event()
+
+    def _apps(self) -> Iterable[Application]:
+        return self.scheduler.apps.values()
+
+    def _suspensions(self, app: Application) -> Suspensions:
+        return Suspensions(self.ctx.cluster, self.config.cluster.state_namespace)
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
         with self.ctx.source.round(state.round_since):  # one ls-remote per repository per round

@@ -1,0 +1,89 @@
+"""The one-shot ``sync`` of several apps, in dependency order, and what
+keeps an app from a sync asked for by hand.
+
+Apps go in waves (:func:`agent.fleet.graph.waves`), each wave on the bounded
+pool of :func:`agent.sync.fleet.each_app`; an app whose dependency failed,
+was refused or was itself skipped is not synced: its result is a failure
+naming the dependency and why (Flux holds a Kustomization whose dependency
+is not ready the same way).  A suspended app is refused unless the command
+is told to ignore the suspension; an app outside its sync windows is refused
+unless an open window lets manual syncs through (Argo CD's ``manualSync``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from agent.cluster.base import ClusterClient
+from agent.config import AgentConfig, Application
+from agent.fleet.graph import waves
+from agent.fleet.suspend import Suspensions
+from agent.fleet.windows import closed
+from agent.results import Failure, Reason, Stage, SyncResult
+from agent.source import GitSource
+from agent.sync.fleet import each_app
+
+
+def refusals(
+    config: AgentConfig,
+    cluster: ClusterClient,
+    apps: Sequence[Application],
+    *,
+    ignore_suspend: bool = False,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Each app a sync by hand must leave alone, with the message saying why
+    and what would let it through."""
+    moment = now or datetime.now(UTC)
+    store = Suspensions(cluster, config.cluster.state_namespace)
+    out: dict[str, str] = {}
+    for app in apps:
+        suspension = None if ignore_suspend else store.of(app)
+        if suspension is not None:
+            out[app.name] = (
+                f"{app.name} is suspended: {suspension.message}; pass --ignore-suspend to sync it anyway"
+            )
+            continue
+        window = closed(app, config.sync_windows, moment, manual=True)
+        if window is not None:
+            let = "only a window with manualSync: true lets a sync by hand through"
+            out[app.name] = f"{app.name}: {window.message}; {let}"
+    return out
+
+
+def _skipped(app: Application, dep: str, why: str) -> SyncResult:
+    message = f"not synced: it depends on {dep}, which {why}"
+    return SyncResult(app.name, None, failure=Failure(Stage.PLAN, message, Reason.PLAN_REFUSED))
+
+
+def in_order(
+    apps: Sequence[Application],
+    work: Callable[[Application], SyncResult],
+    source: GitSource | None = None,
+    refused: Mapping[str, str] | None = None,
+) -> list[SyncResult]:
+    """``work`` for each app not ``refused``, wave after wave; results in
+    the apps' order (none for a refused app)."""
+    unready: dict[str, str] = {name: "was refused" for name in refused or {}}
+    results: dict[str, SyncResult] = {}
+    for wave in waves(apps):
+        runnable = []
+        for app in wave:
+            if app.name in unready:
+                continue
+            blocker = next((d for d in app.depends_on if d in unready), None)
+            if blocker is None:
+                runnable.append(app)
+                continue
+            results[app.name] = _skipped(app, blocker, unready[blocker])
+            unready[app.name] = f"was not synced ({blocker} {unready[blocker]})"
+        for app, result in zip(runnable, each_app(runnable, work, source), strict=True):
+            results[app.name] = result
+            if not result.ok:
+                why = str(result.failure) if result.failure is not None else f"is held: {result.held}"
+                unready[app.name] = f"failed ({why})" if result.failure is not None else why
+    return [results[a.name] for a in apps if a.name in results]
+
+
+__all__ = ["in_order", "refusals"]
