@@ -41,9 +41,7 @@ def refusals(
     for app in apps:
         suspension = None if ignore_suspend else store.of(app)
         if suspension is not None:
-            out[app.name] = (
-                f"{app.name} is suspended: {suspension.message}; pass --ignore-suspend to sync it anyway"
-            )
+            out[app.name] = f"{app.name}: {suspension.message}; pass --ignore-suspend to sync it anyway"
             continue
         window = closed(app, config.sync_windows, moment, manual=True)
         if window is not None:
