@@ -71,12 +71,13 @@ def status(
     -o markdown and -o html are documents (each app's objects and their
     health in a collapsed section)."""
     from agent.cluster import describe
+    from agent.fleet.ordered import gated
     from agent.report import print_status
     from agent.report.listings import status_output
     from agent.sync.status import status as app_status
 
     with session(config, apps) as s:
-        statuses = [app_status(s.context, a) for a in s.apps]
+        statuses = gated(s.config, s.cluster, s.apps, [app_status(s.context, a) for a in s.apps])
         where = describe(s.config)
     if output in (Listing.text, Listing.wide):
         print_status(statuses, out, wide=output is Listing.wide)

@@ -13,14 +13,16 @@ unless an open window lets manual syncs through (Argo CD's ``manualSync``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from agent.cluster.base import ClusterClient
 from agent.config import AgentConfig, Application
 from agent.fleet.graph import waves
 from agent.fleet.suspend import Suspensions
-from agent.fleet.windows import closed
-from agent.results import Failure, Reason, Stage, SyncResult
+from agent.fleet.windows import Closed, closed
+from agent.models import HealthStatus, SyncStatus
+from agent.results import AppStatus, Failure, Reason, Stage, SyncResult
 from agent.source import GitSource
 from agent.sync.fleet import each_app
 
@@ -48,6 +50,47 @@ def refusals(
             let = "only a window with manualSync: true lets a sync by hand through"
             out[app.name] = f"{app.name}: {window.message}; {let}"
     return out
+
+
+def gated(
+    config: AgentConfig,
+    cluster: ClusterClient,
+    apps: Sequence[Application],
+    statuses: Sequence[AppStatus],
+    now: datetime | None = None,
+) -> list[AppStatus]:
+    """``status``'s view of the daemon's gates: a suspended app says so; an
+    app out of sync says which dependency (among those read) it waits for,
+    or which window defers its sync."""
+    moment = now or datetime.now(UTC)
+    store = Suspensions(cluster, config.cluster.state_namespace)
+    found = {s.app: s for s in statuses}
+    out = []
+    for app, status in zip(apps, statuses, strict=True):
+        why = _gate(app, status, found, store, closed(app, config.sync_windows, moment))
+        out.append(status if why is None else replace(status, message=why))
+    return out
+
+
+def _gate(
+    app: Application,
+    status: AppStatus,
+    found: Mapping[str, AppStatus],
+    store: Suspensions,
+    window: Closed | None,
+) -> str | None:
+    suspension = store.of(app)
+    if suspension is not None:
+        return suspension.message
+    if status.sync_status is SyncStatus.SYNCED or status.failure is not None:
+        return None
+    for dep in app.depends_on:
+        other = found.get(dep)
+        if other is not None and other.health is not HealthStatus.HEALTHY:
+            return f"Waiting for {dep}: {other.health.label}"
+        if other is not None and other.sync_status is not SyncStatus.SYNCED:
+            return f"Waiting for {dep}: {other.sync_status}"
+    return None if window is None else window.message
 
 
 def _skipped(app: Application, dep: str, why: str) -> SyncResult:
@@ -84,4 +127,4 @@ def in_order(
     return [results[a.name] for a in apps if a.name in results]
 
 
-__all__ = ["in_order", "refusals"]
+__all__ = ["gated", "in_order", "refusals"]

@@ -6,6 +6,7 @@ emulated cluster's SQLite file shared by the daemon and the commands."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -164,6 +165,8 @@ def test_a_suspended_app_is_not_reconciled_until_resumed(
     assert web["message"].startswith("Suspended (gitops-agent suspend since ")
     assert live(tmp_path) == "one"  # the new commit was not applied
     assert "suspended" in d.get("/")[1].decode()
+    shown = cli(config, "status", "web")
+    assert "Suspended (gitops-agent suspend since " in shown.stdout, shown.stdout
 
     refused = cli(config, "sync", "web")
     assert refused.returncode == 1
@@ -212,6 +215,10 @@ def test_sync_goes_in_dependency_order_and_skips_the_dependents_of_a_failed_app(
     assert done.returncode == 6, done.stderr  # db failed after changes began
     assert "web: Plan failed: not synced: it depends on db, which failed (Health failed: " in done.stdout
     assert live(tmp_path) is None
+    shown = cli(config, "status", "-o", "json")
+    assert shown.returncode == 1
+    web_status = next(a for a in json.loads(shown.stdout)["apps"] if a["app"] == "web")
+    assert web_status["message"] == "Waiting for db: Degraded"
 
 
 def test_a_dependency_cycle_is_refused_at_load_time_naming_it(tmp_path: Path) -> None:
