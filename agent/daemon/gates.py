@@ -21,6 +21,7 @@ by waiting on another app's lock while holding one's own.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -69,6 +70,8 @@ class Gates:
         self.snapshot = snapshot
         self.suspensions = suspensions
         self.clock = clock
+        self._guard = threading.Lock()
+        self._timers: dict[str, threading.Timer] = {}  # deferred apps' runs at their window's end
 
     def suspended(self, app: Application) -> str | None:
         """The message of the app's suspension, or None.  ClusterError when
@@ -90,6 +93,8 @@ class Gates:
     def after_run(self, name: str, result: RunResult, request: Requester) -> None:
         """A run of ``name`` ended: the apps waiting for it (or deciding
         whether to, right now) are asked to run again."""
+        if result.outcome == Outcome.DEFERRED:
+            self._when_open(name, request)
         if result.outcome in GATED:
             return  # nothing changed in the cluster for its dependents
         woken = []
@@ -103,6 +108,30 @@ class Gates:
         if woken:
             with contextlib.suppress(QueueFull, Draining):  # their next poll looks again
                 request(woken, Trigger.SCHEDULE, None)
+
+    def _when_open(self, name: str, request: Requester) -> None:
+        """A deferred app runs again when its window lets it, when that
+        comes before its next poll."""
+        app = next((a for a in self.apps() if a.name == name), None)
+        shut = None if app is None else self.window(app)
+        if app is None or shut is None or shut.until is None:
+            return
+        delay = (shut.until - self.clock()).total_seconds() + 1.0
+        if delay >= app.interval_seconds:
+            return  # the next poll comes first
+        with self._guard:
+            old = self._timers.pop(name, None)
+            if old is not None:
+                old.cancel()
+            timer = threading.Timer(delay, self._request_quietly, args=(request, name))
+            timer.daemon = True
+            self._timers[name] = timer
+        timer.start()
+
+    @staticmethod
+    def _request_quietly(request: Requester, name: str) -> None:
+        with contextlib.suppress(QueueFull, Draining, KeyError):  # gone, or shutting down: nothing to do
+            request([name], Trigger.SCHEDULE, None)
 
 
 __all__ = ["Gates", "readiness"]

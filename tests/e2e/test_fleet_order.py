@@ -171,6 +171,9 @@ def test_a_suspended_app_is_not_reconciled_until_resumed(
     refused = cli(config, "sync", "web")
     assert refused.returncode == 1
     assert "web: Suspended" in refused.stderr and "--ignore-suspend" in refused.stderr
+    auth = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    status, body = d.post("/api/v1/apps/web/sync", b"{}", auth)
+    assert status == 409 and json.loads(body)["outcome"] == "suspended", body
     assert live(tmp_path) == "one"
 
     done = cli(config, "resume", "web")

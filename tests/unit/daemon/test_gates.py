@@ -3,8 +3,9 @@ which dependents a finished run wakes, a window at an injected time."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.config import AgentConfig, Application
@@ -84,3 +85,28 @@ def test_the_window_is_decided_at_the_injected_time() -> None:
     found = gates.window(_app("web"))
     assert found is not None and found.until == datetime(2026, 5, 5, tzinfo=UTC)
     assert gates.window(_app("db")) is None
+
+
+def test_a_deferred_app_runs_again_when_its_window_closes_before_its_next_poll() -> None:
+    night = {"kind": "deny", "schedule": "0 22 * * *", "duration": "2h"}
+    closing = datetime(2026, 5, 5, tzinfo=UTC) - timedelta(milliseconds=100)
+    apps = [_app("web", intervalSeconds=600), _app("api", intervalSeconds=1)]
+    cfg = AgentConfig.model_validate(
+        {"apps": [a.model_dump(by_alias=True) for a in apps], "syncWindows": [night]}
+    )
+    gates = Gates(cfg, lambda: apps, {}.get, lambda _app: None, lambda: closing)  # type: ignore[arg-type]
+    asked: list[list[str]] = []
+    done = threading.Event()
+
+    def request(names: Sequence[str], _trigger: Trigger, _manual: object) -> list[Any]:
+        asked.append(list(names))
+        done.set()
+        return []
+
+    gates.after_run("api", _run(Outcome.DEFERRED), request)  # polled every second: no timer
+    gates.after_run("web", _run(Outcome.DEFERRED), request)
+    assert done.wait(30)
+    assert asked == [["web"]]
+    done.clear()
+    assert not done.wait(2.5)  # and api, polled each second anyway, was given no run of its own
+    assert asked == [["web"]]
