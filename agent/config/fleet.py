@@ -81,6 +81,16 @@ class SyncWindow(ConfigModel):
             raise ValueError(f"{v!r} is not a cron schedule (five fields: minute hour day month weekday)")
         return v
 
+    @model_validator(mode="after")
+    def _cron(self) -> SyncWindow:
+        from agent.config.cron import cron_trigger  # noqa: PLC0415 - APScheduler only where windows exist
+
+        try:
+            cron_trigger(self.schedule, self.time_zone)
+        except ValueError as e:
+            raise ValueError(f"schedule {self.schedule!r}: {e}") from None
+        return self
+
     @field_validator("duration")
     @classmethod
     def _duration(cls, v: str) -> str:

@@ -22,70 +22,21 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
 
 from agent.config import Application, SyncWindow
+from agent.config.cron import cron_trigger
 from agent.errors import ConfigError
 
-_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _STEPS = 1000  # fire times looked at to chain overlapping openings (a window every minute for 16 h)
 
 
-def _day(token: str) -> int:
-    text = token.strip().lower()
-    if text[:3] in _DAYS and len(text) == 3:
-        return _DAYS.index(text)
-    value = int(text)
-    if not 0 <= value <= 7:
-        raise ValueError(f"day of the week {token!r} is not 0-7")
-    return value
-
-
-def _weekdays(field: str) -> str:
-    """Cron's day-of-week field (0 or 7 = Sunday, names, ranges, steps) as
-    day names, which APScheduler reads without numbering them."""
-    days: set[int] = set()
-    for part in field.split(","):
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if base in ("*", "?"):
-            lo, hi = 0, 6
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            lo, hi = _day(first), _day(last)
-        else:
-            lo = _day(base)
-            hi = 6 if step_text else lo
-        if step < 1 or hi < lo:
-            raise ValueError(f"day of the week {part!r} is not a range cron knows")
-        days.update(n % 7 for n in range(lo, hi + 1, step))
-    return "*" if len(days) == 7 else ",".join(_DAYS[n] for n in sorted(days))
-
-
-@lru_cache(maxsize=256)
 def trigger(schedule: str, time_zone: str) -> CronTrigger:
     """The window's schedule as a CronTrigger; ConfigError naming it when
-    cron would not read it."""
-    text = _MACROS.get(schedule.strip(), schedule)
-    fields = text.split()
+    cron would not read it (``agent.yaml``'s windows were checked when read)."""
     try:
-        if len(fields) != 5:
-            raise ValueError("five fields are needed: minute hour day month weekday")
-        minute, hour, day, month, weekday = (f.replace("?", "*") for f in fields)
-        return CronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), timezone=time_zone
-        )
+        return cron_trigger(schedule, time_zone)
     except ValueError as e:
         raise ConfigError(f"sync window schedule {schedule!r}: {e}") from None
 

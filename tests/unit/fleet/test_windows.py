@@ -5,11 +5,12 @@ daylight saving time."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.config import Application, SyncWindow
+from agent.config import Application, SyncWindow, parse_config
 from agent.errors import ConfigError
 from agent.fleet.windows import closed, next_opening, open_until, selects, trigger
 
@@ -115,5 +116,14 @@ def test_agent_wide_windows_select_apps_by_name_labels_and_cluster() -> None:
 def test_a_schedule_cron_cannot_read_is_named() -> None:
     with pytest.raises(ConfigError, match=r"sync window schedule '0 25 \* \* \*'"):
         trigger("0 25 * * *", "UTC")
-    with pytest.raises(ConfigError, match="day of the week"):
+    with pytest.raises(ConfigError, match="day of the week '9' is not 0-7"):
         trigger("0 0 * * 9", "UTC")
+    with pytest.raises(ConfigError, match="day of the week 'x' is not 0-7 or a name"):
+        trigger("0 0 * * x", "UTC")
+
+
+def test_agent_yaml_refuses_a_schedule_cron_cannot_read_when_read() -> None:
+    data = {"syncWindows": [{"kind": "deny", "schedule": "0 25 * * *", "duration": "1h"}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "agent.yaml", Path("."))
+    assert str(caught.value).startswith("agent.yaml: syncWindows[0]: schedule '0 25 * * *': ")
