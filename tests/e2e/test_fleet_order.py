@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from agent.emulator import EmulatedCluster
+from tests.support import apiserver
 from tests.support.daemon import (
     API_TOKEN,
     GH_SECRET,
@@ -29,7 +30,7 @@ from tests.support.daemon import (
     start,
 )
 from tests.support.git_servers import SmartHttp, Upstream
-from tests.support.repos import GIT_ENV
+from tests.support.repos import GIT_ENV, GitRepo
 from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -235,3 +236,33 @@ def test_a_dependency_cycle_is_refused_at_load_time_naming_it(tmp_path: Path) ->
         done = cli(config, *command)
         assert done.returncode == 3
         assert done.stderr.strip() == f"error: {config}: apps: dependsOn forms a cycle: a -> b -> a"
+
+
+def test_a_suspension_is_kept_in_a_real_cluster_and_refuses_a_sync_until_resumed(
+    tmp_path: Path, real: apiserver.RealServer
+) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write(
+        "app/settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n"
+    )
+    repo.commit("one")
+    web = {"name": "web", "repo": str(repo.path), "path": "app", "syncPolicy": {"waitForHealth": False}}
+    doc = {"cluster": {"kubeconfig": {"path": str(real.kubeconfig)}}, "source": {"allowedSchemes": ["file"]}}
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump({**doc, "apps": [web]}))
+
+    done = cli(config, "suspend", "web")
+    assert done.returncode == 0 and done.stdout.strip() == "web: suspended", done.stderr
+    kept = apiserver.kubectl_json(real, "get", "configmap", "gitops-agent.suspend.web", "-n", "gitops-agent")
+    assert kept["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "gitops-agent"
+    assert kept["data"]["app"] == "web"
+    refused = cli(config, "sync", "web")
+    assert refused.returncode == 1 and "web: Suspended" in refused.stderr, refused.stderr
+    names = apiserver.kubectl_json(real, "get", "configmaps", "-n", "default")["items"]
+    assert "settings" not in [c["metadata"]["name"] for c in names]
+
+    assert cli(config, "resume", "web").stdout.strip() == "web: resumed"
+    assert cli(config, "resume", "web").stdout.strip() == "web: was not suspended"
+    synced = cli(config, "sync", "web")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert apiserver.kubectl_json(real, "get", "configmap", "settings", "-n", "default")["data"] == {"a": "1"}
