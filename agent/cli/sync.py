@@ -64,9 +64,10 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
     is not synced.  A suspended app, or one outside its sync windows, is
     refused (exit 1) unless --ignore-suspend, or a window with manualSync.
     """
-    from agent.fleet.ordered import in_order, refusals
+    from agent.fleet.ordered import in_order, refusals, unready_outside
     from agent.report import print_sync, sync_document, sync_progress
     from agent.sync.pipeline import reconcile
+    from agent.sync.status import status as app_status
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
@@ -88,6 +89,7 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
             ),
             s.context.source,
             refused,
+            unready_outside(s.config, s.apps, lambda a: app_status(s.context, a)),
         )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(worst([sync_exit(results), *(ExitCode.DRIFT for _ in refused)]))

@@ -52,6 +52,26 @@ def refusals(
     return out
 
 
+def unready_outside(
+    config: AgentConfig, apps: Sequence[Application], read: Callable[[Application], AppStatus]
+) -> dict[str, str]:
+    """The dependencies of ``apps`` that are not among them and are not
+    Synced and Healthy now (``read``: their status), each with why: a sync
+    of some apps of a fleet waits for the others as the daemon does."""
+    chosen = {a.name for a in apps}
+    out: dict[str, str] = {}
+    for name in dict.fromkeys(d for a in apps for d in a.depends_on if d not in chosen):
+        dep = next((a for a in config.apps if a.name == name), None)
+        if dep is None:
+            continue  # declared elsewhere (Git): the fleet's own check names it
+        status = read(dep)
+        if status.health is not HealthStatus.HEALTHY:
+            out[name] = f"is {status.health.label}"
+        elif status.sync_status is not SyncStatus.SYNCED:
+            out[name] = f"is {status.sync_status}"
+    return out
+
+
 def gated(
     config: AgentConfig,
     cluster: ClusterClient,
@@ -103,10 +123,12 @@ def in_order(
     work: Callable[[Application], SyncResult],
     source: GitSource | None = None,
     refused: Mapping[str, str] | None = None,
+    unready_deps: Mapping[str, str] | None = None,
 ) -> list[SyncResult]:
     """``work`` for each app not ``refused``, wave after wave; results in
-    the apps' order (none for a refused app)."""
-    unready: dict[str, str] = {name: "was refused" for name in refused or {}}
+    the apps' order (none for a refused app).  ``unready_deps``: apps not
+    synced here whose dependents are skipped (name: why)."""
+    unready: dict[str, str] = {**(unready_deps or {}), **{name: "was refused" for name in refused or {}}}
     results: dict[str, SyncResult] = {}
     for wave in waves(apps):
         runnable = []
@@ -127,4 +149,4 @@ def in_order(
     return [results[a.name] for a in apps if a.name in results]
 
 
-__all__ = ["gated", "in_order", "refusals"]
+__all__ = ["gated", "in_order", "refusals", "unready_outside"]

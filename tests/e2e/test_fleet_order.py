@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -222,7 +223,14 @@ def test_sync_goes_in_dependency_order_and_skips_the_dependents_of_a_failed_app(
     shown = cli(config, "status", "-o", "json")
     assert shown.returncode == 1
     web_status = next(a for a in json.loads(shown.stdout)["apps"] if a["app"] == "web")
-    assert web_status["message"] == "Waiting for db: Degraded"
+    # the stuck rollout reads Degraded, or Progressing again while a new process's controllers start
+    assert re.fullmatch("Waiting for db: (Degraded|Progressing)", web_status["message"]), web_status
+    alone = cli(config, "sync", "web")  # its dependency is read even when not synced with it
+    assert alone.returncode == 3
+    assert re.search(
+        "web: Plan failed: not synced: it depends on db, which is (Degraded|Progressing)", alone.stdout
+    )
+    assert live(tmp_path) is None
 
 
 def test_a_dependency_cycle_is_refused_at_load_time_naming_it(tmp_path: Path) -> None:
