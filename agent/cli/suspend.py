@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from agent.fleet.suspend import Suspensions
 
 NamesArgument = Annotated[
-    list[str], typer.Argument(metavar="APP...", help="The apps.", autocompletion=complete_apps)
+    list[str], typer.Argument(metavar="APP", help="The apps.", autocompletion=complete_apps)
 ]
 
 
