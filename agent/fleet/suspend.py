@@ -3,7 +3,11 @@
 ``gitops-agent suspend APP`` writes a ConfigMap ``gitops-agent.suspend.<app>``
 in the cluster's state namespace (beside the revision records, labelled as
 the agent's), and ``resume`` deletes it: every replica of the agent reads
-the same answer, and a restart forgets nothing.  ``suspend: true`` in the
+the same answer, and a restart forgets nothing.  The ConfigMap carries the
+label of the app's records (``gitops-agent.io/record-of``) beside its own,
+so the daemon's shared view of the cluster answers "is it suspended?" from
+memory: one list and watch of these ConfigMaps for all apps, no request per
+poll.  ``suspend: true`` in the
 app's definition suspends it from Git (Flux's ``spec.suspend``); resuming
 then means changing the definition.
 """
@@ -15,10 +19,9 @@ from dataclasses import dataclass
 
 from agent.cluster.base import ClusterClient
 from agent.config import Application, RetryPolicy
-from agent.errors import ConfigError
-from agent.kube.errors import AlreadyExists, ClusterError, ClusterUnavailable, NotFound
+from agent.kube.errors import AlreadyExists, NotFound
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
-from agent.sync.record import now
+from agent.sync.record import RECORD_OF_LABEL, now
 from agent.sync.retry import create_once, delete_once, with_retries
 
 SUSPEND_OF_LABEL = "gitops-agent.io/suspend-of"
@@ -51,16 +54,18 @@ class Suspensions:
         self.retry = retry or RetryPolicy(attempts=3, max_total_backoff_seconds=10)
 
     def get(self, app: str) -> Suspension | None:
+        selector = {RECORD_OF_LABEL: app, SUSPEND_OF_LABEL: app}
         try:
             found = with_retries(
-                self.retry,
-                lambda: self.cluster.get("v1", "ConfigMap", suspension_name(app), self.namespace),
+                self.retry, lambda: self.cluster.list("v1", "ConfigMap", self.namespace, selector)
             )
         except NotFound:
             return None
-        if found is None:
+        name = suspension_name(app)
+        kept = next((o for o in found if (o.get("metadata") or {}).get("name") == name), None)
+        if kept is None:
             return None
-        return Suspension(app, str((found.get("data") or {}).get("since", "")))
+        return Suspension(app, str((kept.get("data") or {}).get("since", "")))
 
     def of(self, app: Application) -> Suspension | None:
         """The app's suspension: its definition's, else the cluster's."""
@@ -77,7 +82,7 @@ class Suspensions:
             "metadata": {
                 "name": suspension_name(app),
                 "namespace": self.namespace,
-                "labels": {MANAGED_BY_LABEL: MANAGED_BY, SUSPEND_OF_LABEL: app},
+                "labels": {MANAGED_BY_LABEL: MANAGED_BY, RECORD_OF_LABEL: app, SUSPEND_OF_LABEL: app},
             },
             "data": {"app": app, "since": now()},
         }
@@ -109,12 +114,4 @@ class Suspensions:
             create_once(self.cluster, ns, self.retry)
 
 
-def read_error(app: str, error: ClusterError) -> ConfigError | ClusterError:
-    """A suspension that could not be read: the cluster's own error when it
-    did not answer, else one naming the app."""
-    if isinstance(error, ClusterUnavailable):
-        return error
-    return ConfigError(f"cannot read whether {app} is suspended: {error}")
-
-
-__all__ = ["SUSPEND_OF_LABEL", "Suspension", "Suspensions", "read_error", "suspension_name"]
+__all__ = ["SUSPEND_OF_LABEL", "Suspension", "Suspensions", "suspension_name"]

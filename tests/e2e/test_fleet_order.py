@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.emulator import EmulatedCluster
+from agent.emulator import EmulatedCluster, EmulatorServer
 from tests.support import apiserver
 from tests.support.daemon import (
     API_TOKEN,
@@ -52,6 +52,19 @@ def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
     configmaps_app(up.work, 3, "one")
     up.push("one")
     return up
+
+
+@pytest.fixture
+def api_server(tmp_path: Path) -> Iterator[Path]:
+    """The emulated cluster served over HTTPS; yields its kubeconfig (the
+    daemon then reads through its shared, watch-fed view of the cluster)."""
+    engine = EmulatedCluster(tmp_path / "cluster.db")
+    served = EmulatorServer(engine, tls=True).start()
+    try:
+        yield served.write_kubeconfig(tmp_path / "kubeconfig")
+    finally:
+        served.stop()
+        engine.close()
 
 
 @pytest.fixture
@@ -148,9 +161,9 @@ def test_an_app_waits_for_its_failing_dependency_and_syncs_once_it_is_fixed(
 
 
 def test_a_suspended_app_is_not_reconciled_until_resumed(
-    tmp_path: Path, upstream: Upstream, daemons: list[Daemon]
+    tmp_path: Path, upstream: Upstream, daemons: list[Daemon], api_server: Path
 ) -> None:
-    d = start(tmp_path, upstream)
+    d = start(tmp_path, upstream, kubeconfig=api_server)
     daemons.append(d)
     wait_for(lambda: live(tmp_path) == "one", 60, "the first sync")
     config = tmp_path / "agent.yaml"
