@@ -179,7 +179,7 @@ def test_a_suspended_app_is_not_reconciled_until_resumed(
     assert web["lastResult"]["outcome"] == "suspended"
     assert web["message"].startswith("Suspended (gitops-agent suspend since ")
     assert live(tmp_path) == "one"  # the new commit was not applied
-    assert "suspended" in d.get("/")[1].decode()
+    assert '<span class="badge held">suspended</span>' in d.get("/")[1].decode()
     shown = cli(config, "status", "web")
     assert "Suspended (gitops-agent suspend since " in shown.stdout, shown.stdout
 
@@ -218,6 +218,9 @@ def test_a_deny_window_defers_the_daemons_sync_and_refuses_a_sync_by_hand(
     assert refused.returncode == 1
     assert "web: Sync deferred by window deny" in refused.stderr and "manualSync" in refused.stderr
     assert live(tmp_path) is None
+    shown = cli(tmp_path / "agent.yaml", "status", "-o", "json")
+    (status,) = json.loads(shown.stdout)["apps"]
+    assert status["message"].startswith("Sync deferred by window deny "), status
 
 
 def test_sync_goes_in_dependency_order_and_skips_the_dependents_of_a_failed_app(
