@@ -166,8 +166,8 @@ class Reconciler:
             return _Done(Outcome.DRIFT if obs.drifted else Outcome.UNCHANGED, obs)
         gated = self._gated(app, obs)
         if gated is not None:
-            if moved:  # drift the sync would have corrected is news; a new commit's changes too
-                self._drift_news(app, state, obs)
+            if moved and gated.outcome == Outcome.DEFERRED:  # reported as a report-only app's would be;
+                self._drift_news(app, state, obs)  # an app waiting for others stays quiet until it syncs
             return gated
         result = reconcile(self.ctx, app, trigger=trigger, prepared=prepared)
         after, _ = observe(self.ctx, app, prepared if result.rollback is None else None)
