@@ -234,10 +234,12 @@ class AppStatus:
     drifted: int = 0
     resources: tuple[ObjectHealth, ...] = ()  # each object's health, worst first
     failure: Failure | None = None  # why the status could not be read (then Unknown)
+    cluster: str = "default"  # the cluster the app goes to (``destination.cluster``)
 
     def to_dict(self) -> JSONDict:
         return {
             "app": self.app,
+            "cluster": self.cluster,
             "syncStatus": str(self.sync_status),
             "health": str(self.health),
             "revision": None if self.revision is None else self.revision.__dict__,

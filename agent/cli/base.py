@@ -1,5 +1,5 @@
 """What every command shares: the Typer app, the consoles, the options, one
-error line, and the session (configuration, apps, cluster).
+error line, and the session (configuration, apps, a reconcile context per cluster).
 
 Commands load their stage lazily (``--help`` stays fast): a module here
 imports only Typer, rich and the light parts of the agent.
@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -29,7 +28,8 @@ from agent.redact import redact
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
     from agent.config import AgentConfig, Application
-    from agent.sync.context import Context
+    from agent.sync.context import Context, Sharing
+    from agent.sync.contexts import Contexts
 
 app = typer.Typer(
     add_completion=False,
@@ -88,38 +88,91 @@ def load(config: Path) -> AgentConfig:
 
 @dataclass
 class Session:
+    """The configuration, the apps chosen and a reconcile Context for each
+    cluster they go to (:class:`~agent.sync.contexts.Contexts`)."""
+
     config: AgentConfig
     apps: list[Application]
-    cluster: ClusterClient
+    contexts: Contexts
 
-    @cached_property
+    def context_of(self, app: Application) -> Context:
+        """The Context of the cluster ``app`` goes to."""
+        return self.contexts.of(app)
+
+    @property
     def context(self) -> Context:
-        """A reconcile context on the session's cluster (made when first used)."""
-        from agent.sync.context import Context
+        """The Context of the first app's cluster (``default`` without apps)."""
+        return self.contexts.get(self.apps[0].cluster if self.apps else None)
 
-        return Context.create(self.config, self.cluster, shared="once" if len(self.apps) > 1 else None)
+    @property
+    def cluster(self) -> ClusterClient:
+        """The ``default`` cluster's client, as the context sees it."""
+        return self.contexts.get().cluster
+
+    def where(self) -> str:
+        """The clusters the apps go to, as the command's header named them."""
+        names = clusters_of(self.config, self.apps)
+        if names == ["default"]:
+            return describe(self.config)
+        return "; ".join(f"{n}: {described(self.config, n)}" for n in names)
+
+
+def described(cfg: AgentConfig, name: str) -> str:
+    """Which cluster ``name`` is, or why that cannot be said (its apps fail with it)."""
+    try:
+        return describe(cfg, name)
+    except AgentError as e:
+        return f"cannot be used: {e}"
+
+
+def clusters_of(cfg: AgentConfig, apps: Sequence[Application]) -> list[str]:
+    """The names of the clusters ``apps`` go to, in the configuration's order
+    (``cluster:``'s alone when there are no apps)."""
+    used = {a.cluster for a in apps}
+    return [c.name for c in cfg.all_clusters() if c.name in used] or [cfg.cluster.name]
 
 
 @contextlib.contextmanager
-def session(config: Path | AgentConfig, apps: Sequence[str] | None = None) -> Iterator[Session]:
-    """The configuration, the apps named (all by default) and a connection
-    to the cluster, closed afterwards.  An AgentError (configuration,
-    source, cluster ...), here or inside, becomes the command's one error
-    line and exit 3 (5 when the cluster could not be reached)."""
+def session(
+    config: Path | AgentConfig, apps: Sequence[str] | None = None, *, shared: Sharing | None = None
+) -> Iterator[Session]:
+    """The configuration, the apps named (all by default) and a Context for
+    each cluster they go to, closed afterwards.  With one cluster an error
+    connecting to it is the command's error; with several, the apps on a
+    cluster that cannot be connected to fail with it and the others go on.
+    An AgentError (configuration, source, cluster ...), here or inside,
+    becomes the command's one error line and exit 3 (5 when the cluster
+    could not be reached).  ``shared``: the Contexts' view of each cluster
+    (default: one listing for all when there are several apps)."""
+    from agent.sync.contexts import Contexts
+
     cfg = target(load(config) if isinstance(config, Path) else config, config)
+    given: dict[str, ClusterClient] = {}
     try:
         selected = cfg.select(list(apps) if apps else None)
-        note(f"cluster: {describe(cfg)}")
-        cluster = connect(cfg)
+        names = clusters_of(cfg, selected)
+        if len(names) == 1:  # the header says which cluster (never a credential)
+            note(
+                f"cluster: {describe(cfg)}"
+                if names == ["default"]
+                else f"cluster {names[0]}: {describe(cfg, names[0])}"
+            )
+            given[names[0]] = connect(cfg, name=names[0])
+        else:  # each connected when its first app needs it; one that cannot be fails its apps
+            for name in names:
+                note(f"cluster {name}: {described(cfg, name)}")
     except AgentError as e:
         fail_with(e)
-    opened = Session(cfg, selected, cluster)
+    sharing = shared if shared is not None else ("once" if len(selected) > 1 else None)
+    contexts = Contexts(cfg, shared=sharing, given=given)
     try:
-        yield opened
+        yield Session(cfg, selected, contexts)
     except AgentError as e:
         fail_with(e)
-    finally:  # the context's shared view of the cluster, when one was made, closes the cluster too
-        (opened.context.cluster if "context" in opened.__dict__ else cluster).close()
+    finally:  # the shared views, and the clusters connected
+        contexts.close()
+        for client in given.values():
+            client.close()
 
 
 def target(cfg: AgentConfig, source: Path | AgentConfig) -> AgentConfig:

@@ -41,6 +41,9 @@ def validate(
             out.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
             continue
         names = ", ".join(a.name for a in cfg.apps) or "none"
-        out.print(f"{path}: valid ({len(cfg.apps)} apps: {names}; cluster: {cfg.cluster.kind})", markup=False)
+        where = f"cluster: {cfg.cluster.kind}"
+        if cfg.clusters:  # several: each by name, with its kind
+            where = "clusters: " + ", ".join(f"{c.name} ({c.kind})" for c in cfg.all_clusters())
+        out.print(f"{path}: valid ({len(cfg.apps)} apps: {names}; {where})", markup=False)
     if failed:
         fail("some configuration files are not valid")

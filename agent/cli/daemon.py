@@ -27,8 +27,8 @@ def run(
     if log_format not in (None, "text", "json"):
         fail(f"--log-format {log_format!r}: expected text or json", ExitCode.USAGE)
     logs.setup(log_format or settings.log_format, settings.log_level)
-    with session(cfg) as s:
-        code = serve(s.config, s.cluster)
+    with session(cfg, shared="follow") as s:  # one watch per kind and cluster, for all its apps
+        code = serve(s.config, s.contexts, config)  # the file is followed while running
     raise typer.Exit(code)
 
 

@@ -55,7 +55,7 @@ def diff(
         diff_revisions((apps or [""])[0], from_, to, config, output.value)
 
     with session(config, apps) as s:
-        reports = each_app(s.apps, lambda a: drift(s.context, a, ref=revision), s.context.source)
+        reports = each_app(s.apps, lambda a: drift(s.context_of(a), a, ref=revision), s.contexts.source)
     write(output, lambda console: print_drift(reports, console), lambda fmt: drift_document(reports, fmt))
     raise typer.Exit(diff_exit(reports))
 
@@ -70,15 +70,14 @@ def status(
     -o wide adds the full commit, the repository and the drifted objects;
     -o markdown and -o html are documents (each app's objects and their
     health in a collapsed section)."""
-    from agent.cluster import describe
     from agent.fleet.ordered import gated
     from agent.report import print_status
     from agent.report.listings import status_output
     from agent.sync.status import status as app_status
 
     with session(config, apps) as s:
-        statuses = gated(s.config, s.cluster, s.apps, [app_status(s.context, a) for a in s.apps])
-        where = describe(s.config)
+        statuses = gated(s.config, s.context_of, s.apps, [app_status(s.context_of(a), a) for a in s.apps])
+        where = s.where()
     if output in (Listing.text, Listing.wide):
         print_status(statuses, out, wide=output is Listing.wide)
     else:
@@ -99,7 +98,7 @@ def history(
     from agent.report.listings import history_output
 
     with session(config, [app_name]) as s:
-        records = s.context.records().history(s.apps[0].name)
+        records = s.context_of(s.apps[0]).records().history(s.apps[0].name)
     if output in (Listing.text, Listing.wide):
         print_history(app_name, records, out, wide=output is Listing.wide)
     else:

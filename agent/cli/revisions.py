@@ -43,7 +43,7 @@ def manifests(
     if output not in ("yaml", "json"):
         fail(f"--output {output!r}: expected yaml or json", ExitCode.USAGE)
     with session(config, [app_name]) as s:
-        record = _record(s.context.records().history(s.apps[0].name), app_name, revision)
+        record = _record(s.context_of(s.apps[0]).records().history(s.apps[0].name), app_name, revision)
     objects = [shown(o) for o in record.manifests]
     if output == "json":
         sys.stdout.write(json.dumps({"app": app_name, "revision": record.number, "items": objects}, indent=2))
@@ -73,7 +73,7 @@ def diff_revisions(app_name: str, old: str, new: str, config: Path, output: str)
     cfg = target(load(config), config)
     if _NUMBER.fullmatch(old) or _NUMBER.fullmatch(new):
         with session(cfg, [app_name]) as s:
-            history = s.context.records().history(s.apps[0].name)
+            history = s.context_of(s.apps[0]).records().history(s.apps[0].name)
     else:
         history = []
     before, after = _objects(cfg, app_name, old, history), _objects(cfg, app_name, new, history)

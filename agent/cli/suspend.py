@@ -28,9 +28,9 @@ NamesArgument = Annotated[
 
 def store(s: Session, app: Application) -> Suspensions:
     """The suspensions of the cluster ``app`` goes to."""
-    from agent.fleet.suspend import Suspensions
+    from agent.fleet.suspend import suspensions_of
 
-    return Suspensions(s.cluster, s.config.cluster.state_namespace)
+    return suspensions_of(s.context_of(app))
 
 
 def suspend(apps: NamesArgument, config: ConfigOption = Path("agent.yaml")) -> None:

@@ -73,13 +73,13 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
     with session(config, apps) as s, watching as progress:
         shown = {a.name: progress.for_app(a.name) for a in s.apps}
-        refused = {} if dry_run else refusals(s.config, s.cluster, s.apps, ignore_suspend=ignore_suspend)
+        refused = {} if dry_run else refusals(s.config, s.context_of, s.apps, ignore_suspend=ignore_suspend)
         for message in refused.values():
             err.print(f"[bold red]error:[/] {message}", markup=True)
         results = in_order(
             s.apps,
             lambda a: reconcile(
-                s.context,
+                s.context_of(a),
                 with_timeout(a, timeout),
                 ref=revision,
                 prune=prune,
@@ -87,9 +87,9 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
                 dry_run=dry_run,
                 progress=shown[a.name],
             ),
-            s.context.source,
+            s.contexts.source,
             refused,
-            unready_outside(s.config, s.apps, lambda a: app_status(s.context, a)),
+            unready_outside(s.config, s.apps, lambda a: app_status(s.context_of(a), a)),
         )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(worst([sync_exit(results), *(ExitCode.DRIFT for _ in refused)]))
@@ -114,7 +114,7 @@ def rollback(
     from agent.sync.rollback import rollback_by_hand
 
     with session(config, [app_name]) as s:
-        result = rollback_by_hand(s.context, with_timeout(s.apps[0], timeout), to)
+        result = rollback_by_hand(s.context_of(s.apps[0]), with_timeout(s.apps[0], timeout), to)
     if output is Brief.json:
         sys.stdout.write(rollback_document(app_name, result))
     else:

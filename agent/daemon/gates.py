@@ -27,7 +27,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.config import AgentConfig, Application
+from agent.config import Application, SyncWindow
 from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.state import GATED, AppSnapshot, Manual, Outcome, RunResult
 from agent.fleet.suspend import Suspensions
@@ -54,18 +54,18 @@ def readiness(snap: AppSnapshot | None) -> str | None:
 
 
 class Gates:
-    """The daemon's gates, over its apps (``apps``: read at each use, as the
-    fleet may change) and their states (``snapshot``)."""
+    """The daemon's gates, over its agent-wide windows, its apps (both read
+    at each use, as agent.yaml may change) and their states (``snapshot``)."""
 
     def __init__(
         self,
-        config: AgentConfig,
+        windows: Callable[[], Sequence[SyncWindow]],
         apps: Callable[[], Iterable[Application]],
         snapshot: Callable[[str], AppSnapshot | None],
         suspensions: Callable[[Application], Suspensions],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.config = config
+        self.windows = windows
         self.apps = apps
         self.snapshot = snapshot
         self.suspensions = suspensions
@@ -88,7 +88,7 @@ class Gates:
         return None
 
     def window(self, app: Application, *, manual: bool = False) -> Closed | None:
-        return closed(app, self.config.sync_windows, self.clock(), manual=manual)
+        return closed(app, self.windows(), self.clock(), manual=manual)
 
     def after_run(self, name: str, result: RunResult, request: Requester) -> None:
         """A run of ``name`` ended: the apps waiting for it (or deciding

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
@@ -33,6 +33,10 @@ class QueueFull(Exception):
 
 class Draining(Exception):
     """The daemon is shutting down and takes no new work."""
+
+
+class AppRemoved(LookupError):
+    """The app left the fleet: it is no longer reconciled."""
 
 
 class DaemonView(Protocol):
@@ -62,6 +66,10 @@ class DaemonView(Protocol):
 
     def snapshot(self, name: str) -> AppSnapshot | None:
         """The app's state now; None for an app the configuration lacks."""
+
+    def fleet_status(self) -> dict[str, Any]:
+        """``problems``: what could not be taken into the fleet (an unreadable
+        ``agent.yaml`` first); ``removed``: the apps that left lately."""
 
     def next_run(self, name: str) -> str:
         """When the app's next scheduled run is due (RFC 3339, or "")."""

@@ -1,14 +1,16 @@
 """The daemon's parts wired together, and ``gitops-agent run``.
 
-Start: connect to the cluster, start the scheduler (one job per app) and the
-HTTP server.  ``/readyz`` turns ready after the first successful contact
-with the cluster.  SIGTERM (or Ctrl-C) drains: the scheduler stops taking
+Start: start the scheduler (one job per app) and the HTTP server; each
+cluster the apps go to has its own reconcile context (its connection,
+capabilities, shared view and records; :class:`~agent.sync.contexts.Contexts`),
+made as its first app runs.  ``/readyz`` turns ready once every such
+cluster has answered.  SIGTERM (or Ctrl-C) drains: the scheduler stops taking
 work, webhooks and API requests answer 503, ``/readyz`` answers 503 so the
 Service stops routing here, running reconciles get ``shutdownGraceSeconds``
 to finish, then the HTTP server stops and the process exits.
 
 Composition and signals only: :class:`Daemon` builds the parts (the
-reconcile context, metrics, notifier, reconciler, scheduler) and offers the
+reconcile contexts, metrics, notifier, reconciler, scheduler) and offers the
 HTTP app the small :class:`~agent.daemon.protocol.DaemonView` it needs;
 :func:`run` serves that app and turns SIGTERM into a drain.  The app and its
 routers never import this module (the composition root is imported by
@@ -25,30 +27,32 @@ import signal
 import threading
 from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from agent import __version__
-from agent.cluster import ClusterClient
-from agent.cluster.view import ClusterView
-from agent.config import AgentConfig, Application
+from agent.config import AgentConfig, Application, SyncWindow
 from agent.daemon.api import create_app
+from agent.daemon.fleetwatch import ConfigWatch
 from agent.daemon.gates import Gates
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
+from agent.daemon.membership import FleetChange, Membership
 from agent.daemon.reconciler import Reconciler
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
 from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
-from agent.fleet.suspend import Suspensions
-from agent.kube.errors import ClusterError
+from agent.errors import AgentError
+from agent.fleet import Fleet
+from agent.fleet.suspend import Suspensions, suspensions_of
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
 from agent.results import Trigger
-from agent.sync.context import Context
+from agent.sync.contexts import Contexts
 from agent.sync.record import RevisionRecord, now
 
 log = logging.getLogger("gitops_agent.daemon")
@@ -57,33 +61,92 @@ log = logging.getLogger("gitops_agent.daemon")
 class Daemon:
     """The daemon's parts, wired; a :class:`~agent.daemon.protocol.DaemonView`."""
 
-    def __init__(self, config: AgentConfig, cluster: ClusterClient) -> None:
+    def __init__(self, config: AgentConfig, contexts: Contexts) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.ctx = Context.create(config, cluster, shared="follow")  # one watch per kind for all apps
-        self.ctx.source.on_checkout = self.metrics.git_fetch_seconds.observe
+        self.contexts = contexts  # per cluster; one watch per kind for all its apps ("follow")
+        self.contexts.source.on_checkout = self.metrics.git_fetch_seconds.observe
         self.notifier = Notifier(config.daemon.notifications)
-        self.gates = Gates(config, self._apps, self.snapshot, self._suspensions)
-        self.reconciler = Reconciler(self.ctx, self.metrics, self.notifier, self.gates)
+        self._reconcilers: dict[str, Reconciler] = {}
+        self.gates = Gates(self._windows, self._apps, self.snapshot, self._suspensions)
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
         self.scheduler.after_run = lambda name, result: self.gates.after_run(name, result, self.request)
-        self._ready = threading.Event()
+        self._reached: set[str] = set()  # the clusters that answered
+        self._guard = threading.Lock()
+        clusters = [c.name for c in config.all_clusters()]
+        self.membership = Membership(self.scheduler, self.metrics, self.contexts.of, self._serve, clusters)
+        self.watch: ConfigWatch | None = None
+        self._swap = threading.Lock()  # one change of self.config at a time
         self.started = now()
         self._stop = threading.Event()
+
+    def reconciler(self, cluster: str) -> Reconciler:
+        """The Reconciler of the apps that go to ``cluster`` (its Context)."""
+        with self._guard:
+            found = self._reconcilers.get(cluster)
+        if found is None:
+            made = Reconciler(self.contexts.get(cluster), self.metrics, self.notifier, self.gates)
+            with self._guard:
+                found = self._reconcilers.setdefault(cluster, made)
+        return found
+
+    # -- what the gates read (agent.daemon.gates) --------------------------------------
+    def _windows(self) -> list[SyncWindow]:
+        return self.config.sync_windows
 
     def _apps(self) -> Iterable[Application]:
         return self.scheduler.apps.values()
 
     def _suspensions(self, app: Application) -> Suspensions:
-        return Suspensions(self.ctx.cluster, self.config.cluster.state_namespace)
+        return suspensions_of(self.contexts.of(app))
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
-        with self.ctx.source.round(state.round_since):  # one ls-remote per repository per round
-            result = self.reconciler.run(app, state, trigger, manual)
+        with self.contexts.source.round(state.round_since):  # one ls-remote per repository per round
+            result = self.reconciler(app.cluster).run(app, state, trigger, manual)
         obs = state.observation
         if obs is not None and obs.revision is not None:
-            self._ready.set()  # reading live objects worked: the cluster answers
+            self._answered(app.cluster)  # reading live objects worked: the cluster answers
         return result
+
+    def _app(self, name: str) -> Application:
+        found = self.scheduler.apps.get(name)
+        return found if found is not None else self.config.app(name)
+
+    def clusters(self) -> list[str]:
+        """The clusters the apps go to, in the configuration's order
+        (``cluster:`` when there are no apps)."""
+        used = {a.cluster for a in self.scheduler.apps.values()} or {self.config.cluster.name}
+        return [c.name for c in self.config.all_clusters() if c.name in used]
+
+    def _answered(self, cluster: str) -> None:
+        with self._guard:
+            self._reached.add(cluster)
+        self.metrics.cluster_reachable.labels(cluster).set(1)
+
+    # -- the fleet, changed while running ------------------------------------------------
+    def replace_fleet(self, fleet: Fleet) -> FleetChange:
+        """Serve ``fleet`` from now on: apps added, changed and removed
+        (:mod:`agent.daemon.membership`)."""
+        return self.membership.replace(fleet)
+
+    def _serve(self, apps: list[Application]) -> None:
+        """The apps the views and the webhook matcher see."""
+        with self._swap:
+            self.config = self.config.model_copy(update={"apps": apps})
+
+    def follow(self, path: Path) -> None:
+        """Read ``path`` again whenever it changes (:mod:`agent.daemon.fleetwatch`)."""
+        self.watch = ConfigWatch(path, self.config, self._reconfigured, self.membership.config_problem)
+
+    def _reconfigured(self, config: AgentConfig) -> None:
+        with self._swap:
+            self.config = self.config.model_copy(
+                update={"app_sets": config.app_sets, "sync_windows": config.sync_windows}
+            )
+        self.replace_fleet(Fleet.from_config(config))
+
+    def fleet_status(self) -> dict[str, Any]:
+        return self.membership.status()
 
     # -- what the HTTP app sees (DaemonView) ------------------------------------------
     @property
@@ -91,7 +154,9 @@ class Daemon:
         return self.scheduler.draining
 
     def is_ready(self) -> bool:
-        return self._ready.is_set()
+        """Every cluster the apps go to has answered (once)."""
+        with self._guard:
+            return all(c in self._reached for c in self.clusters())
 
     def stalled_for(self) -> float:
         return self.scheduler.stalled_for()
@@ -109,41 +174,58 @@ class Daemon:
         return self.scheduler.request(names, trigger, manual)
 
     def history(self, name: str) -> Sequence[RevisionRecord]:
-        return self.ctx.records().history(name)
+        """From the records in the state namespace of the app's cluster."""
+        return self.contexts.of(self._app(name)).records().history(name)
 
     def related(self, name: str) -> Related:
         state = self.scheduler.states.get(name)
         obs = None if state is None else state.snapshot().observation
-        return Related() if obs is None else related(self.ctx.cluster, obs.objects)
+        return Related() if obs is None else related(self.contexts.of(self._app(name)).cluster, obs.objects)
 
     def targets(self, pushes: Sequence[Push]) -> list[str]:
-        apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.config.apps]
+        apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.scheduler.apps.values()]
         return selected(apps, pushes)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
-        self.scheduler.start()
         for a in self.config.apps:
             self.metrics.app_status(a.name, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, 0)
+            self.metrics.app_info.labels(a.name, a.cluster).set(1)
+        for name in self.clusters():
+            self.metrics.cluster_reachable.labels(name).set(0)
+        threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
+        self.scheduler.start()
+        if self.watch is not None:
+            self.watch.start()
 
     def _contact(self) -> None:
-        """Ready after the first successful contact with the cluster."""
+        """Ready once every cluster the apps go to has answered; each is
+        asked until it does (with back-off), independently of the others."""
         delay = 0.5
-        while not self._ready.is_set() and not self._stop.is_set():
-            try:
-                self.ctx.cluster.list("v1", "Namespace")
-            except ClusterError as e:
-                log.warning("cluster not reachable yet: %s", e, extra={"stage": "cluster"})
-                self._stop.wait(delay)
-                delay = min(delay * 2, 30)
-                continue
-            self._ready.set()
-            log.info("cluster reachable: ready", extra={"stage": "cluster"})
+        while not self._stop.is_set():
+            with self._guard:
+                waiting = [c for c in self.clusters() if c not in self._reached]
+            if not waiting:
+                return
+            for name in waiting:
+                try:
+                    self.contexts.get(name).cluster.list("v1", "Namespace")
+                except AgentError as e:  # ClusterError, or why it could not be connected to
+                    log.warning("cluster %s not reachable yet: %s", name, e, extra={"stage": "cluster"})
+                    continue
+                self._answered(name)
+                log.info("cluster %s reachable", name, extra={"stage": "cluster"})
+            if self.is_ready():
+                log.info("every cluster reachable: ready", extra={"stage": "cluster"})
+                return
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30)
 
     def stop(self, grace: float) -> bool:
         """Drain; True when every running reconcile finished in time."""
         self._stop.set()
+        if self.watch is not None:
+            self.watch.stop()
         running = self.scheduler.running()
         if running:
             log.info(
@@ -154,8 +236,7 @@ class Daemon:
                 extra={"stage": "shutdown"},
             )
         clean = self.scheduler.drain(grace)
-        if isinstance(self.ctx.cluster, ClusterView):
-            self.ctx.cluster.stop()  # its watches end; the caller closes the connection
+        self.contexts.stop()  # the views' watches end; the caller closes the connections
         if not clean:
             log.warning(
                 "shutdown grace period over; cut off: %s (safe to run again)",
@@ -201,12 +282,15 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def run(config: AgentConfig, cluster: ClusterClient) -> int:
+def run(config: AgentConfig, contexts: Contexts, path: Path | None = None) -> int:
     """Serve until SIGTERM; 0 after a clean stop, 1 when reconciles were cut
     off (the process ends at once), 3 when the server could not listen.
-    The cluster stays open: its caller closes it."""
+    ``path``: the configuration file, followed while running.  The clusters
+    stay open: the caller of ``contexts`` closes them."""
     settings = config.daemon
-    daemon = Daemon(config, cluster)
+    daemon = Daemon(config, contexts)
+    if path is not None:
+        daemon.follow(path)
     app = create_app(daemon)
     server = _Server(
         uvicorn.Config(

@@ -22,6 +22,7 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
     failed = last is not None and last.outcome in (Outcome.FAILED, *GATED)  # its message says why
     out: dict[str, Any] = {
         "name": name,
+        "cluster": app.cluster,
         "repo": mask_url(app.repo),
         "targetRevision": app.revision,
         "path": app.path,
@@ -75,16 +76,33 @@ def _short_run(last: RunResult) -> dict[str, Any]:
     return run
 
 
+def by_cluster(d: DaemonView, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows grouped by cluster, in the configuration's order of the
+    clusters: each group its cluster's ``name``, ``labels`` and ``apps``."""
+    labels = {c.name: c.labels for c in d.config.all_clusters()}
+    order = list(labels)
+    apps: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        apps.setdefault(r["cluster"], []).append(r)
+    names = sorted(apps, key=lambda n: order.index(n) if n in order else len(order))
+    return [{"name": n, "labels": labels.get(n, {}), "apps": apps[n]} for n in names]
+
+
 def page(d: DaemonView) -> str:
     rows = all_apps(d)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["syncStatus"]] = counts.get(r["syncStatus"], 0) + 1
+    groups = by_cluster(d, rows)
     return render(
         "status.html.j2",
         apps=rows,
+        groups=groups,
+        # one heading per cluster once there is more than ``cluster:`` to tell apart
+        headed=len(groups) > 1 or any(g["name"] != d.config.cluster.name for g in groups),
         counts=counts,
         ready=d.is_ready(),
+        problems=d.fleet_status()["problems"],
         started=d.started,
         version=__version__,
     )

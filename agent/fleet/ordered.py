@@ -16,20 +16,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from agent.cluster.base import ClusterClient
 from agent.config import AgentConfig, Application
 from agent.fleet.graph import waves
-from agent.fleet.suspend import Suspensions
+from agent.fleet.suspend import Suspensions, suspensions_of
 from agent.fleet.windows import Closed, closed
 from agent.models import HealthStatus, SyncStatus
 from agent.results import AppStatus, Failure, Reason, Stage, SyncResult
 from agent.source import GitSource
+from agent.sync.context import Context
 from agent.sync.fleet import each_app
 
 
 def refusals(
     config: AgentConfig,
-    cluster: ClusterClient,
+    context_of: Callable[[Application], Context],
     apps: Sequence[Application],
     *,
     ignore_suspend: bool = False,
@@ -38,10 +38,9 @@ def refusals(
     """Each app a sync by hand must leave alone, with the message saying why
     and what would let it through."""
     moment = now or datetime.now(UTC)
-    store = Suspensions(cluster, config.cluster.state_namespace)
     out: dict[str, str] = {}
     for app in apps:
-        suspension = None if ignore_suspend else store.of(app)
+        suspension = None if ignore_suspend else suspensions_of(context_of(app)).of(app)
         if suspension is not None:
             out[app.name] = f"{app.name}: {suspension.message}; pass --ignore-suspend to sync it anyway"
             continue
@@ -74,7 +73,7 @@ def unready_outside(
 
 def gated(
     config: AgentConfig,
-    cluster: ClusterClient,
+    context_of: Callable[[Application], Context],
     apps: Sequence[Application],
     statuses: Sequence[AppStatus],
     now: datetime | None = None,
@@ -83,10 +82,10 @@ def gated(
     app out of sync says which dependency (among those read) it waits for,
     or which window defers its sync."""
     moment = now or datetime.now(UTC)
-    store = Suspensions(cluster, config.cluster.state_namespace)
     found = {s.app: s for s in statuses}
     out = []
     for app, status in zip(apps, statuses, strict=True):
+        store = suspensions_of(context_of(app))
         why = _gate(app, status, found, store, closed(app, config.sync_windows, moment))
         out.append(status if why is None else replace(status, message=why))
     return out

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from agent.cluster.base import ClusterClient
 from agent.config import Application, RetryPolicy
 from agent.kube.errors import AlreadyExists, NotFound
+from agent.sync.context import Context
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.record import RECORD_OF_LABEL, now
 from agent.sync.retry import create_once, delete_once, with_retries
@@ -43,6 +44,11 @@ class Suspension:
             return "Suspended (suspend: true in its definition)"
         since = f" since {self.since}" if self.since else ""
         return f"Suspended (gitops-agent suspend{since}; gitops-agent resume {self.app} ends it)"
+
+
+def suspensions_of(ctx: Context) -> Suspensions:
+    """The suspensions of the cluster ``ctx`` reaches (its state namespace)."""
+    return Suspensions(ctx.cluster, ctx.settings.state_namespace)
 
 
 class Suspensions:
@@ -114,4 +120,4 @@ class Suspensions:
             create_once(self.cluster, ns, self.retry)
 
 
-__all__ = ["SUSPEND_OF_LABEL", "Suspension", "Suspensions", "suspension_name"]
+__all__ = ["SUSPEND_OF_LABEL", "Suspension", "Suspensions", "suspension_name", "suspensions_of"]

@@ -27,6 +27,7 @@ _DURATIONS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
 class Metrics:
+    # long: one declaration per series, read together as the list of what /metrics serves
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
@@ -80,6 +81,14 @@ class Metrics:
             registry=r,
         )
         self.queue = Gauge("gitops_agent_queue_length", "Apps waiting for a reconcile.", registry=r)
+        # the cluster of each app as a series of its own (Argo CD's argocd_app_info, kube-state-metrics'
+        # *_info): the other series keep their labels, and a query joins on app to group by cluster
+        self.app_info = Gauge(
+            "gitops_agent_app_info", "1 for each app, with its cluster.", ["app", "cluster"], registry=r
+        )
+        self.cluster_reachable = Gauge(
+            "gitops_agent_cluster_reachable", "1 once the cluster has answered.", ["cluster"], registry=r
+        )
 
     def app_status(self, app: str, sync: SyncStatus, health: HealthStatus, drifted: int) -> None:
         for s in SyncStatus:

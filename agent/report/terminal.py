@@ -186,9 +186,16 @@ def print_history(
 
 def print_status(statuses: Sequence[AppStatus], console: Console, *, wide: bool = False) -> None:
     """A row per app; ``wide`` (``-o wide``) adds the whole commit, the
-    repository, the drifted objects and when the last revision finished."""
+    repository, the drifted objects and when the last revision finished.
+    Apps on clusters other than ``default`` add a CLUSTER column, the rows
+    grouped by cluster (in the order the clusters first appear)."""
+    clusters = list(dict.fromkeys(s.cluster for s in statuses))
+    by_cluster = clusters != ["default"] and bool(statuses)
+    if by_cluster:
+        statuses = sorted(statuses, key=lambda s: clusters.index(s.cluster))
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("APP", "SYNC", "HEALTH", "REVISION", "LAST", "RESULT"):
+    lead = ["CLUSTER"] if by_cluster else []
+    for column in (*lead, "APP", "SYNC", "HEALTH", "REVISION", "LAST", "RESULT"):
         table.add_column(column, no_wrap=True)
     if wide:
         for column in ("COMMIT", "REPO", "DRIFTED", "FINISHED"):
@@ -205,6 +212,7 @@ def print_status(statuses: Sequence[AppStatus], console: Console, *, wide: bool 
             more = [rev.commit if rev else "-", escape(rev.repo) if rev else "-", str(s.drifted)]
             more.append(s.last_finished or "-")
         table.add_row(
+            *([escape(s.cluster)] if by_cluster else []),
             escape(s.app),
             f"[{sync}]{s.sync_status}[/]",
             f"[{health}]{s.health}[/]",

@@ -2,8 +2,10 @@
 cache, and the cluster's capabilities (asked once, kept a while).
 
 A small value passed to each stage, as gitops-engine passes its sync
-context; it holds no state of a sync, so one Context serves every app and
-every reconcile of a running agent.
+context; it holds no state of a sync, so one Context serves every app on
+its cluster and every reconcile of a running agent.  With several clusters
+there is one Context for each (:class:`agent.sync.contexts.Contexts`),
+sharing the git cache and the render cache.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from agent.cluster.base import ClusterClient
 from agent.cluster.view import ClusterView, Followable
-from agent.config import AgentConfig, Application
+from agent.config import AgentConfig, Application, ClusterConfig
 from agent.config.health import app_rules, user_rules
 from agent.errors import AgentError
 from agent.health import UserRules
@@ -48,12 +51,17 @@ def shared_view(cluster: ClusterClient, *, follow: bool) -> ClusterClient:
 
 @dataclass
 class Context:
-    """What every reconcile needs: the config, a cluster and a git cache."""
+    """What every reconcile needs: the config, a cluster and a git cache.
+    ``on``: which of the configuration's clusters ``cluster`` is (default:
+    ``cluster:``, the one named ``default``); its records are kept in its
+    own state namespace."""
 
     config: AgentConfig
     cluster: ClusterClient
     source: GitSource
-    renders: RenderCache = field(default_factory=RenderCache, init=False, repr=False)
+    renders: RenderCache = field(default_factory=RenderCache, repr=False)
+    on: ClusterConfig | None = field(default=None, repr=False)
+    puller: Callable[[], ChartPuller] | None = field(default=None, repr=False)  # shared with other clusters
     _namespaces: set[str] = field(
         default_factory=set, init=False, repr=False
     )  # the records' namespace, once seen
@@ -67,19 +75,42 @@ class Context:
     _charts: ChartPuller | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def create(cls, config: AgentConfig, cluster: ClusterClient, *, shared: Sharing = None) -> Context:
+    def create(
+        cls,
+        config: AgentConfig,
+        cluster: ClusterClient,
+        *,
+        shared: Sharing = None,
+        on: ClusterConfig | None = None,
+        source: GitSource | None = None,
+        renders: RenderCache | None = None,
+        puller: Callable[[], ChartPuller] | None = None,
+    ) -> Context:
         """``shared``: read the apps' objects and records through one shared
         view of the cluster (:func:`shared_view`): ``"once"`` lists each kind
         once for every app (a command over many apps), ``"follow"`` keeps
-        it current with one watch per kind (the daemon)."""
+        it current with one watch per kind (the daemon).  ``source`` and
+        ``renders`` and ``puller`` (charts from chart repositories): the
+        caches of other clusters' Contexts, shared (a checkout, a render and
+        a pulled chart do not depend on the cluster)."""
         if shared is not None:
             cluster = shared_view(cluster, follow=shared == "follow")
-        return cls(config, cluster, GitSource.from_config(config))
+        source = source if source is not None else GitSource.from_config(config)
+        return cls(config, cluster, source, renders if renders is not None else RenderCache(), on, puller)
+
+    @property
+    def settings(self) -> ClusterConfig:
+        """The configuration's entry for this Context's cluster."""
+        return self.on if self.on is not None else self.config.cluster
+
+    @property
+    def cluster_name(self) -> str:
+        return self.settings.name
 
     def charts(self) -> ChartPuller:
         """Charts from chart repositories, cached under the state folder."""
         if self._charts is None:
-            self._charts = chart_puller(self.config)
+            self._charts = self.puller() if self.puller is not None else chart_puller(self.config)
         return self._charts
 
     def health_rules(
@@ -142,10 +173,10 @@ class Context:
             return None
 
     def owner(self, app: Application) -> str:
-        return owner_id(self.config.cluster.state_namespace, app.name)
+        return owner_id(self.settings.state_namespace, app.name)
 
     def records(self, app: Application | None = None) -> RecordStore:
         """The revision records, read and written under ``app``'s retry
         policy (the default policy without an app)."""
         retry = app.sync_policy.retry if app is not None else None
-        return RecordStore(self.cluster, self.config.cluster.state_namespace, retry, self._namespaces)
+        return RecordStore(self.cluster, self.settings.state_namespace, retry, self._namespaces)

@@ -77,4 +77,5 @@ def _status(
         last.finished if last else "",
         message or (last.message if last else ""),
         drifted,
+        cluster=app.cluster,
     )

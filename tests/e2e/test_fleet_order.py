@@ -171,10 +171,19 @@ def test_a_suspended_app_is_not_reconciled_until_resumed(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "web: suspended"
 
+    def suspended_runs() -> float:
+        return d.metric("gitops_agent_reconcile_total", app="web", trigger="webhook", result="suspended")
+
+    def seen() -> bool:  # the daemon reads the cluster through a watch: a moment after the write
+        push_webhook(d, upstream)  # a run; with nothing new, nothing to apply either way
+        return bool(d.json("/api/v1/apps/web")["suspended"])
+
+    wait_for(seen, 60, "the daemon to see the suspension", interval=0.5)
     configmaps_app(upstream.work, 3, "two")
     upstream.push("two")
+    runs = suspended_runs()
     push_webhook(d, upstream)
-    wait_for(lambda: d.json("/api/v1/apps/web")["suspended"], 60, "the daemon to see the suspension")
+    wait_for(lambda: suspended_runs() > runs, 60, "a run after the new commit")
     web = d.json("/api/v1/apps/web")
     assert web["lastResult"]["outcome"] == "suspended"
     assert web["message"].startswith("Suspended (gitops-agent suspend since ")
@@ -193,8 +202,12 @@ def test_a_suspended_app_is_not_reconciled_until_resumed(
 
     done = cli(config, "resume", "web")
     assert done.returncode == 0 and done.stdout.strip() == "web: resumed", done.stderr
-    push_webhook(d, upstream)
-    wait_for(lambda: live(tmp_path) == "two", 60, "the sync after resume")
+
+    def applied() -> bool:  # asked again until the daemon's watch has seen the resume
+        push_webhook(d, upstream)
+        return live(tmp_path) == "two"
+
+    wait_for(applied, 60, "the sync after resume", interval=0.5)
     assert d.json("/api/v1/apps/web")["suspended"] is False
 
 

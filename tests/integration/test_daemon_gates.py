@@ -48,7 +48,7 @@ class Setup:
         ctx = Context.create(self.config, cluster)
         self.suspensions = Suspensions(cluster, self.config.cluster.state_namespace)
         self.gates = Gates(
-            self.config,
+            lambda: self.config.sync_windows,
             lambda: self.config.apps,
             lambda name: self.states[name].snapshot() if name in self.states else None,
             lambda _app: self.suspensions,

@@ -1,7 +1,8 @@
 """The scheduler's guarantees, with the real APScheduler and a probe runner:
 runs of one app never overlap, apps run in parallel up to the concurrency,
 a request during a run causes exactly one more run, the queue is bounded,
-failures back off, and draining lets running work finish."""
+failures back off, and draining lets running work finish; apps join, change
+and leave while others run."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from agent.config import parse_config
-from agent.daemon.scheduler import Draining, QueueFull, Scheduler
+from agent.config import Application, parse_config
+from agent.daemon.scheduler import AppRemoved, Draining, QueueFull, Scheduler
 from agent.daemon.state import AppState, Manual, RunResult
 from tests.support.waits import wait_for
 
@@ -30,6 +31,7 @@ class Probe:
         self.max_per_app = 0
         self.max_total = 0
         self.runs: list[tuple[str, str]] = []
+        self.seen: list[Any] = []  # the definition each run was given
         self.release = threading.Event()
         self.release.set()
 
@@ -39,6 +41,7 @@ class Probe:
             self.max_per_app = max(self.max_per_app, self.active[app.name])
             self.max_total = max(self.max_total, sum(self.active.values()))
             self.runs.append((app.name, trigger))
+            self.seen.append(app)
         time.sleep(self.hold)
         self.release.wait(30)
         with self.lock:
@@ -180,3 +183,94 @@ def test_drain_reports_a_cut_off_reconcile(tmp_path: Path) -> None:
     wait_for(lambda: s.running() == ["app-0"], 30, "a run in progress")
     assert s.drain(0.1) is False
     probe.release.set()
+
+
+def app(name: str, **fields: Any) -> Application:
+    return Application.model_validate(
+        {"name": name, "repo": "https://git.example.invalid/r.git", "intervalSeconds": 3600, **fields}
+    )
+
+
+def busy(s: Scheduler, probe: Probe, name: str = "app-0") -> None:
+    """Every app's first run done, then a second one of ``name`` held going."""
+    firsts = lambda: {n for n, t in probe.runs if t == "schedule"} == set(s.names())  # noqa: E731
+    wait_for(lambda: firsts() and not s.running(), 30, "the first runs")
+    probe.release.clear()
+    s.request([name], "webhook")
+    wait_for(lambda: s.running() == [name], 30, "a run in progress")
+
+
+def test_an_app_added_while_another_runs_gets_its_first_run(tmp_path: Path, started: Any) -> None:
+    probe = Probe(hold=0)
+    s = started(Scheduler(config(tmp_path, 1, webhook={"debounceSeconds": 0}), probe))
+    busy(s, probe)
+    s.add(app("new"))
+    wait_for(lambda: sorted(s.running()) == ["app-0", "new"], 30, "the new app's first run, side by side")
+    probe.release.set()
+    wait_for(lambda: not s.running(), 30, "idle")
+    assert ("new", "schedule") in probe.runs
+    assert s.names() == ["app-0", "new"]
+
+
+def test_a_removed_app_finishes_its_run_and_its_waiting_requests_fail(tmp_path: Path, started: Any) -> None:
+    probe = Probe(hold=0)
+    s = started(Scheduler(config(tmp_path, 2, webhook={"debounceSeconds": 0}), probe))
+    busy(s, probe)
+    (waiting,) = s.request(["app-0"], "manual", Manual("sync"))  # joins the run after this one
+    s.request(["app-0"], "webhook")
+    finished = threading.Event()
+    assert s.remove("app-0", then=finished.set) is True
+    with pytest.raises(AppRemoved, match="app-0 was removed from the fleet"):
+        waiting.result(5)
+    assert "app-0" not in s.states and s.names() == ["app-1"]
+    assert s.running() == ["app-0"] and not finished.is_set()  # its run goes on
+    assert s.queued() == 0
+    probe.release.set()
+    wait_for(finished.is_set, 30, "the removal to follow the run")
+    assert not s.running()
+    assert [t for name, t in probe.runs if name == "app-0"] == ["schedule", "webhook"]  # nothing after
+    assert s.request(["app-0", "app-1"], "webhook") == []  # a push for it selects the others only
+    with pytest.raises(AppRemoved, match="no app named 'app-0'"):
+        s.request(["app-0"], "manual", Manual("sync"))
+    assert s.next_run("app-0") == ""
+    assert s.remove("app-0") is False
+
+
+def test_an_idle_app_is_removed_at_once(tmp_path: Path, started: Any) -> None:
+    probe = Probe(hold=0)
+    s = started(Scheduler(config(tmp_path, 1), probe))
+    wait_for(lambda: len(probe.runs) == 1 and not s.running(), 30, "the first run")
+    finished = threading.Event()
+    s.remove("app-0", then=finished.set)
+    assert finished.is_set()
+    assert s.names() == []
+
+
+def test_an_app_back_before_its_removal_finished_never_overlaps(tmp_path: Path, started: Any) -> None:
+    probe = Probe(hold=0)
+    s = started(Scheduler(config(tmp_path, 1, webhook={"debounceSeconds": 0}), probe))
+    busy(s, probe)
+    removed = threading.Event()
+    s.remove("app-0", then=removed.set)
+    s.add(app("app-0", path="again"))  # its first run waits for the run still going
+    assert s.running() == ["app-0"]
+    probe.release.set()
+    wait_for(lambda: len(probe.runs) == 3 and not s.running(), 30, "the run with the new definition")
+    assert probe.max_per_app == 1
+    assert not removed.is_set()  # taken back: no removal to finish
+    assert probe.seen[-1].path == "again"
+
+
+def test_a_changed_definition_takes_effect_at_the_next_run_and_a_new_interval_reschedules(
+    tmp_path: Path, started: Any
+) -> None:
+    probe = Probe(hold=0)
+    s = started(Scheduler(config(tmp_path, 1, webhook={"debounceSeconds": 0}, jitterPercent=0), probe))
+    busy(s, probe)
+    s.update(app("app-0", path="moved", intervalSeconds=0.2))
+    assert probe.seen[-1].path == "."  # the run going on keeps what it began with
+    probe.release.set()
+    wait_for(lambda: sum(1 for _, t in probe.runs if t == "schedule") >= 3, 30, "runs on the new interval")
+    assert probe.seen[-1].path == "moved"
+    with pytest.raises(KeyError):
+        s.update(app("unknown"))

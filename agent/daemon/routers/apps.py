@@ -18,9 +18,12 @@ def index(d: Daemon) -> HTMLResponse:
     return HTMLResponse(redact(page(d)))
 
 
-@apps.get("/api/v1/apps", summary="All apps: sync status, health, revision, last result")
+@apps.get(
+    "/api/v1/apps",
+    summary="All apps: sync status, health, revision, last result; the fleet's problems and removals",
+)
 def list_apps(d: Daemon) -> dict[str, Any]:
-    return {"apps": all_apps(d)}
+    return {"apps": all_apps(d), **d.fleet_status()}
 
 
 @apps.get("/api/v1/apps/{name}", summary="One app, with its last result and drift summary")

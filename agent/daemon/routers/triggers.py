@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from agent.daemon.protocol import DaemonView, Draining, QueueFull
+from agent.daemon.protocol import AppRemoved, DaemonView, Draining, QueueFull
 from agent.daemon.routers.common import Daemon, Redacted, authorized, router, snapshot_of
 from agent.daemon.state import Manual, Outcome, RunResult
 from agent.results import Operation, Trigger
@@ -35,16 +35,16 @@ async def _enqueue(d: DaemonView, name: str, manual: Manual, wait: bool, timeout
         (future,) = d.request([name], Trigger.MANUAL, manual)
     except QueueFull as e:
         return Redacted({"detail": str(e)}, status_code=503, headers={"Retry-After": "10"})
-    except Draining as e:
-        return Redacted({"detail": str(e)}, status_code=503)
+    except (Draining, AppRemoved) as e:  # AppRemoved: left the fleet since the lookup above
+        return Redacted({"detail": str(e)}, status_code=404 if isinstance(e, AppRemoved) else 503)
     if not wait:
         return Redacted({"app": name, "status": "queued"}, status_code=202)
     try:
         result: RunResult = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
     except TimeoutError:
         return Redacted({"app": name, "status": "running"}, status_code=202)
-    except Draining as e:
-        return Redacted({"detail": str(e)}, status_code=503)
+    except (Draining, AppRemoved) as e:  # AppRemoved: left the fleet while its run waited
+        return Redacted({"detail": str(e)}, status_code=404 if isinstance(e, AppRemoved) else 503)
     refused = (Outcome.FAILED, Outcome.SUSPENDED, Outcome.DEFERRED)  # suspended, or outside its windows
     status = 409 if result.outcome in refused else 200
     return Redacted({"app": name, **result.to_dict()}, status_code=status)

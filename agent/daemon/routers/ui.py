@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from agent import __version__
 from agent.daemon.pages import app_page, revision_page
-from agent.daemon.protocol import DaemonView, Draining, QueueFull
+from agent.daemon.protocol import AppRemoved, DaemonView, Draining, QueueFull
 from agent.daemon.routers.common import Daemon, readable, router, session_role, sessions, snapshot_of
 from agent.daemon.session import ADMIN, COOKIE, role_of, safe_next, same_origin
 from agent.daemon.state import Manual
@@ -141,6 +141,8 @@ async def _act(request: Request, d: DaemonView, name: str, manual: Manual | None
         notice = str(manual.action)
     except (QueueFull, Draining):
         notice = "busy"
+    except AppRemoved as e:
+        raise HTTPException(404, str(e)) from None
     return RedirectResponse(f"/apps/{quote(name)}?notice={notice}", status_code=303)
 
 

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,9 @@ class Stub:
 
     def next_run(self, name: str) -> str:
         return ""
+
+    def fleet_status(self) -> dict[str, Any]:
+        return {"problems": [], "removed": []}
 
     def request(
         self, names: Sequence[str], trigger: Trigger, manual: Manual | None = None

@@ -44,7 +44,7 @@ def test_a_dependency_is_ready_when_synced_and_healthy_and_its_run_was_not_stopp
 def _gates(apps: Sequence[Application], snaps: dict[str, AppSnapshot], **config: Any) -> Gates:
     cfg = AgentConfig.model_validate({"apps": [a.model_dump(by_alias=True) for a in apps], **config})
     clock = lambda: datetime(2026, 5, 4, 23, 0, tzinfo=UTC)  # noqa: E731 - a fixed "now"
-    return Gates(cfg, lambda: apps, snaps.get, lambda _app: None, clock)  # type: ignore[arg-type, return-value]
+    return Gates(lambda: cfg.sync_windows, lambda: apps, snaps.get, lambda _app: None, clock)  # type: ignore[arg-type, return-value]
 
 
 def _app(name: str, *deps: str, **more: Any) -> Application:
@@ -94,7 +94,7 @@ def test_a_deferred_app_runs_again_when_its_window_closes_before_its_next_poll()
     cfg = AgentConfig.model_validate(
         {"apps": [a.model_dump(by_alias=True) for a in apps], "syncWindows": [night]}
     )
-    gates = Gates(cfg, lambda: apps, {}.get, lambda _app: None, lambda: closing)  # type: ignore[arg-type]
+    gates = Gates(lambda: cfg.sync_windows, lambda: apps, {}.get, lambda _app: None, lambda: closing)  # type: ignore[arg-type]
     asked: list[list[str]] = []
     done = threading.Event()
 

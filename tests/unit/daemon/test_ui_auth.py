@@ -58,6 +58,9 @@ class Stub:
     def next_run(self, name: str) -> str:
         return ""
 
+    def fleet_status(self) -> dict[str, Any]:
+        return {"problems": [], "removed": []}
+
     def request(
         self, names: Sequence[str], trigger: Trigger, manual: Manual | None = None
     ) -> list[Future[RunResult]]:

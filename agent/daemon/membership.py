@@ -1,0 +1,224 @@
+"""Which apps the daemon serves, changed while it runs.
+
+:meth:`Membership.replace` takes the whole new fleet (from ``agent.yaml``
+read again, or from the apps Git declares) and compares it with the apps
+served now, by name: an added app is scheduled and runs at once; a changed
+definition is read at the app's next run (a new interval reschedules it); a
+removed app is unscheduled, its running reconcile finishes, its waiting
+manual requests fail, its metric series go, and its objects stay in the
+cluster (orphaned) unless its last definition says ``cascadeDelete: true``
+(:mod:`.cascade`).  The status API and page list what could not be taken
+(an unreadable ``agent.yaml``, an app bound for a cluster the running agent
+has no connection to) and what was removed lately, with what came of it.
+
+As Argo CD's ApplicationSet controller compares generated Applications with
+those it owns (create, update, delete), and Flux's kustomize-controller
+garbage-collects by inventory only when ``prune`` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent.config import Application
+from agent.daemon.cascade import Cascade, cascade_delete
+from agent.daemon.logs import app_log
+from agent.daemon.protocol import Draining, QueueFull
+from agent.daemon.scheduler import Scheduler
+from agent.daemon.state import Outcome
+from agent.fleet import Fleet
+from agent.models import HealthStatus, SyncStatus
+from agent.report.metrics import Metrics
+from agent.results import Trigger
+from agent.sync.context import Context
+from agent.sync.record import now
+
+log = logging.getLogger("gitops_agent.fleet")
+REMOVALS_KEPT = 20  # the last removals the status API shows
+
+
+@dataclass(frozen=True)
+class FleetChange:
+    """The names a replacement added, removed and changed."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def changed_fields(old: Application, new: Application) -> list[str]:
+    """The fields (as ``agent.yaml`` writes them) whose values differ."""
+    a, b = old.model_dump(by_alias=True), new.model_dump(by_alias=True)
+    return [k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+
+
+def compare(served: Mapping[str, Application], wanted: Sequence[Application]) -> FleetChange:
+    names = {a.name for a in wanted}
+    return FleetChange(
+        added=tuple(a.name for a in wanted if a.name not in served),
+        removed=tuple(n for n in served if n not in names),
+        changed=tuple(a.name for a in wanted if a.name in served and changed_fields(served[a.name], a)),
+    )
+
+
+def forget(metrics: Metrics, app: str) -> None:
+    """Drop a removed app's series from ``/metrics``."""
+    triggers, outcomes = [str(t) for t in Trigger], [str(o) for o in Outcome]
+    series: list[tuple[Any, tuple[str, ...]]] = [
+        (metrics.reconcile_seconds, (app,)),
+        (metrics.drifted, (app,)),
+        *((metrics.reconciles, (app, t, o)) for t in triggers for o in outcomes),
+        *((metrics.rollbacks, (app, t)) for t in triggers),
+        *((metrics.sync_status, (app, s.value)) for s in SyncStatus),
+        *((metrics.health, (app, h.label)) for h in HealthStatus),
+    ]
+    for metric, labels in series:
+        try:
+            metric.remove(*labels)
+        except KeyError:
+            continue
+
+
+class Membership:
+    """The daemon's app set: one replacement at a time."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        metrics: Metrics,
+        context_for: Callable[[Application], Context],
+        on_apps: Callable[[list[Application]], None],
+        clusters: Collection[str],
+    ) -> None:
+        self.scheduler = scheduler
+        self.metrics = metrics
+        self.context_for = context_for
+        self.on_apps = on_apps  # the apps the HTTP views and the webhook matcher see
+        self.clusters = set(clusters)  # connected at start; another needs a restart
+        self._lock = threading.Lock()
+        self._problems: tuple[str, ...] = ()  # the fleet's own, and clusters not connected
+        self._config_problem = ""  # agent.yaml could not be read again
+        self._removals: deque[dict[str, Any]] = deque(maxlen=REMOVALS_KEPT)
+        self.cascades: list[threading.Thread] = []
+
+    # -- what the status API shows ------------------------------------------------------
+    def problems(self) -> list[str]:
+        first = [self._config_problem] if self._config_problem else []
+        return [*first, *self._problems]
+
+    def status(self) -> dict[str, Any]:
+        # copies: a cascade thread may be adding to an entry meanwhile
+        return {"problems": self.problems(), "removed": [dict(e) for e in list(self._removals)]}
+
+    def config_problem(self, message: str) -> None:
+        """``agent.yaml`` could not be taken ("" once it could)."""
+        self._config_problem = message
+
+    # -- the replacement --------------------------------------------------------------
+    def replace(self, fleet: Fleet) -> FleetChange:
+        with self._lock:
+            served = dict(self.scheduler.apps)
+            wanted, problems = self._reachable(fleet, served)
+            change = compare(served, wanted)
+            for name in change.removed:
+                self._remove(served[name])
+            self.on_apps(wanted)
+            for app in wanted:
+                if app.name in change.added:
+                    self.metrics.app_status(app.name, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, 0)
+                    self.metrics.app_info.labels(app.name, app.cluster).set(1)
+                    self.scheduler.add(app)
+                    log.info("joined the fleet", **app_log(app.name, stage="fleet"))
+                elif app.name in change.changed:
+                    self._update(served[app.name], app)
+            self._problems = (*fleet.problems, *problems)
+            return change
+
+    def _update(self, old: Application, app: Application) -> None:
+        """A changed definition: its next run reads it, and that run is
+        asked for now (as Argo CD refreshes an Application whose spec
+        changed), unless the queue is full: then it waits for its timer."""
+        fields = ", ".join(changed_fields(old, app))
+        if old.cluster != app.cluster:
+            with contextlib.suppress(KeyError):
+                self.metrics.app_info.remove(old.name, old.cluster)
+            self.metrics.app_info.labels(app.name, app.cluster).set(1)
+        self.scheduler.update(app)
+        try:
+            self.scheduler.request([app.name], Trigger.SCHEDULE)
+        except (QueueFull, Draining):
+            when = "at its next scheduled run"
+        else:
+            when = "now"
+        log.info("definition changed (%s): reconciled %s", fields, when, **app_log(app.name, stage="fleet"))
+
+    def _reachable(
+        self, fleet: Fleet, served: Mapping[str, Application]
+    ) -> tuple[list[Application], list[str]]:
+        """The fleet's apps, but an app bound for a cluster the agent did not
+        connect to at start: kept as it was served, or left out."""
+        wanted: list[Application] = []
+        problems: list[str] = []
+        for entry in fleet.apps:
+            app = entry.app
+            if app.cluster in self.clusters:
+                wanted.append(app)
+                continue
+            kept = served.get(app.name)
+            meanwhile = "the earlier definition is kept" if kept else "not added"
+            problems.append(
+                f"app {app.name!r}: destination.cluster {app.cluster!r} is not connected; "
+                f"restart the agent to connect to it ({meanwhile})"
+            )
+            if kept is not None:
+                wanted.append(kept)
+        return wanted, problems
+
+    def _remove(self, app: Application) -> None:
+        what = (
+            "its objects are deleted (cascadeDelete)" if app.cascade_delete else "its objects stay (orphaned)"
+        )
+        log.info("left the fleet: %s", what, **app_log(app.name, stage="fleet"))
+        entry: dict[str, Any] = {"name": app.name, "at": now(), "cascadeDelete": app.cascade_delete}
+        self._removals.append(entry)
+        self.scheduler.remove(app.name, then=lambda: self._removed(app, entry))
+
+    def _removed(self, app: Application, entry: dict[str, Any]) -> None:
+        """The removed app's last run is over: forget it; delete what it
+        owned if it asked for that (in a thread of its own: deletes wait)."""
+        forget(self.metrics, app.name)
+        with contextlib.suppress(KeyError):
+            self.metrics.app_info.remove(app.name, app.cluster)
+        if not app.cascade_delete:
+            entry["result"] = "orphaned"
+            return
+        entry["result"] = "deleting"
+        worker = threading.Thread(
+            target=self._cascade, args=(app, entry), name=f"cascade-{app.name}", daemon=True
+        )
+        self.cascades.append(worker)
+        worker.start()
+
+    def _cascade(self, app: Application, entry: dict[str, Any]) -> None:
+        if app.name in self.scheduler.apps:  # back in the fleet meanwhile: nothing to delete
+            entry["result"] = "back in the fleet"
+            return
+        done: Cascade = cascade_delete(self.context_for(app), app)
+        entry["result"] = "failed" if done.error else "deleted"
+        entry["cascade"] = done.to_dict()
+        if done.error:
+            log.error("left the fleet: %s", done.summary(), **app_log(app.name, stage="cascade"))
+        else:
+            log.info("left the fleet: %s", done.summary(), **app_log(app.name, stage="cascade"))
+
+
+__all__ = ["FleetChange", "Membership", "changed_fields", "compare", "forget"]
