@@ -17,8 +17,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from agent.config import AgentConfig, Application
+from agent.errors import AgentError
 from agent.fleet.graph import waves
-from agent.fleet.suspend import Suspensions, suspensions_of
+from agent.fleet.suspend import Suspension, suspensions_of
 from agent.fleet.windows import Closed, closed
 from agent.models import HealthStatus, SyncStatus
 from agent.results import AppStatus, Failure, Reason, Stage, SyncResult
@@ -40,7 +41,7 @@ def refusals(
     moment = now or datetime.now(UTC)
     out: dict[str, str] = {}
     for app in apps:
-        suspension = None if ignore_suspend else suspensions_of(context_of(app)).of(app)
+        suspension = None if ignore_suspend else _suspension(context_of, app)
         if suspension is not None:
             out[app.name] = f"{app.name}: {suspension.message}; pass --ignore-suspend to sync it anyway"
             continue
@@ -49,6 +50,15 @@ def refusals(
             let = "only a window with manualSync: true lets a sync by hand through"
             out[app.name] = f"{app.name}: {window.message}; {let}"
     return out
+
+
+def _suspension(context_of: Callable[[Application], Context], app: Application) -> Suspension | None:
+    """The app's suspension; None when its cluster cannot tell (then the
+    app's own work fails with that cluster's error, and only its apps)."""
+    try:
+        return suspensions_of(context_of(app)).of(app)
+    except AgentError:
+        return None
 
 
 def unready_outside(
@@ -85,8 +95,7 @@ def gated(
     found = {s.app: s for s in statuses}
     out = []
     for app, status in zip(apps, statuses, strict=True):
-        store = suspensions_of(context_of(app))
-        why = _gate(app, status, found, store, closed(app, config.sync_windows, moment))
+        why = _gate(app, status, found, context_of, closed(app, config.sync_windows, moment))
         out.append(status if why is None else replace(status, message=why))
     return out
 
@@ -95,13 +104,15 @@ def _gate(
     app: Application,
     status: AppStatus,
     found: Mapping[str, AppStatus],
-    store: Suspensions,
+    context_of: Callable[[Application], Context],
     window: Closed | None,
 ) -> str | None:
-    suspension = store.of(app)
+    if status.failure is not None:
+        return None  # its cluster or source failed: that is what it says
+    suspension = _suspension(context_of, app)
     if suspension is not None:
         return suspension.message
-    if status.sync_status is SyncStatus.SYNCED or status.failure is not None:
+    if status.sync_status is SyncStatus.SYNCED:
         return None
     for dep in app.depends_on:
         other = found.get(dep)
