@@ -31,6 +31,7 @@ from tests.support.daemon import (
     start,
 )
 from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.net import free_port
 from tests.support.repos import GIT_ENV, GitRepo
 from tests.support.waits import wait_for
 
@@ -75,10 +76,10 @@ def daemons() -> Iterator[list[Daemon]]:
         d.stop()
 
 
-def db_app(up: Upstream, image: str) -> dict[str, Any]:
+def _db_deployment(image: str) -> dict[str, Any]:
     """A Deployment the emulated cluster rolls out, or marks Degraded
     (an image tagged ``does-not-exist`` cannot be pulled)."""
-    deployment = {
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "db"},
@@ -92,7 +93,10 @@ def db_app(up: Upstream, image: str) -> dict[str, Any]:
             },
         },
     }
-    up.work.write("db/deployment.yaml", yaml.safe_dump(deployment))
+
+
+def db_app(up: Upstream, image: str) -> dict[str, Any]:
+    up.work.write("db/deployment.yaml", yaml.safe_dump(_db_deployment(image)))
     return {
         "name": "db",
         "repo": up.url,
@@ -104,8 +108,8 @@ def db_app(up: Upstream, image: str) -> dict[str, Any]:
     }
 
 
-def live(tmp_path: Path, name: str = "settings-0") -> str | None:
-    cluster = EmulatedCluster(tmp_path / "cluster.db")
+def live(tmp_path: Path, name: str = "settings-0", db: str = "cluster.db") -> str | None:
+    cluster = EmulatedCluster(tmp_path / db)
     try:
         obj = cluster.get("v1", "ConfigMap", name, "web")
         return None if obj is None else obj["data"]["value"]
@@ -303,3 +307,63 @@ def test_a_suspension_is_kept_in_a_real_cluster_and_refuses_a_sync_until_resumed
     synced = cli(config, "sync", "web")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert apiserver.kubectl_json(real, "get", "configmap", "settings", "-n", "default")["data"] == {"a": "1"}
+
+
+def test_dependencies_and_suspensions_across_two_clusters(
+    tmp_path: Path, repo: GitRepo, daemons: list[Daemon]
+) -> None:
+    """db goes to cluster b, web (waiting for it) to the default one: web is
+    held while db is Degraded and synced once db is fixed; db's suspension
+    is kept in b's state namespace, not in the default cluster's."""
+    repo.write("db/deployment.yaml", yaml.safe_dump(_db_deployment("nginx:does-not-exist")))
+    configmaps_app(repo, 3, "one", folder="app")
+    repo.commit("db cannot start")
+    port = free_port()
+    token = "cross-cluster-token-1234"
+    app = {"repo": str(repo.path), "intervalSeconds": 3600}
+    doc = {
+        "source": {"allowedSchemes": ["file"]},
+        "stateDir": "state",
+        "daemon": {"port": port, "apiToken": token},
+        "cluster": {"emulated": {"path": "a.db"}},
+        "clusters": [{"name": "b", "emulated": {"path": "b.db"}}],
+        "apps": [
+            {"name": "web", "path": "app", "namespace": "web", "dependsOn": ["db"], **app},
+            {
+                "name": "db",
+                "path": "db",
+                "namespace": "db",
+                "destination": {"cluster": "b"},
+                **app,
+                "syncPolicy": {"createNamespace": True},
+            },
+        ],
+    }
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    d = Daemon(config, port)
+    daemons.append(d)
+    d.wait_ready()
+
+    def web() -> dict[str, Any]:
+        return d.json("/api/v1/apps/web")
+
+    wait_for(lambda: web()["message"] == "Waiting for db: Degraded", 90, "web to wait for db on cluster b")
+    assert live(tmp_path, db="a.db") is None
+
+    repo.write("db/deployment.yaml", yaml.safe_dump(_db_deployment("nginx:1.27")))
+    repo.commit("db fixed")
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    status, body = d.post("/api/v1/apps/db/sync", b"{}", auth)
+    assert status == 200, body
+    wait_for(lambda: live(tmp_path, db="a.db") == "one", 60, "web to sync once db is Healthy")
+
+    assert cli(config, "suspend", "db").returncode == 0
+    kept = {}
+    for name in ("a.db", "b.db"):
+        cluster = EmulatedCluster(tmp_path / name)
+        try:
+            kept[name] = cluster.get("v1", "ConfigMap", "gitops-agent.suspend.db", "gitops-agent") is not None
+        finally:
+            cluster.close()
+    assert kept == {"a.db": False, "b.db": True}
