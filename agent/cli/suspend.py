@@ -47,7 +47,7 @@ def resume(apps: NamesArgument, config: ConfigOption = Path("agent.yaml")) -> No
 
 
 def _change(apps: list[str], config: Path, *, suspend: bool) -> None:
-    with session(config, apps) as s:
+    with session(config, apps, fleet=True) as s:  # apps declared in Git too
         for app in s.apps:
             suspensions = store(s, app)
             if suspend:

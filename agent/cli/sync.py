@@ -6,9 +6,10 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from agent.cli.base import (
     AppArgument,
@@ -16,6 +17,7 @@ from agent.cli.base import (
     ConfigOption,
     Output,
     OutputOption,
+    SelectorOption,
     TimeoutOption,
     err,
     options,
@@ -26,6 +28,9 @@ from agent.cli.base import (
 )
 from agent.exits import ExitCode, rollback_exit, sync_exit, worst
 
+if TYPE_CHECKING:
+    from agent.cli.base import Session
+
 
 class Brief(StrEnum):
     """What a rollback's result is shown as."""
@@ -34,7 +39,7 @@ class Brief(StrEnum):
     json = "json"
 
 
-def sync(  # noqa: PLR0913 - typer makes each option a parameter
+def sync(  # noqa: PLR0913 - a command's options are its parameters
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
     *,
@@ -55,6 +60,7 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
     ] = False,
     output: OutputOption = Output.text,
     timeout: TimeoutOption = None,
+    selector: SelectorOption = None,
 ) -> None:
     """Apply Git to the cluster and print what changed.
 
@@ -64,18 +70,17 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
     is not synced.  A suspended app, or one outside its sync windows, is
     refused (exit 1) unless --ignore-suspend, or a window with manualSync.
     """
-    from agent.fleet.ordered import in_order, refusals, unready_outside
+    from agent.fleet.ordered import in_order
     from agent.report import print_sync, sync_document, sync_progress
     from agent.sync.pipeline import reconcile
-    from agent.sync.status import status as app_status
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
-    with session(config, apps) as s, watching as progress:
+    # the AppSets' memory is written by a sync that changes the cluster, never by a dry run
+    chosen = session(config, apps, fleet=True, selector=selector, remember=not dry_run)
+    with chosen as s, watching as progress:
         shown = {a.name: progress.for_app(a.name) for a in s.apps}
-        refused = {} if dry_run else refusals(s.config, s.context_of, s.apps, ignore_suspend=ignore_suspend)
-        for message in refused.values():
-            err.print(f"[bold red]error:[/] {message}", markup=True)
+        refused, unready = _gates(s, dry_run=dry_run, ignore_suspend=ignore_suspend)
         results = in_order(
             s.apps,
             lambda a: reconcile(
@@ -89,10 +94,23 @@ def sync(  # noqa: PLR0913 - typer makes each option a parameter
             ),
             s.contexts.source,
             refused,
-            unready_outside(s.config, s.apps, lambda a: app_status(s.context_of(a), a)),
+            unready,
         )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
     raise typer.Exit(worst([sync_exit(results), *(ExitCode.DRIFT for _ in refused)]))
+
+
+def _gates(s: Session, *, dry_run: bool, ignore_suspend: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """The apps refused (suspended, outside their windows: each an error
+    line) and the dependencies outside ``s.apps`` that are not ready."""
+    from agent.fleet.ordered import refusals, unready_outside
+    from agent.sync.status import status as app_status
+
+    refused = {} if dry_run else refusals(s.config, s.context_of, s.apps, ignore_suspend=ignore_suspend)
+    for message in refused.values():
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    known = [f.app for f in s.fleet.apps] if s.fleet is not None else s.config.apps
+    return refused, unready_outside(known, s.apps, lambda a: app_status(s.context_of(a), a))
 
 
 def rollback(
@@ -113,7 +131,7 @@ def rollback(
     from agent.report.documents import rollback_document
     from agent.sync.rollback import rollback_by_hand
 
-    with session(config, [app_name]) as s:
+    with session(config, [app_name], fleet=True) as s:
         result = rollback_by_hand(s.context_of(s.apps[0]), with_timeout(s.apps[0], timeout), to)
     if output is Brief.json:
         sys.stdout.write(rollback_document(app_name, result))

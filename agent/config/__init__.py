@@ -32,6 +32,7 @@ from agent.config.app import (
 )
 from agent.config.clusters import DEFAULT_CLUSTER, ClusterConfig, EmulatedClusterSettings, Kubeconfig
 from agent.config.fleet import AppSet, Destination, SyncWindow, cycle_text, find_cycle
+from agent.config.ha import HaSettings
 from agent.config.health import HealthConfig
 from agent.errors import ConfigError
 from agent.redact import register_secret
@@ -50,6 +51,7 @@ __all__ = [
     "DaemonConfig",
     "Destination",
     "EmulatedClusterSettings",
+    "HaSettings",
     "IgnoreDifference",
     "Kubeconfig",
     "Notification",
@@ -181,6 +183,7 @@ class DaemonConfig(ConfigModel):
     jitter_percent: float = Field(default=10, ge=0, le=50, description="random spread of each interval")
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    ha: HaSettings = Field(default_factory=HaSettings)
     api_token: str | None = None  # bearer token for POST sync/rollback; none: those are disabled
     read_token: str | bool | None = Field(
         default=None,

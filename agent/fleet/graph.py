@@ -31,6 +31,21 @@ def check(apps: Sequence[Application]) -> None:
         raise ConfigError(f"dependsOn forms a cycle: {cycle_text(cycle)}")
 
 
+def problems(apps: Sequence[Application]) -> list[str]:
+    """What :func:`check` would refuse, every one of it, as the fleet's
+    problems (an unknown name per app, a cycle): the resolved fleet reports
+    them (its apps in a cycle wait for each other, named, never sync)."""
+    names = {a.name for a in apps}
+    found = [
+        f"app {a.name!r}: dependsOn names {', '.join(map(repr, missing))}, not an app of the fleet"
+        for a in apps
+        if (missing := [d for d in a.depends_on if d not in names])
+    ]
+    if cycle := find_cycle({a.name: list(a.depends_on) for a in apps}):
+        found.append(f"dependsOn forms a cycle: {cycle_text(cycle)}")
+    return found
+
+
 def waves(apps: Sequence[Application]) -> list[list[Application]]:
     """``apps`` in dependency order, in waves (each app after the apps it
     depends on, the apps' own order within a wave).  Dependencies outside
@@ -72,4 +87,4 @@ def closure(apps: Sequence[Application], name: str) -> list[str]:
     return seen
 
 
-__all__ = ["check", "closure", "dependents", "waves"]
+__all__ = ["check", "closure", "dependents", "problems", "waves"]

@@ -62,17 +62,18 @@ def _suspension(context_of: Callable[[Application], Context], app: Application) 
 
 
 def unready_outside(
-    config: AgentConfig, apps: Sequence[Application], read: Callable[[Application], AppStatus]
+    known: Sequence[Application], apps: Sequence[Application], read: Callable[[Application], AppStatus]
 ) -> dict[str, str]:
     """The dependencies of ``apps`` that are not among them and are not
     Synced and Healthy now (``read``: their status), each with why: a sync
-    of some apps of a fleet waits for the others as the daemon does."""
+    of some apps of a fleet waits for the others as the daemon does.
+    ``known``: every app of the fleet, where the dependencies are found."""
     chosen = {a.name for a in apps}
     out: dict[str, str] = {}
     for name in dict.fromkeys(d for a in apps for d in a.depends_on if d not in chosen):
-        dep = next((a for a in config.apps if a.name == name), None)
+        dep = next((a for a in known if a.name == name), None)
         if dep is None:
-            continue  # declared elsewhere (Git): the fleet's own check names it
+            continue  # not in the fleet: the fleet's own check names it
         status = read(dep)
         if status.health is not HealthStatus.HEALTHY:
             out[name] = f"is {status.health.label}"

@@ -10,7 +10,7 @@ import pytest
 from agent.config import Application, parse_config
 from agent.config.fleet import find_cycle
 from agent.errors import ConfigError
-from agent.fleet.graph import check, closure, dependents, waves
+from agent.fleet.graph import check, closure, dependents, problems, waves
 
 
 def _app(name: str, *deps: str) -> Application:
@@ -70,3 +70,13 @@ def test_dependents_and_everything_waiting_for_an_app() -> None:
     assert dependents(apps) == {"api": ["web"], "db": ["api", "worker"]}
     assert closure(apps, "db") == ["api", "worker", "web"]
     assert closure(apps, "web") == []
+
+
+def test_the_fleets_problems_name_every_unknown_dependency_and_the_cycle() -> None:
+    apps = [_app("web", "api", "gone"), _app("api", "web"), _app("docs", "lost")]
+    assert problems(apps) == [
+        "app 'web': dependsOn names 'gone', not an app of the fleet",
+        "app 'docs': dependsOn names 'lost', not an app of the fleet",
+        "dependsOn forms a cycle: api -> web -> api",
+    ]
+    assert problems([_app("web", "db"), _app("db")]) == []

@@ -1,0 +1,110 @@
+"""Benchmark: failover between replicas, and apps moved when one joins or leaves.
+
+1. Three replica processes (``tests/support/ha_replica.py``: membership,
+   leader election and per-app claims through Leases, with the default
+   10 s lease and 2 s renew) share 60 apps on the emulated cluster served
+   over HTTPS.  Each round SIGKILLs (then SIGTERMs) one replica and times
+   until the survivors own every app it had; a new replica replaces it.
+   Targets: after SIGKILL within 15 s, after SIGTERM within 3 s.
+2. Rendezvous hashing of 1,000 app names: the share that moves when a
+   fourth member joins three, and when one of four leaves (about 1/4).
+
+Run from the repository root: ``.venv/bin/python bench/ha.py [--kills 5] [--terms 5]``.
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.emulator import EmulatedCluster, EmulatorServer
+from agent.ha import assign, moved
+from tests.support.ha_replica import Replicas, apps
+
+APPS = apps(60)
+
+
+def settled(group: Replicas) -> bool:
+    owned = group.owned()
+    return bool(owned) and {k: sorted(v) for k, v in owned.items()} == assign(APPS, dict.fromkeys(owned, 1.0))
+
+
+def until(check: object, timeout: float = 120) -> float:
+    started = time.monotonic()
+    while not check():  # type: ignore[operator]
+        if time.monotonic() - started > timeout:
+            raise SystemExit("timed out")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def failovers(group: Replicas, sig: int, rounds: int, names: list[str]) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        until(lambda: settled(group))
+        victim = sorted(group.live())[0]
+        lost = group.owned()[victim]
+        started = time.monotonic()
+        group.signal(victim, sig)
+        until(lambda lost=lost: lost <= set().union(*group.owned().values()))
+        times.append(round(time.monotonic() - started, 2))
+        what = signal.Signals(sig).name
+        print(f"{what}: {victim}'s {len(lost)} apps taken over in {times[-1]} s", flush=True)
+        names.append(f"r{len(names) + 1}")
+        group.start(names[-1])
+    return times
+
+
+def summary(times: list[float]) -> dict[str, object]:
+    return {"median": statistics.median(times), "max": max(times), "runs": times}
+
+
+def hashing_moves() -> dict[str, float]:
+    names = [f"team-{i}/app-{i}" for i in range(1000)]
+    three = {f"replica-{n}": 1.0 for n in range(3)}
+    four = {**three, "replica-3": 1.0}
+    joined = len(moved(assign(names, three), assign(names, four))) / len(names)
+    three_left = {k: 1.0 for k in four if k != "replica-0"}
+    left = len(moved(assign(names, four), assign(names, three_left))) / len(names)
+    return {"moved_on_join_3_to_4": round(joined, 3), "moved_on_leave_4_to_3": round(left, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--terms", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = EmulatedCluster(Path(tmp) / "cluster.db")
+        server = EmulatorServer(engine, tls=True).start()
+        kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig")
+        group = Replicas(kubeconfig, len(APPS), lease=10, renew=2.0)
+        names = ["r1", "r2", "r3"]
+        for name in names:
+            group.start(name)
+        try:
+            killed = failovers(group, signal.SIGKILL, args.kills, names)
+            stopped = failovers(group, signal.SIGTERM, args.terms, names)
+        finally:
+            group.close()
+            server.stop()
+            engine.close()
+    figures = {
+        "sigkill_failover_seconds": summary(killed),
+        "sigterm_failover_seconds": summary(stopped),
+        **hashing_moves(),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
