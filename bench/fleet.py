@@ -391,6 +391,7 @@ def poll_round(
     port: int, repo: Path, served: Served, proc: subprocess.Popen[bytes], timeout: float
 ) -> dict[str, Any]:
     """Every app asked at once (a push webhook for the repository), nothing changed."""
+    time.sleep(1.1)  # results are stamped to the second: a new one must differ from the last
     before = {r["name"]: (r["lastResult"] or {}).get("finished") for r in _get(port, "/api/v1/apps")["apps"]}
     body = json.dumps(
         {
