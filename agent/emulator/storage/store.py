@@ -85,6 +85,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        self._depth = 0  # open transactions and savepoints (under the lock)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
@@ -108,14 +109,43 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        """One write, all or nothing; inside :meth:`batch` a savepoint of the batch's
+        transaction (undone alone when it fails), committed with the batch."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            depth = self._depth
+            begin, undo, done = (
+                ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT")
+                if depth == 0
+                else (f"SAVEPOINT w{depth}", f"ROLLBACK TO w{depth}; RELEASE w{depth}", f"RELEASE w{depth}")
+            )
+            self._db.execute(begin)
+            self._depth = depth + 1
             try:
                 yield Transaction(self._db, self.events_kept)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._depth = depth
+                for statement in undo.split("; "):
+                    self._db.execute(statement)
                 raise
-            self._db.execute("COMMIT")
+            self._depth = depth
+            self._db.execute(done)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes made inside commit together when it ends, whatever ends it (each stays
+        all or nothing on its own): the many small writes of one controllers' pass cost
+        one commit.  Holds the lock throughout, so no other thread sees them before."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+                self._db.execute("COMMIT")
 
     def get(self, grp: str, resource: str, namespace: str, name: str) -> JSON | None:
         with self._lock:
