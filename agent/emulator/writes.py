@@ -245,7 +245,7 @@ class Writes:
                     return None
                 as_version(live, rt)
                 body = change(clone(live))
-                if body is None:
+                if body is None or body == live:  # nothing to change: no admission either
                     return None
                 new = self.admit(rt, body, live, manager, subresource)
                 if _same(live, new):
