@@ -26,6 +26,7 @@ from agent.emulator.storage import index
 JSON = dict[str, Any]
 Key = tuple[str, str, str, str]  # group, resource, namespace, name
 Keys = list[Key]
+Names = list[tuple[str, str]]  # namespace, name
 Objects = list[JSON]
 Events = list[tuple[int, str, JSON]]
 EVENTS_KEPT = 10_000
@@ -255,6 +256,36 @@ class Store:
         with self._lock:
             row = self._db.execute(sql, (grp, resource, rv, namespace, name)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def written_since(self, rv: int, grp: str, resource: str, namespace: str | None) -> Names:
+        """The (namespace, name) of the objects of a kind written after ``rv``."""
+        sql = "SELECT DISTINCT namespace, name FROM events WHERE grp=? AND resource=? AND rv>?"
+        args: tuple[Any, ...] = (grp, resource, rv)
+        if namespace is not None:
+            sql += " AND namespace=?"
+            args += (namespace,)
+        with self._lock:
+            return [(str(r[0]), str(r[1])) for r in self._db.execute(sql, args).fetchall()]
+
+    def state_at(
+        self, rv: int, grp: str, resource: str, namespace: str, name: str
+    ) -> tuple[bool, JSON | None]:
+        """An object as it was at ``rv``: (known, body), the body None when it did not exist
+        then; not known when the log no longer holds its state at ``rv``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT type, body FROM events WHERE grp=? AND resource=? AND namespace=? AND name=?"
+                " AND rv<=? AND body!='' ORDER BY rv DESC LIMIT 1",
+                (grp, resource, namespace, name, rv),
+            ).fetchone()
+            if row is not None:
+                return True, None if row[0] == "DELETED" else dict(json.loads(row[1]))
+            first = self._db.execute(
+                "SELECT type FROM events WHERE grp=? AND resource=? AND namespace=? AND name=?"
+                " AND rv>? AND body!='' ORDER BY rv LIMIT 1",
+                (grp, resource, namespace, name, rv),
+            ).fetchone()
+        return (first is not None and first[0] == "ADDED"), None  # created after rv, or unknown
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
