@@ -133,7 +133,7 @@ class Writes:
                 return as_version(new, rt)
             rv = tx.next_rv("ADDED", rt.group, rt.plural, ns, new["metadata"]["name"])
             new["metadata"]["resourceVersion"] = str(rv)
-            tx.put(rt.group, rt.plural, ns, new["metadata"]["name"], rv, new)
+            tx.put(rt.group, rt.plural, ns, new["metadata"]["name"], rv, new, created=True)
         self._announce_to(rt, new, rv, False)
         return as_version(new, rt)
 
@@ -190,7 +190,7 @@ class Writes:
             return as_version(new, rt), None
         rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
         new["metadata"]["resourceVersion"] = str(rv)
-        tx.put(rt.group, rt.plural, ns, name, rv, new)
+        tx.put(rt.group, rt.plural, ns, name, rv, new, previous=live)
         return as_version(new, rt), (rt, new, rv, False)
 
     def apply(

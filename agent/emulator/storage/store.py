@@ -314,8 +314,19 @@ class Transaction:
         return rv
 
     def put(  # noqa: PLR0917 - a row's four key columns, then its version and body
-        self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
+        self,
+        grp: str,
+        resource: str,
+        namespace: str,
+        name: str,
+        rv: int,
+        body: JSON,
+        *,
+        previous: JSON | None = None,
+        created: bool = False,
     ) -> None:
+        """Store ``body``; ``previous``: the stored object it replaces, ``created``: there is
+        none (its owner and label rows are then rewritten only when they changed)."""
         text = _dump(body)
         self._db.execute(
             "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body, uid) "
@@ -323,8 +334,12 @@ class Transaction:
             (grp, resource, namespace, name, rv, text, str((body.get("metadata") or {}).get("uid", ""))),
         )
         self._db.execute("UPDATE events SET body=? WHERE rv=?", (text, rv))
-        self._index_owners(grp, resource, namespace, name, body)
-        index.put(self._db, (grp, resource, namespace, name), body)
+        meta = body.get("metadata") or {}
+        before = {} if created else (previous or {}).get("metadata")
+        if before is None or before.get("ownerReferences") != meta.get("ownerReferences"):
+            self._index_owners(grp, resource, namespace, name, body)
+        if before is None or before.get("labels") != meta.get("labels"):
+            index.put(self._db, (grp, resource, namespace, name), body)
 
     def remove(  # noqa: PLR0917 - as put()
         self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
