@@ -271,6 +271,32 @@ def _paged_snapshot(c: ClusterClient) -> Any:
     return [[(i.metadata.name, i.data) for i in p.items] for p in pages], same_version
 
 
+def _list_exact(c: ClusterClient) -> Any:
+    """A list at an exact earlier resourceVersion (resourceVersionMatch=Exact), paged, and
+    one at a version compacted away or not reached yet."""
+    assert isinstance(c, KubeCluster)
+    c.create(ns())
+    listed = "/api/v1/namespaces/diff/configmaps?labelSelector=exact%3D1"
+    path = listed + "&resourceVersionMatch=Exact"
+
+    def cm(name: str, value: str) -> dict[str, Any]:
+        meta = {"name": name, "namespace": "diff", "labels": {"exact": "1"}}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"v": value}}
+
+    for name in ("cm-0", "cm-1", "cm-2"):
+        c.create(cm(name, "old"))
+    then = c.transport.send("GET", listed)
+    rv = then["metadata"]["resourceVersion"]
+    c.replace(cm("cm-1", "new"))
+    c.delete("v1", "ConfigMap", "cm-2", "diff")
+    c.create(cm("cm-3", "new"))
+    first = c.transport.send("GET", f"{path}&resourceVersion={rv}&limit=2")
+    rest = c.transport.send("GET", f"{listed}&limit=2&continue={first['metadata']['continue']}")
+    pages = [[(i["metadata"]["name"], i["data"]) for i in p["items"]] for p in (first, rest)]
+    future = attempt(lambda: c.transport.send("GET", f"{path}&resourceVersion={int(rv) + 10**9}"))
+    return pages, first["metadata"]["resourceVersion"] == rv, future
+
+
 def _get(c: ClusterClient, path: str) -> Any:
     """A GET of a path of the API server, as JSON (discovery, OpenAPI)."""
     assert isinstance(c, KubeCluster)
@@ -334,6 +360,7 @@ def _openapi(c: ClusterClient) -> Any:
 SCENARIOS: dict[str, Callable[[ClusterClient], Any]] = {
     "update-list-delete": _update_list_delete,
     "paged-snapshot": _paged_snapshot,
+    "list-exact": _list_exact,
     "watch-selector": _watch_selector,
     "custom-resources": _custom_resources,
     "create-builtins": _create_builtins,

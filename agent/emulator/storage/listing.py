@@ -17,9 +17,9 @@ from typing import Any
 
 from agent.emulator.storage.index import Query
 from agent.emulator.storage.selectors import LabelTest, Requirement, field_matcher, requirements
-from agent.emulator.storage.snapshot import select_at
+from agent.emulator.storage.snapshot import EXACT_TOO_OLD, select_at
 from agent.emulator.storage.store import Store
-from agent.kube.errors import BadRequest
+from agent.kube.errors import BadRequest, Timeout
 from agent.kube.kinds import ResourceType
 
 JSON = dict[str, Any]
@@ -69,7 +69,7 @@ def _start_key(start: str) -> tuple[str, str]:
     return namespace, name
 
 
-def list_from(
+def list_from(  # noqa: PLR0913 - a list request's parts, keyword-only past the kind
     store: Store,
     rt: ResourceType,
     namespace: str | None,
@@ -79,17 +79,19 @@ def list_from(
     field_selector: str | None = None,
     limit: int = 0,
     continue_token: str = "",
+    exact: int | None = None,
 ) -> ListResult:
     """One page of a list, read from the store through its label index and
     in key order from the page's start: only the rows the page needs (and,
     with a selector that says what must not be there, the rows it tests).
     ``remainingItemCount`` is given when nothing filters the list, as the
-    API server gives it (with a selector the count is unknown there)."""
+    API server gives it (with a selector the count is unknown there).  ``exact``: the list
+    as it was at that resourceVersion (``resourceVersionMatch=Exact``)."""
     wanted = requirements(label_selector)
     tests = [r.test() for r in wanted if not r.indexable]
     fields = field_matcher(field_selector, rt.kind)
     with store.lock:  # the page and its resourceVersion read as one
-        return _page(store, rt, namespace, convert, wanted, tests, fields, limit, continue_token)
+        return _page(store, rt, namespace, convert, wanted, tests, fields, limit, continue_token, exact)
 
 
 def _page(  # noqa: PLR0913, PLR0917 - list_from's request, parsed
@@ -102,6 +104,7 @@ def _page(  # noqa: PLR0913, PLR0917 - list_from's request, parsed
     fields: Callable[[JSON], bool] | None,
     limit: int,
     continue_token: str,
+    exact: int | None,
 ) -> ListResult:
     query = Query(rt.group, rt.plural, namespace, wanted)
     rows: Iterator[JSON]
@@ -110,6 +113,23 @@ def _page(  # noqa: PLR0913, PLR0917 - list_from's request, parsed
         query = query.following(*_start_key(start))
         every = [r.test() for r in wanted]
         rows = select_at(store, query, rv, lambda o: all(t(_labels(o)) for t in every))
+    elif exact is not None:
+        current = store.current_rv()
+        if exact > current:
+            raise Timeout(
+                f"Too large resource version: {exact}, current: {current}",
+                details={
+                    "causes": [
+                        {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+                    ],
+                    "retryAfterSeconds": 1,
+                },
+            )
+        every = [r.test() for r in wanted]
+        rv, rows = (
+            exact,
+            select_at(store, query, exact, lambda o: all(t(_labels(o)) for t in every), EXACT_TOO_OLD),
+        )
     else:
         rv, rows = store.current_rv(), store.select(query)
     items: list[JSON] = []

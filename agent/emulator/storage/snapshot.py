@@ -9,7 +9,8 @@ that log as it last was at or before the page's resourceVersion (not at all,
 if it did not exist then), and objects not written since are read as they
 are.  When the log no longer reaches back that far, the page is refused with
 410 Expired, as the API server refuses a continue token older than its
-compaction.
+compaction.  A list with ``resourceVersionMatch=Exact`` is read the same way
+at the version it names.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ JSON = dict[str, Any]
 Key = tuple[str, str]  # namespace, name
 Labels = Callable[[JSON], bool]
 
+EXACT_TOO_OLD = "The resourceVersion for the provided list is too old."
 TOO_OLD = (
     "The provided continue parameter is too old to display a consistent list result. You can start "
     "a new list without the continue parameter."
@@ -37,11 +39,11 @@ def _key(obj: JSON) -> Key:
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
-def changed_since(store: Store, query: Query, rv: int) -> dict[Key, JSON | None]:
+def changed_since(store: Store, query: Query, rv: int, too_old: str = TOO_OLD) -> dict[Key, JSON | None]:
     """The objects of the query's kind (and namespace) written after ``rv`` and after its
     start key: each as it was at ``rv`` (None: it did not exist then)."""
     if store.oldest_event_rv() > rv + 1:
-        raise Expired(TOO_OLD)
+        raise Expired(too_old)
     out: dict[Key, JSON | None] = {}
     for ns, name in store.written_since(rv, query.grp, query.resource, query.namespace):
         if query.after is not None and (ns, name) <= query.after:
@@ -50,16 +52,16 @@ def changed_since(store: Store, query: Query, rv: int) -> dict[Key, JSON | None]
             continue
         found, body = store.state_at(rv, query.grp, query.resource, ns, name)
         if not found:
-            raise Expired(TOO_OLD)  # its history before rv was compacted away
+            raise Expired(too_old)  # its history before rv was compacted away
         out[(ns, name)] = body
     return out
 
 
-def select_at(store: Store, query: Query, rv: int, labels: Labels) -> Iterator[JSON]:
+def select_at(store: Store, query: Query, rv: int, labels: Labels, too_old: str = TOO_OLD) -> Iterator[JSON]:
     """The query's objects in key order as they were at ``rv``: the current ones not written
     since, merged with the earlier state of those that were (``labels`` tests an earlier
     state against every label requirement, since the index holds the current labels)."""
-    changed = changed_since(store, query, rv)
+    changed = changed_since(store, query, rv, too_old)
     if not changed:
         yield from store.select(query)
         return

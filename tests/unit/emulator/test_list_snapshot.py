@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.emulator import EmulatedCluster
-from agent.kube.errors import Expired
+from agent.kube.errors import Expired, Timeout
 
 
 def cm(name: str, value: str, **labels: str) -> dict[str, Any]:
@@ -62,3 +62,19 @@ def test_a_continue_token_older_than_the_kept_log_is_refused_with_410(cluster: E
         cluster.create(cm(f"z{i:02d}", "x"))
     with pytest.raises(Expired, match="continue parameter is too old"):
         page(cluster, first.continue_token)
+
+
+def test_an_exact_list_reads_an_earlier_version_until_it_is_compacted(cluster: EmulatedCluster) -> None:
+    rt = cluster.resource_type("v1", "ConfigMap")
+    then = int(cluster.registry.list(rt, "shop").resource_version)
+    cluster.delete("v1", "ConfigMap", "e", "shop")
+    at_then = cluster.registry.list(rt, "shop", "tier=web", exact=then)
+    assert [o["metadata"]["name"] for o in at_then.items] == ["a", "b", "c", "d", "e"]
+    assert at_then.resource_version == str(then)
+    with pytest.raises(Timeout, match="Too large resource version"):
+        cluster.registry.list(rt, "shop", exact=then + 1000)
+    cluster.store.events_kept = 10
+    for i in range(40):
+        cluster.create(cm(f"z{i:02d}", "x"))
+    with pytest.raises(Expired, match="resourceVersion for the provided list is too old"):
+        cluster.registry.list(rt, "shop", exact=then)
