@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.emulator.controllers import children, crds, deployments, hpa, jobs, services, workloads
+from agent.emulator.controllers import children, crds, deployments, endpoints, hpa, jobs, services, workloads
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
@@ -59,6 +59,7 @@ CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
     ("apps", "DaemonSet"): children.pods,
     ("batch", "Job"): children.pods,
     ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
+    ("", "Service"): endpoints.endpoint_slice,
 }
 RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
 RETRY_MAX_SECONDS = 5.0
@@ -78,6 +79,7 @@ class Controllers:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._selectors: dict[str, dict[str, dict[str, str]]] | None = None  # ns -> Service -> selector
 
     # -- scheduling ---------------------------------------------------------------------------
     def schedule(self, rt: ResourceType, ns: str, name: str, at: float, *, wake: bool = True) -> None:
@@ -88,6 +90,8 @@ class Controllers:
             self._wake.set()
 
     def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        if not rt.group and rt.kind in ("Pod", "Service"):
+            self._endpoints_after(rt, obj, removed)
         if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
             return
         meta = obj.get("metadata") or {}
@@ -104,6 +108,34 @@ class Controllers:
         ns = meta.get("namespace", "") if rt.namespaced else ""
         self.schedule(rt, ns, meta["name"], time.time(), wake=False)
         self.tick()
+
+    def _endpoints_after(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        """Keep the table of Service selectors, and queue the Services that select a Pod
+        written or removed (their EndpointSlices list it)."""
+        meta = obj.get("metadata") or {}
+        ns, labels = str(meta.get("namespace") or ""), meta.get("labels") or {}
+        table = self._services()
+        if rt.kind == "Service":
+            selector = (obj.get("spec") or {}).get("selector") or {}
+            if removed or not selector:
+                table.get(ns, {}).pop(str(meta.get("name")), None)
+            else:
+                table.setdefault(ns, {})[str(meta.get("name"))] = dict(selector)
+            return
+        service_rt = self.c.types().get(("", "services"))
+        for name, selector in list(table.get(ns, {}).items()):
+            if service_rt is not None and endpoints.selects(selector, labels):
+                self.schedule(service_rt, ns, name, time.time(), wake=False)
+
+    def _services(self) -> dict[str, dict[str, dict[str, str]]]:
+        if self._selectors is None:
+            table: dict[str, dict[str, dict[str, str]]] = {}
+            for service in self.c.store.list("", "services"):
+                meta, selector = service["metadata"], (service.get("spec") or {}).get("selector")
+                if selector:
+                    table.setdefault(meta.get("namespace", ""), {})[meta["name"]] = dict(selector)
+            self._selectors = table
+        return self._selectors
 
     def resume(self) -> None:
         """After a restart: look at every object a controller watches once."""
