@@ -223,6 +223,17 @@ def session(
             client.close()
 
 
+def with_declared(cfg: AgentConfig, name: str) -> AgentConfig:
+    """``cfg``, with the app ``name`` among its apps when Git declares it
+    (an app-of-apps' child, an AppSet's app): resolving the fleet finds it,
+    or says it is nowhere (the command's one error)."""
+    if any(a.name == name for a in cfg.apps):
+        return cfg
+    with session(cfg, [name], fleet=True) as s:
+        found = s.apps[0]
+    return cfg.model_copy(update={"apps": [*cfg.apps, found]})
+
+
 def target(cfg: AgentConfig, source: Path | AgentConfig) -> AgentConfig:
     """The configuration with the cluster the global options name (--kubeconfig,
     --context, --cluster over the file's ``cluster:``), and a note when

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.base import ConfigOption, err, fail, load
+from agent.cli.base import ConfigOption, err, fail, load, with_declared
 from agent.errors import AgentError
 
 _Explain = Annotated[Path, typer.Option("--explain", help="A YAML file of objects to judge.")]
@@ -62,7 +62,12 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
         overrides += [parse_set(set_ or []), parse_set(set_string or [], as_string=True)]
         capabilities = Capabilities.of(kube_version, api_versions or ())
         req = target_request(
-            target, lambda: load(config), revision, release=release, namespace=namespace, validate=validate
+            target,
+            lambda: with_declared(load(config), target),  # an app of agent.yaml, or one Git declares
+            revision,
+            release=release,
+            namespace=namespace,
+            validate=validate,
         )
         result = render(replace(req, overrides=overrides, capabilities=capabilities))
     except AgentError as e:

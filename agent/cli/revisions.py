@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.cli.base import AppArgument, ConfigOption, fail, load, session, target
+from agent.cli.base import AppArgument, ConfigOption, fail, load, session, target, with_declared
 from agent.errors import AgentError
 from agent.exits import ExitCode
 
@@ -70,7 +70,7 @@ def diff_revisions(app_name: str, old: str, new: str, config: Path, output: str)
     """The difference between two revisions or commits of one app."""
     from agent.diff.revisions import compare_manifests
 
-    cfg = target(load(config), config)
+    cfg = with_declared(target(load(config), config), app_name)
     if _NUMBER.fullmatch(old) or _NUMBER.fullmatch(new):
         with session(cfg, [app_name]) as s:
             history = s.context_of(s.apps[0]).records().history(s.apps[0].name)

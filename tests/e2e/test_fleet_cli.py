@@ -100,6 +100,28 @@ def test_sync_by_selector_and_by_a_name_only_git_declares(fleet: tuple[str, Path
     assert [a["app"] for a in json.loads(status.stdout)["apps"]] == ["data-api"]
 
 
+def test_render_and_diff_between_commits_take_a_name_only_git_declares(fleet: tuple[str, Path]) -> None:
+    config, db = fleet
+    rendered = agent("render", "search-api", "-c", config)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "name: api" in rendered.stdout and "namespace: search" in rendered.stdout
+    same = agent("diff", "web", "--from", "HEAD", "--to", "HEAD", "-c", config)
+    assert same.returncode == 0, same.stderr
+    assert "= web: HEAD and HEAD render the same objects" in same.stdout
+    missing = agent("render", "nope", "-c", config)
+    assert missing.returncode == 3 and "no app named 'nope' in the fleet" in missing.stderr
+    assert not db.exists() or _no_configmaps(db)  # reading the fleet changed nothing in the cluster
+
+
+def _no_configmaps(db: Path) -> bool:
+    cluster = EmulatedCluster(db)
+    try:
+        wanted = (("web", "web"), ("api", "search"), ("api", "data"))
+        return all(cluster.get("v1", "ConfigMap", name, ns) is None for name, ns in wanted)
+    finally:
+        cluster.close()
+
+
 def test_selector_errors(fleet: tuple[str, Path]) -> None:
     config, _ = fleet
     bad = agent("sync", "-c", config, "-l", "team=s p")
