@@ -6,9 +6,11 @@ finds: ``agent.yaml``'s, its AppSets', and those the apps' renders declare
 
 - at start, first without renders (``agent.yaml``'s apps and those its
   AppSets generate: a generated fleet starts syncing at once), then whole
-  (with the apps the apps' renders declare);
+  (with the apps the apps' renders declare) once every app has run once,
+  so that the pass finds their renders in the cache instead of rendering
+  beside the first syncs;
 - when ``agent.yaml`` changed (:mod:`agent.daemon.fleetwatch`);
-- when an app's run saw a new commit (any app may declare apps), or a
+- when an app's run saw its commit move (any app may declare apps), or a
   webhook announced a push: :meth:`poke`, several pokes in a short while
   giving one pass;
 - and every ``period`` seconds, for generators reading repositories that no
@@ -48,11 +50,13 @@ class FleetRefresher:
         declared: AgentConfig,
         serve: Callable[[Fleet], object],
         period: float = 60.0,
+        first_round: Callable[[], bool] = lambda: True,
     ) -> None:
         self.contexts = contexts
         self.declared = declared  # what agent.yaml says now
         self.serve = serve
         self.period = max(MIN_PERIOD, period)
+        self.first_round = first_round  # True once every app served has run once
         self.fleet: Fleet | None = None  # the last fleet resolved
         self.passes = 0
         self._poked = threading.Event()
@@ -79,6 +83,11 @@ class FleetRefresher:
 
     def _loop(self) -> None:
         self.refresh(renders=False)  # agent.yaml's and its AppSets' apps start syncing at once
+        # their first runs render them: the whole pass then finds each render in the cache
+        deadline = time.monotonic() + self.period
+        while not (self._stop.is_set() or self.first_round()) and time.monotonic() < deadline:
+            self._stop.wait(0.5)
+        self._poked.clear()
         while not self._stop.is_set():
             self.refresh()
             self._poked.wait(self.period)

@@ -80,7 +80,9 @@ class Daemon:
         self._swap = threading.Lock()  # one change of self.config at a time
         # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
         period = min((a.interval_seconds for a in config.apps), default=60.0)
-        self.refresher = FleetRefresher(contexts, config, self.replace_fleet, period=min(period, 60.0))
+        self.refresher = FleetRefresher(
+            contexts, config, self.replace_fleet, period=min(period, 60.0), first_round=self._ran_once
+        )
         self.started = now()
         self._stop = threading.Event()
 
@@ -108,12 +110,17 @@ class Daemon:
         before = _commit(state)
         with self.contexts.source.round(state.round_since):  # one ls-remote per repository per round
             result = self.reconciler(app.cluster).run(app, state, trigger, manual)
-        if _commit(state) != before:
+        if before is not None and _commit(state) != before:
             self.refresher.poke()  # a new commit may declare apps, or no longer
         obs = state.observation
         if obs is not None and obs.revision is not None:
             self._answered(app.cluster)  # reading live objects worked: the cluster answers
         return result
+
+    def _ran_once(self) -> bool:
+        """Every app served has run at least once (observed, or failed)."""
+        states = list(self.scheduler.states.values())
+        return all(s.observation is not None or s.failures for s in states)
 
     def _app(self, name: str) -> Application:
         found = self.scheduler.apps.get(name)
