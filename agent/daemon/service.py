@@ -40,8 +40,9 @@ from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
 from agent.daemon.membership import FleetChange, Membership
 from agent.daemon.reconciler import Reconciler
+from agent.daemon.replicas import Sharing
 from agent.daemon.scheduler import Scheduler
-from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
+from agent.daemon.state import AppSnapshot, AppState, Manual, Outcome, RunResult
 from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
 from agent.errors import AgentError
@@ -72,6 +73,9 @@ class Daemon:
         clusters = [c.name for c in config.all_clusters()]
         self.membership = Membership(self.scheduler, self.metrics, self.contexts.of, self._serve, clusters)
         self.watch: ConfigWatch | None = None
+        self.sharing = (
+            Sharing(config, contexts, self.scheduler, self.metrics) if config.daemon.ha.enabled else None
+        )
         self._swap = threading.Lock()  # one change of self.config at a time
         self.started = now()
         self._stop = threading.Event()
@@ -87,6 +91,20 @@ class Daemon:
         return found
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
+        if self.sharing is None:
+            return self._reconcile(app, state, trigger, manual)
+        if not self.sharing.begin(app.name):  # owned by another replica (or not yet by this one)
+            at = now()
+            owner = self.sharing.owner(app.name)[0] or "no replica yet"
+            return RunResult(trigger, at, at, 0.0, Outcome.FAILED, message=f"{app.name} is owned by {owner}")
+        try:
+            return self._reconcile(app, state, trigger, manual)
+        finally:
+            self.sharing.end(app.name)
+
+    def _reconcile(
+        self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None
+    ) -> RunResult:
         with self.contexts.source.round(state.round_since):  # one ls-remote per repository per round
             result = self.reconciler(app.cluster).run(app, state, trigger, manual)
         obs = state.observation
@@ -132,7 +150,10 @@ class Daemon:
         self.replace_fleet(Fleet.from_config(config))
 
     def fleet_status(self) -> dict[str, Any]:
-        return self.membership.status()
+        status = self.membership.status()
+        if self.sharing is not None:
+            status["replicas"] = self.sharing.status(self.scheduler.names())
+        return status
 
     # -- what the HTTP app sees (DaemonView) ------------------------------------------
     @property
@@ -181,6 +202,8 @@ class Daemon:
             self.metrics.cluster_reachable.labels(name).set(0)
         threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
         self.scheduler.start()
+        if self.sharing is not None:
+            self.sharing.start()
         if self.watch is not None:
             self.watch.start()
 
@@ -222,6 +245,8 @@ class Daemon:
                 extra={"stage": "shutdown"},
             )
         clean = self.scheduler.drain(grace)
+        if self.sharing is not None:  # after the drain: the others take over at once
+            self.sharing.stop()
         self.contexts.stop()  # the views' watches end; the caller closes the connections
         if not clean:
             log.warning(

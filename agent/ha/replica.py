@@ -27,7 +27,7 @@ from agent.config.ha import HaSettings
 from agent.ha import shard
 from agent.ha.claims import AppClaims
 from agent.ha.elector import LeaseElector
-from agent.ha.lease import CAPACITY, Clock, LeaseStore, SystemClock
+from agent.ha.lease import ADDRESS, CAPACITY, Clock, LeaseStore, SystemClock
 from agent.ha.members import MEMBER, Roster, member_lease
 from agent.kube.errors import ClusterError
 
@@ -47,11 +47,13 @@ class Settings:
     lease_seconds: int = 10
     renew_seconds: float = 2.0
     capacity: float = 1.0
+    address: str = ""  # announced on the member Lease, for forwarding
 
     @classmethod
-    def of(cls, ha: HaSettings, namespace: str) -> Settings:
+    def of(cls, ha: HaSettings, namespace: str, address: str = "") -> Settings:
         """From ``daemon.ha`` and the state namespace (``cluster.stateNamespace``)."""
         return cls(
+            address=address,
             namespace=namespace,
             identity=ha.identity or default_identity(),
             lease_seconds=ha.lease_seconds,
@@ -67,9 +69,7 @@ class Replica:
         self.settings = settings
         self.identity = settings.identity
         self.clock = clock or SystemClock()
-        self.member = self._elector(
-            store, member_lease(settings.identity), MEMBER, {CAPACITY: f"{settings.capacity:g}"}
-        )
+        self.member = self._elector(store, member_lease(settings.identity), MEMBER, self._announced(settings))
         self.leader = self._elector(store, LEADER_LEASE, "leader", {})
         self.roster = Roster(store, self.clock)
         self.claims = AppClaims(
@@ -79,6 +79,13 @@ class Replica:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ticks = 0
+
+    @staticmethod
+    def _announced(settings: Settings) -> dict[str, str]:
+        notes = {CAPACITY: f"{settings.capacity:g}"}
+        if settings.address:
+            notes[ADDRESS] = settings.address
+        return notes
 
     def _elector(self, store: LeaseStore, name: str, role: str, annotations: dict[str, str]) -> LeaseElector:
         s = self.settings
