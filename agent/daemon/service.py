@@ -36,6 +36,7 @@ from agent import __version__
 from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
 from agent.daemon.fleetwatch import ConfigWatch
+from agent.daemon.forward import Forwarding
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
 from agent.daemon.membership import FleetChange, Membership
@@ -178,6 +179,8 @@ class Daemon:
     def request(
         self, names: Sequence[str], trigger: Trigger, manual: Manual | None = None
     ) -> list[Future[RunResult]]:
+        if self.sharing is not None and manual is None:  # a push: only the apps owned here
+            names = [n for n in names if self.sharing.owns(n)]
         return self.scheduler.request(names, trigger, manual)
 
     def history(self, name: str) -> Sequence[RevisionRecord]:
@@ -302,7 +305,8 @@ def run(config: AgentConfig, contexts: Contexts, path: Path | None = None) -> in
     daemon = Daemon(config, contexts)
     if path is not None:
         daemon.follow(path)
-    app = create_app(daemon)
+    sharing = daemon.sharing
+    app = create_app(daemon, None if sharing is None else (lambda inner: Forwarding(inner, daemon, sharing)))
     server = _Server(
         uvicorn.Config(
             app,
