@@ -259,3 +259,49 @@ def test_replicas_split_the_fleet_forward_requests_and_take_over(  # noqa: PLR09
     assert len(APPS) * 0.15 <= len(moved) <= len(APPS) * 0.55, len(moved)
     # the killed replica's runs may have recorded their sync or been cut off before: 2 or 3, never more
     assert set(records(cluster).values()) <= {2, 3}
+
+
+@pytest.mark.parametrize("kubeconfig", ["emulated-https"], indirect=True)
+def test_a_stopped_replica_hands_its_apps_over_and_ha_can_be_turned_off(
+    group: Group, cluster: KubeCluster
+) -> None:
+    for name in ("r0", "r1"):
+        group.start(name)
+    wait_for(lambda: converged(cluster, "one"), WAIT, "every app synced")
+    assert poll(lambda: split(group), WAIT)
+    r0 = group.running.pop("r0")
+    assert r0.stop() == 0  # SIGTERM: drain, then release
+    member = cluster.get("coordination.k8s.io/v1", "Lease", "gitops-agent-member-r0", "gitops-agent")
+    assert member is not None and not member["spec"].get("holderIdentity")
+    claims = cluster.list("coordination.k8s.io/v1", "Lease", "gitops-agent", {"gitops-agent.io/lease": "app"})
+    assert len(claims) == len(APPS)
+    assert all(c["spec"].get("holderIdentity") != "r0" for c in claims)  # released, not left to expire
+    r1 = group.running["r1"]
+    wait_for(lambda: r1.metric("gitops_agent_shard_apps", replica="r1") == len(APPS), WAIT, "r1 owning all")
+    assert r1.metric("gitops_agent_leader") == 1
+    r1_stopped = group.running.pop("r1")
+    assert r1_stopped.stop() == 0
+
+    # daemon.ha.enabled: false: no Lease written, every app reconciled here
+    before = {c["metadata"]["name"]: c["metadata"]["resourceVersion"] for c in leases(cluster)}
+    write_fleet(group.upstream, "two")
+    group.upstream.push("two")
+    doc = yaml.safe_load((group.tmp / "agent-r0.yaml").read_text())
+    doc["daemon"]["ha"] = {"enabled": False}
+    doc["daemon"]["port"] = free_port()
+    config = group.tmp / "agent-alone.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    alone = group.running["alone"] = Daemon(
+        config, doc["daemon"]["port"], {"GH_SECRET": GH_SECRET, "API_TOKEN": API_TOKEN}
+    )
+    alone.wait_ready(WAIT)
+    webhook(alone, group.upstream)
+    wait_for(lambda: converged(cluster, "two"), WAIT, "the push synced by the one replica")
+    assert "replicas" not in alone.json("/api/v1/apps")
+    assert "gitops_agent_leader" not in alone.get("/metrics")[1].decode()
+    after = {c["metadata"]["name"]: c["metadata"]["resourceVersion"] for c in leases(cluster)}
+    assert after == before
+
+
+def leases(cluster: KubeCluster) -> list[dict[str, object]]:
+    return list(cluster.list("coordination.k8s.io/v1", "Lease", "gitops-agent"))
