@@ -25,6 +25,7 @@ a request for an app owned elsewhere can be forwarded to its owner
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -39,6 +40,7 @@ from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.scheduler import Scheduler
 from agent.errors import AgentError
 from agent.ha import LeaseStore, Replica, Settings, shard
+from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.results import Trigger
 from agent.sync.contexts import Contexts
@@ -97,6 +99,9 @@ class Sharing:
         self._contexts = contexts
         self._scheduler = scheduler
         self._gauges = _Gauges(metrics, self.identity)
+        self._metrics = metrics
+        self._shown: set[str] = set(scheduler.names())  # apps whose state this replica exports
+        self._known: set[str] = set(self._shown)
         self._lock = threading.Lock()  # settling and the check before a run are one step
         self._busy: set[str] = set()
         self._owned: set[str] = set()
@@ -151,10 +156,12 @@ class Sharing:
         r = self._replica()
         active = r.tick()
         self._watch(r)
+        names = self._scheduler.names()
         with self._lock:
             before = self._owned
-            self._owned = r.settle(self._scheduler.names(), set(self._busy)) if active else set()
-            owned = self._owned
+            self._owned = r.settle(names, set(self._busy)) if active else set()
+            owned, busy = self._owned, set(self._busy)
+        self._export(set(names), owned | busy)
         self._gauges.leader.set(1 if r.is_leader() else 0)
         self._gauges.apps.set(len(owned))
         gained, lost = owned - before, before - owned
@@ -169,6 +176,22 @@ class Sharing:
         if gained:
             self._failed_over()
             self._run_now(gained)
+
+    def _export(self, names: set[str], mine: set[str]) -> None:
+        """Only the owner exports an app's state series (sync status, health,
+        drift, ``app_info``): an alert or a join on ``app`` sees one series per
+        app, not one per replica.  The counters stay (per process, as ever)."""
+        self._shown |= names - self._known  # an app added to the fleet shows Unknown everywhere at first
+        self._known = names
+        apps = self._scheduler.apps
+        for app in sorted(self._shown - mine):
+            found = apps.get(app)
+            _hide(self._metrics, app, None if found is None else found.cluster)
+        for app in sorted(mine - self._shown):
+            found = apps.get(app)
+            if found is not None:
+                self._metrics.app_info.labels(app, found.cluster).set(1)
+        self._shown = set(mine)
 
     def _watch(self, r: Replica) -> None:
         """Members joining and leaving: rebalances, and when each loss was seen."""
@@ -250,6 +273,19 @@ class Sharing:
             ],
             "owners": owners,
         }
+
+
+def _hide(metrics: Metrics, app: str, cluster: str | None) -> None:
+    series: list[tuple[Any, tuple[str, ...]]] = [
+        (metrics.drifted, (app,)),
+        *((metrics.sync_status, (app, s.value)) for s in SyncStatus),
+        *((metrics.health, (app, h.label)) for h in HealthStatus),
+    ]
+    if cluster is not None:
+        series.append((metrics.app_info, (app, cluster)))
+    for metric, labels in series:
+        with contextlib.suppress(KeyError):
+            metric.remove(*labels)
 
 
 def _leader(r: Replica | None) -> str | None:

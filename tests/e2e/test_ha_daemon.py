@@ -149,6 +149,15 @@ def runs(d: Daemon, app: str, trigger: str) -> float:
     return sum(v for labels, v in found if labels["app"] == app and labels["trigger"] == trigger)
 
 
+def exporters(group: Group) -> dict[str, list[str]]:
+    """App -> the replicas exporting its sync status."""
+    out: dict[str, list[str]] = {a: [] for a in APPS}
+    for name, d in sorted(group.running.items()):
+        for app in {labels["app"] for labels, _ in samples(d, "gitops_agent_app_sync_status")}:
+            out[app].append(name)
+    return out
+
+
 def owners(d: Daemon) -> dict[str, str | None]:
     return dict(d.json("/api/v1/apps")["replicas"]["owners"])
 
@@ -204,6 +213,8 @@ def test_replicas_split_the_fleet_forward_requests_and_take_over(  # noqa: PLR09
     assert synced(group) == dict.fromkeys(APPS, 1.0)
     assert records(cluster) == dict.fromkeys(APPS, 1)
     assert sum(d.metric("gitops_agent_leader") for d in group.running.values()) == 1
+    # an app's state series come from its owner only (one series per app for alerts and joins)
+    assert poll(lambda: exporters(group) == {a: [o] for a, o in owner.items()}, WAIT), exporters(group)
     status = r0.json("/api/v1/apps")
     assert [m["identity"] for m in status["replicas"]["members"]] == ["r0", "r1", "r2"]
     assert all(m["address"].startswith("http://127.0.0.1:") for m in status["replicas"]["members"])
