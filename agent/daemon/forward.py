@@ -2,8 +2,9 @@
 
 In front of the HTTP app when replicas share the apps (``daemon.ha``):
 
-- ``POST /api/v1/apps/{name}/sync`` and ``…/rollback`` for an app this
-  replica does not own are sent, unchanged (body, query, token), to the
+- ``POST /api/v1/apps/{name}/sync`` and ``…/rollback`` (and the reads
+  ``GET /api/v1/apps/{name}``, ``…/drift``, ``…/history``, so they show
+  what the owner saw) for an app this replica does not own are sent, unchanged (body, query, token), to the
   owner's address (the ``gitops-agent.io/address`` of its member Lease),
   and the owner's answer is returned.  When the owner cannot be reached, or
   announces no address, the answer is 503 naming the owner.
@@ -38,6 +39,7 @@ from agent.daemon.webhooks import WebhookError, authenticate, parse
 log = logging.getLogger("gitops_agent.ha")
 FORWARDED = "x-gitops-agent-forwarded"
 _ACTION = re.compile(r"/api/v1/apps/([^/]+)/(sync|rollback)")
+_READ = re.compile(r"/api/v1/apps/([^/]+)(/drift|/history)?")
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "accept-encoding"}
 _TIMEOUT = 3600.0  # a manual sync may wait for its result as long as it asks (?timeout=, at most 3600)
 _FANOUT_TIMEOUT = 10.0
@@ -52,21 +54,22 @@ class Forwarding:
         self.sharing = sharing
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or _header(scope, FORWARDED) is not None:
+        method = scope.get("method")
+        if scope["type"] != "http" or method not in ("GET", "POST") or _header(scope, FORWARDED) is not None:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        action = _ACTION.fullmatch(path)
-        if action is not None and not self.sharing.owns(unquote(action[1])):
-            owner, address = self.sharing.owner(unquote(action[1]))
+        app = (_ACTION if method == "POST" else _READ).fullmatch(path)
+        if app is not None and not self.sharing.owns(unquote(app[1])):
+            owner, address = self.sharing.owner(unquote(app[1]))
             if owner is not None and owner != self.sharing.identity:
                 body = await _body(receive)
                 status, headers, answer = await asyncio.to_thread(
-                    self._send, address, owner, scope, body, _TIMEOUT
+                    self._send, address, owner, scope, body, _TIMEOUT if method == "POST" else _FANOUT_TIMEOUT
                 )
                 await _reply(send, status, headers, answer)
                 return
-        if path.startswith("/webhooks/") and not self.d.draining:
+        if method == "POST" and path.startswith("/webhooks/") and not self.d.draining:
             body = await _body(receive)
             await self._fan_out(scope, body)
             receive = _replay(body)
@@ -110,7 +113,9 @@ class Forwarding:
             if k.decode("latin-1").lower() not in _HOP
         }
         headers[FORWARDED] = self.sharing.identity
-        req = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (http/https only, by the config's pattern)
+        method = scope["method"]
+        data = body if method == "POST" else None
+        req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (http/https only, by the config's pattern)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as answer:  # noqa: S310
                 return answer.status, _kept(answer.headers.items()), answer.read()
