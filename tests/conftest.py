@@ -12,6 +12,7 @@ import pytest
 from agent.emulator import EmulatedCluster
 from tests.support import apiserver
 from tests.support import helm as helm_support
+from tests.support.daemon import Daemon
 from tests.support.repos import GitRepo
 
 
@@ -101,3 +102,12 @@ def helm_binary() -> Iterator[Path]:
         else:
             os.environ["GITOPS_AGENT_HELM"] = before
         engines.helm.cache_clear()
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons a test starts (append them): each is stopped at the end."""
+    running: list[Daemon] = []
+    yield running
+    for d in running:
+        d.stop()

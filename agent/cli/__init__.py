@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import config, daemon, extras, helptext, init, inspect, render, revisions, sync
+from agent.cli import config, daemon, extras, fleet, helptext, init, inspect, render, revisions, sync
 from agent.cli.base import app, options, out
 from agent.exits import internal_error, leave
 
@@ -28,6 +28,7 @@ __all__ = [
     "config",
     "daemon",
     "extras",
+    "fleet",
     "helptext",
     "init",
     "inspect",
@@ -94,6 +95,7 @@ for command in (
     sync.sync,
     inspect.diff,
     inspect.status,
+    fleet.apps,
     inspect.history,
     revisions.manifests,
     sync.rollback,

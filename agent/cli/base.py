@@ -28,6 +28,7 @@ from agent.redact import redact
 if TYPE_CHECKING:
     from agent.cluster import ClusterClient
     from agent.config import AgentConfig, Application
+    from agent.fleet import Fleet
     from agent.sync.context import Context, Sharing
     from agent.sync.contexts import Contexts
 
@@ -94,6 +95,7 @@ class Session:
     config: AgentConfig
     apps: list[Application]
     contexts: Contexts
+    fleet: Fleet | None = None  # resolved when the command chose from the whole fleet
 
     def context_of(self, app: Application) -> Context:
         """The Context of the cluster ``app`` goes to."""
@@ -132,9 +134,44 @@ def clusters_of(cfg: AgentConfig, apps: Sequence[Application]) -> list[str]:
     return [c.name for c in cfg.all_clusters() if c.name in used] or [cfg.cluster.name]
 
 
+def _resolved(
+    contexts: Contexts, names: Sequence[str] | None, selector: str | None, *, remember: bool, report: bool
+) -> tuple[Fleet, list[Application]]:
+    """The fleet (agent.yaml's apps, its AppSets', and the apps declared in
+    their repositories) and the apps named or selected in it; what could not
+    be read is noted (``report``: the command shows it itself), never fatal."""
+    from agent.fleet.resolve import resolve
+    from agent.fleet.select import no_match, parse_selector, select
+
+    try:
+        terms = parse_selector(selector) if selector is not None else ()
+    except ValueError as e:
+        fail(f"--selector: {e}", ExitCode.USAGE)
+    fleet = resolve(contexts, remember=remember)
+    for problem in () if report else fleet.problems:
+        note(f"fleet: {problem}")
+    chosen = select(fleet, names, terms)
+    if terms and not chosen:
+        raise no_match(terms, fleet)
+    return fleet, chosen
+
+
+def _needs_fleet(cfg: AgentConfig, apps: Sequence[str] | None, selector: str | None) -> bool:
+    from agent.fleet.select import needs_fleet
+
+    return needs_fleet(cfg, apps, selector)
+
+
 @contextlib.contextmanager
 def session(
-    config: Path | AgentConfig, apps: Sequence[str] | None = None, *, shared: Sharing | None = None
+    config: Path | AgentConfig,
+    apps: Sequence[str] | None = None,
+    *,
+    shared: Sharing | None = None,
+    fleet: bool = False,
+    selector: str | None = None,
+    remember: bool = False,
+    report: bool = False,
 ) -> Iterator[Session]:
     """The configuration, the apps named (all by default) and a Context for
     each cluster they go to, closed afterwards.  With one cluster an error
@@ -143,13 +180,18 @@ def session(
     An AgentError (configuration, source, cluster ...), here or inside,
     becomes the command's one error line and exit 3 (5 when the cluster
     could not be reached).  ``shared``: the Contexts' view of each cluster
-    (default: one listing for all when there are several apps)."""
+    (default: one listing for all when there are several apps).  ``fleet``:
+    the apps are chosen from the resolved fleet (by name, and by
+    ``selector``) when ``agent.yaml``'s own list cannot say (``remember``:
+    keep what the AppSets made, for their deletion budgets; ``report``: the
+    command shows the fleet's problems itself, else each is a note)."""
     from agent.sync.contexts import Contexts
 
     cfg = target(load(config) if isinstance(config, Path) else config, config)
     given: dict[str, ClusterClient] = {}
+    resolving = fleet and _needs_fleet(cfg, apps, selector)
     try:
-        selected = cfg.select(list(apps) if apps else None)
+        selected = cfg.select(None if resolving or not apps else list(apps))
         names = clusters_of(cfg, selected)
         if len(names) == 1:  # the header says which cluster (never a credential)
             note(
@@ -163,10 +205,16 @@ def session(
                 note(f"cluster {name}: {described(cfg, name)}")
     except AgentError as e:
         fail_with(e)
-    sharing = shared if shared is not None else ("once" if len(selected) > 1 else None)
+    sharing = shared if shared is not None else ("once" if len(selected) > 1 or resolving else None)
     contexts = Contexts(cfg, shared=sharing, given=given)
     try:
-        yield Session(cfg, selected, contexts)
+        found = None
+        if resolving:
+            found, selected = _resolved(contexts, apps, selector, remember=remember, report=report)
+            for name in clusters_of(cfg, selected):  # a cluster only apps declared in Git go to
+                if name not in names:
+                    note(f"cluster {name}: {described(cfg, name)}")
+        yield Session(cfg, selected, contexts, found)
     except AgentError as e:
         fail_with(e)
     finally:  # the shared views, and the clusters connected
@@ -236,6 +284,15 @@ def complete_apps(ctx: typer.Context, incomplete: str) -> list[str]:
     return [n for n in names if n.startswith(incomplete)]
 
 
+SelectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--selector",
+        "-l",
+        metavar="KEY=VALUE[,...]",
+        help="Only the apps whose labels match (key=value, key!=value, key, !key; as kubectl -l).",
+    ),
+]
 AppsArgument = Annotated[
     list[str] | None, typer.Argument(help="Apps to act on (default: all).", autocompletion=complete_apps)
 ]

@@ -24,6 +24,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitops-agent sync hello --dry-run                  # checked by the server, nothing changed",
         "gitops-agent sync shop --revision v1.4.0 -o json > report.json",
         "gitops-agent --context prod sync shop --timeout 600",
+        "gitops-agent sync -l team=shop                     # the apps labelled team=shop",
     ),
     "diff": (
         "gitops-agent diff                                  # exit 1 when the cluster differs from Git",
@@ -35,6 +36,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitops-agent status",
         "gitops-agent status shop -o wide",
         "gitops-agent status -o json | jq '.apps[] | select(.syncStatus != \"Synced\")'",
+    ),
+    "apps": (
+        "gitops-agent apps                                  # every app, and where each comes from",
+        "gitops-agent apps -l team=shop -o json",
     ),
     "history": (
         "gitops-agent history shop",

@@ -16,6 +16,7 @@ from agent.cli.base import (
     ListingOption,
     Output,
     OutputOption,
+    SelectorOption,
     fail,
     out,
     session,
@@ -37,6 +38,7 @@ def diff(
         typer.Option("--from", metavar="REV", help="With --to: a revision number or a commit."),
     ] = None,
     to: Annotated[str | None, typer.Option("--to", metavar="REV", help="With --from.")] = None,
+    selector: SelectorOption = None,
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does.
 
@@ -54,7 +56,7 @@ def diff(
             fail("--from and --to go together, with one APP", ExitCode.USAGE)
         diff_revisions((apps or [""])[0], from_, to, config, output.value)
 
-    with session(config, apps) as s:
+    with session(config, apps, fleet=True, selector=selector) as s:
         reports = each_app(s.apps, lambda a: drift(s.context_of(a), a, ref=revision), s.contexts.source)
     write(output, lambda console: print_drift(reports, console), lambda fmt: drift_document(reports, fmt))
     raise typer.Exit(diff_exit(reports))
@@ -64,6 +66,7 @@ def status(
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
     output: ListingOption = Listing.text,
+    selector: SelectorOption = None,
 ) -> None:
     """Sync status, health, revision and last result of each app.
 
@@ -74,7 +77,7 @@ def status(
     from agent.report.listings import status_output
     from agent.sync.status import status as app_status
 
-    with session(config, apps) as s:
+    with session(config, apps, fleet=True, selector=selector) as s:
         statuses = [app_status(s.context_of(a), a) for a in s.apps]
         where = s.where()
     if output in (Listing.text, Listing.wide):
@@ -96,7 +99,7 @@ def history(
     from agent.report import print_history
     from agent.report.listings import history_output
 
-    with session(config, [app_name]) as s:
+    with session(config, [app_name], fleet=True) as s:
         records = s.context_of(s.apps[0]).records().history(s.apps[0].name)
     if output in (Listing.text, Listing.wide):
         print_history(app_name, records, out, wide=output is Listing.wide)

@@ -42,7 +42,7 @@ def manifests(
 
     if output not in ("yaml", "json"):
         fail(f"--output {output!r}: expected yaml or json", ExitCode.USAGE)
-    with session(config, [app_name]) as s:
+    with session(config, [app_name], fleet=True) as s:
         record = _record(s.context_of(s.apps[0]).records().history(s.apps[0].name), app_name, revision)
     objects = [shown(o) for o in record.manifests]
     if output == "json":

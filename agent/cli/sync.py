@@ -16,6 +16,7 @@ from agent.cli.base import (
     ConfigOption,
     Output,
     OutputOption,
+    SelectorOption,
     TimeoutOption,
     err,
     options,
@@ -34,7 +35,7 @@ class Brief(StrEnum):
     json = "json"
 
 
-def sync(
+def sync(  # noqa: PLR0913 - a command's options are its parameters
     apps: AppsArgument = None,
     config: ConfigOption = Path("agent.yaml"),
     *,
@@ -52,6 +53,7 @@ def sync(
     ] = False,
     output: OutputOption = Output.text,
     timeout: TimeoutOption = None,
+    selector: SelectorOption = None,
 ) -> None:
     """Apply Git to the cluster and print what changed.
 
@@ -64,7 +66,9 @@ def sync(
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
     watching = sync_progress(err, enabled=not options.quiet, verbose=options.verbose, every=every)
-    with session(config, apps) as s, watching as progress:
+    # the AppSets' memory is written by a sync that changes the cluster, never by a dry run
+    chosen = session(config, apps, fleet=True, selector=selector, remember=not dry_run)
+    with chosen as s, watching as progress:
         shown = {a.name: progress.for_app(a.name) for a in s.apps}
         results = each_app(
             s.apps,
@@ -101,7 +105,7 @@ def rollback(
     from agent.report.documents import rollback_document
     from agent.sync.rollback import rollback_by_hand
 
-    with session(config, [app_name]) as s:
+    with session(config, [app_name], fleet=True) as s:
         result = rollback_by_hand(s.context_of(s.apps[0]), with_timeout(s.apps[0], timeout), to)
     if output is Brief.json:
         sys.stdout.write(rollback_document(app_name, result))

@@ -35,6 +35,7 @@ import uvicorn
 from agent import __version__
 from agent.config import AgentConfig, Application
 from agent.daemon.api import create_app
+from agent.daemon.fleetrefresh import FleetRefresher
 from agent.daemon.fleetwatch import ConfigWatch
 from agent.daemon.forward import Forwarding
 from agent.daemon.limits import protocol_with_header_timeout
@@ -78,6 +79,9 @@ class Daemon:
             Sharing(config, contexts, self.scheduler, self.metrics) if config.daemon.ha.enabled else None
         )
         self._swap = threading.Lock()  # one change of self.config at a time
+        # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
+        period = min((a.interval_seconds for a in config.apps), default=60.0)
+        self.refresher = FleetRefresher(contexts, config, self.replace_fleet, period=min(period, 60.0))
         self.started = now()
         self._stop = threading.Event()
 
@@ -106,8 +110,11 @@ class Daemon:
     def _reconcile(
         self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None
     ) -> RunResult:
+        before = _commit(state)
         with self.contexts.source.round(state.round_since):  # one ls-remote per repository per round
             result = self.reconciler(app.cluster).run(app, state, trigger, manual)
+        if _commit(state) != before:
+            self.refresher.poke()  # a new commit may declare apps, or no longer
         obs = state.observation
         if obs is not None and obs.revision is not None:
             self._answered(app.cluster)  # reading live objects worked: the cluster answers
@@ -148,7 +155,9 @@ class Daemon:
             self.config = self.config.model_copy(
                 update={"app_sets": config.app_sets, "sync_windows": config.sync_windows}
             )
-        self.replace_fleet(Fleet.from_config(config))
+        # resolved again with the apps Git declares: replacing the fleet with agent.yaml's
+        # apps alone first would remove those for a moment
+        self.refresher.reconfigured(config)
 
     def fleet_status(self) -> dict[str, Any]:
         status = self.membership.status()
@@ -194,6 +203,7 @@ class Daemon:
 
     def targets(self, pushes: Sequence[Push]) -> list[str]:
         apps = [(a.name, self.config.repo_location(a), a.revision) for a in self.scheduler.apps.values()]
+        self.refresher.poke()  # a push may add or remove apps Git declares (an AppSet's folders, say)
         return selected(apps, pushes)
 
     # -- life cycle -------------------------------------------------------------------
@@ -207,6 +217,7 @@ class Daemon:
         self.scheduler.start()
         if self.sharing is not None:
             self.sharing.start()
+        self.refresher.start()
         if self.watch is not None:
             self.watch.start()
 
@@ -236,6 +247,7 @@ class Daemon:
     def stop(self, grace: float) -> bool:
         """Drain; True when every running reconcile finished in time."""
         self._stop.set()
+        self.refresher.stop()
         if self.watch is not None:
             self.watch.stop()
         running = self.scheduler.running()
@@ -345,6 +357,11 @@ def run(config: AgentConfig, contexts: Contexts, path: Path | None = None) -> in
     if not server.clean:
         os._exit(1)  # reconcile threads still run; they hold nothing a restart cannot redo
     return 0
+
+
+def _commit(state: AppState) -> str | None:
+    obs = state.observation
+    return obs.revision.commit if obs is not None and obs.revision is not None else None
 
 
 __all__ = ["Daemon", "run"]

@@ -30,11 +30,12 @@ from agent.config import Application
 from agent.errors import AgentError
 from agent.health import UserRules
 from agent.models import ChangeSet, Manifest, Revision
+from agent.render import RenderResult
 from agent.results import SyncResult, Trigger
 from agent.sync.apply import ApplyOptions, Progress, apply
 from agent.sync.context import Context
 from agent.sync.encoding import encode_ahead
-from agent.sync.fetch import fetch
+from agent.sync.fetch import Fetched, fetch
 from agent.sync.live import Live, Owned, confirm_prunes, read_live
 from agent.sync.plan import Plan, plan, refused
 from agent.sync.record import RevisionRecord, now, record_sync
@@ -63,22 +64,7 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
     fetched = fetch(ctx, app, ref)  # the history and the capabilities are asked meanwhile
     last = fetched.last
     rules = ctx.health_rules(app, fetched.root, fetched.revision.commit)  # the app's own, read from Git
-    owner, install = ctx.owner(app), last is None
-    rendered = ctx.renders.rendered(
-        app,
-        fetched.revision.commit,
-        owner,
-        install,
-        lambda: render_app(
-            app,
-            fetched.root,
-            owner,
-            fetched.capabilities,
-            is_install=install,
-            scope=ctx.scope,
-            charts=ctx.charts,
-        ),
-    )
+    rendered = render_fetched(ctx, app, fetched)
     live = read_live(ctx.cluster, app.name, rendered.manifests, last, app.sync_policy.retry)
     the_plan = _plan(ctx, app, rendered.manifests, live, last=last, prune=prune)
     if not confirm_prunes(ctx.cluster, app.name, the_plan.steps):  # the shared view was behind
@@ -93,6 +79,28 @@ def prepare(ctx: Context, app: Application, ref: str | None = None, prune: bool 
         rendered.notes,
         rules=rules,
         render=rendered.inputs,
+    )
+
+
+def render_fetched(ctx: Context, app: Application, fetched: Fetched) -> RenderResult:
+    """The app's render at the fetched commit, kept by the context's render
+    cache (what the fleet reads an app's child definitions from, too: the
+    reconcile that follows renders nothing again)."""
+    owner, install = ctx.owner(app), fetched.last is None
+    return ctx.renders.rendered(
+        app,
+        fetched.revision.commit,
+        owner,
+        install,
+        lambda: render_app(
+            app,
+            fetched.root,
+            owner,
+            fetched.capabilities,
+            is_install=install,
+            scope=ctx.scope,
+            charts=ctx.charts,
+        ),
     )
 
 

@@ -5,14 +5,18 @@
 ``gitops-agent render APP`` (with its own overrides), so what the command
 prints is what a sync would apply.  :func:`render_app` renders and stamps
 every object with the app's ownership marks (Argo CD's tracking label,
-Flux's inventory labels play the same part).
+Flux's inventory labels play the same part).  ``Application`` and ``AppSet``
+documents of :data:`FLEET_API_VERSION` in a render are the definitions of
+child apps (app-of-apps), not cluster objects: they are taken out of the
+manifests before anything is planned, applied or pruned, and kept beside
+them (:class:`AppRender`) for :mod:`agent.fleet` to read.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,26 @@ from agent.source import GitSource, signature_policy
 from agent.source.charts import ChartPuller, ChartRef
 from agent.source.settings import source_settings
 from agent.sync.ownership import stamp
+
+FLEET_API_VERSION = "gitops-agent.io/v1alpha1"
+DEFINITION_KINDS = ("Application", "AppSet")
+
+
+@dataclass(frozen=True)
+class AppRender(RenderResult):
+    """A render, with the app definitions it declares (never applied)."""
+
+    definitions: tuple[Manifest, ...] = ()
+
+
+def is_definition(obj: Mapping[str, Any]) -> bool:
+    """An ``Application`` or ``AppSet`` document: a child app's definition."""
+    return obj.get("apiVersion") == FLEET_API_VERSION and obj.get("kind") in DEFINITION_KINDS
+
+
+def definitions_of(result: RenderResult) -> tuple[Manifest, ...]:
+    """The app definitions a render declares (none for a render made elsewhere)."""
+    return result.definitions if isinstance(result, AppRender) else ()
 
 
 def render_request(
@@ -154,8 +178,11 @@ def render_app(
     if charts is not None:
         req = with_dependencies(req, charts)
     result = render(req)
-    stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in result.manifests)
-    return replace(result, manifests=stamped)
+    objects = [m for m in result.manifests if not is_definition(m.obj)]
+    stamped = tuple(Manifest(stamp(m.obj, app.name, owner), m.source, m.index) for m in objects)
+    definitions = tuple(m for m in result.manifests if is_definition(m.obj))
+    crds = sum(1 for m in result.manifests[: result.crds] if not is_definition(m.obj))
+    return AppRender(stamped, result.chart, result.notes, crds, result.inputs, definitions)
 
 
 def target_request(

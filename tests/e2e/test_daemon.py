@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.emulator import EmulatedCluster, EmulatorServer
+from agent.emulator import EmulatedCluster
 from tests.support.daemon import (
     API_TOKEN,
     GH_SECRET,
@@ -24,6 +24,7 @@ from tests.support.daemon import (
     github_push,
     start,
 )
+from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
 from tests.support.net import free_port
 from tests.support.repos import write_config
@@ -53,21 +54,8 @@ def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
 def api_server(tmp_path: Path) -> Iterator[Path]:
     """The emulated cluster served over HTTPS (its REST API, as a real API
     server would be); yields the kubeconfig for it."""
-    engine = EmulatedCluster(tmp_path / "cluster.db")
-    server = EmulatorServer(engine, tls=True).start()
-    try:
-        yield server.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        server.stop()
-        engine.close()
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    running: list[Daemon] = []
-    yield running
-    for d in running:
-        d.stop()
+    with served_https(tmp_path) as (_, kubeconfig):
+        yield kubeconfig
 
 
 def revision_of(d: Daemon, app: str = "web") -> str | None:

@@ -36,14 +36,6 @@ def upstream(tmp_path: Path) -> Iterator[Upstream]:
     server.stop()
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    running: list[Daemon] = []
-    yield running
-    for d in running:
-        d.stop()
-
-
 def other_app(upstream: Upstream, **fields: Any) -> dict[str, Any]:
     return {
         "name": "other",

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from agent.emulator import EmulatedCluster, EmulatorServer
+from agent.emulator import EmulatedCluster
 from tests.support.browser import CHROMIUM, SCREENSHOTS, Page
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon, github_headers, github_push, start
+from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
 from tests.support.net import request
 from tests.support.waits import wait_for
@@ -68,13 +69,8 @@ BROKEN = {
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[EmulatedCluster, Path]]:
-    cluster = EmulatedCluster(tmp_path / "cluster.db")
-    server = EmulatorServer(cluster, tls=True).start()
-    try:
-        yield cluster, server.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        server.stop()
-        cluster.close()
+    with served_https(tmp_path) as served:
+        yield served
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, EmulatorServer
 from agent.ha import LEADER_LEASE, LeaseStore, Replica, Settings, SystemClock, assign, claim_lease
+from tests.support.emulator import served_https
 from tests.support.ha import Monitor, holders
 from tests.support.relay import Relay, relay_for
 from tests.support.waits import poll
@@ -31,13 +31,8 @@ def kubeconfig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]
     if request.param == "kube-real":
         yield request.getfixturevalue("real").kubeconfig
         return
-    engine = EmulatedCluster(tmp_path / "cluster.db")
-    server = EmulatorServer(engine, tls=True).start()
-    try:
-        yield server.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        server.stop()
-        engine.close()
+    with served_https(tmp_path) as (_, kubeconfig):
+        yield kubeconfig
 
 
 @pytest.fixture

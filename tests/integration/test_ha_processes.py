@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, EmulatorServer
 from agent.ha import assign, claim_lease, member_lease, parse_micro_time
+from tests.support.emulator import served_https
 from tests.support.ha_replica import NS, Replicas, apps
 from tests.support.waits import poll
 
@@ -28,13 +28,8 @@ def kubeconfig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]
     if request.param == "kube-real":
         yield request.getfixturevalue("real").kubeconfig
         return
-    engine = EmulatedCluster(tmp_path / "cluster.db")
-    server = EmulatorServer(engine, tls=True).start()
-    try:
-        yield server.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        server.stop()
-        engine.close()
+    with served_https(tmp_path) as (_, kubeconfig):
+        yield kubeconfig
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@
   it writes once it listens, :func:`stop` ends it;
 - :func:`backend`: the cluster in process, or its REST server on loopback
   with the official client over it (``emulated`` or ``kube-http``), so one
-  test runs against both.
+  test runs against both;
+- :func:`served_https`: the cluster in process, served over HTTPS on
+  loopback as a real API server is, with a kubeconfig for it.
 """
 
 from __future__ import annotations
@@ -75,6 +77,19 @@ def backend(tmp_path: Path, mode: str) -> Iterator[Backend]:
     finally:
         other.close()
         client.close()
+        server.stop()
+        engine.close()
+
+
+@contextmanager
+def served_https(tmp_path: Path) -> Iterator[tuple[EmulatedCluster, Path]]:
+    """The emulated cluster served over HTTPS: the cluster (for looking
+    behind the API) and the kubeconfig that reaches its REST API."""
+    engine = EmulatedCluster(tmp_path / "cluster.db")
+    server = EmulatorServer(engine, tls=True).start()
+    try:
+        yield engine, server.write_kubeconfig(tmp_path / "kubeconfig")
+    finally:
         server.stop()
         engine.close()
 

@@ -1,0 +1,170 @@
+"""The deletion budget of an AppSet: how many of its apps one pass may remove.
+
+ApplicationSet removes every generated application when its generator
+fails or returns nothing (argo-cd#9227, #18212); here a pass removes
+nothing when
+
+* a generator failed (its repository is gone, a file does not parse, a
+  template is wrong): the apps it made last time stay, as they were;
+* the generators returned no app at all, unless ``allowEmpty``;
+* it would remove more than ``maxPercent`` of the apps it had.
+
+The reason goes to the fleet's problems (``gitops-agent apps``, the status
+page, the daemon's log).  What "last time" was is kept in the cluster, so a
+restarted agent and every replica judge alike: a ConfigMap per AppSet in
+the state namespace, labelled as the agent's (``managed-by``), holding the
+last definition of each app as gzipped JSON (a kept app is kept as it was
+defined; a thousand apps fit well within a ConfigMap's 1 MiB).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from agent.cluster.base import ClusterClient
+from agent.config import Application
+from agent.config.fleet import DeletionBudget
+from agent.errors import ConfigError
+from agent.kube.errors import AlreadyExists, ClusterError
+from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
+from agent.sync.retry import create_once, with_retries
+
+APPSET_LABEL = "gitops-agent.io/appset"
+KEY = "apps.json.gz"  # the apps' last definitions, gzipped JSON
+SHOWN = 5  # app names listed in a message
+
+
+def state_name(app_set: str) -> str:
+    return f"gitops-agent.appset.{app_set}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one pass of an AppSet leaves in the fleet."""
+
+    apps: tuple[Application, ...]  # generated, and the ones kept
+    removed: tuple[str, ...] = ()  # left the fleet in this pass
+    problem: str = ""  # why nothing was removed (or the generator's error)
+    remember: bool = True  # the apps are the AppSet's new "last time"
+
+
+def names_of(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOWN])
+    return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+
+
+def judge(
+    name: str,
+    budget: DeletionBudget,
+    previous: Mapping[str, Application],
+    generated: Sequence[Application] | None,
+    failure: str = "",
+) -> Verdict:
+    """The apps an AppSet has after a pass: ``generated`` (None when a
+    generator failed: ``failure`` says why, naming the AppSet) against its
+    ``previous`` apps."""
+    kept = tuple(previous.values())
+    if generated is None:
+        problem = f"{failure}; nothing removed, its {len(kept)} apps are kept"
+        return Verdict(kept, problem=problem, remember=False)
+    if not generated and not budget.allow_empty:
+        if not previous:
+            return Verdict((), problem=f"appset {name}: the generators returned no apps", remember=False)
+        return Verdict(
+            kept,
+            problem=(
+                f"appset {name}: the generators returned no apps; nothing removed, its {len(kept)} "
+                "apps are kept (deletionBudget.allowEmpty: true allows it)"
+            ),
+            remember=False,
+        )
+    now = {a.name for a in generated}
+    removed = [n for n in previous if n not in now]
+    if removed and generated and len(removed) * 100 > budget.max_percent * len(previous):
+        share = len(removed) * 100 // len(previous)
+        problem = (
+            f"appset {name}: would remove {len(removed)} of its {len(previous)} apps ({share}%, more than "
+            f"deletionBudget.maxPercent {budget.max_percent}%); nothing removed: {names_of(removed)}"
+        )
+        return Verdict((*generated, *(previous[n] for n in removed)), problem=problem)
+    return Verdict(tuple(generated), tuple(removed))
+
+
+class AppSetState:
+    """The apps each AppSet made last time, kept in the cluster."""
+
+    def __init__(self, cluster: ClusterClient, namespace: str) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        from agent.config import RetryPolicy  # noqa: PLC0415
+
+        self.retry = RetryPolicy()
+
+    def load(self, app_set: str) -> dict[str, Application]:
+        """The AppSet's last apps by name ({} the first time)."""
+        try:
+            found = with_retries(
+                self.retry, lambda: self.cluster.get("v1", "ConfigMap", state_name(app_set), self.namespace)
+            )
+        except ClusterError as e:
+            raise ConfigError(f"appset {app_set}: cannot read the apps it made last time: {e}") from None
+        if found is None:
+            return {}
+        try:
+            blob = (found.get("binaryData") or {}).get(KEY, "")
+            data = json.loads(gzip.decompress(base64.b64decode(blob))) if blob else []
+            apps = [Application.model_validate(d) for d in data]
+        except (ValueError, TypeError, OSError, ValidationError) as e:
+            where = f"{self.namespace}/{state_name(app_set)}"
+            raise ConfigError(f"appset {app_set}: ConfigMap {where} is unreadable: {e}") from None
+        return {a.name: a for a in apps}
+
+    def save(self, app_set: str, apps: Sequence[Application]) -> None:
+        """Remember ``apps`` as the AppSet's last (unchanged: no write)."""
+        text = json.dumps(
+            [a.model_dump(mode="json", by_alias=True, exclude_defaults=True) for a in apps],
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        # gzipped as the revision records are (a thousand apps' definitions, a ConfigMap's 1 MiB)
+        body = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+        name = state_name(app_set)
+        obj = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": {MANAGED_BY_LABEL: MANAGED_BY, APPSET_LABEL: app_set},
+            },
+            "binaryData": {KEY: body},
+        }
+        try:
+            live = with_retries(self.retry, lambda: self.cluster.get("v1", "ConfigMap", name, self.namespace))
+            if live is not None and (live.get("binaryData") or {}).get(KEY) == body:
+                return
+            self.names_ofpace()
+            with_retries(self.retry, lambda: self.cluster.apply(obj, force=True))
+        except ClusterError as e:
+            raise ConfigError(f"appset {app_set}: cannot keep the apps it made: {e}") from None
+
+    def names_ofpace(self) -> None:
+        if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
+            return
+        ns = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+        }
+        with contextlib.suppress(AlreadyExists):
+            create_once(self.cluster, ns, self.retry)
+
+
+__all__ = ["APPSET_LABEL", "AppSetState", "Verdict", "judge", "state_name"]
