@@ -62,6 +62,9 @@ class Forwarding:
         app = (_ACTION if method == "POST" else _READ).fullmatch(path)
         if app is not None and not self.sharing.owns(unquote(app[1])):
             owner, address = self.sharing.owner(unquote(app[1]))
+            if owner is None and method == "POST":  # nobody to run it: say so rather than queue it here
+                await _reply(send, *_nobody(unquote(app[1])))
+                return
             if owner is not None and owner != self.sharing.identity:
                 body = await _body(receive)
                 status, headers, answer = await asyncio.to_thread(
@@ -131,6 +134,12 @@ def _kept(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _unavailable(owner: str, why: str) -> tuple[int, list[tuple[str, str]], bytes]:
     body = json.dumps({"detail": f"this app is owned by replica {owner}; {why}", "owner": owner}).encode()
+    return 503, [("content-type", "application/json"), ("retry-after", "5")], body
+
+
+def _nobody(app: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    why = "the replicas are starting, or cannot reach the cluster that holds their Leases"
+    body = json.dumps({"detail": f"no replica owns {app} yet: {why}", "owner": None}).encode()
     return 503, [("content-type", "application/json"), ("retry-after", "5")], body
 
 

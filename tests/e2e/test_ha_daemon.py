@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, EmulatorServer
+from agent.emulator import EmulatedCluster, EmulatorServer, write_kubeconfig
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon, github_headers, github_push
 from tests.support.git_servers import SmartHttp, Upstream
-from tests.support.net import free_port
+from tests.support.net import closed_port, free_port
 from tests.support.waits import poll, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -81,6 +81,12 @@ class Group:
 
     def start(self, name: str) -> Daemon:
         port = free_port()
+        d = Daemon(self.write(name, port), port, {"GH_SECRET": GH_SECRET, "API_TOKEN": API_TOKEN})
+        self.running[name] = d
+        d.wait_ready(WAIT)
+        return d
+
+    def write(self, name: str, port: int) -> Path:
         doc = {
             "cluster": {"kubeconfig": {"path": str(self.kubeconfig)}},
             "stateDir": f"state-{name}",
@@ -107,10 +113,7 @@ class Group:
         }
         config = self.tmp / f"agent-{name}.yaml"
         config.write_text(yaml.safe_dump(doc, sort_keys=False))
-        d = Daemon(config, port, {"GH_SECRET": GH_SECRET, "API_TOKEN": API_TOKEN})
-        self.running[name] = d
-        d.wait_ready(WAIT)
-        return d
+        return config
 
 
 @pytest.fixture
@@ -323,3 +326,26 @@ def test_a_stopped_replica_hands_its_apps_over_and_ha_can_be_turned_off(
 
 def leases(cluster: KubeCluster) -> list[dict[str, object]]:
     return list(cluster.list("coordination.k8s.io/v1", "Lease", "gitops-agent"))
+
+
+def test_a_sync_no_replica_can_own_is_refused_naming_why(tmp_path: Path, upstream: Upstream) -> None:
+    """The cluster holding the Leases does not answer: no replica may act, and a
+    sync is answered 503 at once instead of waiting in a queue nobody runs."""
+    kubeconfig = write_kubeconfig(tmp_path / "gone.kubeconfig", f"https://127.0.0.1:{closed_port()}", "t")
+    group = Group(tmp_path, upstream, kubeconfig, {})
+    port = free_port()
+    config = group.write("r0", port)
+    d = Daemon(config, port, {"GH_SECRET": GH_SECRET, "API_TOKEN": API_TOKEN})
+    try:
+        wait_for(lambda: d.get("/healthz")[0] == 200, WAIT, "the daemon to answer")
+        code, answer = d.post(f"/api/v1/apps/{APPS[0]}/sync", b"", {"Authorization": f"Bearer {API_TOKEN}"})
+        assert code == 503, answer
+        assert json.loads(answer) == {
+            "detail": f"no replica owns {APPS[0]} yet: the replicas are starting, "
+            "or cannot reach the cluster that holds their Leases",
+            "owner": None,
+        }
+        assert d.metric("gitops_agent_leader") == 0
+        assert d.metric("gitops_agent_shard_apps", replica="r0") == 0
+    finally:
+        assert d.stop() == 0
