@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import config, daemon, extras, fleet, helptext, init, inspect, render, revisions, sync
+from agent.cli import config, daemon, extras, fleet, helptext, init, inspect, render, revisions, suspend, sync
 from agent.cli.base import app, options, out
 from agent.exits import internal_error, leave
 
@@ -36,6 +36,7 @@ __all__ = [
     "render",
     "revisions",
     "run_command",
+    "suspend",
     "sync",
 ]
 
@@ -99,6 +100,8 @@ for command in (
     inspect.history,
     revisions.manifests,
     sync.rollback,
+    suspend.suspend,
+    suspend.resume,
     render.render_cmd,
     render.health,
     daemon.run,

@@ -50,6 +50,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gitops-agent manifests shop                        # the last recorded revision",
         "gitops-agent manifests shop --revision 3 | kubectl diff -f -",
     ),
+    "suspend": (
+        "gitops-agent suspend shop                          # the daemon leaves it alone until resumed",
+        "gitops-agent sync shop --ignore-suspend            # one sync by hand all the same",
+    ),
+    "resume": ("gitops-agent resume shop                           # the daemon's next poll syncs it",),
     "rollback": (
         "gitops-agent rollback shop                         # to the last healthy revision",
         "gitops-agent rollback shop --to 3",

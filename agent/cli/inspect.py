@@ -73,12 +73,13 @@ def status(
     -o wide adds the full commit, the repository and the drifted objects;
     -o markdown and -o html are documents (each app's objects and their
     health in a collapsed section)."""
+    from agent.fleet.ordered import gated
     from agent.report import print_status
     from agent.report.listings import status_output
     from agent.sync.status import status as app_status
 
     with session(config, apps, fleet=True, selector=selector) as s:
-        statuses = [app_status(s.context_of(a), a) for a in s.apps]
+        statuses = gated(s.config, s.context_of, s.apps, [app_status(s.context_of(a), a) for a in s.apps])
         where = s.where()
     if output in (Listing.text, Listing.wide):
         print_status(statuses, out, wide=output is Listing.wide)

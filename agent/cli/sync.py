@@ -6,9 +6,10 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from agent.cli.base import (
     AppArgument,
@@ -25,7 +26,10 @@ from agent.cli.base import (
     with_timeout,
     write,
 )
-from agent.exits import rollback_exit, sync_exit
+from agent.exits import ExitCode, rollback_exit, sync_exit, worst
+
+if TYPE_CHECKING:
+    from agent.cli.base import Session
 
 
 class Brief(StrEnum):
@@ -51,6 +55,9 @@ def sync(  # noqa: PLR0913 - a command's options are its parameters
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Send every change with dryRun=All: checked, not made.")
     ] = False,
+    ignore_suspend: Annotated[
+        bool, typer.Option("--ignore-suspend", help="Sync suspended apps too (they stay suspended).")
+    ] = False,
     output: OutputOption = Output.text,
     timeout: TimeoutOption = None,
     selector: SelectorOption = None,
@@ -59,9 +66,12 @@ def sync(  # noqa: PLR0913 - a command's options are its parameters
 
     Waits for each wave and the app to be healthy (healthTimeoutSeconds, or
     --timeout) and rolls back a change that fails, where the app allows it.
+    Apps go in dependency order (dependsOn); an app whose dependency failed
+    is not synced.  A suspended app, or one outside its sync windows, is
+    refused (exit 1) unless --ignore-suspend, or a window with manualSync.
     """
+    from agent.fleet.ordered import in_order
     from agent.report import print_sync, sync_document, sync_progress
-    from agent.sync.fleet import each_app
     from agent.sync.pipeline import reconcile
 
     every = float(os.environ.get("GITOPS_AGENT_PROGRESS_SECONDS", "5"))
@@ -70,7 +80,8 @@ def sync(  # noqa: PLR0913 - a command's options are its parameters
     chosen = session(config, apps, fleet=True, selector=selector, remember=not dry_run)
     with chosen as s, watching as progress:
         shown = {a.name: progress.for_app(a.name) for a in s.apps}
-        results = each_app(
+        refused, unready = _gates(s, dry_run=dry_run, ignore_suspend=ignore_suspend)
+        results = in_order(
             s.apps,
             lambda a: reconcile(
                 s.context_of(a),
@@ -82,9 +93,24 @@ def sync(  # noqa: PLR0913 - a command's options are its parameters
                 progress=shown[a.name],
             ),
             s.contexts.source,
+            refused,
+            unready,
         )
     write(output, lambda console: print_sync(results, console), lambda fmt: sync_document(results, fmt))
-    raise typer.Exit(sync_exit(results))
+    raise typer.Exit(worst([sync_exit(results), *(ExitCode.DRIFT for _ in refused)]))
+
+
+def _gates(s: Session, *, dry_run: bool, ignore_suspend: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """The apps refused (suspended, outside their windows: each an error
+    line) and the dependencies outside ``s.apps`` that are not ready."""
+    from agent.fleet.ordered import refusals, unready_outside
+    from agent.sync.status import status as app_status
+
+    refused = {} if dry_run else refusals(s.config, s.context_of, s.apps, ignore_suspend=ignore_suspend)
+    for message in refused.values():
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    known = [f.app for f in s.fleet.apps] if s.fleet is not None else s.config.apps
+    return refused, unready_outside(known, s.apps, lambda a: app_status(s.context_of(a), a))
 
 
 def rollback(

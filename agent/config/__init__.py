@@ -31,7 +31,7 @@ from agent.config.app import (
     SyncPolicy,
 )
 from agent.config.clusters import DEFAULT_CLUSTER, ClusterConfig, EmulatedClusterSettings, Kubeconfig
-from agent.config.fleet import AppSet, Destination, SyncWindow
+from agent.config.fleet import AppSet, Destination, SyncWindow, cycle_text, find_cycle
 from agent.config.ha import HaSettings
 from agent.config.health import HealthConfig
 from agent.errors import ConfigError
@@ -237,6 +237,8 @@ class AgentConfig(ConfigModel):
             if app.name in seen:
                 raise ValueError(f"two apps are named {app.name!r}")
             seen.add(app.name)
+        if cycle := find_cycle({a.name: a.depends_on for a in apps}):
+            raise ValueError(f"dependsOn forms a cycle: {cycle_text(cycle)}")
         return apps
 
     @model_validator(mode="after")

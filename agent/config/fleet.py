@@ -81,6 +81,16 @@ class SyncWindow(ConfigModel):
             raise ValueError(f"{v!r} is not a cron schedule (five fields: minute hour day month weekday)")
         return v
 
+    @model_validator(mode="after")
+    def _cron(self) -> SyncWindow:
+        from agent.config.cron import cron_trigger  # noqa: PLC0415 - APScheduler only where windows exist
+
+        try:
+            cron_trigger(self.schedule, self.time_zone)
+        except ValueError as e:
+            raise ValueError(f"schedule {self.schedule!r}: {e}") from None
+        return self
+
     @field_validator("duration")
     @classmethod
     def _duration(cls, v: str) -> str:
@@ -202,3 +212,38 @@ class AppSet(ConfigModel):
         if len(v) > 63 or not DNS1123_LABEL.match(v):
             raise ValueError(f"{v!r} is not a valid name (lower-case letters, digits and '-', at most 63)")
         return v
+
+
+# -- dependsOn ------------------------------------------------------------------------------
+def find_cycle(depends_on: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of ``dependsOn`` as the names along it, first name repeated at
+    the end (``["a", "b", "a"]``), or None.  Names that are not keys (apps
+    declared elsewhere) end a path.  Pure, so the configuration refuses a
+    cycle at load time and :mod:`agent.fleet.graph` over the whole fleet."""
+    done: set[str] = set()
+    for start in sorted(depends_on):
+        if start in done:
+            continue
+        path: list[str] = [start]
+        on_path = {start: 0}
+        stack = [iter(depends_on[start])]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                name = path.pop()
+                del on_path[name]
+                done.add(name)
+                stack.pop()
+                continue
+            if nxt in on_path:
+                return [*path[on_path[nxt] :], nxt]
+            if nxt in done or nxt not in depends_on:
+                continue
+            on_path[nxt] = len(path)
+            path.append(nxt)
+            stack.append(iter(depends_on[nxt]))
+    return None
+
+
+def cycle_text(cycle: list[str]) -> str:
+    return " -> ".join(cycle)

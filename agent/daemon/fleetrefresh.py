@@ -4,8 +4,9 @@ The apps the daemon serves are those :func:`agent.fleet.resolve.resolve`
 finds: ``agent.yaml``'s, its AppSets', and those the apps' renders declare
 (app-of-apps).  :class:`FleetRefresher` resolves in a thread of its own:
 
-- at start (the scheduler meanwhile serves ``agent.yaml``'s apps, so a
-  large fleet does not wait for every render before its first syncs);
+- at start, first without renders (``agent.yaml``'s apps and those its
+  AppSets generate: a generated fleet starts syncing at once), then whole
+  (with the apps the apps' renders declare);
 - when ``agent.yaml`` changed (:mod:`agent.daemon.fleetwatch`);
 - when an app's run saw a new commit (any app may declare apps), or a
   webhook announced a push: :meth:`poke`, several pokes in a short while
@@ -77,6 +78,7 @@ class FleetRefresher:
         self.poke()
 
     def _loop(self) -> None:
+        self.refresh(renders=False)  # agent.yaml's and its AppSets' apps start syncing at once
         while not self._stop.is_set():
             self.refresh()
             self._poked.wait(self.period)
@@ -85,15 +87,17 @@ class FleetRefresher:
             self._stop.wait(SETTLE_SECONDS)  # let a burst of pokes gather
             self._poked.clear()
 
-    def refresh(self) -> Fleet | None:
+    def refresh(self, *, renders: bool = True) -> Fleet | None:
         """One pass: resolve and serve the result (None when the pass failed
-        unexpectedly; the fleet served stays)."""
+        unexpectedly; the fleet served stays).  ``renders=False``: without
+        the apps the apps' renders declare (the first pass only: later, it
+        would remove them for a while)."""
         with self._lock:
             declared = self.declared
         started = time.monotonic()
         try:
             with self.contexts.source.round(started):
-                fleet = resolve(self.contexts, previous=self.fleet, config=declared)
+                fleet = resolve(self.contexts, previous=self.fleet, config=declared, renders=renders)
         except Exception:  # a bug here must not end the refresher (nor the daemon)
             log.exception("resolving the fleet failed; the apps served stay", extra={"stage": "fleet"})
             return None

@@ -11,6 +11,10 @@ cheap.  Then, as Argo CD's automated sync policy does:
 - the same commit, but the cluster drifted: sync only with ``selfHeal``,
   otherwise report the drift;
 - a commit held after a rollback: report the hold, never retry it.
+
+Before a sync, the gates of :mod:`agent.daemon.gates`: a suspended app is
+not even observed; an app whose dependencies are not ready, or that is
+outside its sync windows, is observed (drift is reported) but not synced.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import time
 from dataclasses import dataclass, replace
 
 from agent.config import Application
+from agent.daemon.gates import Gates
 from agent.daemon.logs import app_log
 from agent.daemon.state import AppState, Manual, Observation, Outcome, RunResult
 from agent.daemon.tree import live_object
 from agent.errors import AgentError
 from agent.health import aggregate, assess
+from agent.kube.errors import ClusterError
 from agent.models import DiffStatus, HealthStatus, SyncStatus
 from agent.redact import redact
 from agent.report.messages import (
@@ -113,16 +119,19 @@ class _Done:
 
 
 class Reconciler:
-    def __init__(self, ctx: Context, metrics: Metrics, notifier: Notifier) -> None:
+    def __init__(
+        self, ctx: Context, metrics: Metrics, notifier: Notifier, gates: Gates | None = None
+    ) -> None:
         self.ctx = ctx
         self.metrics = metrics
         self.notifier = notifier
+        self.gates = gates
 
     def run(
         self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None = None
     ) -> RunResult:
         started, t0 = now(), time.monotonic()
-        done = self._automatic(app, state, trigger) if manual is None else self._manual(app, manual)
+        done = self._automatic(app, state, trigger) if manual is None else self._manual(app, state, manual)
         sync = done.sync
         if sync is not None and sync.changeset.changed:
             state.last_sync = now()
@@ -141,6 +150,9 @@ class Reconciler:
 
     # -- the two kinds of runs --------------------------------------------------------
     def _automatic(self, app: Application, state: AppState, trigger: Trigger) -> _Done:
+        stopped = self._suspended(app, state)
+        if stopped is not None:
+            return stopped
         obs, prepared = observe(self.ctx, app)
         if prepared is None:
             return _Done(Outcome.FAILED, obs, obs.message)
@@ -152,13 +164,21 @@ class Reconciler:
             return _Done(Outcome.HELD, obs, obs.held)
         if not policy.automated or not (moved or (policy.self_heal and _healable(app, obs))):
             return _Done(Outcome.DRIFT if obs.drifted else Outcome.UNCHANGED, obs)
+        gated = self._gated(app, obs)
+        if gated is not None:
+            if moved and gated.outcome == Outcome.DEFERRED:  # reported as a report-only app's would be;
+                self._drift_news(app, state, obs)  # an app waiting for others stays quiet until it syncs
+            return gated
         result = reconcile(self.ctx, app, trigger=trigger, prepared=prepared)
         after, _ = observe(self.ctx, app, prepared if result.rollback is None else None)
         return _Done(_outcome(result), after, sync_message(result), sync=result)
 
-    def _manual(self, app: Application, manual: Manual) -> _Done:
+    def _manual(self, app: Application, state: AppState, manual: Manual) -> _Done:
         if manual.action == Operation.ROLLBACK:
             return self._rollback(app, manual.to)
+        stopped = self._suspended(app, state, manual=True)
+        if stopped is not None:
+            return stopped
         result = reconcile(
             self.ctx,
             app,
@@ -183,6 +203,38 @@ class Reconciler:
         if rb.ok:
             return _Done(Outcome.ROLLED_BACK, obs, text, rollback=rb)
         return _Done(Outcome.FAILED, obs, redact(str(rb.failure)), rollback=rb)
+
+    # -- the gates ----------------------------------------------------------------------
+    def _suspended(self, app: Application, state: AppState, *, manual: bool = False) -> _Done | None:
+        """A suspended app (or, by hand, one outside its windows) is not
+        even observed: its last observation stays, the message says why.
+        A suspension the cluster could not tell is a failure, never a sync."""
+        if self.gates is None:
+            return None
+        try:
+            why = self.gates.suspended(app)
+            closed = self.gates.window(app, manual=True) if manual and why is None else None
+        except (ClusterError, AgentError) as e:
+            message = redact(f"cannot read whether {app.name} is suspended: {e}")
+            return _Done(Outcome.FAILED, _unobserved(state, message), message)
+        if why is None and closed is None:
+            return None
+        outcome, message = (
+            (Outcome.SUSPENDED, why) if why else (Outcome.DEFERRED, closed.message if closed else "")
+        )
+        return _Done(outcome, _unobserved(state, message), message)
+
+    def _gated(self, app: Application, obs: Observation) -> _Done | None:
+        """A sync that must wait: for a dependency, or for a window."""
+        if self.gates is None:
+            return None
+        waiting = self.gates.waiting(app)
+        if waiting is not None:
+            return _Done(Outcome.WAITING, replace(obs, message=waiting), waiting)
+        closed = self.gates.window(app)
+        if closed is not None:
+            return _Done(Outcome.DEFERRED, replace(obs, message=closed.message), closed.message)
+        return None
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _drift_news(self, app: Application, state: AppState, obs: Observation) -> None:
@@ -242,6 +294,15 @@ class Reconciler:
             log.info("%s: %s", result.outcome, result.message, **extra)
         else:
             log.debug("%s", result.outcome, **extra)
+
+
+def _unobserved(state: AppState, message: str) -> Observation:
+    """The last observation (or an unknown one), with a new message."""
+    with state.lock:
+        last = state.observation
+    if last is None:
+        return Observation(now(), None, SyncStatus.UNKNOWN, HealthStatus.UNKNOWN, None, message=message)
+    return replace(last, message=message)
 
 
 def _failed_stage(obs: Observation) -> str | None:

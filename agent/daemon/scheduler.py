@@ -85,6 +85,7 @@ class Scheduler:
         self.backoff = Backoff(initial=daemon.backoff.initial_seconds, maximum=daemon.backoff.max_seconds)
         self.jitter = daemon.jitter_percent / 100
         self.on_queue = on_queue or (lambda _n: None)
+        self.after_run: Callable[[str, RunResult], None] | None = None  # each run's end (dependsOn)
         self._guard = threading.Lock()  # the queue: which apps wait (their state.pending)
         self._idle = threading.Condition()
         self._draining = False
@@ -343,6 +344,8 @@ class Scheduler:
             result = self._run_once(app, state, trigger, manual)
             if future is not None:
                 future.set_result(result)
+            if self.after_run is not None:
+                self.after_run(name, result)
             with state.lock:  # deciding to stop and stopping are one step: no request is lost
                 if self._draining or (state.pending is None and not state.manual):
                     state.running = False

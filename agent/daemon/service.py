@@ -25,7 +25,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,12 @@ from typing import Any
 import uvicorn
 
 from agent import __version__
-from agent.config import AgentConfig, Application
+from agent.config import AgentConfig, Application, SyncWindow
 from agent.daemon.api import create_app
 from agent.daemon.fleetrefresh import FleetRefresher
 from agent.daemon.fleetwatch import ConfigWatch
 from agent.daemon.forward import Forwarding
+from agent.daemon.gates import Gates
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
 from agent.daemon.membership import FleetChange, Membership
@@ -49,6 +50,7 @@ from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
 from agent.errors import AgentError
 from agent.fleet import Fleet
+from agent.fleet.suspend import Suspensions, suspensions_of
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
@@ -69,7 +71,9 @@ class Daemon:
         self.contexts.source.on_checkout = self.metrics.git_fetch_seconds.observe
         self.notifier = Notifier(config.daemon.notifications)
         self._reconcilers: dict[str, Reconciler] = {}
+        self.gates = Gates(self._windows, self._apps, self.snapshot, self._suspensions)
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
+        self.scheduler.after_run = lambda name, result: self.gates.after_run(name, result, self.request)
         self._reached: set[str] = set()  # the clusters that answered
         self._guard = threading.Lock()
         clusters = [c.name for c in config.all_clusters()]
@@ -90,10 +94,20 @@ class Daemon:
         with self._guard:
             found = self._reconcilers.get(cluster)
         if found is None:
-            made = Reconciler(self.contexts.get(cluster), self.metrics, self.notifier)
+            made = Reconciler(self.contexts.get(cluster), self.metrics, self.notifier, self.gates)
             with self._guard:
                 found = self._reconcilers.setdefault(cluster, made)
         return found
+
+    # -- what the gates read (agent.daemon.gates) --------------------------------------
+    def _windows(self) -> list[SyncWindow]:
+        return self.config.sync_windows
+
+    def _apps(self) -> Iterable[Application]:
+        return self.scheduler.apps.values()
+
+    def _suspensions(self, app: Application) -> Suspensions:
+        return suspensions_of(self.contexts.of(app))
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
         if self.sharing is None:

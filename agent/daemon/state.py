@@ -28,6 +28,13 @@ class Outcome(enum.StrEnum):
     HELD = "held"
     FAILED = "failed"
     ROLLED_BACK = "rolled-back"
+    SUSPENDED = "suspended"  # not reconciled: suspended (agent.fleet.suspend)
+    WAITING = "waiting"  # observed, not synced: a dependency is not ready (dependsOn)
+    DEFERRED = "deferred"  # observed, not synced: outside its sync windows
+
+
+# the runs a gate stopped (agent.daemon.gates): their message says why
+GATED = frozenset({Outcome.SUSPENDED, Outcome.WAITING, Outcome.DEFERRED})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from agent import __version__
 from agent.daemon.protocol import DaemonView
-from agent.daemon.state import AppSnapshot, Outcome, RunResult
+from agent.daemon.state import GATED, AppSnapshot, Outcome, RunResult
 from agent.redact import mask_url
 from agent.report.templates import render
 
@@ -19,7 +19,7 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
     app = d.config.app(name)
     obs, last = snap.observation, snap.last_run
     policy = app.sync_policy
-    failed = last is not None and last.outcome == Outcome.FAILED
+    failed = last is not None and last.outcome in (Outcome.FAILED, *GATED)  # its message says why
     out: dict[str, Any] = {
         "name": name,
         "cluster": app.cluster,
@@ -37,6 +37,7 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
         "held": obs.held if obs else None,
         "message": (last.message if last and failed else "") or (obs.message if obs else ""),
         "drifted": obs.drifted if obs else 0,
+        "suspended": last is not None and last.outcome == Outcome.SUSPENDED,
         "running": snap.running,
         "queued": snap.queued,
         "failures": snap.failures,

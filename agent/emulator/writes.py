@@ -24,7 +24,7 @@ from agent.emulator.applying import Applied, last_applied_fields, update_last_ap
 from agent.emulator.catalog import Catalog
 from agent.emulator.fields import managed
 from agent.emulator.lifecycle import Lifecycle, finalized
-from agent.emulator.objects import JSON, as_version, modified, not_found, qualified
+from agent.emulator.objects import JSON, as_version, clone, modified, not_found, qualified
 from agent.emulator.ports import SYSTEM_MANAGER, Change
 from agent.emulator.storage.store import Store, Transaction
 from agent.kube.errors import AlreadyExists, BadRequest, ClusterError, Conflict, Invalid, NotFound
@@ -133,7 +133,7 @@ class Writes:
                 return as_version(new, rt)
             rv = tx.next_rv("ADDED", rt.group, rt.plural, ns, new["metadata"]["name"])
             new["metadata"]["resourceVersion"] = str(rv)
-            tx.put(rt.group, rt.plural, ns, new["metadata"]["name"], rv, new)
+            tx.put(rt.group, rt.plural, ns, new["metadata"]["name"], rv, new, created=True)
         self._announce_to(rt, new, rv, False)
         return as_version(new, rt)
 
@@ -154,7 +154,7 @@ class Writes:
             if live is None:
                 raise not_found(rt, name)
             as_version(live, rt)
-            body = change(copy.deepcopy(live))
+            body = change(clone(live))
             if not isinstance(body, dict):
                 raise BadRequest("the patched object is not a JSON object")
             body.setdefault("metadata", {})
@@ -190,7 +190,7 @@ class Writes:
             return as_version(new, rt), None
         rv = tx.next_rv("MODIFIED", rt.group, rt.plural, ns, name)
         new["metadata"]["resourceVersion"] = str(rv)
-        tx.put(rt.group, rt.plural, ns, name, rv, new)
+        tx.put(rt.group, rt.plural, ns, name, rv, new, previous=live)
         return as_version(new, rt), (rt, new, rv, False)
 
     def apply(
@@ -205,7 +205,7 @@ class Writes:
             if live is not None:
                 as_version(live, rt)
             allowed = last_applied_fields(live, node, manager)
-            entries = managed.read_entries((live or {}).get("metadata") or {})
+            entries = managed.read_entries((live or {}).get("metadata") or {}, stored=True)
             merged, entries = managed.apply(
                 live, applied.body, node, entries, writer, force=force, allowed=allowed, fields=applied.fields
             )
@@ -244,8 +244,8 @@ class Writes:
                 if live is None:
                     return None
                 as_version(live, rt)
-                body = change(copy.deepcopy(live))
-                if body is None:
+                body = change(clone(live))
+                if body is None or body == live:  # nothing to change: no admission either
                     return None
                 new = self.admit(rt, body, live, manager, subresource)
                 if _same(live, new):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from agent.config import AgentConfig, Application
 from agent.errors import AgentError, ConfigError
-from agent.fleet import Fleet, FleetApp, Origin
+from agent.fleet import Fleet, FleetApp, Origin, graph
 from agent.fleet.budget import AppSetState, judge, names_of
 from agent.fleet.documents import DeclaredAppSet, Definitions, inline_app_sets, read_definitions
 from agent.fleet.generators import Generating, GeneratorFailed, generate
@@ -172,6 +172,7 @@ def resolve(
     remember: bool = True,
     max_depth: int = MAX_DEPTH,
     config: AgentConfig | None = None,
+    renders: bool = True,
 ) -> Fleet:
     """The fleet ``ctx.config`` declares, at the current commits of its apps.
     ``ctx``: the Contexts of the configuration's clusters (each app is read
@@ -182,7 +183,10 @@ def resolve(
     parent that cannot be read keeps.  ``remember``: keep each AppSet's
     apps in the cluster for its deletion budget (off for commands that only
     read).  ``config``: the configuration whose apps and AppSets are read
-    (default: ``ctx.config``; the daemon's file, read again, has newer ones)."""
+    (default: ``ctx.config``; the daemon's file, read again, has newer ones).
+    ``renders=False``: only ``agent.yaml``'s apps and its AppSets' (no app is
+    rendered to look for the apps it declares): the daemon's first fleet,
+    served while the whole one is resolved."""
     declared = config if config is not None else ctx.config
     run = _Pass(ctx, previous, remember, declared, max_depth)
     home = ctx.get() if isinstance(ctx, Contexts) else ctx
@@ -191,7 +195,7 @@ def resolve(
     for app_set in inline_app_sets(declared.app_sets):
         level.extend(run.app_set(app_set, state))
     depth = 0
-    while level:
+    while level and renders:
         depth += 1
         apps = [f.app for f in level]
         reads = each_app(apps, run.read, ctx.source)
@@ -209,6 +213,7 @@ def resolve(
             f"not rendered, so the apps they may declare are unknown (their syncs say why): "
             f"{names_of(run.unread)} ({len(run.unread)} in all)"
         )
+    run.problems.extend(graph.problems([f.app for f in run.apps]))  # unknown dependsOn names, cycles
     return Fleet(tuple(run.apps), tuple(run.problems))
 
 

@@ -242,6 +242,61 @@ def _update_list_delete(c: ClusterClient) -> Any:
     return [replaced, stale, pages, deleted, again]
 
 
+def _paged_snapshot(c: ClusterClient) -> Any:
+    """Later pages of a list show the objects as they were at its first page, whatever was
+    changed, deleted or created meanwhile."""
+    from kubernetes import client
+
+    assert isinstance(c, KubeCluster)
+    c.create(ns())
+
+    def cm(name: str, value: str) -> dict[str, Any]:
+        meta = {"name": name, "namespace": "diff", "labels": {"snap": "1"}}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"v": value}}
+
+    for name in ("cm-0", "cm-1", "cm-2", "cm-3", "cm-4"):
+        c.create(cm(name, "old"))
+    core = client.CoreV1Api(c.api_client)
+    first = core.list_namespaced_config_map("diff", label_selector="snap=1", limit=2)
+    c.replace(cm("cm-2", "new"))
+    c.delete("v1", "ConfigMap", "cm-3", "diff")
+    c.create(cm("cm-1a", "new"))
+    pages, token = [first], first.metadata._continue
+    while token:
+        pages.append(
+            core.list_namespaced_config_map("diff", label_selector="snap=1", limit=2, _continue=token)
+        )
+        token = pages[-1].metadata._continue
+    same_version = {p.metadata.resource_version for p in pages} == {first.metadata.resource_version}
+    return [[(i.metadata.name, i.data) for i in p.items] for p in pages], same_version
+
+
+def _list_exact(c: ClusterClient) -> Any:
+    """A list at an exact earlier resourceVersion (resourceVersionMatch=Exact), paged, and
+    one at a version compacted away or not reached yet."""
+    assert isinstance(c, KubeCluster)
+    c.create(ns())
+    listed = "/api/v1/namespaces/diff/configmaps?labelSelector=exact%3D1"
+    path = listed + "&resourceVersionMatch=Exact"
+
+    def cm(name: str, value: str) -> dict[str, Any]:
+        meta = {"name": name, "namespace": "diff", "labels": {"exact": "1"}}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"v": value}}
+
+    for name in ("cm-0", "cm-1", "cm-2"):
+        c.create(cm(name, "old"))
+    then = c.transport.send("GET", listed)
+    rv = then["metadata"]["resourceVersion"]
+    c.replace(cm("cm-1", "new"))
+    c.delete("v1", "ConfigMap", "cm-2", "diff")
+    c.create(cm("cm-3", "new"))
+    first = c.transport.send("GET", f"{path}&resourceVersion={rv}&limit=2")
+    rest = c.transport.send("GET", f"{listed}&limit=2&continue={first['metadata']['continue']}")
+    pages = [[(i["metadata"]["name"], i["data"]) for i in p["items"]] for p in (first, rest)]
+    future = attempt(lambda: c.transport.send("GET", f"{path}&resourceVersion={int(rv) + 10**9}"))
+    return pages, first["metadata"]["resourceVersion"] == rv, future
+
+
 def _get(c: ClusterClient, path: str) -> Any:
     """A GET of a path of the API server, as JSON (discovery, OpenAPI)."""
     assert isinstance(c, KubeCluster)
@@ -304,6 +359,8 @@ def _openapi(c: ClusterClient) -> Any:
 
 SCENARIOS: dict[str, Callable[[ClusterClient], Any]] = {
     "update-list-delete": _update_list_delete,
+    "paged-snapshot": _paged_snapshot,
+    "list-exact": _list_exact,
     "watch-selector": _watch_selector,
     "custom-resources": _custom_resources,
     "create-builtins": _create_builtins,

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from agent.emulator import EmulatedCluster, EmulatorServer, Options, saved_kubeconfig
 from agent.emulator.rest.cells import human_duration
@@ -116,7 +117,51 @@ def test_openapi_v3_root_documents_and_v2(api: tuple[EmulatorServer, httpx.Clien
     v2 = client.get("/openapi/v2", headers={"Accept": "application/json"}).json()
     assert v2["swagger"] == "2.0" and "io.k8s.api.apps.v1.Deployment" in v2["definitions"]
     only_protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-    assert client.get("/openapi/v2", headers={"Accept": only_protobuf}).status_code == 406
+    answer = client.get("/openapi/v2", headers={"Accept": only_protobuf})
+    assert answer.headers["content-type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    # gnostic's Document: swagger (1); definitions (9) of NamedSchema (name 1, Schema 2), a
+    # Schema's vendor extensions (31) NamedAny (name 1, Any 2 whose yaml is 2)
+    document = _protobuf_fields(answer.content)
+    assert document[1] == [b"2.0"]
+    named = [_protobuf_fields(d) for d in _protobuf_fields(document[9][0])[1]]
+    schemas = {n[1][0].decode(): _protobuf_fields(n[2][0]) for n in named}
+    assert schemas.keys() == v2["definitions"].keys()
+    extensions = {
+        f[1][0].decode(): yaml.safe_load(_protobuf_fields(f[2][0])[2][0])
+        for f in map(_protobuf_fields, schemas["io.k8s.api.apps.v1.Deployment"][31])
+    }
+    gvk = {"group": "apps", "kind": "Deployment", "version": "v1"}
+    assert extensions["x-kubernetes-group-version-kind"] == [gvk]
+    html = client.get("/openapi/v2", headers={"Accept": "text/html"})
+    assert html.status_code == 406
+
+
+def _protobuf_fields(data: bytes) -> dict[int, list[Any]]:
+    """A protobuf message's fields by number: varints as ints, the rest as bytes."""
+
+    def varint(at: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = data[at]
+            value |= (byte & 0x7F) << shift
+            shift, at = shift + 7, at + 1
+            if byte < 0x80:
+                return value, at
+
+    out: dict[int, list[Any]] = {}
+    at = 0
+    while at < len(data):
+        key, at = varint(at)
+        value: Any
+        if key & 7 == 0:
+            value, at = varint(at)
+        elif key & 7 == 1:
+            value, at = data[at : at + 8], at + 8
+        else:
+            size, at = varint(at)
+            value, at = data[at : at + size], at + size
+        out.setdefault(key >> 3, []).append(value)
+    return out
 
 
 def test_field_validation_strict_warn_and_ignore(api: tuple[EmulatorServer, httpx.Client]) -> None:

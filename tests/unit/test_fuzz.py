@@ -298,3 +298,18 @@ def test_the_sandbox_answers_output_or_a_render_error(
     )
     with contextlib.suppress(AgentError):
         run(root, "c")
+
+
+cron_bits = st.sampled_from(
+    ["*", "/", ",", "-", "?", "0", "7", "9", "59", "99", "sun", "mon", "x", "@daily", " "]
+)
+
+
+@FUZZ
+@given(st.one_of(st.text(max_size=30), st.lists(cron_bits, max_size=14).map("".join)))
+@example("0 0 * * 7-0")  # a weekday range running backwards
+@example("0 0 * * */0")  # a step of zero
+def test_a_sync_window_schedule_answers_a_window_or_a_clean_error(schedule: str) -> None:
+    window = {"kind": "deny", "schedule": schedule, "duration": "1h"}
+    with contextlib.suppress(ConfigError):
+        parse_config({"syncWindows": [window]}, "agent.yaml", Path("/nonexistent"))

@@ -45,7 +45,8 @@ async def _enqueue(d: DaemonView, name: str, manual: Manual, wait: bool, timeout
         return Redacted({"app": name, "status": "running"}, status_code=202)
     except (Draining, AppRemoved) as e:  # AppRemoved: left the fleet while its run waited
         return Redacted({"detail": str(e)}, status_code=404 if isinstance(e, AppRemoved) else 503)
-    status = 409 if result.outcome == Outcome.FAILED else 200
+    refused = (Outcome.FAILED, Outcome.SUSPENDED, Outcome.DEFERRED)  # suspended, or outside its windows
+    status = 409 if result.outcome in refused else 200
     return Redacted({"app": name, **result.to_dict()}, status_code=status)
 
 
@@ -53,7 +54,12 @@ async def _enqueue(d: DaemonView, name: str, manual: Manual, wait: bool, timeout
     "/api/v1/apps/{name}/sync",
     summary="Sync now (bearer token)",
     dependencies=[Depends(authorized)],
-    responses={401: {}, 403: {}, 409: {"description": "the sync failed or the commit is held"}, 503: {}},
+    responses={
+        401: {},
+        403: {},
+        409: {"description": "the sync failed or the commit is held; the app is suspended or closed"},
+        503: {},
+    },
 )
 async def post_sync(
     name: str,

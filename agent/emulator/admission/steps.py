@@ -7,7 +7,6 @@ so the chain makes no copy the old single method did not.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from agent.emulator.admission.serialize import serialize as serialize_body
 from agent.emulator.admission.structural import custom_causes
 from agent.emulator.admission.validation import object_causes
 from agent.emulator.fields import managed
-from agent.emulator.objects import JSON, now, spec_part
+from agent.emulator.objects import JSON, clone, now, spec_part
 from agent.kube import nodes as schema
 from agent.kube.kinds import ResourceType
 
@@ -101,7 +100,7 @@ def server_metadata(a: Admission) -> None:
     live = a.live
     if a.subresource == "status":
         status = a.body.get("status")
-        a.body = copy.deepcopy(live)
+        a.body = clone(live)
         a.meta.pop("resourceVersion", None)
         a.meta.pop("managedFields", None)
         if status is None:
@@ -110,7 +109,7 @@ def server_metadata(a: Admission) -> None:
             a.body["status"] = status
     elif has_status and a.subresource == "":
         if "status" in live:
-            a.body["status"] = copy.deepcopy(live["status"])
+            a.body["status"] = clone(live["status"])
         else:
             a.body.pop("status", None)
     meta, live_meta = a.meta, live["metadata"]
@@ -122,8 +121,18 @@ def server_metadata(a: Admission) -> None:
 
 
 def serialize(a: Admission) -> None:
-    if not a.serialized:
+    if a.serialized:
+        return
+    live = a.live
+    if live is None or not a.builtin or (a.rt.kind, a.rt.group) == ("Secret", ""):
         a.body = serialize_body(a.rt, a.body, a.node, builtin=a.builtin)
+        return
+    # A field equal to the live object's is stored as serialized already: an update
+    # serializes what it changed (a status write its status, not the pod template again).
+    body = a.body
+    kept = {k for k, v in body.items() if k in live and live[k] == v}
+    changed = serialize_body(a.rt, {k: v for k, v in body.items() if k not in kept}, a.node, builtin=True)
+    a.body = {k: body[k] if k in kept else changed[k] for k in body if k in kept or k in changed}
 
 
 def default(a: Admission) -> None:
@@ -190,7 +199,7 @@ def managed_fields(a: Admission) -> None:
         if isinstance(sent, list) and sent and (not a.keep_fields or sent != live_meta.get("managedFields")):
             entries = managed.read_entries({"managedFields": sent})
         else:
-            entries = managed.read_entries(live_meta)
+            entries = managed.read_entries(live_meta, stored=True)
         writer = managed.Writer(a.manager, a.rt.api_version, now(), a.subresource)
         entries = managed.record_update(a.live, a.body, a.node, entries, writer)
     meta = a.meta

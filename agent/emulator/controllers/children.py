@@ -12,6 +12,7 @@
   emulated nodes by a simulated scheduler; their status follows the fault
   rules (an unpullable image waits in ``ImagePullBackOff``, a crash-looping one
   in ``CrashLoopBackOff``; a Job's pods succeed).  No container runs.
+* Each of these steps is recorded as an Event (:mod:`.events`).
 * Every namespace gets the ``default`` ServiceAccount and the
   ``kube-root-ca.crt`` ConfigMap (the emulated cluster's CA when it serves TLS).
 """
@@ -24,6 +25,7 @@ import secrets
 from typing import Any
 
 from agent.emulator.bootstrap import NODES
+from agent.emulator.controllers import events
 from agent.emulator.controllers.status import Context, stamp, template_hash
 from agent.emulator.objects import JSON
 from agent.kube.kinds import ResourceType
@@ -85,8 +87,13 @@ def replica_sets(ctx: Context, deployment: JSON) -> None:
     if cause:
         notes[CHANGE_CAUSE] = cause
     for old in owned:
-        if old["metadata"]["name"] != name and (old.get("spec") or {}).get("replicas", 1) != 0:
+        was = int((old.get("spec") or {}).get("replicas", 1))
+        if old["metadata"]["name"] != name and was != 0:
             c.system_write(rs_rt, ns, old["metadata"]["name"], lambda o: _scaled(o, 0))
+            _scaling(ctx, deployment, old["metadata"]["name"], was, 0)
+    _scaling(
+        ctx, deployment, name, 0 if current is None else int(current["spec"].get("replicas", 1)), replicas
+    )
     if current is None:
         labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": digest}
         template.setdefault("metadata", {})["labels"] = labels
@@ -109,6 +116,13 @@ def replica_sets(ctx: Context, deployment: JSON) -> None:
         c.system_write(rs_rt, ns, name, lambda o: _scaled(_annotated(o, notes), replicas))
     dep_rt = c.resource_type("apps/v1", "Deployment")
     c.system_write(dep_rt, ns, meta["name"], lambda o: _annotated(o, {REVISION: revision}))
+
+
+def _scaling(ctx: Context, deployment: JSON, rs: str, was: int, now: int) -> None:
+    if was != now:
+        direction = "up" if now > was else "down"
+        message = f"Scaled {direction} replica set {rs} from {was} to {now}"
+        events.record(ctx, deployment, "ScalingReplicaSet", message, component="deployment-controller")
 
 
 def _scaled(obj: JSON, replicas: int) -> JSON:
@@ -138,6 +152,7 @@ def pods(ctx: Context, owner: JSON, now: float) -> None:
     for p in stale + sorted((p for p in have if p not in stale), key=lambda p: p["metadata"]["name"])[want:]:
         if kind != "Job":
             c.system_delete(pod_rt, ns, p["metadata"]["name"])
+            _pod_event(ctx, owner, "SuccessfulDelete", p["metadata"]["name"])
     kept = [p for p in have if p not in stale][:want] if kind != "Job" else have
     names = {p["metadata"]["name"] for p in kept}
     for i in range(want - len(kept)):
@@ -145,13 +160,27 @@ def pods(ctx: Context, owner: JSON, now: float) -> None:
         names.add(name)
         node = NODES[(i + len(kept)) % len(NODES)] if kind != "DaemonSet" else NODES[i]
         body = _pod(owner, template, name, node, digest)
-        if c.system_create(pod_rt, body, ns) is not None:
+        made = c.system_create(pod_rt, body, ns)
+        if made is not None:
+            _pod_event(ctx, owner, "SuccessfulCreate", name)
+            events.pod_started(ctx, made, ctx.fault({"spec": body["spec"]}))
             status = _pod_status(ctx, body, kind, now)
 
             def reported(o: JSON, status: JSON = status) -> JSON:
                 return {**o, "status": status}
 
             c.system_write(pod_rt, ns, name, reported, manager="kubelet", subresource="status")
+
+
+def _pod_event(ctx: Context, owner: JSON, reason: str, pod: str) -> None:
+    """What a workload's controller says when it creates or deletes one of its Pods."""
+    kind, name = owner["kind"], owner["metadata"]["name"]
+    if kind == "StatefulSet":
+        verb = "create" if reason == "SuccessfulCreate" else "delete"
+        message = f"{verb} Pod {pod} in StatefulSet {name} successful"
+    else:
+        message = f"{'Created' if reason == 'SuccessfulCreate' else 'Deleted'} pod: {pod}"
+    events.record(ctx, owner, reason, message, component=f"{kind.lower()}-controller")
 
 
 def _pod_name(owner: JSON, i: int, taken: set[str]) -> str:

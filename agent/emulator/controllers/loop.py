@@ -1,10 +1,20 @@
 """The controllers' work queue: one loop runs every reconciler, and retries.
 
 Work items are ``(due time, group, plural, namespace, name)`` in a heap.  A
-write to a watched kind queues its object; a reconciler that wants to look
-again later (a rollout under way) queues it for then.  Due work runs at the
-next request (:meth:`Controllers.tick`) or on a background thread when one is
-started (the REST server starts it, so watchers see rollouts without polling).
+write to a watched kind queues its object and runs it at once, in the
+writer's thread (a Deployment's ReplicaSet and revision exist before its
+create answers); a reconciler that wants to look again later (a rollout under
+way) queues it for then.  Due work runs at the next request
+(:meth:`Controllers.tick`) or on a background thread when one is started (the
+REST server starts it, so watchers see rollouts without polling).
+
+Work runs under the store's lock, the one lock of the cluster's writes, so a
+thread that finds another running the controllers waits for it instead of
+polling (a waiting thread that polled held the interpreter's lock from the
+threads serving requests) and no two locks are ever taken in two orders.
+Work a controller's own writes queue runs in the same pass, and the pass's
+writes commit together (:meth:`Store.batch`): a Deployment's ReplicaSet, Pod
+and status writes cost one commit, not six.
 
 A reconciler that raises does not stop the loop and is not swallowed: the
 exception is logged (with its traceback) and the item is queued again after
@@ -20,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.emulator.controllers import children, crds, deployments, hpa, jobs, services, workloads
+from agent.emulator.controllers import children, crds, deployments, endpoints, hpa, jobs, services, workloads
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
@@ -49,6 +59,7 @@ CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
     ("apps", "DaemonSet"): children.pods,
     ("batch", "Job"): children.pods,
     ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
+    ("", "Service"): endpoints.endpoint_slice,
 }
 RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
 RETRY_MAX_SECONDS = 5.0
@@ -64,20 +75,23 @@ class Controllers:
         self._seq = 0
         self._failures: dict[Item, int] = {}
         self._heap_lock = threading.Lock()
-        self._run_lock = threading.Lock()
         self._writing = threading.local()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._selectors: dict[str, dict[str, dict[str, str]]] | None = None  # ns -> Service -> selector
 
     # -- scheduling ---------------------------------------------------------------------------
-    def schedule(self, rt: ResourceType, ns: str, name: str, at: float) -> None:
+    def schedule(self, rt: ResourceType, ns: str, name: str, at: float, *, wake: bool = True) -> None:
         with self._heap_lock:
             self._seq += 1
             heapq.heappush(self._heap, (at, self._seq, rt.group, rt.plural, ns, name))
-        self._wake.set()
+        if wake:
+            self._wake.set()
 
     def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        if not rt.group and rt.kind in ("Pod", "Service"):
+            self._endpoints_after(rt, obj, removed)
         if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
             return
         meta = obj.get("metadata") or {}
@@ -90,8 +104,38 @@ class Controllers:
             return  # the object being reconciled, written by its own controller (an annotation)
         if meta.get("deletionTimestamp"):
             return
-        self.schedule(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"], time.time())
+        # run here and now (the writer waits for it): the background thread need not wake
+        ns = meta.get("namespace", "") if rt.namespaced else ""
+        self.schedule(rt, ns, meta["name"], time.time(), wake=False)
         self.tick()
+
+    def _endpoints_after(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        """Keep the table of Service selectors, and queue the Services that select a Pod
+        written or removed (their EndpointSlices list it)."""
+        meta = obj.get("metadata") or {}
+        ns, labels = str(meta.get("namespace") or ""), meta.get("labels") or {}
+        table = self._services()
+        if rt.kind == "Service":
+            selector = (obj.get("spec") or {}).get("selector") or {}
+            if removed or not selector:
+                table.get(ns, {}).pop(str(meta.get("name")), None)
+            else:
+                table.setdefault(ns, {})[str(meta.get("name"))] = dict(selector)
+            return
+        service_rt = self.c.types().get(("", "services"))
+        for name, selector in list(table.get(ns, {}).items()):
+            if service_rt is not None and endpoints.selects(selector, labels):
+                self.schedule(service_rt, ns, name, time.time(), wake=False)
+
+    def _services(self) -> dict[str, dict[str, dict[str, str]]]:
+        if self._selectors is None:
+            table: dict[str, dict[str, dict[str, str]]] = {}
+            for service in self.c.store.list("", "services"):
+                meta, selector = service["metadata"], (service.get("spec") or {}).get("selector")
+                if selector:
+                    table.setdefault(meta.get("namespace", ""), {})[meta["name"]] = dict(selector)
+            self._selectors = table
+        return self._selectors
 
     def resume(self) -> None:
         """After a restart: look at every object a controller watches once."""
@@ -106,22 +150,23 @@ class Controllers:
             return self._heap[0][0] if self._heap else None
 
     def tick(self) -> None:
-        """Run the work that is due (never blocks on another thread doing it)."""
-        if not self._heap or self._heap[0][0] > time.time():
+        """Run the work that is due.  A thread already running it (a controller's own write
+        queued more) leaves the new work to that pass; another thread's pass is waited for."""
+        if not self._heap or self._heap[0][0] > time.time() or getattr(self._writing, "running", False):
             return
-        if not self._run_lock.acquire(blocking=False):
-            return
-        try:
-            while True:
-                with self._heap_lock:
-                    if not self._heap or self._heap[0][0] > time.time():
-                        return
-                    _, _, group, plural, ns, name = heapq.heappop(self._heap)
-                rt = self.c.types().get((group, plural))
-                if rt is not None:
-                    self._run(rt, ns, name)
-        finally:
-            self._run_lock.release()
+        with self.c.store.batch():
+            self._writing.running = True
+            try:
+                while True:
+                    with self._heap_lock:
+                        if not self._heap or self._heap[0][0] > time.time():
+                            return
+                        _, _, group, plural, ns, name = heapq.heappop(self._heap)
+                    rt = self.c.types().get((group, plural))
+                    if rt is not None:
+                        self._run(rt, ns, name)
+            finally:
+                self._writing.running = False
 
     def _run(self, rt: ResourceType, ns: str, name: str) -> None:
         """Reconcile one item; on failure log it and queue it again, later each time."""

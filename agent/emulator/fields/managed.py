@@ -42,6 +42,9 @@ class Entry:
     time: str
     subresource: str = ""
     fields: FieldSet = field(default_factory=set)
+    # the stored fieldsV1 this entry was read from, and its set: written back as they
+    # were while the set is unchanged (most entries of most writes)
+    stored: tuple[JSON, frozenset[Path]] | None = field(default=None, compare=False, repr=False)
 
     def same(self, manager: str, operation: str, subresource: str) -> bool:
         return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
@@ -53,7 +56,11 @@ class Entry:
             "apiVersion": self.api_version,
             "time": self.time,
             "fieldsType": "FieldsV1",
-            "fieldsV1": to_fields_v1(self.fields),
+            "fieldsV1": (
+                self.stored[0]
+                if self.stored is not None and self.stored[1] == self.fields
+                else to_fields_v1(self.fields)
+            ),
         }
         if self.subresource:
             out["subresource"] = self.subresource
@@ -63,11 +70,15 @@ class Entry:
 Entries = list[Entry]
 
 
-def read_entries(meta: Mapping[str, Any]) -> list[Entry]:
+def read_entries(meta: Mapping[str, Any], *, stored: bool = False) -> list[Entry]:
+    """``stored``: ``meta`` is a stored object's, whose fieldsV1 are as the server writes
+    them (sorted, with their ``.`` marks), so an entry that does not change keeps its own."""
     entries: list[Entry] = []
     for raw in meta.get("managedFields") or ():
         if not isinstance(raw, Mapping) or (not raw.get("manager") and not raw.get("fieldsV1")):
             continue
+        tree = raw.get("fieldsV1") or {}
+        fields = from_fields_v1(tree)
         entries.append(
             Entry(
                 str(raw.get("manager", "")),
@@ -75,7 +86,8 @@ def read_entries(meta: Mapping[str, Any]) -> list[Entry]:
                 str(raw.get("apiVersion", "")),
                 str(raw.get("time", "")),
                 str(raw.get("subresource", "")),
-                from_fields_v1(raw.get("fieldsV1") or {}),
+                fields,
+                stored=(tree, frozenset(fields)) if stored and isinstance(tree, dict) else None,
             )
         )
     return entries
@@ -115,8 +127,9 @@ def record_update(
 ) -> list[Entry]:
     """Ownership after a non-apply write from ``old`` to ``new``."""
     manager, subresource = writer.manager, writer.subresource
-    before = flatten(old or {}, node, subresource)
-    after = flatten(new, node, subresource)
+    old_part, new_part = _differing(old or {}, new)
+    before = flatten(old_part, node, subresource)
+    after = flatten(new_part, node, subresource)
     changed = {p for p, v in after.items() if p not in before or before[p] != v}
     removed = set(before) - set(after)
     if not changed and not removed:
@@ -128,6 +141,28 @@ def record_update(
     mine = _own(entries, writer, "Update")
     mine.fields |= changed
     return [e for e in entries if e.fields]
+
+
+def _differing(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[JSON, JSON]:
+    """The top-level fields (and metadata fields) in which ``old`` and ``new`` differ: the
+    paths under an equal field are the same in both, so they change no ownership, and a
+    controller's status write need not flatten the whole object twice."""
+    old_part: JSON = {}
+    new_part: JSON = {}
+    for key in {*old, *new}:
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if a == b:
+            continue
+        if key == "metadata" and isinstance(a, Mapping) and isinstance(b, Mapping):
+            a, b = _differing(a, b)
+        if a is not _ABSENT:
+            old_part[key] = a
+        if b is not _ABSENT:
+            new_part[key] = b
+    return old_part, new_part
+
+
+_ABSENT = object()
 
 
 # -- Apply -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from agent.emulator.cluster import EmulatedCluster
 from agent.emulator.objects import JSON
+from agent.emulator.protobuf import openapiv2
 from agent.emulator.rest import discovery, openapi, tables, watch
 from agent.emulator.rest.handlers import HANDLERS, Call, as_table
 from agent.emulator.rest.messages import (
@@ -119,11 +120,15 @@ class EmulatorApp:
 
     def _openapi(self, request: Request, path: str) -> Response:
         accept = request.headers.get("accept", "") or "*/*"
-        if not any(m in accept for m in ("json", "*/*")):
+        wanted = [m.split(";")[0].strip() for m in accept.split(",")]
+        protobuf = path == "/openapi/v2" and _first_protobuf(wanted)
+        if not protobuf and not any(m in accept for m in ("json", "*/*")):
             raise ClusterError(
                 "only application/json is served for OpenAPI documents", code=406, reason="NotAcceptable"
             )
         if path == "/openapi/v2":
+            if protobuf:
+                return Response(self.documents.v2(protobuf=True), media_type=openapiv2.MEDIA_TYPE)
             return Response(self.documents.v2(), media_type="application/json")
         if path == "/openapi/v3":
             return json_response(self.documents.v3_root())
@@ -176,3 +181,14 @@ class EmulatorApp:
 
         parsed = watch.parse(request, target.rt, target.namespace, target.name, as_one_row)
         return watch.respond(self.registry, self.wakers, parsed, self.bookmark_seconds)
+
+
+def _first_protobuf(wanted: list[str]) -> bool:
+    """Whether the first of the accepted media types the server has is v2's protobuf form
+    (``application/com.github.proto-openapi.spec.v2@v1.0+protobuf``, or the same with ``.v1.0``)."""
+    for media in wanted:
+        if media.startswith("application/com.github.proto-openapi.spec.v2") and media.endswith("+protobuf"):
+            return True
+        if "json" in media or media == "*/*":
+            return False
+    return False

@@ -110,6 +110,7 @@ async def list_(call: Call) -> Response:
         field_selector=q.get("fieldSelector"),
         limit=int(q.get("limit") or 0),
         continue_token=q.get("continue") or "",
+        exact=listoptions.exact(q),
     )
     listed = page.to_json(t.rt)
     if call.wants_table():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.datastructures import QueryParams
 
 from agent.emulator.admission.causes import Cause, forbidden, unsupported
-from agent.kube.errors import Invalid
+from agent.kube.errors import BadRequest, Invalid
 
 MATCHES = ("Exact", "NotOlderThan")
 
@@ -70,3 +70,13 @@ def check(q: QueryParams, *, watch: bool) -> None:
             f'ListOptions.meta.k8s.io "" is invalid: {body}',
             details={"group": "meta.k8s.io", "kind": "ListOptions", "causes": listed},
         )
+
+
+def exact(q: QueryParams) -> int | None:
+    """The resourceVersion a list is read at (``resourceVersionMatch=Exact``), if any."""
+    if q.get("resourceVersionMatch") != "Exact":
+        return None
+    try:
+        return int(q.get("resourceVersion") or "")
+    except ValueError:
+        raise BadRequest(f"invalid resource version: {q.get('resourceVersion')}") from None

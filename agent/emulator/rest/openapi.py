@@ -14,7 +14,8 @@ is ``type: x``, int-or-string and quantities are strings with a format, and
 
 The v3 root lists one document per group version, each with a content hash
 in its URL (clients cache by it); v2 is one document for everything.  Both
-are served as JSON; a client that only accepts v2's protobuf form gets 406.
+are served as JSON, and v2 as protobuf too (gnostic's message,
+:mod:`agent.emulator.protobuf.openapiv2`) to a client that asks for it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+from agent.emulator.protobuf import openapiv2
 from agent.emulator.rest.openapi_paths import DELETE_OPTIONS, PATCH, SCALE, STATUS, resource_paths
 from agent.kube.kinds import KUBERNETES_VERSION, ResourceType, definitions
 
@@ -230,11 +232,12 @@ class Documents:
         self._seen: object = None
         self._v3: dict[str, tuple[bytes, str]] = {}
         self._v2: bytes | None = None
+        self._v2_protobuf: bytes | None = None
 
     def _current(self) -> None:
         types = self._types()
         if types is not self._seen:
-            self._seen, self._v3, self._v2 = types, {}, None
+            self._seen, self._v3, self._v2, self._v2_protobuf = types, {}, None, None
 
     def _by_group_version(self) -> dict[str, list[ResourceType]]:
         out: dict[str, list[ResourceType]] = {}
@@ -263,10 +266,13 @@ class Documents:
                 paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={found[1]}"}
         return {"paths": paths}
 
-    def v2(self) -> bytes:
+    def v2(self, *, protobuf: bool = False) -> bytes:
+        """The v2 document as JSON, or as gnostic's protobuf message (kubectl 1.27/1.28)."""
         with self._lock:
             self._current()
-            if self._v2 is None:
+            if self._v2 is None or (protobuf and self._v2_protobuf is None):
                 types = [t for ts in self._by_group_version().values() for t in ts]
-                self._v2 = encode(v2_document(types, self._crd_of))[0]
-            return self._v2
+                doc = v2_document(types, self._crd_of)
+                self._v2 = encode(doc)[0]
+                self._v2_protobuf = openapiv2.encode_document(doc) if protobuf else None
+            return self._v2_protobuf if protobuf and self._v2_protobuf is not None else self._v2

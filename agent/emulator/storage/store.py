@@ -26,6 +26,7 @@ from agent.emulator.storage import index
 JSON = dict[str, Any]
 Key = tuple[str, str, str, str]  # group, resource, namespace, name
 Keys = list[Key]
+Names = list[tuple[str, str]]  # namespace, name
 Objects = list[JSON]
 Events = list[tuple[int, str, JSON]]
 EVENTS_KEPT = 10_000
@@ -85,6 +86,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        self._depth = 0  # open transactions and savepoints (under the lock)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
@@ -108,14 +110,43 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        """One write, all or nothing; inside :meth:`batch` a savepoint of the batch's
+        transaction (undone alone when it fails), committed with the batch."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            depth = self._depth
+            begin, undo, done = (
+                ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT")
+                if depth == 0
+                else (f"SAVEPOINT w{depth}", f"ROLLBACK TO w{depth}; RELEASE w{depth}", f"RELEASE w{depth}")
+            )
+            self._db.execute(begin)
+            self._depth = depth + 1
             try:
                 yield Transaction(self._db, self.events_kept)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._depth = depth
+                for statement in undo.split("; "):
+                    self._db.execute(statement)
                 raise
-            self._db.execute("COMMIT")
+            self._depth = depth
+            self._db.execute(done)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes made inside commit together when it ends, whatever ends it (each stays
+        all or nothing on its own): the many small writes of one controllers' pass cost
+        one commit.  Holds the lock throughout, so no other thread sees them before."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+                self._db.execute("COMMIT")
 
     def get(self, grp: str, resource: str, namespace: str, name: str) -> JSON | None:
         with self._lock:
@@ -226,6 +257,36 @@ class Store:
             row = self._db.execute(sql, (grp, resource, rv, namespace, name)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def written_since(self, rv: int, grp: str, resource: str, namespace: str | None) -> Names:
+        """The (namespace, name) of the objects of a kind written after ``rv``."""
+        sql = "SELECT DISTINCT namespace, name FROM events WHERE grp=? AND resource=? AND rv>?"
+        args: tuple[Any, ...] = (grp, resource, rv)
+        if namespace is not None:
+            sql += " AND namespace=?"
+            args += (namespace,)
+        with self._lock:
+            return [(str(r[0]), str(r[1])) for r in self._db.execute(sql, args).fetchall()]
+
+    def state_at(
+        self, rv: int, grp: str, resource: str, namespace: str, name: str
+    ) -> tuple[bool, JSON | None]:
+        """An object as it was at ``rv``: (known, body), the body None when it did not exist
+        then; not known when the log no longer holds its state at ``rv``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT type, body FROM events WHERE grp=? AND resource=? AND namespace=? AND name=?"
+                " AND rv<=? AND body!='' ORDER BY rv DESC LIMIT 1",
+                (grp, resource, namespace, name, rv),
+            ).fetchone()
+            if row is not None:
+                return True, None if row[0] == "DELETED" else dict(json.loads(row[1]))
+            first = self._db.execute(
+                "SELECT type FROM events WHERE grp=? AND resource=? AND namespace=? AND name=?"
+                " AND rv>? AND body!='' ORDER BY rv LIMIT 1",
+                (grp, resource, namespace, name, rv),
+            ).fetchone()
+        return (first is not None and first[0] == "ADDED"), None  # created after rv, or unknown
+
     def get_meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -253,8 +314,19 @@ class Transaction:
         return rv
 
     def put(  # noqa: PLR0917 - a row's four key columns, then its version and body
-        self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON
+        self,
+        grp: str,
+        resource: str,
+        namespace: str,
+        name: str,
+        rv: int,
+        body: JSON,
+        *,
+        previous: JSON | None = None,
+        created: bool = False,
     ) -> None:
+        """Store ``body``; ``previous``: the stored object it replaces, ``created``: there is
+        none (its owner and label rows are then rewritten only when they changed)."""
         text = _dump(body)
         self._db.execute(
             "INSERT OR REPLACE INTO objects (grp, resource, namespace, name, rv, body, uid) "
@@ -262,8 +334,12 @@ class Transaction:
             (grp, resource, namespace, name, rv, text, str((body.get("metadata") or {}).get("uid", ""))),
         )
         self._db.execute("UPDATE events SET body=? WHERE rv=?", (text, rv))
-        self._index_owners(grp, resource, namespace, name, body)
-        index.put(self._db, (grp, resource, namespace, name), body)
+        meta = body.get("metadata") or {}
+        before = {} if created else (previous or {}).get("metadata")
+        if before is None or before.get("ownerReferences") != meta.get("ownerReferences"):
+            self._index_owners(grp, resource, namespace, name, body)
+        if before is None or before.get("labels") != meta.get("labels"):
+            index.put(self._db, (grp, resource, namespace, name), body)
 
     def remove(  # noqa: PLR0917 - as put()
         self, grp: str, resource: str, namespace: str, name: str, rv: int, body: JSON

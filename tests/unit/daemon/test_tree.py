@@ -103,7 +103,8 @@ def test_related_finds_children_and_only_the_apps_events(tmp_path: Path) -> None
                         "uid": uids[about],
                     },
                     "reason": f"R{i}",
-                    "lastTimestamp": f"2026-01-01T00:{i:02d}:00Z",
+                    # later than the controllers' own Events (ScalingReplicaSet ...): the newest
+                    "lastTimestamp": f"2099-01-01T00:{i:02d}:00Z",
                 }
             )
         app = LiveObject(
