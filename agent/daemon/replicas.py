@@ -35,7 +35,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, Application
 from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.scheduler import Scheduler
 from agent.errors import AgentError
@@ -102,6 +102,7 @@ class Sharing:
         self._metrics = metrics
         self._shown: set[str] = set(scheduler.names())  # apps whose state this replica exports
         self._known: set[str] = set(self._shown)
+        self._groups: dict[str, str] = {}
         self._lock = threading.Lock()  # settling and the check before a run are one step
         self._busy: set[str] = set()
         self._owned: set[str] = set()
@@ -157,9 +158,10 @@ class Sharing:
         active = r.tick()
         self._watch(r)
         names = self._scheduler.names()
+        self._groups = groups(self._scheduler.apps.values())
         with self._lock:
             before = self._owned
-            self._owned = r.settle(names, set(self._busy)) if active else set()
+            self._owned = r.settle(names, set(self._busy), self._key) if active else set()
             owned, busy = self._owned, set(self._busy)
         self._export(set(names), owned | busy)
         self._gauges.leader.set(1 if r.is_leader() else 0)
@@ -235,6 +237,10 @@ class Sharing:
             self._busy.discard(app)
 
     # -- who owns what -------------------------------------------------------------------
+    def _key(self, app: str) -> str:
+        """What ``app`` is hashed by: its dependsOn group (see :func:`groups`)."""
+        return self._groups.get(app, app)
+
     def owns(self, app: str) -> bool:
         r = self.replica
         return r is not None and r.owns(app)
@@ -246,7 +252,7 @@ class Sharing:
             return None, ""
         if r.owns(app):
             return self.identity, self.address
-        found = shard.owner(app, r.members())
+        found = shard.owner(self._key(app), r.members())
         if found is None or found == self.identity:
             return found, self.address if found else ""
         member = r.roster.live.get(found)
@@ -257,7 +263,11 @@ class Sharing:
         r = self.replica
         names = list(apps)
         members = r.members() if r is not None else {}
-        share = shard.assign(names, members)
+        share: dict[str, list[str]] = {}
+        for a in names:
+            found = shard.owner(self._key(a), members)
+            if found is not None:
+                share.setdefault(found, []).append(a)
         owners = {a: self.owner(a)[0] for a in names}
         return {
             "self": self.identity,
@@ -273,6 +283,28 @@ class Sharing:
             ],
             "owners": owners,
         }
+
+
+def groups(apps: Iterable[Application]) -> dict[str, str]:
+    """App -> its group: the apps joined by ``dependsOn`` (either way) share one
+    key (the first name among them), so one replica owns them all.  The gates
+    read a dependency's state from this replica's own view, and a dependency's
+    run wakes its dependents here (:mod:`agent.daemon.gates`)."""
+    listed = list(apps)
+    parent = {a.name: a.name for a in listed}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for a in listed:
+        for dep in a.depends_on:
+            if dep in parent:
+                x, y = sorted((root(a.name), root(dep)))
+                parent[y] = x
+    return {a.name: root(a.name) for a in listed}
 
 
 def _hide(metrics: Metrics, app: str, cluster: str | None) -> None:

@@ -116,9 +116,13 @@ class Replica:
         weights[self.identity] = self.settings.capacity
         return weights
 
-    def desired(self, apps: Iterable[str]) -> list[str]:
-        """The apps hashing gives this replica over the live members."""
-        return shard.assign(apps, self.members()).get(self.identity, [])
+    def desired(self, apps: Iterable[str], key: Callable[[str], str] | None = None) -> list[str]:
+        """The apps hashing gives this replica over the live members; with
+        ``key``, each app goes where its key hashes (apps sharing a key stay together)."""
+        if key is None:
+            return shard.assign(apps, self.members()).get(self.identity, [])
+        members = self.members()
+        return [a for a in apps if shard.owner(key(a), members) == self.identity]
 
     def owns(self, app: str) -> bool:
         """This replica holds ``app``'s claim and may act on it now."""
@@ -156,12 +160,14 @@ class Replica:
         for sightings in (self.roster.sightings, self.claims.sightings, self.leader.sightings):
             sightings.reset()
 
-    def settle(self, apps: Iterable[str], busy: Iterable[str] = ()) -> set[str]:
+    def settle(
+        self, apps: Iterable[str], busy: Iterable[str] = (), key: Callable[[str], str] | None = None
+    ) -> set[str]:
         """Claim the apps this replica should own, release those it should not
         (unless ``busy``: a sync in flight finishes first); the apps owned now."""
         if not self.active() or self._lapsed:
             return set()
-        wanted = set(self.desired(apps))
+        wanted = set(self.desired(apps, key))
         keep = set(busy)
         for app in sorted(self.claims.held - wanted - keep):
             self.claims.release(app)
