@@ -25,6 +25,7 @@ from tests.support.waits import poll, wait_for
 pytestmark = pytest.mark.e2e
 APPS = [f"a{i:03d}" for i in range(60)]
 NS = "fleet"
+CHAIN = {APPS[1]: [APPS[0]], APPS[2]: [APPS[1]]}  # a000 <- a001 <- a002: one group, one owner
 WAIT = 180  # seconds: only to end a failing test
 
 
@@ -107,6 +108,7 @@ class Group:
                     "namespace": NS,
                     "intervalSeconds": 3600,
                     "syncPolicy": {"waitForHealth": False},
+                    "dependsOn": CHAIN.get(app, []),
                 }
                 for app in APPS
             ],
@@ -223,6 +225,7 @@ def test_replicas_split_the_fleet_forward_requests_and_take_over(  # noqa: PLR09
     assert [m["identity"] for m in status["replicas"]["members"]] == ["r0", "r1", "r2"]
     assert all(m["address"].startswith("http://127.0.0.1:") for m in status["replicas"]["members"])
     assert {a["name"]: a["owner"] for a in status["apps"]} == owner
+    assert owner[APPS[0]] == owner[APPS[1]] == owner[APPS[2]]  # a dependsOn chain stays together
     page = r0.get("/")[1].decode()
     assert 'id="replicas"' in page and f"on {owner[APPS[0]]}" in page
 
