@@ -103,6 +103,7 @@ class Sharing:
         self._shown: set[str] = set(scheduler.names())  # apps whose state this replica exports
         self._known: set[str] = set(self._shown)
         self._groups: dict[str, str] = {}
+        self._failing = ""  # the last reason a round failed, logged once
         self._lock = threading.Lock()  # settling and the check before a run are one step
         self._busy: set[str] = set()
         self._owned: set[str] = set()
@@ -121,8 +122,11 @@ class Sharing:
         while not self._stop.is_set():
             try:
                 self.round()
+                self._failing = ""
             except AgentError as e:  # the default cluster could not be reached: try again
-                log.warning("replica %s: %s", self.identity, e, extra={"stage": "ha"})
+                if str(e) != self._failing:  # once per new reason, not every round
+                    log.warning("replica %s: %s", self.identity, e, extra={"stage": "ha"})
+                self._failing = str(e)
             except Exception:  # a bug must not end the renewals silently
                 log.exception("replica %s: round failed", self.identity, extra={"stage": "ha"})
             self._stop.wait(self.settings.renew_seconds)
