@@ -9,7 +9,12 @@
 2. Rendezvous hashing of 1,000 app names: the share that moves when a
    fourth member joins three, and when one of four leaves (about 1/4).
 
-Run from the repository root: ``.venv/bin/python bench/ha.py [--kills 5] [--terms 5]``.
+3. With ``--daemons N`` (default 3): three ``gitops-agent run`` processes
+   sharing 60 apps (:mod:`bench.ha_daemons`): from SIGKILL, and from
+   SIGTERM, of the replica owning most apps until every app it owned has
+   been reconciled by another (N rounds each; 0 skips it).
+
+Run from the repository root: ``.venv/bin/python bench/ha.py [--kills 5] [--terms 5] [--daemons 3]``.
 The last line printed is one JSON object with the figures.
 """
 
@@ -28,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.emulator import EmulatedCluster, EmulatorServer
 from agent.ha import assign, moved
+from bench.ha_daemons import Fleet
+from bench.ha_daemons import failovers as daemon_failovers
 from tests.support.ha_replica import Replicas, apps
 
 APPS = apps(60)
@@ -78,15 +85,32 @@ def hashing_moves() -> dict[str, float]:
     return {"moved_on_join_3_to_4": round(joined, 3), "moved_on_leave_4_to_3": round(left, 3)}
 
 
+def run_daemons(tmp: Path, kubeconfig: Path, rounds: int) -> dict[str, object]:
+    fleet = Fleet(tmp, kubeconfig, 60)
+    try:
+        for _ in range(3):
+            fleet.start()
+        killed = daemon_failovers(fleet, signal.SIGKILL, rounds)
+        stopped = daemon_failovers(fleet, signal.SIGTERM, rounds)
+    finally:
+        fleet.close()
+    return {
+        "daemon_sigkill_reconciled_seconds": summary(killed),
+        "daemon_sigterm_reconciled_seconds": summary(stopped),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--terms", type=int, default=5)
+    parser.add_argument("--daemons", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = EmulatedCluster(Path(tmp) / "cluster.db")
         server = EmulatorServer(engine, tls=True).start()
         kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig")
+        daemons = run_daemons(Path(tmp), kubeconfig, args.daemons) if args.daemons else {}
         group = Replicas(kubeconfig, len(APPS), lease=10, renew=2.0)
         names = ["r1", "r2", "r3"]
         for name in names:
@@ -102,6 +126,7 @@ def main() -> None:
         "sigkill_failover_seconds": summary(killed),
         "sigterm_failover_seconds": summary(stopped),
         **hashing_moves(),
+        **daemons,
     }
     print(json.dumps(figures))
 

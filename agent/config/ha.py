@@ -28,6 +28,12 @@ class HaSettings(ConfigModel):
         description="this replica's name in the Leases; default: <hostname>-<pid>",
     )
     capacity: float = Field(default=1, gt=0, le=1000, description="its share of the apps, relative to others")
+    advertise_address: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(:[0-9]+)?/?$",
+        description="the URL other replicas forward requests for this replica's apps to; "
+        "default: http://<POD_IP, else daemon.address>:<daemon.port>",
+    )
 
     @model_validator(mode="after")
     def _renewals_fit(self) -> HaSettings:

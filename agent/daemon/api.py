@@ -14,6 +14,7 @@ the daemon is reached through :class:`~agent.daemon.protocol.DaemonView`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -38,9 +39,10 @@ _OPEN = (probes, triggers, webhooks, ui)  # each checks its own token (probes ne
 _READ = (apps, drift, history)  # behind daemon.readToken when it is set
 
 
-def create_app(d: DaemonView) -> BodyLimits:
+def create_app(d: DaemonView, inner: Callable[[Any], Any] | None = None) -> BodyLimits:
     """The ASGI app serving ``d``: FastAPI with its routers, request counting,
-    and the body limits of ``daemon.webhook`` in front."""
+    and the body limits of ``daemon.webhook`` in front.  ``inner`` wraps the
+    counted app behind the limits (forwarding to other replicas)."""
     settings = d.config.daemon
     api: FastAPI = FastAPIOffline(  # Swagger UI served from the package, no CDN
         title="gitops-agent",
@@ -64,8 +66,9 @@ def create_app(d: DaemonView) -> BodyLimits:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
+    counted = _Counted(api, d)
     return BodyLimits(
-        _Counted(api, d),
+        counted if inner is None else inner(counted),
         max_body=settings.webhook.max_body_bytes,
         read_timeout=settings.read_timeout_seconds,
         on_refused=lambda scope, status: _refused(d, scope, status),

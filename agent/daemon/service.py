@@ -37,13 +37,15 @@ from agent.config import AgentConfig, Application, SyncWindow
 from agent.daemon.api import create_app
 from agent.daemon.fleetrefresh import FleetRefresher
 from agent.daemon.fleetwatch import ConfigWatch
+from agent.daemon.forward import Forwarding
 from agent.daemon.gates import Gates
 from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
 from agent.daemon.membership import FleetChange, Membership
 from agent.daemon.reconciler import Reconciler
+from agent.daemon.replicas import Sharing
 from agent.daemon.scheduler import Scheduler
-from agent.daemon.state import AppSnapshot, AppState, Manual, RunResult
+from agent.daemon.state import AppSnapshot, AppState, Manual, Outcome, RunResult
 from agent.daemon.tree import Related, related
 from agent.daemon.webhooks import Push
 from agent.errors import AgentError
@@ -77,6 +79,9 @@ class Daemon:
         clusters = [c.name for c in config.all_clusters()]
         self.membership = Membership(self.scheduler, self.metrics, self.contexts.of, self._serve, clusters)
         self.watch: ConfigWatch | None = None
+        self.sharing = (
+            Sharing(config, contexts, self.scheduler, self.metrics) if config.daemon.ha.enabled else None
+        )
         self._swap = threading.Lock()  # one change of self.config at a time
         # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
         period = min((a.interval_seconds for a in config.apps), default=60.0)
@@ -107,6 +112,20 @@ class Daemon:
         return suspensions_of(self.contexts.of(app))
 
     def _run(self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None) -> RunResult:
+        if self.sharing is None:
+            return self._reconcile(app, state, trigger, manual)
+        if not self.sharing.begin(app.name):  # owned by another replica (or not yet by this one)
+            at = now()
+            owner = self.sharing.owner(app.name)[0] or "no replica yet"
+            return RunResult(trigger, at, at, 0.0, Outcome.FAILED, message=f"{app.name} is owned by {owner}")
+        try:
+            return self._reconcile(app, state, trigger, manual)
+        finally:
+            self.sharing.end(app.name)
+
+    def _reconcile(
+        self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None
+    ) -> RunResult:
         before = _commit(state)
         with self.contexts.source.round(state.round_since):  # one ls-remote per repository per round
             result = self.reconciler(app.cluster).run(app, state, trigger, manual)
@@ -162,7 +181,10 @@ class Daemon:
         self.refresher.reconfigured(config)
 
     def fleet_status(self) -> dict[str, Any]:
-        return self.membership.status()
+        status = self.membership.status()
+        if self.sharing is not None:
+            status["replicas"] = self.sharing.status(self.scheduler.names())
+        return status
 
     # -- what the HTTP app sees (DaemonView) ------------------------------------------
     @property
@@ -187,6 +209,8 @@ class Daemon:
     def request(
         self, names: Sequence[str], trigger: Trigger, manual: Manual | None = None
     ) -> list[Future[RunResult]]:
+        if self.sharing is not None and manual is None:  # a push: only the apps owned here
+            names = [n for n in names if self.sharing.owns(n)]
         return self.scheduler.request(names, trigger, manual)
 
     def history(self, name: str) -> Sequence[RevisionRecord]:
@@ -212,6 +236,8 @@ class Daemon:
             self.metrics.cluster_reachable.labels(name).set(0)
         threading.Thread(target=self._contact, name="cluster-contact", daemon=True).start()
         self.scheduler.start()
+        if self.sharing is not None:
+            self.sharing.start()
         self.refresher.start()
         if self.watch is not None:
             self.watch.start()
@@ -255,6 +281,8 @@ class Daemon:
                 extra={"stage": "shutdown"},
             )
         clean = self.scheduler.drain(grace)
+        if self.sharing is not None:  # after the drain: the others take over at once
+            self.sharing.stop()
         self.contexts.stop()  # the views' watches end; the caller closes the connections
         if not clean:
             log.warning(
@@ -310,7 +338,8 @@ def run(config: AgentConfig, contexts: Contexts, path: Path | None = None) -> in
     daemon = Daemon(config, contexts)
     if path is not None:
         daemon.follow(path)
-    app = create_app(daemon)
+    sharing = daemon.sharing
+    app = create_app(daemon, None if sharing is None else (lambda inner: Forwarding(inner, daemon, sharing)))
     server = _Server(
         uvicorn.Config(
             app,

@@ -60,10 +60,13 @@ def app_summary(d: DaemonView, name: str, snap: AppSnapshot, *, detail: bool) ->
 def all_apps(d: DaemonView) -> list[dict[str, Any]]:
     """The short summary of every configured app, in configuration order."""
     rows = []
+    replicas = d.fleet_status().get("replicas")  # when replicas share the apps: each one's owner
     for a in d.config.apps:
         snap = d.snapshot(a.name)
         if snap is not None:
             rows.append(app_summary(d, a.name, snap, detail=False))
+            if replicas is not None:
+                rows[-1]["owner"] = replicas["owners"].get(a.name)
     return rows
 
 
@@ -103,6 +106,7 @@ def page(d: DaemonView) -> str:
         counts=counts,
         ready=d.is_ready(),
         problems=d.fleet_status()["problems"],
+        replicas=d.fleet_status().get("replicas"),
         started=d.started,
         version=__version__,
     )

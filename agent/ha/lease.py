@@ -28,6 +28,7 @@ ROLE_LABEL = "gitops-agent.io/lease"  # member, leader or app
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gitops-agent"}
 CAPACITY = "gitops-agent.io/capacity"
 APP = "gitops-agent.io/app"
+ADDRESS = "gitops-agent.io/address"  # where the replica's HTTP API is reached (for forwarding)
 JSON = dict[str, Any]
 _NAME_MAX = 253
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.ha.elector import Sightings
-from agent.ha.lease import CAPACITY, Clock, LeaseStore, SystemClock, lease_name
+from agent.ha.lease import ADDRESS, CAPACITY, Clock, LeaseStore, SystemClock, lease_name
 
 MEMBER = "member"
 
@@ -26,6 +26,7 @@ class Member:
     identity: str
     capacity: float
     lease: str  # the member Lease's name
+    address: str = ""  # its HTTP API's URL, when it announces one
 
 
 def capacity_of(annotations: Mapping[str, str]) -> float:
@@ -60,7 +61,10 @@ class Roster:
             if self.sightings.expired(lease.name, record):
                 dead.add(lease.name)
             else:
-                live[record.holder] = Member(record.holder, capacity_of(record.annotations), lease.name)
+                notes = record.annotations
+                live[record.holder] = Member(
+                    record.holder, capacity_of(notes), lease.name, notes.get(ADDRESS, "")
+                )
         self.sightings.keep({lease.name for lease in leases})
         self.live, self.dead = live, dead
         return live

@@ -27,7 +27,7 @@ from agent.config.ha import HaSettings
 from agent.ha import shard
 from agent.ha.claims import AppClaims
 from agent.ha.elector import LeaseElector
-from agent.ha.lease import CAPACITY, Clock, LeaseStore, SystemClock
+from agent.ha.lease import ADDRESS, CAPACITY, Clock, LeaseStore, SystemClock
 from agent.ha.members import MEMBER, Roster, member_lease
 from agent.kube.errors import ClusterError
 
@@ -47,11 +47,13 @@ class Settings:
     lease_seconds: int = 10
     renew_seconds: float = 2.0
     capacity: float = 1.0
+    address: str = ""  # announced on the member Lease, for forwarding
 
     @classmethod
-    def of(cls, ha: HaSettings, namespace: str) -> Settings:
+    def of(cls, ha: HaSettings, namespace: str, address: str = "") -> Settings:
         """From ``daemon.ha`` and the state namespace (``cluster.stateNamespace``)."""
         return cls(
+            address=address,
             namespace=namespace,
             identity=ha.identity or default_identity(),
             lease_seconds=ha.lease_seconds,
@@ -67,9 +69,7 @@ class Replica:
         self.settings = settings
         self.identity = settings.identity
         self.clock = clock or SystemClock()
-        self.member = self._elector(
-            store, member_lease(settings.identity), MEMBER, {CAPACITY: f"{settings.capacity:g}"}
-        )
+        self.member = self._elector(store, member_lease(settings.identity), MEMBER, self._announced(settings))
         self.leader = self._elector(store, LEADER_LEASE, "leader", {})
         self.roster = Roster(store, self.clock)
         self.claims = AppClaims(
@@ -79,6 +79,13 @@ class Replica:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ticks = 0
+
+    @staticmethod
+    def _announced(settings: Settings) -> dict[str, str]:
+        notes = {CAPACITY: f"{settings.capacity:g}"}
+        if settings.address:
+            notes[ADDRESS] = settings.address
+        return notes
 
     def _elector(self, store: LeaseStore, name: str, role: str, annotations: dict[str, str]) -> LeaseElector:
         s = self.settings
@@ -109,9 +116,13 @@ class Replica:
         weights[self.identity] = self.settings.capacity
         return weights
 
-    def desired(self, apps: Iterable[str]) -> list[str]:
-        """The apps hashing gives this replica over the live members."""
-        return shard.assign(apps, self.members()).get(self.identity, [])
+    def desired(self, apps: Iterable[str], key: Callable[[str], str] | None = None) -> list[str]:
+        """The apps hashing gives this replica over the live members; with
+        ``key``, each app goes where its key hashes (apps sharing a key stay together)."""
+        if key is None:
+            return shard.assign(apps, self.members()).get(self.identity, [])
+        members = self.members()
+        return [a for a in apps if shard.owner(key(a), members) == self.identity]
 
     def owns(self, app: str) -> bool:
         """This replica holds ``app``'s claim and may act on it now."""
@@ -149,12 +160,14 @@ class Replica:
         for sightings in (self.roster.sightings, self.claims.sightings, self.leader.sightings):
             sightings.reset()
 
-    def settle(self, apps: Iterable[str], busy: Iterable[str] = ()) -> set[str]:
+    def settle(
+        self, apps: Iterable[str], busy: Iterable[str] = (), key: Callable[[str], str] | None = None
+    ) -> set[str]:
         """Claim the apps this replica should own, release those it should not
         (unless ``busy``: a sync in flight finishes first); the apps owned now."""
         if not self.active() or self._lapsed:
             return set()
-        wanted = set(self.desired(apps))
+        wanted = set(self.desired(apps, key))
         keep = set(busy)
         for app in sorted(self.claims.held - wanted - keep):
             self.claims.release(app)

@@ -48,9 +48,9 @@ def synced(tmp_path: Path) -> tuple[EmulatedCluster, Path]:
     first = agent("sync", "-c", str(config), "-o", "json")
     assert first.returncode == 0, first.stdout + first.stderr
     (app,) = json.loads(first.stdout)["apps"]
-    assert app["ok"] and app["summary"] == {"created": 13}
+    assert app["ok"] and app["summary"] == {"created": 16}
     again = agent("sync", "-c", str(config), "-o", "json")
-    assert json.loads(again.stdout)["apps"][0]["summary"] == {"unchanged": 13}  # no false drift
+    assert json.loads(again.stdout)["apps"][0]["summary"] == {"unchanged": 16}  # no false drift
     cluster = EmulatedCluster(tmp_path / "cluster.db")
     yield cluster, config
     cluster.close()
@@ -84,7 +84,9 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
     needed = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
     assert needed and needed <= set(secret["data"])  # every ${VAR} comes from the Secret
 
-    env = {k: f"value-of-{k}" for k in needed} | {e["name"]: e["value"] for e in container["env"]}
+    env = {k: f"value-of-{k}" for k in needed} | {
+        e["name"]: e["value"] for e in container["env"] if "value" in e
+    }
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
@@ -111,6 +113,38 @@ def test_deploy_manifests_sync_and_fit_together(synced: tuple[EmulatedCluster, P
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "gitops-agent", "namespace": "gitops-agent"}
     ]
+
+
+def test_deploy_runs_three_replicas_that_share_the_apps(synced: tuple[EmulatedCluster, Path]) -> None:
+    cluster, _ = synced
+    deployment = get(cluster, "apps/v1", "Deployment", "gitops-agent")
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    labels = pod["metadata"]["labels"]
+    # three replicas sharing the apps (daemon.ha, on by default), never fewer than two during a drain
+    text = get(cluster, "v1", "ConfigMap", "gitops-agent-config")["data"]["agent.yaml"]
+    assert "ha" not in yaml.safe_load(text)["daemon"]  # the defaults: on, advertised at http://$POD_IP:<port>
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    pod_ip = next(e for e in container["env"] if e["name"] == "POD_IP")
+    assert pod_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    spread = pod["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert spread[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert spread[0]["podAffinityTerm"]["labelSelector"]["matchLabels"].items() <= labels.items()
+    pdb = get(cluster, "policy/v1", "PodDisruptionBudget", "gitops-agent")
+    assert (
+        pdb["spec"]["minAvailable"] == 2 and pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    )
+    leases = get(cluster, "rbac.authorization.k8s.io/v1", "Role", "gitops-agent-leases")
+    assert leases["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "list", "watch", "create", "update", "patch"],
+        }
+    ]
+    bound = get(cluster, "rbac.authorization.k8s.io/v1", "RoleBinding", "gitops-agent-leases")
+    assert bound["roleRef"]["name"] == "gitops-agent-leases" and bound["roleRef"]["kind"] == "Role"
 
 
 def test_dockerfile_runs_the_daemon_as_a_non_root_user_with_git() -> None:

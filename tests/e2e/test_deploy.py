@@ -32,6 +32,9 @@ EXPECTED_OBJECTS = {
     ("ClusterRole", "gitops-agent-secrets"),
     ("ClusterRoleBinding", "gitops-agent"),
     ("RoleBinding", "gitops-agent-secrets"),
+    ("Role", "gitops-agent-leases"),
+    ("RoleBinding", "gitops-agent-leases"),
+    ("PodDisruptionBudget", "gitops-agent"),
     ("ConfigMap", "gitops-agent-config"),
     ("ConfigMap", "gitops-agent-known-hosts"),
     ("ConfigMap", "gitops-agent-gpg-keys"),
@@ -64,7 +67,7 @@ def applied(kubeconfig: Path) -> None:
         "get",
         "-n",
         "gitops-agent",
-        "namespace,serviceaccount,configmap,secret,service,deployment,networkpolicy,rolebinding",
+        "namespace,serviceaccount,configmap,secret,service,deployment,networkpolicy,rolebinding,role,pdb",
         "-o",
         "yaml",
     )
@@ -139,6 +142,9 @@ def test_apply_k_into_the_real_api_server_grants_exactly_the_documented_permissi
     assert can("create", "secrets", "-n", "gitops-agent") == "yes"
     assert can("get", "secrets", "-n", "default") == "no"
     assert can("list", "secrets", "--all-namespaces") == "no"
+    assert can("update", "leases.coordination.k8s.io", "-n", "gitops-agent") == "yes"  # daemon.ha
+    assert can("create", "leases.coordination.k8s.io", "-n", "default") == "no"
+    assert can("delete", "leases.coordination.k8s.io", "-n", "gitops-agent") == "no"
     assert can("delete", "namespaces") == "no"
     assert can("patch", "customresourcedefinitions.apiextensions.k8s.io") == "yes"
     assert can("delete", "customresourcedefinitions.apiextensions.k8s.io") == "no"
