@@ -61,13 +61,9 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
         overrides = [load_values_file(Path(v), v) for v in values or ()]
         overrides += [parse_set(set_ or []), parse_set(set_string or [], as_string=True)]
         capabilities = Capabilities.of(kube_version, api_versions or ())
+        configured = lambda: with_declared(load(config), target)  # noqa: E731 - an app agent.yaml or Git declares
         req = target_request(
-            target,
-            lambda: with_declared(load(config), target),  # an app of agent.yaml, or one Git declares
-            revision,
-            release=release,
-            namespace=namespace,
-            validate=validate,
+            target, configured, revision, release=release, namespace=namespace, validate=validate
         )
         result = render(replace(req, overrides=overrides, capabilities=capabilities))
     except AgentError as e:
