@@ -26,7 +26,7 @@ import yaml
 
 from agent.diff.ignore import Ignored, ManagedEntry, managed_fields
 from agent.diff.mask import mask_secret_values
-from agent.diff.normalize import comparable, normalize_desired
+from agent.diff.normalize import comparable, is_secret, normalize_desired
 from agent.diff.paths import Match, Path, covers, format_path, remove
 from agent.diff.views import at, covered, leaves, nodes, project, to_path, to_view, unkey
 from agent.kube.shapes import Shape, shape_for
@@ -143,6 +143,8 @@ def diff_object(
             DiffStatus.MISSING,
             unified_source=lambda: _unified(key, None, mask(comparable(normalize_desired(desired)))),
         )
+    if _as_declared(desired, live, last_applied, options):
+        return ResourceDiff(key, DiffStatus.IN_SYNC)
     ignored = options.ignored.all_paths(live)
     want = mask(comparable(_without(normalize_desired(desired), ignored)))
     have = mask(comparable(_without(live, ignored)))
@@ -172,6 +174,25 @@ def diff_object(
     return ResourceDiff(
         key, DiffStatus.MODIFIED, changes, lambda: _unified(key, _with(live_view, added), want_view)
     )
+
+
+def _as_declared(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    last_applied: Mapping[str, Any] | None,
+    options: DiffOptions,
+) -> bool:
+    """Whether the live object holds every field exactly as Git writes it,
+    with nothing else to look for (no field ignored, none dropped from Git
+    since the last sync, no strict mode): in sync without normalizing
+    either side.  Normalizing only drops empty fields and spells values as
+    the server does, so what is equal as written is equal normalized; False
+    means "look closer"."""
+    if options.ignored or options.strict or (last_applied is not None and last_applied != desired):
+        return False
+    if is_secret(desired):  # its stringData is folded into data first, as the server does
+        desired = normalize_desired(desired)
+    return covered(desired, live, shape_for(desired))
 
 
 def _declared_changes(want: Any, have: Any, shape: Shape | None) -> list[tuple[Path, FieldChange]]:

@@ -99,17 +99,22 @@ def covered(desired: Any, live: Any, shape: Shape | None = None) -> bool:
     changes nothing) builds nothing.  False only means "not sure": the
     caller then projects."""
     if isinstance(desired, dict):
-        return isinstance(live, dict) and all(
-            covered(v, live[k], shape.child(k) if shape is not None else None)
-            if k in live
-            else shape is not None and _is_zero(v)
-            for k, v in desired.items()
-        )
+        return isinstance(live, dict) and _covered_map(desired, live, shape)
     if isinstance(desired, list):
         return _covered_list(desired, live, shape)
     if shape is not None and shape.int_or_string and live is not None and str(desired) == str(live):
         return True
     return bool(desired == live)
+
+
+def _covered_map(desired: dict[Any, Any], live: dict[Any, Any], shape: Shape | None) -> bool:
+    for k, v in desired.items():  # a loop, not all(...): this runs for every field of every object
+        if k in live:
+            if not covered(v, live[k], shape.child(k) if shape is not None else None):
+                return False
+        elif shape is None or not _is_zero(v):
+            return False
+    return True
 
 
 def _covered_list(desired: list[Any], live: Any, shape: Shape | None) -> bool:
