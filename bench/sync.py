@@ -184,7 +184,7 @@ def agent_sync(folder: Path, objects: list[dict[str, Any]]) -> dict[str, Any]:
     )
     cmd = [sys.executable, "-m", "agent", "sync", "-c", str(config), "-o", "json"]
     try:
-        cold_s, cold = run(cmd)
+        cold_s, cold_cpu, cold = cpu_of(cmd)
         if cold.returncode != 0:
             raise SystemExit(f"agent sync failed: {cold.stdout[-2000:]} {cold.stderr[-2000:]}")
         first = json.loads(cold.stdout)["apps"][0]
@@ -201,6 +201,7 @@ def agent_sync(folder: Path, objects: list[dict[str, Any]]) -> dict[str, Any]:
         served.close()
     return {
         "no_change_requests": no_change_requests,
+        "agent_command_cpu_s": round(cold_cpu, 3),
         "no_change_command_cpu_s": round(again_cpu, 3),
         "no_change_emulator_cpu_s": round(emulator_cpu, 3),
         "diff_command_s": round(diff_s, 3),
@@ -340,6 +341,7 @@ def agent_only(objects: list[dict[str, Any]], repeat: int) -> None:
     for name in (
         "agent_cold_sync_s",
         "agent_command_s",
+        "agent_command_cpu_s",
         "no_change_sync_s",
         "no_change_command_s",
         "no_change_command_cpu_s",
