@@ -26,9 +26,9 @@ import yaml
 
 from agent.diff.ignore import Ignored, ManagedEntry, managed_fields
 from agent.diff.mask import mask_secret_values
-from agent.diff.normalize import comparable, normalize_desired
+from agent.diff.normalize import comparable, is_secret, normalize_desired
 from agent.diff.paths import Match, Path, covers, format_path, remove
-from agent.diff.views import at, leaves, nodes, project, to_path, to_view, unkey
+from agent.diff.views import at, covered, leaves, nodes, project, to_path, to_view, unkey
 from agent.kube.shapes import Shape, shape_for
 from agent.models import ChangeKind, DiffStatus, FieldChange, ObjectKey, ResourceDiff
 
@@ -143,12 +143,13 @@ def diff_object(
             DiffStatus.MISSING,
             unified_source=lambda: _unified(key, None, mask(comparable(normalize_desired(desired)))),
         )
+    if _as_declared(desired, live, last_applied, options):
+        return ResourceDiff(key, DiffStatus.IN_SYNC)
     ignored = options.ignored.all_paths(live)
     want = mask(comparable(_without(normalize_desired(desired), ignored)))
     have = mask(comparable(_without(live, ignored)))
     shape = shape_for(desired)
-    want_view, live_view = project(want, have, shape)
-    found = [] if want_view == live_view else _changes(want_view, live_view)
+    found = _declared_changes(want, have, shape)
     last = None
     if last_applied is not None and last_applied != desired:  # same as last time: nothing dropped
         last = mask(comparable(_without(normalize_desired(last_applied), ignored)))
@@ -157,6 +158,7 @@ def diff_object(
         found += _added_out_of_band(want, last or {}, have, live, options=options, shape=shape)
     if not found:
         return ResourceDiff(key, DiffStatus.IN_SYNC)
+    want_view, live_view = project(want, have, shape)
     entries = managed_fields(live)
     unique: dict[str, tuple[Path, FieldChange]] = {}
     for p, c in found:  # one change per field; "removed from Git" explains more than "added"
@@ -172,6 +174,34 @@ def diff_object(
     return ResourceDiff(
         key, DiffStatus.MODIFIED, changes, lambda: _unified(key, _with(live_view, added), want_view)
     )
+
+
+def _as_declared(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    last_applied: Mapping[str, Any] | None,
+    options: DiffOptions,
+) -> bool:
+    """Whether the live object holds every field exactly as Git writes it,
+    with nothing else to look for (no field ignored, none dropped from Git
+    since the last sync, no strict mode): in sync without normalizing
+    either side.  Normalizing only drops empty fields and spells values as
+    the server does, so what is equal as written is equal normalized; False
+    means "look closer"."""
+    if options.ignored or options.strict or (last_applied is not None and last_applied != desired):
+        return False
+    if is_secret(desired):  # its stringData is folded into data first, as the server does
+        desired = normalize_desired(desired)
+    return covered(desired, live, shape_for(desired))
+
+
+def _declared_changes(want: Any, have: Any, shape: Shape | None) -> list[tuple[Path, FieldChange]]:
+    """Changes of the fields Git declares; none without making views when
+    every one is as declared (most objects, in a sync that changes nothing)."""
+    if covered(want, have, shape):
+        return []
+    want_view, live_view = project(want, have, shape)
+    return [] if want_view == live_view else _changes(want_view, live_view)
 
 
 def _with(view: Any, additions: list[tuple[Path, Any]]) -> Any:

@@ -93,6 +93,48 @@ def project(desired: Any, live: Any, shape: Shape | None = None) -> tuple[Any, A
     return desired, live
 
 
+def covered(desired: Any, live: Any, shape: Shape | None = None) -> bool:
+    """Whether :func:`project` would give two equal views, without making
+    them: the check of an object in sync (most of them, in a sync that
+    changes nothing) builds nothing.  False only means "not sure": the
+    caller then projects."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and _covered_map(desired, live, shape)
+    if isinstance(desired, list):
+        return _covered_list(desired, live, shape)
+    if shape is not None and shape.int_or_string and live is not None and str(desired) == str(live):
+        return True
+    return bool(desired == live)
+
+
+def _covered_map(desired: dict[Any, Any], live: dict[Any, Any], shape: Shape | None) -> bool:
+    for k, v in desired.items():  # a loop, not all(...): this runs for every field of every object
+        if k in live:
+            if not covered(v, live[k], shape.child(k) if shape is not None else None):
+                return False
+        elif shape is None or not _is_zero(v):
+            return False
+    return True
+
+
+def _covered_list(desired: list[Any], live: Any, shape: Shape | None) -> bool:
+    item_shape = shape.items() if shape is not None else None
+    keys = list_keys(desired, shape)
+    d_keyed = _keyed(desired, keys) if keys else None
+    if d_keyed is not None:
+        l_keyed = _keyed(live, keys) if isinstance(live, list) else None
+        if l_keyed is None:
+            return False
+        return all(k in l_keyed and covered(v, l_keyed[k], item_shape) for k, v in d_keyed.items())
+    if (
+        isinstance(live, list)
+        and len(live) == len(desired)
+        and all(isinstance(i, dict) for i in (*desired, *live))
+    ):
+        return all(covered(d, lv, item_shape) for d, lv in zip(desired, live, strict=True))
+    return bool(desired == live)
+
+
 def _project_map(
     desired: dict[Any, Any], live: dict[Any, Any], shape: Shape | None
 ) -> tuple[dict[Any, Any], dict[Any, Any]]:

@@ -26,8 +26,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cel
-
 from agent.health.core import Health, Obj
 from agent.health.lua import INSTRUCTIONS, MEMORY, PATTERN_STEPS, LuaMemoryError, LuaSandbox
 from agent.models import HealthStatus
@@ -70,6 +68,8 @@ class _Cel:
             ("failed", HealthStatus.DEGRADED, rule.failed),
             ("current", HealthStatus.HEALTHY, rule.current),
         )
+        import cel  # noqa: PLC0415 - loaded by the first CEL rule: it brings prompt_toolkit (0.15 s)
+
         for label, verdict, source in wanted:
             if not source:
                 continue

@@ -160,6 +160,12 @@ def _create_namespace(cluster: ClusterClient, the_plan: Plan, opts: ApplyOptions
             create_once(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}, opts.retry)
 
 
+def _sends(step: Step) -> bool:
+    """Whether writing ``step`` asks the server anything (an unchanged
+    object does not: thousands of them need no pool)."""
+    return step.hook is not None or step.action is not Action.UNCHANGED
+
+
 class _Run:
     def __init__(
         self,
@@ -203,7 +209,7 @@ class _Run:
             if self.failure is not None:
                 self.skip(tuple(group))
                 continue
-            if len(group) == 1 or self.opts.parallelism == 1:
+            if len(group) == 1 or self.opts.parallelism == 1 or not any(map(_sends, group)):
                 for step in group:
                     self.one(step)
                 continue

@@ -50,7 +50,8 @@ class Contexts:
     ) -> None:
         self.config = config
         self.source = GitSource.from_config(config)
-        self.renders = RenderCache()
+        # renders are kept between processes, under the state folder
+        self.renders = RenderCache(folder=config.resolve(config.state_dir) / "renders")
         self.shared: Sharing = shared
         self._connect: Connector = connector or (lambda c: reach(config, c))
         self._given = dict(given or {})

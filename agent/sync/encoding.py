@@ -63,6 +63,12 @@ def digest(manifests: tuple[Manifest, ...], pause: Callable[[], None] | None = N
     return _remember(manifests, h.hexdigest())
 
 
+def remember(manifests: tuple[Manifest, ...], found: str) -> None:
+    """Remember ``found`` as the digest of ``manifests``: one known from the
+    bytes it was made of (a render kept in a file holds its digest)."""
+    _remember(manifests, found)
+
+
 def _remember(manifests: tuple[Any, ...], found: str) -> str:
     with _memo_lock:
         _memo[id(manifests)] = (manifests, found)  # the tuple is kept: its id stays its own
