@@ -14,7 +14,8 @@ comes back each time, so its digest is remembered too
 With a ``folder`` (the state folder's ``renders/``) a render is also kept
 in a file, so that the next process (a one-shot ``sync`` or ``diff`` right
 after another, a restarted daemon) finds it: the manifests as rendered
-(schema-checked: a render that fails its check is never kept), the digest
+(schema-checked: a render that fails its check is never kept), the app
+definitions it declares (``Application`` and ``AppSet`` documents), the digest
 the revision record takes of them, and when it was made (the same
 RENDER_TTL, by the wall clock).  The file carries the sha256 of its body: a
 file cut short or changed is ignored and the app rendered again.  Only a
@@ -42,10 +43,11 @@ from agent.config import Application
 from agent.models import Manifest
 from agent.render import RenderResult
 from agent.sync import encoding
+from agent.sync.render import AppRender, definitions_of
 
 RENDER_TTL = 300.0
 PULLED = ("chartRepository", "dependencies")  # inputs of a render that a commit does not pin
-FORMAT = 1
+FORMAT = 2  # 2: with the app definitions the render declares
 Key = tuple[str, str, str, bool]
 log = logging.getLogger("gitops_agent.rendercache")
 
@@ -157,6 +159,7 @@ def _document(result: RenderResult) -> dict[str, Any]:
         "notes": result.notes,
         "crds": result.crds,
         "inputs": result.inputs,
+        "definitions": [[m.source, m.index, m.obj] for m in definitions_of(result)],
     }
 
 
@@ -165,6 +168,14 @@ def _result(doc: dict[str, Any]) -> RenderResult:
     if not all(isinstance(m.obj, dict) for m in manifests):
         raise ValueError("a manifest is not an object")
     encoding.remember(manifests, str(doc["digest"]))
-    return RenderResult(
-        manifests, bool(doc["chart"]), str(doc["notes"]), int(doc["crds"]), dict(doc["inputs"])
+    definitions = tuple(Manifest(obj, str(source), int(index)) for source, index, obj in doc["definitions"])
+    if not all(isinstance(m.obj, dict) for m in definitions):
+        raise ValueError("an app definition is not an object")
+    return AppRender(
+        manifests,
+        bool(doc["chart"]),
+        str(doc["notes"]),
+        int(doc["crds"]),
+        dict(doc["inputs"]),
+        definitions=definitions,
     )

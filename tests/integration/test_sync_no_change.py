@@ -23,6 +23,7 @@ from agent.models import Manifest
 from agent.render import RenderResult
 from agent.sync.contexts import Contexts
 from agent.sync.pipeline import reconcile
+from agent.sync.render import AppRender, definitions_of
 from agent.sync.rendercache import RenderCache
 from tests.support.emulator import Backend
 from tests.support.emulator import backend as served
@@ -142,3 +143,21 @@ def test_a_kept_render_serves_only_its_commit_and_configuration(tmp_path: Path) 
     result = RenderResult((), chart=False)
     assert cache.rendered(other, "c0ffee", "owner", False, lambda: result) is result  # not the kept one
     assert cache.rendered(cfg.apps[0], "beef", "owner", False, lambda: result) is result
+
+
+def test_a_kept_render_keeps_the_apps_it_declares(tmp_path: Path) -> None:
+    """An app-of-apps' render read back by the next process still declares its apps."""
+    cfg = config(tmp_path)
+    folder = tmp_path / "renders"
+    child = {
+        "apiVersion": "gitops-agent.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "child"},
+        "spec": {"path": "child"},
+    }
+    made = AppRender((), chart=False, definitions=(Manifest(child, "fleet/apps.yaml", 0),))
+    RenderCache(folder=folder).rendered(cfg.apps[0], "c0ffee", "owner", False, lambda: made)
+    again = RenderCache(folder=folder).rendered(  # another process: from the file, not rendered
+        cfg.apps[0], "c0ffee", "owner", False, lambda: RenderResult((), chart=False)
+    )
+    assert [(m.source, m.obj) for m in definitions_of(again)] == [("fleet/apps.yaml", child)]
