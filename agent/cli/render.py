@@ -16,6 +16,7 @@ _Explain = Annotated[Path, typer.Option("--explain", help="A YAML file of object
 _Json = Annotated[bool, typer.Option("--json", help="One JSON list.")]
 
 
+# long: typer makes each option a parameter, one declaration each
 def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
     target: Annotated[str, typer.Argument(help="An app of the configuration, or a chart / YAML folder.")],
     config: ConfigOption = Path("agent.yaml"),
@@ -36,6 +37,10 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
     ] = None,
     revision: Annotated[
         str | None, typer.Option("--revision", help="App mode: render this branch, tag or commit.")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0.1, help="Seconds the render may take before it is stopped (30)."),
     ] = None,
     kube_version: Annotated[
         str | None, typer.Option("--kube-version", help="Kubernetes version for capabilities (default 1.33).")
@@ -65,7 +70,8 @@ def render_cmd(  # noqa: PLR0913, PLR0917 - typer makes each option a parameter
         req = target_request(
             target, configured, revision, release=release, namespace=namespace, validate=validate
         )
-        result = render(replace(req, overrides=overrides, capabilities=capabilities))
+        limits = req.limits if timeout is None else replace(req.limits, max_seconds=timeout)
+        result = render(replace(req, overrides=overrides, capabilities=capabilities, limits=limits))
     except AgentError as e:
         fail(str(e))
         return

@@ -66,3 +66,11 @@ def test_a_worker_keeps_no_copy_of_the_agents_descriptors(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["closed"]
+
+
+def test_the_default_render_budget_is_thirty_seconds_and_a_gibibyte() -> None:
+    """What the README promises (`render --timeout` changes the first)."""
+    from agent.render.limits import DEFAULT_LIMITS
+
+    assert DEFAULT_LIMITS.max_seconds == 30
+    assert DEFAULT_LIMITS.max_memory_bytes == 1024**3
