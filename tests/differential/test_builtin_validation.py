@@ -131,9 +131,34 @@ def _pod_updates(c: ClusterClient) -> Any:
     ]
 
 
+def _leases(c: ClusterClient) -> Any:
+    """A Lease's times are MicroTime (RFC 3339 with six fraction digits) and its counts not negative."""
+    c.create(ns())
+    path = "/apis/coordination.k8s.io/v1/namespaces/diff/leases"
+
+    def lease(name: str, **spec: Any) -> bytes:
+        meta = {"name": name, "namespace": "diff"}
+        return _body(
+            {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
+        )
+
+    good = "2026-12-08T01:02:03.123456Z"
+    return [
+        raw(c, "POST", path, lease("ok", holderIdentity="a", renewTime=good, leaseDurationSeconds=10)),
+        raw(c, "POST", path, lease("offset", acquireTime="2026-12-08T01:02:03.123456+02:00")),
+        raw(c, "POST", path, lease("word", renewTime="yesterday")),
+        raw(c, "POST", path, lease("millis", renewTime="2026-12-08T01:02:03.123Z")),
+        raw(c, "POST", path, lease("seconds", acquireTime="2026-12-08T01:02:03Z")),
+        raw(c, "POST", path, lease("month", renewTime="2026-13-08T01:02:03.123456Z")),
+        raw(c, "POST", path, lease("zero", leaseDurationSeconds=0)),
+        raw(c, "POST", path, lease("negative", leaseDurationSeconds=-5, leaseTransitions=-1)),
+    ]
+
+
 SCENARIOS = {
     "builtin-sizes-names": _sizes_and_names,
     "builtin-bodies": _bodies,
     "builtin-pod-updates": _pod_updates,
+    "builtin-leases": _leases,
 }
 test_builtin_validation = pytest.mark.parametrize("scenario", sorted(SCENARIOS))(scenario_test(SCENARIOS))

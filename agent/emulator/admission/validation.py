@@ -30,6 +30,8 @@ from agent.emulator.admission.causes import (
     unsupported,
 )
 from agent.emulator.admission.crdschema import schema_causes
+from agent.emulator.admission.microtime import MicroTimeError
+from agent.emulator.admission.microtime import check as check_micro_time
 from agent.kube.errors import BadRequest
 from agent.kube.kinds import ResourceType
 
@@ -172,6 +174,28 @@ def _ingress(_: Mapping[str, Any], spec: Spec) -> list[Cause]:
                 causes.append(
                     required(f"spec.rules[{i}].http.paths[{j}].pathType", "pathType must be specified")
                 )
+    return causes
+
+
+def _lease(obj: Mapping[str, Any], spec: Spec) -> list[Cause]:
+    """Its times must decode as MicroTime (else 400, as the decoder refuses
+    them), its duration be positive and its transitions not negative."""
+    for field in ("acquireTime", "renewTime"):
+        value = spec.get(field)
+        if value is None:
+            continue
+        try:
+            check_micro_time(str(value))
+        except MicroTimeError as e:
+            version = str(obj.get("apiVersion", "")).rpartition("/")[2]
+            raise BadRequest(f'Lease in version "{version}" cannot be handled as a Lease: {e}') from None
+    causes: list[Cause] = []
+    duration = spec.get("leaseDurationSeconds")
+    if isinstance(duration, int) and duration <= 0:
+        causes.append(invalid("spec.leaseDurationSeconds", duration, "must be greater than 0"))
+    transitions = spec.get("leaseTransitions")
+    if isinstance(transitions, int) and transitions < 0:
+        causes.append(invalid("spec.leaseTransitions", transitions, "must be greater than or equal to 0"))
     return causes
 
 
@@ -325,4 +349,5 @@ KIND_CHECKS: dict[tuple[str, str], KindCheck] = {
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _role_binding,
     ("networking.k8s.io", "Ingress"): _ingress,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
+    ("coordination.k8s.io", "Lease"): _lease,
 }
