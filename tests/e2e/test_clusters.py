@@ -78,7 +78,11 @@ def _write(tmp_path: Path, repo: GitRepo, kubeconfigs: dict[str, Path], apps: di
                 "path": name if name in APPS else "web",
                 "namespace": name,
                 "destination": {"cluster": where},
-                "syncPolicy": {"waitForHealth": where != "real"},
+                # the cluster that never answers: asked once, not with the default retries
+                "syncPolicy": {
+                    "waitForHealth": where != "real",
+                    "retry": {"attempts": 1 if where == "gone" else 5},
+                },
             }
             for name, where in apps.items()
         ],
