@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.emulator import EmulatedCluster, EmulatorServer
+from agent.emulator import EmulatedCluster
 from tests.support import apiserver
 from tests.support.daemon import (
     API_TOKEN,
@@ -30,6 +30,7 @@ from tests.support.daemon import (
     github_push,
     start,
 )
+from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
 from tests.support.net import free_port
 from tests.support.repos import GIT_ENV, GitRepo
@@ -59,21 +60,8 @@ def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
 def api_server(tmp_path: Path) -> Iterator[Path]:
     """The emulated cluster served over HTTPS; yields its kubeconfig (the
     daemon then reads through its shared, watch-fed view of the cluster)."""
-    engine = EmulatedCluster(tmp_path / "cluster.db")
-    served = EmulatorServer(engine, tls=True).start()
-    try:
-        yield served.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        served.stop()
-        engine.close()
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    running: list[Daemon] = []
-    yield running
-    for d in running:
-        d.stop()
+    with served_https(tmp_path) as (_, kubeconfig):
+        yield kubeconfig
 
 
 def _db_deployment(image: str) -> dict[str, Any]:
