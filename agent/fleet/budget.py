@@ -20,7 +20,6 @@ defined; a thousand apps fit well within a ConfigMap's 1 MiB).
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import json
 from collections.abc import Mapping, Sequence
@@ -32,9 +31,9 @@ from agent.cluster.base import ClusterClient
 from agent.config import Application
 from agent.config.fleet import DeletionBudget
 from agent.errors import ConfigError
-from agent.kube.errors import AlreadyExists, ClusterError
+from agent.kube.errors import ClusterError
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
-from agent.sync.retry import create_once, with_retries
+from agent.sync.retry import ensure_namespace, with_retries
 
 APPSET_LABEL = "gitops-agent.io/appset"
 KEY = "apps.json.gz"  # the apps' last definitions, gzipped JSON
@@ -150,21 +149,10 @@ class AppSetState:
             live = with_retries(self.retry, lambda: self.cluster.get("v1", "ConfigMap", name, self.namespace))
             if live is not None and (live.get("binaryData") or {}).get(KEY) == body:
                 return
-            self.names_ofpace()
+            ensure_namespace(self.cluster, self.namespace, self.retry)
             with_retries(self.retry, lambda: self.cluster.apply(obj, force=True))
         except ClusterError as e:
             raise ConfigError(f"appset {app_set}: cannot keep the apps it made: {e}") from None
-
-    def names_ofpace(self) -> None:
-        if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
-            return
-        ns = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-        }
-        with contextlib.suppress(AlreadyExists):
-            create_once(self.cluster, ns, self.retry)
 
 
 __all__ = ["APPSET_LABEL", "AppSetState", "Verdict", "judge", "state_name"]

@@ -14,7 +14,6 @@ then means changing the definition.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from agent.cluster.base import ClusterClient
@@ -23,7 +22,7 @@ from agent.kube.errors import AlreadyExists, NotFound
 from agent.sync.context import Context
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.record import RECORD_OF_LABEL, now
-from agent.sync.retry import create_once, delete_once, with_retries
+from agent.sync.retry import create_once, delete_once, ensure_namespace, with_retries
 
 SUSPEND_OF_LABEL = "gitops-agent.io/suspend-of"
 
@@ -81,7 +80,7 @@ class Suspensions:
 
     def suspend(self, app: str) -> bool:
         """Suspend ``app``; False when it already was."""
-        self._namespace()
+        ensure_namespace(self.cluster, self.namespace, self.retry)
         obj = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -107,17 +106,6 @@ class Suspensions:
         except NotFound:
             return False
         return True
-
-    def _namespace(self) -> None:
-        if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
-            return
-        ns = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-        }
-        with contextlib.suppress(AlreadyExists):
-            create_once(self.cluster, ns, self.retry)
 
 
 __all__ = ["SUSPEND_OF_LABEL", "Suspension", "Suspensions", "suspension_name", "suspensions_of"]

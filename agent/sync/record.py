@@ -17,7 +17,6 @@ the pipeline); :func:`record_sync` and :class:`RecordStore` finish it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import json
 from collections.abc import Mapping, Sequence
@@ -30,13 +29,13 @@ from typing import Any, Protocol
 from agent.cluster.base import ClusterClient
 from agent.config import Application, RetryPolicy
 from agent.errors import RecordFailed
-from agent.kube.errors import AlreadyExists, ClusterError, ClusterUnavailable, NotFound
+from agent.kube.errors import ClusterError, ClusterUnavailable, NotFound
 from agent.models import Action, ChangeSet, ChangeSetEntry, HealthStatus, Manifest, ObjectKey, Revision
 from agent.results import Failure, Operation, RecordResult, Trigger
 from agent.sync.encoding import EncodedManifests, digest
 from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 from agent.sync.plan import Plan
-from agent.sync.retry import create_once, delete_once, with_retries
+from agent.sync.retry import create_once, delete_once, ensure_namespace, with_retries
 
 RECORD_OF_LABEL = "gitops-agent.io/record-of"
 RECORD_NUMBER_LABEL = "gitops-agent.io/revision"
@@ -352,19 +351,5 @@ class RecordStore:
         """The state namespace, asked for once per context, not once per record."""
         if self.namespace in self._ready:
             return
-        self._create_namespace()
+        ensure_namespace(self.cluster, self.namespace, self.retry)
         self._ready.add(self.namespace)
-
-    def _create_namespace(self) -> None:
-        if with_retries(self.retry, lambda: self.cluster.get("v1", "Namespace", self.namespace)) is not None:
-            return
-        with contextlib.suppress(AlreadyExists):
-            create_once(
-                self.cluster,
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
-                },
-                self.retry,
-            )

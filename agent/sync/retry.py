@@ -20,6 +20,7 @@ sync without end, as Argo CD bounds a sync's retries by ``maxDuration``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -35,6 +36,7 @@ from tenacity.stop import stop_base
 
 from agent.config import Application, RetryPolicy
 from agent.kube.errors import AlreadyExists, ClusterError, Conflict, NotFound
+from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
 
 if TYPE_CHECKING:
     from agent.cluster.base import JSON, ClusterClient
@@ -185,3 +187,17 @@ def delete_once(
             tried = True
 
     with_retries(policy, once)
+
+
+def ensure_namespace(cluster: ClusterClient, name: str, policy: RetryPolicy) -> None:
+    """The agent's state namespace ``name``, made (labelled as the agent's)
+    when missing; another writer making it first is as good."""
+    if with_retries(policy, lambda: cluster.get("v1", "Namespace", name)) is not None:
+        return
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+    }
+    with contextlib.suppress(AlreadyExists):
+        create_once(cluster, ns, policy)
