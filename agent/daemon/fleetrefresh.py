@@ -20,8 +20,10 @@ A pass reads each repository once (one ``ls-remote`` per repository and
 ref) and renders through the same render cache as the syncs, so an app's
 next sync at that commit renders nothing again.  What cannot be read keeps
 what it declared before (the resolver's rule), so a failing pass removes
-nothing.  As Argo CD's ApplicationSet controller re-runs its generators on
-a requeue interval and on SCM webhooks.
+nothing.  With several replicas, every one resolves (each serves its share
+of the same fleet), but only the leader writes what the AppSets made, the
+memory their deletion budgets read.  As Argo CD's ApplicationSet controller
+re-runs its generators on a requeue interval and on SCM webhooks.
 """
 
 from __future__ import annotations
@@ -49,14 +51,17 @@ class FleetRefresher:
         contexts: Contexts,
         declared: AgentConfig,
         serve: Callable[[Fleet], object],
+        *,
         period: float = 60.0,
         first_round: Callable[[], bool] = lambda: True,
+        writes: Callable[[], bool] = lambda: True,
     ) -> None:
         self.contexts = contexts
         self.declared = declared  # what agent.yaml says now
         self.serve = serve
         self.period = max(MIN_PERIOD, period)
         self.first_round = first_round  # True once every app served has run once
+        self.writes = writes  # whether this replica keeps the AppSets' memory (the leader does)
         self.fleet: Fleet | None = None  # the last fleet resolved
         self.passes = 0
         self._poked = threading.Event()
@@ -106,7 +111,13 @@ class FleetRefresher:
         started = time.monotonic()
         try:
             with self.contexts.source.round(started):
-                fleet = resolve(self.contexts, previous=self.fleet, config=declared, renders=renders)
+                fleet = resolve(
+                    self.contexts,
+                    previous=self.fleet,
+                    config=declared,
+                    renders=renders,
+                    remember=self.writes(),
+                )
         except Exception:  # a bug here must not end the refresher (nor the daemon)
             log.exception("resolving the fleet failed; the apps served stay", extra={"stage": "fleet"})
             return None

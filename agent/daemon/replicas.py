@@ -113,6 +113,11 @@ class Sharing:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def leads(self) -> bool:
+        """This replica is the leader now (the one writer of what all share)."""
+        replica = self.replica
+        return replica is not None and replica.is_leader()
+
     # -- running -------------------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="ha", daemon=True)

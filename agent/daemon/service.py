@@ -86,7 +86,12 @@ class Daemon:
         # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
         period = min((a.interval_seconds for a in config.apps), default=60.0)
         self.refresher = FleetRefresher(
-            contexts, config, self.replace_fleet, period=min(period, 60.0), first_round=self._ran_once
+            contexts,
+            config,
+            self.replace_fleet,
+            period=min(period, 60.0),
+            first_round=self._ran_once,
+            writes=(lambda: True) if self.sharing is None else self.sharing.leads,
         )
         self.started = now()
         self._stop = threading.Event()

@@ -93,7 +93,8 @@ class _Pass:
             return []
         self.sets[name] = declared.where
         try:
-            previous = state.load(name) if state is not None else self._previous_of(name)
+            # the cluster's memory; else (none written yet: say, no leader so far) the caller's fleet
+            previous = (state.load(name) if state is not None else {}) or self._previous_of(name)
         except AgentError as e:
             self.problems.append(str(e))
             previous, state = self._previous_of(name), None
