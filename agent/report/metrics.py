@@ -20,7 +20,7 @@ from prometheus_client import (
 )
 
 from agent.models import HealthStatus, SyncStatus
-from agent.report.gauges import LabeledGauge
+from agent.report.series import LabeledCounter, LabeledGauge, LabeledHistogram
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created samples only double the series count
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,20 +32,20 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.reconciles = Counter(
+        self.reconciles = LabeledCounter(
             "gitops_agent_reconcile",
             "Reconciles by app, trigger and result.",
             ["app", "trigger", "result"],
             registry=r,
         )
-        self.reconcile_seconds = Histogram(
+        self.reconcile_seconds = LabeledHistogram(
             "gitops_agent_reconcile_duration_seconds",
             "Duration of reconciles.",
             ["app"],
             buckets=_DURATIONS,
             registry=r,
         )
-        # the per-app gauges: 12 series an app, each a dict entry (agent.report.gauges)
+        # the per-app gauges: 12 series an app, each a dict entry (agent.report.series)
         self.sync_status = LabeledGauge(
             "gitops_agent_app_sync_status",
             "1 for the app's current sync status.",
