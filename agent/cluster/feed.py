@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sys
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
@@ -46,6 +47,13 @@ def _labels(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
+def _interned(labels: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``labels`` with its strings interned: the same few keys and
+    values (the app label's key, "gitops-agent", the app's name) recur on
+    every object, and each decoded object spells them anew."""
+    return {sys.intern(k): sys.intern(v) if isinstance(v, str) else v for k, v in labels.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Held:
     """One object as the view keeps it: its JSON, compressed (zlib's fastest
@@ -59,7 +67,7 @@ class Held:
     @classmethod
     def of(cls, obj: Mapping[str, Any]) -> Held:
         text = json.dumps(obj, separators=(",", ":")).encode()
-        return cls(resource_version(obj), dict(_labels(obj)), zlib.compress(text, 1))
+        return cls(resource_version(obj), _interned(_labels(obj)), zlib.compress(text, 1))
 
     def obj(self) -> JSON:
         found: JSON = json.loads(zlib.decompress(self.packed))
