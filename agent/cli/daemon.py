@@ -20,8 +20,10 @@ def run(
 ) -> None:
     """Run as a service: poll, take webhooks, serve status and metrics (SIGTERM stops)."""
     from agent.daemon import logs
+    from agent.daemon.arenas import limit_arenas
     from agent.daemon.service import run as serve
 
+    limit_arenas()  # before the first thread starts
     cfg = load(config)
     settings = cfg.daemon
     if log_format not in (None, "text", "json"):

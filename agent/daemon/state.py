@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.daemon.tree import LiveObject
-from agent.models import HealthStatus, JSONDict, Revision, SyncStatus
+from agent.models import DiffStatus, HealthStatus, JSONDict, Revision, SyncStatus
 from agent.results import DriftReport, ObjectHealth, Operation, RollbackResult, SyncResult, Trigger
 
 
@@ -59,7 +60,9 @@ class Observation:
     def to_dict(self) -> JSONDict:
         counts: dict[str, int] = {}
         if self.drift is not None:
-            counts = {k: v for k, v in self.drift.to_dict()["counts"].items() if v}
+            # counted here: the report's to_dict renders (and keeps) every drifted object's YAML diff
+            every = Counter(d.status.value for d in self.drift.diffs)
+            counts = {s.value: every[s.value] for s in DiffStatus if every[s.value]}
         return {
             "observedAt": self.at,
             "syncStatus": str(self.sync_status),

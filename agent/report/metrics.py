@@ -20,6 +20,7 @@ from prometheus_client import (
 )
 
 from agent.models import HealthStatus, SyncStatus
+from agent.report.series import LabeledCounter, LabeledGauge, LabeledHistogram
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created samples only double the series count
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -31,29 +32,30 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.reconciles = Counter(
+        self.reconciles = LabeledCounter(
             "gitops_agent_reconcile",
             "Reconciles by app, trigger and result.",
             ["app", "trigger", "result"],
             registry=r,
         )
-        self.reconcile_seconds = Histogram(
+        self.reconcile_seconds = LabeledHistogram(
             "gitops_agent_reconcile_duration_seconds",
             "Duration of reconciles.",
             ["app"],
             buckets=_DURATIONS,
             registry=r,
         )
-        self.sync_status = Gauge(
+        # the per-app gauges: 12 series an app, each a dict entry (agent.report.series)
+        self.sync_status = LabeledGauge(
             "gitops_agent_app_sync_status",
             "1 for the app's current sync status.",
             ["app", "status"],
             registry=r,
         )
-        self.health = Gauge(
+        self.health = LabeledGauge(
             "gitops_agent_app_health_status", "1 for the app's current health.", ["app", "status"], registry=r
         )
-        self.drifted = Gauge(
+        self.drifted = LabeledGauge(
             "gitops_agent_app_drifted_objects", "Objects differing from Git.", ["app"], registry=r
         )
         self.git_fetch_seconds = Histogram(
@@ -83,7 +85,7 @@ class Metrics:
         self.queue = Gauge("gitops_agent_queue_length", "Apps waiting for a reconcile.", registry=r)
         # the cluster of each app as a series of its own (Argo CD's argocd_app_info, kube-state-metrics'
         # *_info): the other series keep their labels, and a query joins on app to group by cluster
-        self.app_info = Gauge(
+        self.app_info = LabeledGauge(
             "gitops_agent_app_info", "1 for each app, with its cluster.", ["app", "cluster"], registry=r
         )
         self.cluster_reachable = Gauge(

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import threading
+import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -26,7 +27,9 @@ from typing import Any, Protocol
 from agent.models import Manifest
 
 MEMO_SIZE = 4096  # digests remembered (one per app's current render is enough)
-_memo: OrderedDict[int, tuple[tuple[Any, ...], str]] = OrderedDict()
+# by the tuple's id, with a weak reference to each manifest: a render no one
+# keeps any longer is not kept for its digest (whose id a new tuple may reuse)
+_memo: OrderedDict[int, tuple[tuple[weakref.ref[Any], ...], str]] = OrderedDict()
 _memo_lock = threading.Lock()
 
 
@@ -51,7 +54,7 @@ def digest(manifests: tuple[Manifest, ...], pause: Callable[[], None] | None = N
     finds nothing new does not encode it again)."""
     with _memo_lock:
         known = _memo.get(id(manifests))
-        if known is not None and known[0] is manifests:
+        if known is not None and _same(known[0], manifests):
             _memo.move_to_end(id(manifests))
             return known[1]
     h = hashlib.sha256(b"[")
@@ -69,9 +72,14 @@ def remember(manifests: tuple[Manifest, ...], found: str) -> None:
     _remember(manifests, found)
 
 
+def _same(refs: tuple[weakref.ref[Any], ...], manifests: tuple[Any, ...]) -> bool:
+    return len(refs) == len(manifests) and all(r() is m for r, m in zip(refs, manifests, strict=True))
+
+
 def _remember(manifests: tuple[Any, ...], found: str) -> str:
+    refs = tuple(weakref.ref(m) for m in manifests)
     with _memo_lock:
-        _memo[id(manifests)] = (manifests, found)  # the tuple is kept: its id stays its own
+        _memo[id(manifests)] = (refs, found)
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return found

@@ -67,7 +67,9 @@ class RenderCache:
         is_install: bool,
         render: Callable[[], RenderResult],
     ) -> RenderResult:
-        key = (commit, app.model_dump_json(), owner, is_install)
+        # the configuration by its digest: kept per app, its JSON would cost more than the digest
+        config = hashlib.sha256(app.model_dump_json().encode()).hexdigest()
+        key = (commit, config, owner, is_install)
         with self._lock:
             kept = self._kept.get(app.name)
         if kept is not None and _same(kept[0], key, kept[2]) and time.monotonic() - kept[1] < self.ttl:
