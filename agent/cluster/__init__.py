@@ -57,13 +57,13 @@ def reach(config: AgentConfig, name: str | ClusterConfig | None = None) -> Clust
     """:func:`connect`, or, when the cluster cannot be connected to (its
     kubeconfig is missing, its context unknown), a client whose every call
     raises why: the apps on that cluster fail with it, the others go on."""
-    from agent.cluster.unreachable import Unreachable
+    from agent.cluster.unreachable import unreachable
     from agent.errors import AgentError
 
     try:
         return connect(config, name=name)
     except AgentError as e:
-        return Unreachable(e)
+        return unreachable(e)
 
 
 def describe(config: AgentConfig, name: str | ClusterConfig | None = None) -> str:

@@ -8,104 +8,36 @@ other clusters carry on.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
 
-from agent.cluster.base import FIELD_MANAGER, JSON
+from agent.cluster.base import ClusterClient
 from agent.errors import AgentError
-from agent.kube.kinds import ResourceType
+
+# the verbs of the client protocol: each one raises (a view's verbs, such as
+# list_at, are not among them, so no shared view is put in front of this client)
+VERBS = frozenset(name for name in vars(ClusterClient) if not name.startswith("_")) - {"close"}
 
 
 class Unreachable:
-    """A :class:`~agent.cluster.base.ClusterClient` whose every call raises ``error``."""
+    """A :class:`~agent.cluster.base.ClusterClient` whose every call raises
+    ``error``; :func:`unreachable` gives it the protocol's type."""
 
     def __init__(self, error: AgentError) -> None:
         self.error = error
 
-    def _fail(self) -> NoReturn:
-        raise self.error
+    def __getattr__(self, name: str) -> Callable[..., NoReturn]:
+        if name not in VERBS:
+            raise AttributeError(name)
 
-    def resource_type(self, api_version: str, kind: str) -> ResourceType:
-        self._fail()
+        def fail(*_args: Any, **_kwargs: Any) -> NoReturn:
+            raise self.error
 
-    def server_version(self) -> str:
-        self._fail()
-
-    def server_info(self) -> tuple[str, list[str]]:
-        self._fail()
-
-    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> JSON | None:
-        self._fail()
-
-    def list(
-        self,
-        api_version: str,
-        kind: str,
-        namespace: str = "",
-        label_selector: Mapping[str, str] | None = None,
-    ) -> list[JSON]:
-        self._fail()
-
-    def watch(
-        self,
-        api_version: str,
-        kind: str,
-        namespace: str = "",
-        label_selector: Mapping[str, str] | str | None = None,
-        *,
-        timeout: float = 60,
-        stop: threading.Event | None = None,
-    ) -> Iterator[tuple[str, JSON]]:
-        self._fail()
-
-    def create(
-        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
-    ) -> JSON:
-        self._fail()
-
-    def replace(
-        self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
-    ) -> JSON:
-        self._fail()
-
-    def patch(  # noqa: PLR0913 - the protocol's parameters
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str,
-        patch: Any,
-        *,
-        patch_type: str = "merge",
-        field_manager: str = FIELD_MANAGER,
-        force: bool = False,
-        dry_run: bool = False,
-        subresource: str = "",
-    ) -> JSON:
-        self._fail()
-
-    def apply(
-        self,
-        obj: Mapping[str, Any],
-        *,
-        field_manager: str = FIELD_MANAGER,
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> JSON:
-        self._fail()
-
-    def delete(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str = "",
-        *,
-        dry_run: bool = False,
-        propagation_policy: str | None = None,
-    ) -> JSON | None:
-        self._fail()
+        return fail
 
     def close(self) -> None:
         """Nothing was opened."""
+
+
+def unreachable(error: AgentError) -> ClusterClient:
+    return cast(ClusterClient, Unreachable(error))

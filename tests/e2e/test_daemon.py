@@ -34,15 +34,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[SmartHttp]:
-    root = tmp_path / "srv"
-    root.mkdir()
-    s = SmartHttp(root)
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
     up = Upstream(tmp_path, server)
     configmaps_app(up.work, 10, "one")

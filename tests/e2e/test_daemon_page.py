@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from tests.support.git_servers import SmartHttp, Upstream
 from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[SmartHttp]:
-    root = tmp_path / "srv"
-    root.mkdir()
-    s = SmartHttp(root)
-    yield s
-    s.stop()
 
 
 @pytest.mark.skipif(
