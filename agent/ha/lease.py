@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agent.cluster.base import ClusterClient
-from agent.kube.errors import AlreadyExists, NotFound
+from agent.kube.errors import AlreadyExists, Conflict, NotFound
 
 API_VERSION = "coordination.k8s.io/v1"
 KIND = "Lease"
@@ -179,6 +179,21 @@ class LeaseStore:
             "spec": record.spec(),
         }
         return _lease(self.client.replace(obj))
+
+    def delete(self, lease: Lease) -> bool:
+        """Delete ``lease`` as read: only if nobody wrote it since (a resourceVersion
+        precondition), so a Lease renewed meanwhile is kept.  True when deleted."""
+        try:
+            self.client.delete(
+                API_VERSION,
+                KIND,
+                lease.name,
+                self.namespace,
+                preconditions={"resourceVersion": lease.resource_version},
+            )
+        except (Conflict, NotFound):
+            return False
+        return True
 
     def _ensure_namespace(self) -> None:
         if self._namespace_seen:

@@ -144,7 +144,7 @@ def test_apply_k_into_the_real_api_server_grants_exactly_the_documented_permissi
     assert can("list", "secrets", "--all-namespaces") == "no"
     assert can("update", "leases.coordination.k8s.io", "-n", "gitops-agent") == "yes"  # daemon.ha
     assert can("create", "leases.coordination.k8s.io", "-n", "default") == "no"
-    assert can("delete", "leases.coordination.k8s.io", "-n", "gitops-agent") == "no"
+    assert can("delete", "leases.coordination.k8s.io", "-n", "gitops-agent") == "yes"  # old members
     assert can("delete", "namespaces") == "no"
     assert can("patch", "customresourcedefinitions.apiextensions.k8s.io") == "yes"
     assert can("delete", "customresourcedefinitions.apiextensions.k8s.io") == "no"
