@@ -109,6 +109,8 @@ class Membership:
         self._config_problem = ""  # agent.yaml could not be read again
         self._removals: deque[dict[str, Any]] = deque(maxlen=REMOVALS_KEPT)
         self.cascades: list[threading.Thread] = []
+        # with replicas (daemon.ha), only the leader deletes what a removed app owned
+        self.cascades_here: Callable[[], bool] = lambda: True
 
     # -- what the status API shows ------------------------------------------------------
     def problems(self) -> list[str]:
@@ -200,6 +202,9 @@ class Membership:
             self.metrics.app_info.remove(app.name, app.cluster)
         if not app.cascade_delete:
             entry["result"] = "orphaned"
+            return
+        if not self.cascades_here():
+            entry["result"] = "deleted by the leader"
             return
         entry["result"] = "deleting"
         worker = threading.Thread(

@@ -39,13 +39,18 @@ from agent.config import AgentConfig, Application
 from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.scheduler import Scheduler
 from agent.errors import AgentError
-from agent.ha import LeaseStore, Replica, Settings, shard
+from agent.ha import LeaseStore, Replica, Settings, SystemClock, shard
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.results import Trigger
 from agent.sync.contexts import Contexts
 
 log = logging.getLogger("gitops_agent.ha")
+# Internal, for tests only: shifts this replica's wall clock by that many seconds
+# (a node whose clock is off).  The Leases' expiry never compares wall clocks, so
+# replicas skewed this way must still agree on one leader and one owner per app.
+CLOCK_SKEW = "GITOPS_AGENT_CLOCK_SKEW_SECONDS"
+_HA = {"stage": "ha"}
 FAILOVER_BUCKETS = (0.5, 1, 2, 3, 5, 8, 10, 12, 15, 20, 30, 60, 120)
 
 
@@ -110,6 +115,8 @@ class Sharing:
         self._live: frozenset[str] | None = None
         self._lost: dict[str, float] = {}  # member -> when its Lease was seen expired (monotonic)
         self.replica: Replica | None = None
+        self._clock = SystemClock(clock_skew())
+        self._active: bool | None = None  # the last round could renew (None: no round yet)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -150,7 +157,8 @@ class Sharing:
     def _replica(self) -> Replica:
         if self.replica is None:
             client = self._contexts.get(self.cluster).cluster
-            self.replica = Replica(LeaseStore(client, self.settings.namespace), self.settings)
+            store = LeaseStore(client, self.settings.namespace)
+            self.replica = Replica(store, self.settings, self._clock)
             log.info(
                 "replica %s (%s): Leases in %s of cluster %s",
                 self.identity,
@@ -165,6 +173,7 @@ class Sharing:
         """Renew, read the members, settle the apps; run the apps gained."""
         r = self._replica()
         active = r.tick()
+        self._say(active)
         self._watch(r)
         names = self._scheduler.names()
         self._groups = groups(self._scheduler.apps.values())
@@ -187,6 +196,23 @@ class Sharing:
         if gained:
             self._failed_over()
             self._run_now(gained)
+
+    def _say(self, active: bool) -> None:
+        """Log when this replica stops acting (its Lease cannot be renewed) and resumes."""
+        if active == self._active:
+            return
+        if active:
+            log.info("renewed its Lease again: it acts on its apps once it has read the claims", extra=_HA)
+        else:
+            log.warning(
+                "cannot renew its Lease in %s of cluster %s: it stops acting on %d app(s), on every "
+                "cluster, until it can (no deletes, no prunes; another replica may take them)",
+                self.settings.namespace,
+                self.cluster,
+                len(self._owned),
+                extra=_HA,
+            )
+        self._active = active
 
     def _export(self, names: set[str], mine: set[str]) -> None:
         """Only the owner exports an app's state series (sync status, health,
@@ -292,6 +318,15 @@ class Sharing:
             ],
             "owners": owners,
         }
+
+
+def clock_skew() -> float:
+    """``$GITOPS_AGENT_CLOCK_SKEW_SECONDS`` (internal, for tests), else 0."""
+    text = os.environ.get(CLOCK_SKEW, "").strip()
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        raise AgentError(f"{CLOCK_SKEW} must be a number of seconds, not {text!r}") from None
 
 
 def groups(apps: Iterable[Application]) -> dict[str, str]:

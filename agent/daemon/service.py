@@ -82,6 +82,8 @@ class Daemon:
         self.sharing = (
             Sharing(config, contexts, self.scheduler, self.metrics) if config.daemon.ha.enabled else None
         )
+        if self.sharing is not None:  # one replica deletes a removed app's objects, not each
+            self.membership.cascades_here = self.sharing.leads
         self._swap = threading.Lock()  # one change of self.config at a time
         # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
         period = min((a.interval_seconds for a in config.apps), default=60.0)
