@@ -116,6 +116,8 @@ class Sharing:
         self._lost: dict[str, float] = {}  # member -> when its Lease was seen expired (monotonic)
         self.replica: Replica | None = None
         self._clock = SystemClock(clock_skew())
+        self._unrun: set[str] = set()  # apps gained that the queue could not take yet
+        self._unrun_said = ""
         self._active: bool | None = None  # the last round could renew (None: no round yet)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -195,7 +197,7 @@ class Sharing:
             )
         if gained:
             self._failed_over()
-            self._run_now(gained)
+        self._run_now(gained, owned)
 
     def _say(self, active: bool) -> None:
         """Log when this replica stops acting (its Lease cannot be renewed) and resumes."""
@@ -251,12 +253,21 @@ class Sharing:
             self._gauges.failover.observe(now - seen)
         self._lost.clear()
 
-    def _run_now(self, apps: Iterable[str]) -> None:
-        """Apps just claimed run now rather than at their next timer."""
+    def _run_now(self, gained: set[str], owned: set[str]) -> None:
+        """Apps just claimed run now rather than at their next timer.  When the
+        queue is full they are asked for again each round until it takes them
+        (all at once, or none: a takeover of many apps waits for room)."""
+        self._unrun = (self._unrun | gained) & owned
+        if not self._unrun:
+            return
         try:
-            self._scheduler.request(sorted(apps), Trigger.SCHEDULE)
+            self._scheduler.request(sorted(self._unrun), Trigger.SCHEDULE)
         except (QueueFull, Draining) as e:
-            log.info("apps gained wait for their timers: %s", e, extra={"stage": "ha"})
+            if self._unrun_said != str(e):
+                log.info("apps gained wait for room in the queue: %s", e, extra=_HA)
+            self._unrun_said = str(e)
+            return
+        self._unrun, self._unrun_said = set(), ""
 
     # -- the check before a run ----------------------------------------------------------
     def begin(self, app: str) -> bool:
