@@ -121,7 +121,7 @@ class Forwarding:
         replicas = listing.get("replicas") or {}
         mine = self.sharing.identity
         others = {m["identity"]: m["address"] for m in replicas.get("members", []) if m["identity"] != mine}
-        read = {**scope, "method": "GET", "query_string": b""}
+        read = {**scope, "method": "GET"}
         answers = await asyncio.gather(
             *(
                 asyncio.to_thread(self._send, address, owner, read, b"", _FANOUT_TIMEOUT)
