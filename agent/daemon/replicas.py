@@ -17,7 +17,9 @@ instead of waiting for their timer.  On SIGTERM the daemon drains first and
 then :meth:`Sharing.stop` releases the claims and Leases, so the others
 take over at their next round instead of after the lease duration.
 
-A single replica needs no setting: it elects itself and owns every app.
+The leader also deletes the claim Lease of an app that left the fleet,
+once its owner has released it.  A single replica needs no setting: it
+elects itself and owns every app.
 Each member Lease carries the replica's address (``advertiseAddress``), so
 a request for an app owned elsewhere can be forwarded to its owner
 (:mod:`agent.daemon.forward`).
@@ -39,17 +41,15 @@ from agent.config import AgentConfig, Application
 from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.scheduler import Scheduler
 from agent.errors import AgentError
-from agent.ha import LeaseStore, Replica, Settings, SystemClock, shard
+from agent.ha import LeaseStore, Replica, Settings, SystemClock, claim_lease, shard
+from agent.ha.lease import clock_skew
+from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.results import Trigger
 from agent.sync.contexts import Contexts
 
 log = logging.getLogger("gitops_agent.ha")
-# Internal, for tests only: shifts this replica's wall clock by that many seconds
-# (a node whose clock is off).  The Leases' expiry never compares wall clocks, so
-# replicas skewed this way must still agree on one leader and one owner per app.
-CLOCK_SKEW = "GITOPS_AGENT_CLOCK_SKEW_SECONDS"
 _HA = {"stage": "ha"}
 FAILOVER_BUCKETS = (0.5, 1, 2, 3, 5, 8, 10, 12, 15, 20, 30, 60, 120)
 
@@ -116,6 +116,7 @@ class Sharing:
         self._lost: dict[str, float] = {}  # member -> when its Lease was seen expired (monotonic)
         self.replica: Replica | None = None
         self._clock = SystemClock(clock_skew())
+        self._gone: set[str] = set()  # apps that left the fleet: the leader deletes their claims
         self._unrun: set[str] = set()  # apps gained that the queue could not take yet
         self._unrun_said = ""
         self._active: bool | None = None  # the last round could renew (None: no round yet)
@@ -178,6 +179,7 @@ class Sharing:
         self._say(active)
         self._watch(r)
         names = self._scheduler.names()
+        self._gone = (self._gone | (self._known - set(names))) - set(names)
         self._groups = groups(self._scheduler.apps.values())
         with self._lock:
             before = self._owned
@@ -198,6 +200,24 @@ class Sharing:
         if gained:
             self._failed_over()
         self._run_now(gained, owned)
+        if self._gone and r.is_leader():
+            self._collect_claims(r)
+
+    def _collect_claims(self, r: Replica) -> None:
+        """The leader deletes the claim Lease of each app that left the fleet
+        once no live replica holds it (its owner finishes and releases it
+        first), only if unchanged since read: an app back in the fleet and
+        claimed meanwhile keeps its claim."""
+        for app in sorted(self._gone):
+            try:
+                lease = r.claims.store.get(claim_lease(app))
+                if lease is not None and lease.record.holder and r.roster.is_live(lease.record.holder):
+                    continue
+                if lease is None or r.claims.store.delete(lease):
+                    self._gone.discard(app)
+            except ClusterError as e:
+                log.debug("claim of %s not deleted: %s", app, e)
+                return
 
     def _say(self, active: bool) -> None:
         """Log when this replica stops acting (its Lease cannot be renewed) and resumes."""
@@ -329,15 +349,6 @@ class Sharing:
             ],
             "owners": owners,
         }
-
-
-def clock_skew() -> float:
-    """``$GITOPS_AGENT_CLOCK_SKEW_SECONDS`` (internal, for tests), else 0."""
-    text = os.environ.get(CLOCK_SKEW, "").strip()
-    try:
-        return float(text) if text else 0.0
-    except ValueError:
-        raise AgentError(f"{CLOCK_SKEW} must be a number of seconds, not {text!r}") from None
 
 
 def groups(apps: Iterable[Application]) -> dict[str, str]:

@@ -221,7 +221,7 @@ def test_replicas_stop_acting_while_the_lease_cluster_is_cut_off_and_resume(
     )
     assert code == 503 and b"no replica owns" in answer, answer
     # longer than the lease, several timer rounds: nobody writes to the reachable cluster either
-    assert not poll(lambda: away[0].writes != writes, 3 * LEASE, 0.5), "a write while the Leases were cut off"
+    assert not poll(lambda: away[0].writes != writes, 2 * LEASE, 0.5), "a write while the Leases were cut off"
     assert idle(replicas)
     assert {a: v for a, (v, _) in values(other, AWAY).items()} == dict.fromkeys(AWAY, "one")
     assert values(direct, HOME) == kept  # nothing deleted, pruned or written on the default one

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.daemon.replicas import CLOCK_SKEW
 from agent.emulator import EmulatedCluster
 from agent.ha import member_lease, parse_micro_time
+from agent.ha.lease import CLOCK_SKEW
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon
 from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
@@ -157,6 +157,15 @@ def synced_runs(running: dict[str, Daemon]) -> Counter[str]:
     return out
 
 
+def claims(engine: EmulatedCluster) -> dict[str, str]:
+    """App -> the holder of its claim Lease."""
+    found = engine.list("coordination.k8s.io/v1", "Lease", "gitops-agent", {"gitops-agent.io/lease": "app"})
+    return {
+        c["metadata"]["annotations"]["gitops-agent.io/app"]: c["spec"].get("holderIdentity", "")
+        for c in found
+    }
+
+
 def leader_lease(engine: EmulatedCluster) -> dict[str, Any]:
     found = engine.get("coordination.k8s.io/v1", "Lease", "gitops-agent-leader", "gitops-agent")
     assert found is not None
@@ -171,6 +180,7 @@ def test_three_skewed_replicas_split_300_apps_each_written_once(
     wait_for(lambda: synced_runs(replicas) == dict.fromkeys(APPS, 1), WAIT, "every app synced", 0.5)
     owner = poll(lambda: split(replicas), WAIT, 0.5)
     assert owner, {n: d.metric("gitops_agent_shard_apps", replica=n) for n, d in replicas.items()}
+    assert claims(cluster) == owner  # the claims say so too
     # each app's objects written once: one ConfigMap created, one revision record created
     wait_for(lambda: all(writes.of("Secret").values()), WAIT, "every record seen", 0.5)
     assert writes.of("ConfigMap") == {a: ["ADDED"] for a in APPS}
@@ -226,4 +236,6 @@ def test_three_skewed_replicas_split_300_apps_each_written_once(
     cascades = {n: sum(r.get("stage") == "cascade" for r in d.log_records()) for n, d in replicas.items()}
     assert cascades == {n: int(n == leader) for n in SKEWS}
     assert writes.of("ConfigMap")[GONE] == ["ADDED", "DELETED"]
+    # and its claim Lease goes too (by the leader, once released): the others' stay
+    wait_for(lambda: set(claims(cluster)) == set(APPS) - {GONE}, WAIT, "the removed app's claim deleted", 0.5)
     assert sum(1 for a, found in writes.of("ConfigMap").items() if found != ["ADDED"]) == 1

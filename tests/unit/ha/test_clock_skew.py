@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.daemon.replicas import CLOCK_SKEW, clock_skew
 from agent.errors import AgentError
+from agent.ha.lease import CLOCK_SKEW, clock_skew
 
 
 def test_the_skew_is_read_in_seconds_and_absent_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
