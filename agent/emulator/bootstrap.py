@@ -4,7 +4,10 @@ The namespaces every cluster starts with (kubectl's context defaults to
 ``default``), two Nodes (the emulated cluster runs no kubelet: they report
 Ready, with a capacity, and pods are placed on them by the simulated
 scheduler), the ``default/kubernetes`` Service at the first address of the
-service range, and the default ClusterRoles the API server's RBAC bootstrap
+service range with the Endpoints and EndpointSlice the API server keeps for
+it (its own address, port 6443: pkg/controlplane/reconcilers/endpointsadapter.go,
+which labels the slice with the service name only, and the Endpoints with
+``endpointslice.kubernetes.io/skip-mirror``), and the default ClusterRoles the API server's RBAC bootstrap
 policy makes (``cluster-admin``, ``admin``, ``edit``, ``view``) with the
 ``cluster-admin`` binding of ``system:masters``.  Each is made once: a cluster
 database opened again keeps what it has.
@@ -20,6 +23,10 @@ from agent.kube.kinds import KUBERNETES_VERSION
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NODES = ("emulated-node-1", "emulated-node-2")
+# The address the control plane advertises (a kind cluster's control-plane node); the
+# emulated Nodes are 10.0.0.10 and up.
+APISERVER_ADDRESS = "10.0.0.2"
+APISERVER_PORT = 6443
 
 _READ = ["get", "list", "watch"]
 _WRITE = ["create", "delete", "deletecollection", "patch", "update"]
@@ -61,8 +68,36 @@ def objects(service_cidr: str) -> list[JSON]:
             },
         }
     )
+    out += _apiserver_endpoints()
     out += _cluster_roles()
     return out
+
+
+def _apiserver_endpoints() -> list[JSON]:
+    """The ``default/kubernetes`` Endpoints and EndpointSlice, as the API server's endpoint
+    reconciler writes them: one ready address, the port named ``https``."""
+    meta = {"name": "kubernetes", "namespace": "default"}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {**meta, "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [
+                {
+                    "addresses": [{"ip": APISERVER_ADDRESS}],
+                    "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}],
+                }
+            ],
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {**meta, "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [APISERVER_ADDRESS], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}],
+        },
+    ]
 
 
 def _namespace(name: str) -> JSON:
