@@ -121,7 +121,7 @@ class Writes:
         checks.raise_invalid(rt, str(meta.get("name") or ""), checks.name_causes(rt, meta.get("name")))
         with self.store.transaction() as tx:
             if rt.namespaced:
-                self.lifecycle.require_namespace(ns)
+                self.lifecycle.require_namespace(ns, rt, str(meta["name"]))
             if self.store.get(rt.group, rt.plural, ns, meta["name"]) is not None:
                 raise AlreadyExists(
                     f'{qualified(rt)} "{meta["name"]}" already exists',
