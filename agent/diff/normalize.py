@@ -37,8 +37,17 @@ EMPTY_MAPS_DROPPED = frozenset(
 )
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink")
 # Annotations the control plane's controllers write on the objects they run (the Deployment
-# controller's revision, the DaemonSet controller's template generation): never drift.
-CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/revision", "deprecated.daemonset.template.generation")
+# controller's revision, the DaemonSet controller's template generation, the PV controller's
+# binding and provisioning marks on a claim): never drift.
+CONTROLLER_ANNOTATIONS = (
+    "deployment.kubernetes.io/revision",
+    "deprecated.daemonset.template.generation",
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/selected-node",
+)
 
 
 def drop_empty(value: Any) -> Any:
@@ -104,6 +113,17 @@ def _bytes_fields(obj: Mapping[str, Any]) -> tuple[str, ...]:
     return {"Secret": ("data",), "ConfigMap": ("binaryData",)}.get(str(obj.get("kind")), ())
 
 
+def _volume_chosen_by_controller(obj: Mapping[str, Any], notes: Any) -> bool:
+    """A claim's ``spec.volumeName`` that the PV controller chose (it marks the claim
+    ``pv.kubernetes.io/bound-by-controller``), not one Git names."""
+    return (
+        obj.get("kind") == "PersistentVolumeClaim"
+        and isinstance(notes, Mapping)
+        and notes.get("pv.kubernetes.io/bound-by-controller") == "yes"
+        and isinstance(obj.get("spec"), Mapping)
+    )
+
+
 def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A shallow copy without status and server-owned metadata, base64
     values in one spelling."""
@@ -113,6 +133,8 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     for f in SERVER_METADATA:
         meta.pop(f, None)
     notes = meta.get("annotations")
+    if _volume_chosen_by_controller(out, notes):
+        out["spec"] = {k: v for k, v in out["spec"].items() if k != "volumeName"}
     if isinstance(notes, Mapping) and any(a in notes for a in CONTROLLER_ANNOTATIONS):
         kept = {k: v for k, v in notes.items() if k not in CONTROLLER_ANNOTATIONS}
         if kept:

@@ -9,7 +9,9 @@ it (its own address, port 6443: pkg/controlplane/reconcilers/endpointsadapter.go
 which labels the slice with the service name only, and the Endpoints with
 ``endpointslice.kubernetes.io/skip-mirror``), and the default ClusterRoles the API server's RBAC bootstrap
 policy makes (``cluster-admin``, ``admin``, ``edit``, ``view``) with the
-``cluster-admin`` binding of ``system:masters``.  Each is made once: a cluster
+``cluster-admin`` binding of ``system:masters``, and kind's default
+StorageClass ``standard`` (``rancher.io/local-path``,
+WaitForFirstConsumer).  Each is made once: a cluster
 database opened again keeps what it has.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from agent.emulator.objects import JSON
+from agent.emulator.objects import JSON, clone
 from agent.emulator.ports import Cluster
 from agent.kube.kinds import KUBERNETES_VERSION
 
@@ -69,8 +71,21 @@ def objects(service_cidr: str) -> list[JSON]:
         }
     )
     out += _apiserver_endpoints()
+    out.append(clone(STANDARD_CLASS))
     out += _cluster_roles()
     return out
+
+
+# kind's default StorageClass: its local-path provisioner makes a hostPath volume on the node
+# of a claim's first Pod (agent/emulator/controllers/volumes.py simulates it).
+STANDARD_CLASS: JSON = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "rancher.io/local-path",
+    "reclaimPolicy": "Delete",
+    "volumeBindingMode": "WaitForFirstConsumer",
+}
 
 
 def _apiserver_endpoints() -> list[JSON]:
