@@ -33,6 +33,7 @@ from agent.kube.errors import Conflict, Forbidden, NotFound
 from agent.kube.kinds import ResourceType
 
 NS_TYPE = ("", "namespaces")
+IMMORTAL = frozenset({"default", "kube-system", "kube-public"})
 
 
 class Lifecycle:
@@ -82,6 +83,11 @@ class Lifecycle:
                 return as_version(live, rt)
             finalizers = list(meta.get("finalizers") or ())
             is_namespace = (rt.group, rt.plural) == NS_TYPE
+            if is_namespace and name in IMMORTAL:  # the NamespaceLifecycle admission plugin
+                raise Forbidden(
+                    f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                    details={"name": name, "kind": "namespaces"},
+                )
             if (
                 not is_namespace
                 and policy in ("Orphan", "Foreground")

@@ -72,3 +72,13 @@ def test_an_empty_namespace_goes_at_once() -> None:
     cluster.create(configmap("free"))
     cluster.delete("v1", "Namespace", "doomed")
     assert cluster.get("v1", "Namespace", "doomed") is None
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+def test_the_system_namespaces_may_not_be_deleted(name: str) -> None:
+    cluster = EmulatedCluster()
+    with pytest.raises(
+        Forbidden, match=f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+    ):
+        cluster.delete("v1", "Namespace", name)
+    assert cluster.get("v1", "Namespace", name) is not None
