@@ -30,7 +30,17 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.emulator.controllers import children, crds, deployments, endpoints, hpa, jobs, services, workloads
+from agent.emulator.controllers import (
+    aggregation,
+    children,
+    crds,
+    deployments,
+    endpoints,
+    hpa,
+    jobs,
+    services,
+    workloads,
+)
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
@@ -50,6 +60,7 @@ RECONCILERS: dict[tuple[str, str], Reconciler] = {
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.hpa,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crds.crd,
     ("", "Namespace"): lambda _ctx, _obj, _now: (None, None),  # its defaults only (CHILDREN)
+    ("rbac.authorization.k8s.io", "ClusterRole"): aggregation.nothing,  # aggregation only (CHILDREN)
 }
 # What a controller makes for an object before its status is worked out.
 CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
@@ -60,6 +71,7 @@ CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
     ("batch", "Job"): children.pods,
     ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
     ("", "Service"): endpoints.endpoint_slice,
+    ("rbac.authorization.k8s.io", "ClusterRole"): aggregation.aggregate,
 }
 RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
 RETRY_MAX_SECONDS = 5.0
