@@ -38,6 +38,7 @@ from agent.emulator.controllers import (
     endpoints,
     hpa,
     jobs,
+    revisions,
     services,
     workloads,
 )
@@ -66,8 +67,8 @@ RECONCILERS: dict[tuple[str, str], Reconciler] = {
 CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
     ("apps", "Deployment"): lambda ctx, obj, _now: children.replica_sets(ctx, obj),
     ("apps", "ReplicaSet"): children.pods,
-    ("apps", "StatefulSet"): children.pods,
-    ("apps", "DaemonSet"): children.pods,
+    ("apps", "StatefulSet"): revisions.with_history,
+    ("apps", "DaemonSet"): revisions.with_history,
     ("batch", "Job"): children.pods,
     ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
     ("", "Service"): endpoints.endpoint_slice,

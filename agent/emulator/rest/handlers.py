@@ -131,9 +131,7 @@ async def _body(call: Call) -> Any:
 async def create(call: Call) -> Response:
     t = call.target
     if t.subresource == "token" and t.rt.kind == "ServiceAccount" and call.access is not None:
-        return json_response(
-            tokens.token_request(call.registry, call.access, t, await read_body(call.request)), 201
-        )
+        return json_response(tokens.token_request(call.registry, call.access, t, await _body(call)), 201)
     if t.name:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
     body = await _body(call)
