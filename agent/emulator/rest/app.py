@@ -103,7 +103,7 @@ class EmulatorApp:
         """The request's user: its token's (:mod:`agent.emulator.rbac.identity`), then the one
         it impersonates."""
         user = self.access.identities.authenticate(request.headers.get("authorization", "")) or ADMIN
-        if any(k.startswith("impersonate-") for k in request.headers):
+        if any(k.startswith(b"impersonate-") for k, _ in request.scope["headers"]):  # raw, lower-cased
             user = self.access.identities.impersonated(user, request.headers, self.access.rbac)
         return user
 
