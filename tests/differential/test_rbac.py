@@ -148,5 +148,46 @@ def _impersonation(c: ClusterClient) -> Any:
     return [token.get("kind"), sorted(token.get("status") or ()), *out]
 
 
-SCENARIOS = {"rbac-requests": _requests, "rbac-reviews": _reviews, "rbac-impersonation": _impersonation}
+def _role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": name, "namespace": "diff"}, "rules": rules}  # fmt: skip
+
+
+def _binding(name: str, role: str) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": "diff"},
+            "subjects": [{"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role}}  # fmt: skip
+
+
+def _escalation(c: ClusterClient) -> Any:
+    """The account may write Roles and RoleBindings, but grant only what it holds itself."""
+    _setup(c)
+    writer = [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
+               "verbs": ["create", "get", "patch", "update"]}]  # fmt: skip
+    c.apply(_role("writer", writer))
+    c.apply(_binding("bot-writer", "writer") | {"subjects": [{"kind": "ServiceAccount", "name": "bot",
+                                                              "namespace": "diff"}]})  # fmt: skip
+    c.apply(_role("secrets", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]))
+    scale = {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["update", "patch"]}
+    wide = [{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "delete"]},
+            scale]  # fmt: skip
+    roles = f"{RBAC}/roles"
+    narrow = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]
+    return [
+        _as(c, "POST", roles, _role("narrow", narrow))[0],
+        _as(c, "POST", roles, _role("wide", wide)),
+        _as(c, "PATCH", f"{roles}/narrow", {"rules": wide}),
+        _as(c, "POST", f"{RBAC}/rolebindings", _binding("jane-narrow", "narrow"))[0],
+        _as(c, "POST", f"{RBAC}/rolebindings", _binding("jane-secrets", "secrets")),
+        _as(c, "POST", f"{RBAC}/rolebindings", _binding("jane-ghost", "ghost")),
+    ]
+
+
+SCENARIOS = {
+    "rbac-requests": _requests,
+    "rbac-reviews": _reviews,
+    "rbac-impersonation": _impersonation,
+    "rbac-escalation": _escalation,
+}
 test_rbac = pytest.mark.parametrize("scenario", sorted(SCENARIOS))(scenario_test(SCENARIOS))

@@ -45,6 +45,7 @@ from agent.emulator.controllers import (
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
+from agent.emulator.rbac import escalation
 from agent.kube.kinds import ResourceType
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ class Controllers:
         queued more) leaves the new work to that pass; another thread's pass is waited for."""
         if not self._heap or self._heap[0][0] > time.time() or getattr(self._writing, "running", False):
             return
+        guarded = escalation.GUARD.set(None)  # controllers write as themselves, not as the requester
         with self.c.store.batch():
             self._writing.running = True
             try:
@@ -180,6 +182,7 @@ class Controllers:
                         self._run(rt, ns, name)
             finally:
                 self._writing.running = False
+                escalation.GUARD.reset(guarded)
 
     def _run(self, rt: ResourceType, ns: str, name: str) -> None:
         """Reconcile one item; on failure log it and queue it again, later each time."""

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from agent.emulator.cluster import EmulatedCluster
 from agent.emulator.objects import JSON
 from agent.emulator.protobuf import openapiv2
-from agent.emulator.rbac import ADMIN, Access, Attributes, User, forbidden, resource_attributes
+from agent.emulator.rbac import ADMIN, Access, Attributes, User, escalation, forbidden, resource_attributes
 from agent.emulator.rest import discovery, openapi, tables, watch
 from agent.emulator.rest.handlers import HANDLERS, Call, as_table
 from agent.emulator.rest.messages import (
@@ -174,10 +174,13 @@ class EmulatorApp:
             return self._watch(request, target)
         dry_run = dry_run_of(request.query_params.getlist("dryRun"))
         manager = request.query_params.get("fieldManager") or default_manager(request)
-        with faults.passed():
-            return await HANDLERS[verb](
-                Call(request, self.registry, target, dry_run, manager, self.token, user, self.access)
-            )
+        reset = escalation.GUARD.set(None if user.privileged else escalation.guard(self.access.rbac, user))
+        try:
+            with faults.passed():
+                call = Call(request, self.registry, target, dry_run, manager, self.token, user, self.access)
+                return await HANDLERS[verb](call)
+        finally:
+            escalation.GUARD.reset(reset)
 
     def _watch(self, request: Request, target: Target) -> Response:
         self.registry.count("watch")
