@@ -30,7 +30,11 @@ def _as(c: ClusterClient, method: str, path: str, body: Any = None, *, user: str
     if method == "PATCH":
         headers["Content-Type"] = "application/merge-patch+json"
     response = manager.request(method, transport.configuration.host + path, body=data, headers=headers)
-    return response.status, _comparable(json.loads(response.data) if response.data else None)
+    try:
+        answer = json.loads(response.data) if response.data else None
+    except ValueError:  # a plain-text 404 ("404 page not found")
+        answer = None
+    return response.status, _comparable(answer)
 
 
 def _comparable(answer: Any) -> Any:
@@ -88,6 +92,8 @@ def _requests(c: ClusterClient) -> Any:
         _as(c, "GET", "/api/v1/namespaces"),
         _as(c, "DELETE", "/api/v1/namespaces/diff/configmaps/a"),
         _as(c, "GET", "/apis")[0],
+        _as(c, "GET", "/nothing/here"),
+        _as(c, "GET", "/apis/nothing.example.com/v1")[0],
         _as(c, "GET", "/api/v1/namespaces/diff/configmaps", **{"Impersonate-Group": "system:masters"})[0],
     ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.emulator.objects import JSON
 from agent.emulator.rbac.identity import ADMIN, Identities
 from agent.emulator.rbac.rules import Attributes, Evaluator, User, forbidden_message
 from agent.kube.errors import Forbidden
@@ -29,8 +30,17 @@ def forbidden(rbac: Evaluator, user: User, a: Attributes) -> None:
     ok, reason = rbac.allowed(user, a)
     if ok:
         return
-    details = {"name": a.name, "group": a.group, "kind": a.resource} if a.is_resource else {}
+    if not a.is_resource:
+        raise PathForbidden(forbidden_message(user, a, reason))
+    details = {"name": a.name, "group": a.group, "kind": a.resource}
     raise Forbidden(forbidden_message(user, a, reason), details={k: v for k, v in details.items() if v})
+
+
+class PathForbidden(Forbidden):
+    """A non-resource path refused: the API server's Status carries empty ``details``."""
+
+    def status(self) -> JSON:
+        return {**super().status(), "details": {}}
 
 
 def resource_attributes(target: Any, verb: str) -> Attributes:

@@ -77,13 +77,17 @@ class EmulatorApp:
             if path in _HEALTH:
                 return PlainTextResponse("ok")
             user = self._authenticate(request)
-            found = await self._special(request, path) or route(
-                self.registry.catalog,
-                path,
-                request.headers.get("accept", ""),
-                self.address,
-                watch_query=request.query_params.get("watch") in ("true", "1"),
-            )
+            try:
+                found = await self._special(request, path) or route(
+                    self.registry.catalog,
+                    path,
+                    request.headers.get("accept", ""),
+                    self.address,
+                    watch_query=request.query_params.get("watch") in ("true", "1"),
+                )
+            except NotFound:
+                self._authorize_path(user, request, path)  # a path not allowed is refused, not looked up
+                raise
             if isinstance(found, Response):
                 self._authorize_path(user, request, path)
                 return found
