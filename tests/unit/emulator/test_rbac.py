@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from agent.emulator import EmulatedCluster
-from agent.emulator.rbac import Access, Attributes, User
+from agent.emulator.rbac import Access, Attributes, User, escalation
 from agent.emulator.rbac.rules import covers, forbidden_message
-from agent.kube.errors import Unauthorized
+from agent.kube.errors import Forbidden, Unauthorized
 
-BOT = User("system:serviceaccount:shop:bot", ("system:serviceaccounts", "system:authenticated"))
+RBAC = "rbac.authorization.k8s.io"
+BOT = User("system:serviceaccount:shop:bot", ("system:serviceaccounts", "system:authenticated"))  # fmt: skip
 
 
 def test_a_rule_covers_its_verbs_groups_resources_subresources_names_and_paths() -> None:
@@ -78,3 +79,28 @@ def test_a_service_account_token_lasts_as_long_as_its_account() -> None:
     cluster.delete("v1", "ServiceAccount", "bot", "shop")
     with pytest.raises(Unauthorized):
         access.identities.authenticate(f"Bearer {token}")
+
+
+def test_a_role_granting_more_than_its_writer_holds_is_refused_listing_what_is_missing() -> None:
+    cluster = EmulatedCluster()
+    access = Access(cluster.store, "admin-token")
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    held = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]
+    cluster.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": "held", "namespace": "shop"}, "rules": held})  # fmt: skip
+    cluster.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "bot", "namespace": "shop"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "shop"}],
+                    "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "held"}})  # fmt: skip
+    rt = cluster.resource_type("rbac.authorization.k8s.io/v1", "Role")
+    wide = {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "delete"]}
+    role = {"metadata": {"name": "wide", "namespace": "shop"}, "rules": [wide]}
+    confirm = escalation.guard(access.rbac, BOT)
+    confirm(rt, {"metadata": role["metadata"], "rules": held})  # within what it holds: allowed
+    with pytest.raises(Forbidden) as refused:
+        confirm(rt, role)
+    assert str(refused.value).endswith(
+        "is attempting to grant RBAC permissions not currently held:\n"
+        '{APIGroups:[""], Resources:["configmaps"], Verbs:["delete"]}\n'
+        '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "delete"]}'
+    )
