@@ -5,8 +5,9 @@ The namespaces every cluster starts with (kubectl's context defaults to
 Ready, with a capacity, and pods are placed on them by the simulated
 scheduler), the ``default/kubernetes`` Service at the first address of the
 service range, and the default ClusterRoles the API server's RBAC bootstrap
-policy makes (``cluster-admin``, ``admin``, ``edit``, ``view``) with the
-``cluster-admin`` binding of ``system:masters``.  Each is made once: a cluster
+policy makes (:mod:`agent.emulator.rbac.policy`: ``cluster-admin``, the
+aggregated ``admin``, ``edit`` and ``view``, what every authenticated user
+may do) with their bindings.  Each is made once: a cluster
 database opened again keeps what it has.
 """
 
@@ -16,29 +17,11 @@ import ipaddress
 
 from agent.emulator.objects import JSON
 from agent.emulator.ports import Cluster
+from agent.emulator.rbac import policy
 from agent.kube.kinds import KUBERNETES_VERSION
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NODES = ("emulated-node-1", "emulated-node-2")
-
-_READ = ["get", "list", "watch"]
-_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
-_WORKLOADS = {
-    "": [
-        "pods",
-        "services",
-        "configmaps",
-        "secrets",
-        "persistentvolumeclaims",
-        "serviceaccounts",
-        "endpoints",
-    ],
-    "apps": ["deployments", "statefulsets", "daemonsets", "replicasets"],
-    "batch": ["jobs", "cronjobs"],
-    "networking.k8s.io": ["ingresses", "networkpolicies"],
-    "autoscaling": ["horizontalpodautoscalers"],
-    "policy": ["poddisruptionbudgets"],
-}
 
 
 def objects(service_cidr: str) -> list[JSON]:
@@ -61,7 +44,7 @@ def objects(service_cidr: str) -> list[JSON]:
             },
         }
     )
-    out += _cluster_roles()
+    out += policy.objects()
     return out
 
 
@@ -113,68 +96,6 @@ def _node(name: str, index: int) -> JSON:
             },
         },
     }
-
-
-_AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
-_RBAC = "rbac.authorization.k8s.io"
-
-
-def _role(name: str, rules: list[JSON], aggregate: str = "") -> JSON:
-    labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
-    if aggregate:
-        labels[f"rbac.authorization.k8s.io/aggregate-to-{aggregate}"] = "true"
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": name,
-            "labels": labels,
-            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-        },
-        "rules": rules,
-    }
-
-
-def _cluster_roles() -> list[JSON]:
-    def rules(verbs: list[str]) -> list[JSON]:
-        return [{"apiGroups": [g], "resources": list(r), "verbs": verbs} for g, r in _WORKLOADS.items()]
-
-    return [
-        _role(
-            "cluster-admin",
-            [
-                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                {"nonResourceURLs": ["*"], "verbs": ["*"]},
-            ],
-        ),
-        _role(
-            "admin",
-            [
-                *rules(_READ + _WRITE),
-                {
-                    "apiGroups": ["rbac.authorization.k8s.io"],
-                    "resources": ["roles", "rolebindings"],
-                    "verbs": _READ + _WRITE,
-                },
-            ],
-            "edit",
-        ),
-        _role("edit", rules(_READ + _WRITE), "admin"),
-        _role("view", rules(_READ), "edit"),
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "cluster-admin",
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}
-            ],
-        },
-    ]
 
 
 def bootstrap(cluster: Cluster) -> None:
