@@ -26,7 +26,7 @@ from pathlib import Path
 
 from agent.config import AgentConfig, Application
 from agent.errors import AgentError, ConfigError
-from agent.fleet import Fleet, FleetApp, Origin, graph
+from agent.fleet import Fleet, FleetApp, Origin, graph, known
 from agent.fleet.budget import AppSetState, judge, names_of
 from agent.fleet.documents import DeclaredAppSet, Definitions, inline_app_sets, read_definitions
 from agent.fleet.generators import Generating, GeneratorFailed, generate
@@ -215,7 +215,10 @@ def resolve(
             f"{names_of(run.unread)} ({len(run.unread)} in all)"
         )
     run.problems.extend(graph.problems([f.app for f in run.apps]))  # unknown dependsOn names, cycles
-    return Fleet(tuple(run.apps), tuple(run.problems))
+    fleet = Fleet(tuple(run.apps), tuple(run.problems))
+    if renders:
+        known.keep(declared, fleet)  # what shell completion offers
+    return fleet
 
 
 __all__ = ["MAX_DEPTH", "resolve"]
