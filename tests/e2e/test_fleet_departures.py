@@ -1,0 +1,173 @@
+"""Apps that leave a cluster as a user meets them: removed from ``agent.yaml``
+while the daemon was stopped (deleted at the next start with
+``cascadeDelete``, else left in place and reported as orphaned), and moved
+to another cluster, while running or while stopped (the old cluster's
+objects deleted only with ``cascadeDelete``; the new cluster gets a first
+sync).  ``gitops-agent run`` as a subprocess over two emulated clusters (a
+database each), a real git repository, real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.emulator import EmulatedCluster
+from tests.support.daemon import Daemon, configmaps_app
+from tests.support.net import free_port
+from tests.support.repos import GitRepo
+from tests.support.waits import wait_for
+
+pytestmark = pytest.mark.e2e
+FOLDERS = ("web", "gone", "left", "moved", "kept")
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    running: list[Daemon] = []
+    yield running
+    for d in running:
+        d.stop()
+
+
+def _config(tmp_path: Path, repo: GitRepo, apps: dict[str, dict[str, Any]]) -> Path:
+    for name in FOLDERS:
+        configmaps_app(repo, 3, name, folder=name, namespace=name)  # Namespace NAME, settings-0..1
+    repo.commit("an app per folder")
+    doc = {
+        "source": {"allowedSchemes": ["file"]},
+        "stateDir": "state",
+        "daemon": {"port": free_port(), "logFormat": "json"},
+        "cluster": {"emulated": {"path": "a.db", "timeFactor": 0.001}},
+        "clusters": [{"name": "b", "emulated": {"path": "b.db", "timeFactor": 0.001}}],
+        "apps": [
+            {"name": name, "repo": str(repo.path), "path": name, "namespace": name, "intervalSeconds": 3600}
+            | fields
+            for name, fields in apps.items()
+        ],
+    }
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config
+
+
+def _run(config: Path, daemons: list[Daemon]) -> Daemon:
+    d = Daemon(config, yaml.safe_load(config.read_text())["daemon"]["port"])
+    daemons.append(d)
+    d.wait_ready()
+    return d
+
+
+def _edit(config: Path, change: Any) -> None:
+    doc = yaml.safe_load(config.read_text())
+    change(doc)
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def live(tmp_path: Path, db: str, namespace: str) -> bool:
+    cluster = EmulatedCluster(tmp_path / db)
+    try:
+        return cluster.get("v1", "ConfigMap", "settings-0", namespace) is not None
+    finally:
+        cluster.close()
+
+
+def kept(tmp_path: Path, db: str) -> list[str]:
+    """The apps whose last definitions the cluster keeps."""
+    cluster = EmulatedCluster(tmp_path / db)
+    try:
+        found = cluster.get("v1", "ConfigMap", "gitops-agent.fleet", "gitops-agent")
+    finally:
+        cluster.close()
+    if found is None:
+        return []
+    return sorted(
+        a["name"] for a in json.loads(gzip.decompress(base64.b64decode(found["binaryData"]["apps.json.gz"])))
+    )
+
+
+def removals(d: Daemon) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in d.json("/api/v1/apps")["removed"]}
+
+
+def test_apps_removed_or_moved_while_the_daemon_was_stopped(
+    tmp_path: Path, repo: GitRepo, daemons: list[Daemon]
+) -> None:
+    cascade = {"cascadeDelete": True}
+    config = _config(tmp_path, repo, {"web": {}, "gone": cascade, "left": {}, "moved": cascade, "kept": {}})
+    d = _run(config, daemons)
+    wait_for(lambda: kept(tmp_path, "a.db") == sorted(FOLDERS), 60, "cluster a to keep the apps' definitions")
+    wait_for(lambda: all(live(tmp_path, "a.db", n) for n in FOLDERS), 60, "first syncs on a")
+    assert d.stop() == 0
+
+    def away(doc: dict[str, Any]) -> None:
+        doc["apps"] = [a for a in doc["apps"] if a["name"] not in ("gone", "left")]
+        for a in doc["apps"]:
+            if a["name"] in ("moved", "kept"):
+                a["destination"] = {"cluster": "b"}
+
+    _edit(config, away)
+    d = _run(config, daemons)
+    wait_for(lambda: not live(tmp_path, "a.db", "gone"), 60, "gone's objects to be deleted at the start")
+    wait_for(lambda: not live(tmp_path, "a.db", "moved"), 60, "moved's objects to leave cluster a")
+    wait_for(
+        lambda: live(tmp_path, "b.db", "moved") and live(tmp_path, "b.db", "kept"), 60, "first syncs on b"
+    )
+    assert live(tmp_path, "a.db", "left")  # no cascadeDelete: left in place
+    assert live(tmp_path, "a.db", "kept")  # moved without cascadeDelete: left on a as well
+    assert live(tmp_path, "a.db", "web")
+    wait_for(lambda: kept(tmp_path, "a.db") == ["web"], 30, "cluster a to keep web alone")
+    assert kept(tmp_path, "b.db") == ["kept", "moved"]
+    found = removals(d)
+    assert found["gone"]["result"] == "deleted" and found["gone"]["whileStopped"] is True
+    assert found["left"]["result"] == "orphaned" and "movedTo" not in found["left"]
+    assert (found["moved"]["movedTo"], found["moved"]["result"]) == ("b", "deleted")
+    assert (found["kept"]["cluster"], found["kept"]["movedTo"], found["kept"]["result"]) == (
+        "default",
+        "b",
+        "orphaned",
+    )
+    said = [r["message"] for r in d.log_records() if r.get("app") == "kept" and r.get("stage") == "fleet"]
+    assert (
+        "moved from cluster default to b while the agent was not running: its objects on default stay there, "
+        "orphaned (cascadeDelete: true deletes them); it is synced to b afresh"
+    ) in said
+    assert [r["number"] for r in d.json("/api/v1/apps/moved/history")["revisions"]] == [
+        1
+    ]  # a first sync on b
+
+
+def test_an_app_moved_to_another_cluster_while_running(
+    tmp_path: Path, repo: GitRepo, daemons: list[Daemon]
+) -> None:
+    config = _config(tmp_path, repo, {"web": {"cascadeDelete": True}, "kept": {}})
+    d = _run(config, daemons)
+    wait_for(lambda: live(tmp_path, "a.db", "web") and live(tmp_path, "a.db", "kept"), 60, "first syncs on a")
+
+    def move(doc: dict[str, Any]) -> None:
+        for a in doc["apps"]:
+            a["destination"] = {"cluster": "b"}
+
+    _edit(config, move)
+    wait_for(lambda: live(tmp_path, "b.db", "web") and live(tmp_path, "b.db", "kept"), 60, "first syncs on b")
+    wait_for(
+        lambda: not live(tmp_path, "a.db", "web"), 60, "web's objects to leave cluster a (cascadeDelete)"
+    )
+    assert live(tmp_path, "a.db", "kept")  # no cascadeDelete: left on a, and said so
+    found = removals(d)
+    assert (found["web"]["movedTo"], found["web"]["result"]) == ("b", "deleted")
+    assert (found["kept"]["movedTo"], found["kept"]["result"]) == ("b", "orphaned")
+    warned = [r for r in d.log_records() if r.get("app") == "kept" and r["level"] == "warning"]
+    assert warned and warned[0]["message"].startswith(
+        "moved from cluster default to b: its objects on default stay there, orphaned"
+    )
+    apps = {a["name"]: a for a in d.json("/api/v1/apps")["apps"]}
+    assert apps["web"]["cluster"] == "b" and apps["kept"]["cluster"] == "b"
+    wait_for(lambda: kept(tmp_path, "b.db") == ["kept", "web"], 30, "cluster b to keep both definitions")
+    assert kept(tmp_path, "a.db") == []
