@@ -15,10 +15,10 @@ An app whose ``destination.cluster`` changed is, for its old cluster, a
 removal: its objects there stay (orphaned, and the log and the status API
 say so) unless its last definition there said ``cascadeDelete: true``; its
 new cluster has no records of it, so its next run is a first sync there.
-Argo CD does the same: changing an Application's destination does not
-delete what it deployed to the old one; only deleting the Application with
-the cascade (its resources finalizer) does (argo-cd.readthedocs.io,
-user-guide/app_deletion; argo-cd#8262 asks for more and is open).
+Argo CD keeps what an Application deployed on its old destination when
+the destination changes, its resources finalizer notwithstanding
+(argo-cd#1640 and #9172, open: users ask for the old cluster to be
+cleaned); here ``cascadeDelete`` says it for the move as for a removal.
 
 Each cluster keeps the last definition of its apps (:mod:`agent.fleet.memory`,
 :mod:`.remembered`): once the whole fleet is known (``Fleet.complete``), an
