@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from agent.emulator import EmulatedCluster
+from tests.support import apiserver
 from tests.support.daemon import Daemon, configmaps_app
 from tests.support.net import free_port
 from tests.support.repos import GitRepo
@@ -171,3 +172,96 @@ def test_an_app_moved_to_another_cluster_while_running(
     assert apps["web"]["cluster"] == "b" and apps["kept"]["cluster"] == "b"
     wait_for(lambda: kept(tmp_path, "b.db") == ["kept", "web"], 30, "cluster b to keep both definitions")
     assert kept(tmp_path, "a.db") == []
+
+
+def _configmaps(repo: GitRepo, name: str) -> None:
+    """An app of one ConfigMap in ``default`` (the real server runs no
+    namespace controller to finish deleting a Namespace)."""
+    repo.write(
+        f"{name}/cm.yaml",
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}-settings, namespace: default}}\n"
+        f"data: {{app: {name}}}\n",
+    )
+
+
+def test_the_real_server_as_the_cluster_left_while_the_daemon_was_stopped(
+    tmp_path: Path, repo: GitRepo, daemons: list[Daemon], real_server: apiserver.RealServer
+) -> None:
+    """jobs (cascadeDelete) moves from the real API server to the emulated
+    cluster and notes (no cascadeDelete) is removed, both while the daemon
+    is stopped: at the next start jobs' ConfigMap leaves the real server,
+    notes' stays and is reported orphaned."""
+    apiserver.reset(real_server.kubeconfig)
+    for name in ("jobs", "notes"):
+        _configmaps(repo, name)
+    repo.commit("two apps for the real server")
+    real = {
+        "destination": {"cluster": "real", "namespace": "default"},
+        "syncPolicy": {"waitForHealth": False},
+    }
+    doc = {
+        "source": {"allowedSchemes": ["file"]},
+        "stateDir": "state",
+        "daemon": {"port": free_port(), "logFormat": "json"},
+        "cluster": {"emulated": {"path": "a.db", "timeFactor": 0.001}},
+        "clusters": [{"name": "real", "kubeconfig": {"path": str(real_server.kubeconfig)}}],
+        "apps": [
+            {
+                "name": "jobs",
+                "repo": str(repo.path),
+                "path": "jobs",
+                "intervalSeconds": 3600,
+                "cascadeDelete": True,
+            }
+            | real,
+            {"name": "notes", "repo": str(repo.path), "path": "notes", "intervalSeconds": 3600} | real,
+        ],
+    }
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def on_real() -> set[str]:
+        items = apiserver.kubectl_json(real_server, "get", "configmaps", "-n", "default")["items"]
+        return {c["metadata"]["name"] for c in items} & {"jobs-settings", "notes-settings"}
+
+    d = _run(config, daemons)
+    wait_for(
+        lambda: on_real() == {"jobs-settings", "notes-settings"}, 60, "both apps synced to the real server"
+    )
+
+    def kept_there() -> set[str]:
+        items = apiserver.kubectl_json(real_server, "get", "configmaps", "-n", "gitops-agent")["items"]
+        return {c["metadata"]["name"] for c in items}
+
+    wait_for(
+        lambda: "gitops-agent.fleet" in kept_there(), 30, "the real server to keep the apps' definitions"
+    )
+    assert d.stop() == 0
+
+    def away(doc: dict[str, Any]) -> None:
+        doc["apps"] = [a for a in doc["apps"] if a["name"] == "jobs"]
+        doc["apps"][0]["destination"] = {"cluster": "default", "namespace": "default"}
+
+    _edit(config, away)
+    d = _run(config, daemons)
+    wait_for(lambda: on_real() == {"notes-settings"}, 60, "jobs' ConfigMap to leave the real server")
+    cluster = EmulatedCluster(tmp_path / "a.db")
+    try:
+        wait_for(
+            lambda: cluster.get("v1", "ConfigMap", "jobs-settings", "default") is not None, 60, "jobs on a"
+        )
+    finally:
+        cluster.close()
+    found = removals(d)
+    assert (found["jobs"]["cluster"], found["jobs"]["movedTo"], found["jobs"]["result"]) == (
+        "real",
+        "default",
+        "deleted",
+    )
+    assert (found["notes"]["result"], found["notes"]["whileStopped"]) == ("orphaned", True)
+    assert (
+        apiserver.kubectl_json(
+            real_server, "get", "secrets", "-n", "gitops-agent", "-l", "gitops-agent.io/record-of=jobs"
+        )["items"]
+        == []
+    )
