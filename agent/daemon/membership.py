@@ -260,7 +260,7 @@ class Membership:
         """``app`` (as last defined) no longer goes to its cluster: say so;
         delete what it owned there if it asked for that (in a thread of its
         own: deletes wait)."""
-        what = _departure(app, entry)
+        what = entry["message"] = _departure(app, entry)
         if not app.cascade_delete:
             entry["result"] = "orphaned"
             log.log(
@@ -289,6 +289,7 @@ class Membership:
         done: Cascade = cascade_delete(self.context_for(app), app)
         entry["result"] = "failed" if done.error else "deleted"
         entry["cascade"] = done.to_dict()
+        entry["message"] = f"{entry['message']}: {done.summary()}"
         where = f" (cluster {app.cluster})" if "movedTo" in entry else ""
         if done.error:  # kept in the cluster's memory: the next start tries again
             log.error("left the fleet%s: %s", where, done.summary(), **app_log(app.name, stage="cascade"))

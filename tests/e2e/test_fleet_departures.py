@@ -127,6 +127,10 @@ def test_apps_removed_or_moved_while_the_daemon_was_stopped(
     assert kept(tmp_path, "b.db") == ["kept", "moved"]
     found = removals(d)
     assert found["gone"]["result"] == "deleted" and found["gone"]["whileStopped"] is True
+    assert found["gone"]["message"].startswith(
+        "left the fleet while the agent was not running: its objects are deleted (cascadeDelete): "
+        "deleted 3 object(s) and 1 revision record(s)"
+    )
     assert found["left"]["result"] == "orphaned" and "movedTo" not in found["left"]
     assert (found["moved"]["movedTo"], found["moved"]["result"]) == ("b", "deleted")
     assert (found["kept"]["cluster"], found["kept"]["movedTo"], found["kept"]["result"]) == (
@@ -168,6 +172,8 @@ def test_an_app_moved_to_another_cluster_while_running(
     assert warned and warned[0]["message"].startswith(
         "moved from cluster default to b: its objects on default stay there, orphaned"
     )
+    page = d.get("/")[1].decode()  # the status page says it too
+    assert "moved from cluster default to b: its objects on default stay there, orphaned" in page
     apps = {a["name"]: a for a in d.json("/api/v1/apps")["apps"]}
     assert apps["web"]["cluster"] == "b" and apps["kept"]["cluster"] == "b"
     wait_for(lambda: kept(tmp_path, "b.db") == ["kept", "web"], 30, "cluster b to keep both definitions")
