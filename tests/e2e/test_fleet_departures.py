@@ -271,3 +271,70 @@ def test_the_real_server_as_the_cluster_left_while_the_daemon_was_stopped(
         )["items"]
         == []
     )
+
+
+CHILDREN = """\
+apiVersion: gitops-agent.io/v1alpha1
+kind: Application
+metadata: {name: svc}
+spec: {path: svc, namespace: svc, cascadeDelete: true, intervalSeconds: 3600}
+---
+apiVersion: gitops-agent.io/v1alpha1
+kind: Application
+metadata: {name: doc}
+spec: {path: doc, namespace: doc, intervalSeconds: 3600}
+"""
+
+
+def test_apps_git_declared_removed_while_stopped_go_once_the_fleet_reads_whole(
+    tmp_path: Path, repo: GitRepo, daemons: list[Daemon]
+) -> None:
+    """Removed from Git while the daemon was stopped: nothing is decided
+    while the parent that declared them cannot be read (they may only be
+    unknown), and once it reads without them, svc's objects (cascadeDelete)
+    are deleted and doc's stay, reported as orphaned."""
+    for name in ("svc", "doc"):
+        configmaps_app(repo, 3, name, folder=name, namespace=name)
+    repo.write("fleet/apps.yaml", CHILDREN)
+    repo.commit("a parent and two children")
+    doc = {
+        "source": {"allowedSchemes": ["file"]},
+        "stateDir": "state",
+        "daemon": {"port": free_port(), "logFormat": "json"},
+        "cluster": {"emulated": {"path": "a.db", "timeFactor": 0.001}},
+        "apps": [
+            {
+                "name": "root",
+                "repo": str(repo.path),
+                "path": "fleet",
+                "namespace": "default",
+                "intervalSeconds": 3600,
+            }
+        ],
+    }
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    d = _run(config, daemons)
+    wait_for(
+        lambda: live(tmp_path, "a.db", "svc") and live(tmp_path, "a.db", "doc"), 60, "the children synced"
+    )
+    wait_for(lambda: kept(tmp_path, "a.db") == ["doc", "root", "svc"], 30, "the cluster to keep all three")
+    assert d.stop() == 0
+
+    repo.write("fleet/apps.yaml", "kind: [not, a, document\n")  # the parent cannot be read at the next start
+    repo.commit("broken")
+    d = _run(config, daemons)
+    wait_for(lambda: any("root" in p for p in d.json("/api/v1/apps")["problems"]), 60, "the parent's problem")
+    assert live(tmp_path, "a.db", "svc") and live(tmp_path, "a.db", "doc")  # unknown is not removed
+    assert kept(tmp_path, "a.db") == ["doc", "root", "svc"]
+    assert removals(d) == {}
+    assert d.stop() == 0
+
+    repo.write("fleet/apps.yaml", "")  # now it reads: it declares no apps
+    repo.commit("the children go")
+    d = _run(config, daemons)
+    wait_for(lambda: not live(tmp_path, "a.db", "svc"), 60, "svc's objects to be deleted")
+    assert live(tmp_path, "a.db", "doc")
+    found = removals(d)
+    assert (found["svc"]["result"], found["doc"]["result"]) == ("deleted", "orphaned")
+    wait_for(lambda: kept(tmp_path, "a.db") == ["root"], 30, "the cluster to keep root alone")
