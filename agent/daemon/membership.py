@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from agent.daemon.logs import app_log
 from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.remembered import Remembered
 from agent.daemon.scheduler import Scheduler
-from agent.daemon.state import Outcome
+from agent.daemon.state import AppState, Outcome, RunResult
 from agent.fleet import Fleet
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
@@ -56,6 +57,7 @@ from agent.sync.context import Context
 from agent.sync.record import now
 
 log = logging.getLogger("gitops_agent.fleet")
+_Going = tuple[AppState | None, RunResult | None]  # a run going on: its app's state, the run before it
 REMOVALS_KEPT = 20  # the last removals the status API shows
 
 
@@ -170,12 +172,16 @@ class Membership:
         asked for now (as Argo CD refreshes an Application whose spec
         changed), unless the queue is full: then it waits for its timer."""
         fields = ", ".join(changed_fields(old, app))
+        state = self.scheduler.states.get(app.name)
+        before = None if state is None else state.snapshot()
         self.scheduler.update(app)
         if old.cluster != app.cluster:  # served from the new cluster first: the old one is left
             with contextlib.suppress(KeyError):
                 self.metrics.app_info.remove(old.name, old.cluster)
             self.metrics.app_info.labels(app.name, app.cluster).set(1)
-            self._depart(old, self._entry(old, moved_to=app.cluster))
+            # a run going on now is the old definition's: its cascade waits for it to end
+            going = (state, before.last_run) if before is not None and before.running else None
+            self._depart(old, self._entry(old, moved_to=app.cluster), after=going)
         try:
             self.scheduler.request([app.name], Trigger.SCHEDULE)
         except (QueueFull, Draining):
@@ -256,7 +262,7 @@ class Membership:
             self.metrics.app_info.remove(app.name, app.cluster)
         self._depart(app, entry)
 
-    def _depart(self, app: Application, entry: dict[str, Any]) -> None:
+    def _depart(self, app: Application, entry: dict[str, Any], after: _Going | None = None) -> None:
         """``app`` (as last defined) no longer goes to its cluster: say so;
         delete what it owned there if it asked for that (in a thread of its
         own: deletes wait)."""
@@ -274,13 +280,15 @@ class Membership:
         entry["result"] = "deleting"
         self._pending[(app.cluster, app.name)] = app
         worker = threading.Thread(
-            target=self._cascade, args=(app, entry), name=f"cascade-{app.name}", daemon=True
+            target=self._cascade, args=(app, entry, after), name=f"cascade-{app.name}", daemon=True
         )
         self.cascades.append(worker)
         worker.start()
 
-    def _cascade(self, app: Application, entry: dict[str, Any]) -> None:
+    def _cascade(self, app: Application, entry: dict[str, Any], after: _Going | None = None) -> None:
         key = (app.cluster, app.name)
+        if after is not None:
+            _ended(*after)
         served = self.scheduler.apps.get(app.name)
         if served is not None and served.cluster == app.cluster:  # back meanwhile: nothing to delete
             entry["result"] = "back in the fleet"
@@ -299,6 +307,16 @@ class Membership:
             self._pending.pop(key, None)
             if self.remembered is not None:
                 self.remembered.forget(app)
+
+
+def _ended(state: AppState | None, last: RunResult | None, poll: float = 0.2) -> None:
+    """Wait until the run that was going on when ``last`` was the last one
+    has ended (``state.last_run`` is another), or the app is gone."""
+    while state is not None:
+        with state.lock:
+            if state.last_run is not last or not state.running:
+                return
+        time.sleep(poll)
 
 
 def _departure(app: Application, entry: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ read is tried again at the next pass; what it stored stays untouched.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 
 from agent.config import Application
@@ -18,6 +19,7 @@ from agent.fleet.memory import LastDefinitions
 from agent.sync.contexts import Contexts
 
 log = logging.getLogger("gitops_agent.fleet")
+AGAIN_SECONDS = 60.0  # a cluster that could not be read is tried again after this long
 
 
 class Remembered:
@@ -28,6 +30,7 @@ class Remembered:
         self.writes = writes
         self.held: dict[str, dict[str, Application]] = {}  # cluster -> app name -> definition
         self.problems: dict[str, str] = {}  # cluster -> why it could not be read or written
+        self._failed: dict[str, float] = {}  # cluster -> when its read failed (monotonic)
         self._led = False
 
     @classmethod
@@ -50,14 +53,17 @@ class Remembered:
         if not leads:
             return False
         for cluster in clusters:
-            if cluster in self.held:
-                continue
+            failed = self._failed.get(cluster)
+            if cluster in self.held or (failed is not None and time.monotonic() - failed < AGAIN_SECONDS):
+                continue  # read; or it failed lately (each read may wait for its retries)
             try:
                 self.held[cluster] = self.store(cluster).load()
-            except AgentError as e:  # not connected, not answering, unreadable: next pass
+            except AgentError as e:  # not connected, not answering, unreadable: a later pass
                 self.problems[cluster] = str(e)
+                self._failed[cluster] = time.monotonic()
                 continue
             self.problems.pop(cluster, None)
+            self._failed.pop(cluster, None)
         return True
 
     def gone(self, wanted: Mapping[str, Application]) -> list[Application]:
