@@ -102,10 +102,17 @@ class Gates:
         with self._guard:
             self._held[name] = manual
 
-    def release(self, name: str) -> Manual | None:
-        """The held sync of ``name`` (now not held any more), or None."""
+    def ready_held(self, app: Application) -> Manual | None:
+        """The sync held for ``app`` by hand, once its dependencies are
+        ready (then no longer held), else None: whichever run of the app
+        comes first then (woken by a dependency, or its own timer) is it."""
         with self._guard:
-            return self._held.pop(name, None)
+            if app.name not in self._held:
+                return None
+        if self.waiting(app) is not None:
+            return None
+        with self._guard:
+            return self._held.pop(app.name, None)
 
     def window(self, app: Application, *, manual: bool = False) -> Closed | None:
         return closed(app, self.windows(), self.clock(), manual=manual)
@@ -125,12 +132,7 @@ class Gates:
             last = None if snap is None else snap.last_run
             if snap is not None and (snap.running or (last is not None and last.outcome == Outcome.WAITING)):
                 woken.append(app.name)
-        held = [(n, m) for n in woken if (m := self.release(n)) is not None]
-        for waiter, manual in held:  # the sync asked for by hand runs now, as it was asked for
-            with contextlib.suppress(QueueFull, Draining, KeyError):
-                request([waiter], Trigger.MANUAL, manual)
-        woken = [n for n in woken if n not in dict(held)]
-        if woken:
+        if woken:  # a sync held for them by hand runs then (Reconciler.run asks ``ready_held``)
             with contextlib.suppress(QueueFull, Draining):  # their next poll looks again
                 request(woken, Trigger.SCHEDULE, None)
 

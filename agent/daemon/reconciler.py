@@ -134,6 +134,9 @@ class Reconciler:
         self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None = None
     ) -> RunResult:
         started, t0 = now(), time.monotonic()
+        held = None if manual is not None or self.gates is None else self.gates.ready_held(app)
+        if held is not None:  # asked for by hand while its dependencies were not ready: now they are
+            manual, trigger = held, Trigger.MANUAL
         done = self._automatic(app, state, trigger) if manual is None else self._manual(app, state, manual)
         sync = done.sync
         if sync is not None and sync.changeset.changed:

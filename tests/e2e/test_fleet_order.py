@@ -381,18 +381,19 @@ def test_a_sync_asked_for_through_the_api_waits_for_dependencies_then_runs(
 def test_a_push_to_an_app_waiting_for_its_dependency_does_not_sync_it(
     tmp_path: Path, upstream: Upstream, daemons: list[Daemon]
 ) -> None:
-    """The webhook path is held like a scheduled run."""
+    """The webhook path is held like a scheduled run: the push's commit is
+    observed, not synced."""
     db = db_app(upstream, "nginx:does-not-exist")
     upstream.push("db cannot start")
     d = start(tmp_path, upstream, apps=[db], web={"dependsOn": ["db"]})
     daemons.append(d)
     wait_for(lambda: d.json("/api/v1/apps/web")["message"] == "Waiting for db: Degraded", 90, "web to wait")
+    first = d.json("/api/v1/apps/web")["revision"]["commit"]
     configmaps_app(upstream.work, 3, "two")
     upstream.push("two")
     push_webhook(d, upstream)
-    wait_for(
-        lambda: d.json("/api/v1/apps/web")["lastResult"]["trigger"] == "webhook", 60, "the push's run of web"
-    )
+    # the push's run (or one a dependency's run woke: the same gate) sees the new commit
+    wait_for(lambda: d.json("/api/v1/apps/web")["revision"]["commit"] != first, 60, "web to see the push")
     web = d.json("/api/v1/apps/web")
     assert web["lastResult"]["outcome"] == "waiting"
     assert web["message"] == "Waiting for db: Degraded"
