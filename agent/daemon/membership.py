@@ -164,7 +164,8 @@ class Membership:
                 elif app.name in change.changed:
                     self._update(served[app.name], app)
             self._problems = (*fleet.problems, *problems)
-            self._remember(wanted, served, complete=fleet.complete and not problems)
+            # an empty fleet decides nothing, as an emptied agent.yaml changes nothing (fleetwatch)
+            self._remember(wanted, served, complete=fleet.complete and not problems and bool(wanted))
             return change
 
     def _update(self, old: Application, app: Application) -> None:
