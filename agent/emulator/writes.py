@@ -27,6 +27,7 @@ from agent.emulator.fields import managed
 from agent.emulator.lifecycle import Lifecycle, finalized
 from agent.emulator.objects import JSON, as_version, clone, modified, not_found, qualified
 from agent.emulator.ports import SYSTEM_MANAGER, Change
+from agent.emulator.rbac import escalation
 from agent.emulator.storage.store import Store, Transaction
 from agent.kube.errors import AlreadyExists, BadRequest, ClusterError, Conflict, Invalid, NotFound
 from agent.kube.kinds import ResourceType
@@ -97,7 +98,11 @@ class Writes:
             keep_fields=keep_fields,
             serialized=serialized,
         )
-        return admit(request)
+        admitted = admit(request)
+        guard = escalation.GUARD.get()
+        if guard is not None:  # a non-admin's write of an RBAC object: no escalation
+            guard(rt, admitted)
+        return admitted
 
     def create(
         self,

@@ -9,6 +9,7 @@ kind family in :data:`UPDATE_CHECKS`, each returning its causes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -164,11 +165,20 @@ def _pod(old: Obj, new: Obj) -> list[Cause]:
     ]
 
 
+def _controller_revision(old: Obj, new: Obj) -> list[Cause]:
+    """``ValidateControllerRevisionUpdate``: ``data`` never changes (shown as its JSON)."""
+    if old.get("data") == new.get("data"):
+        return []
+    shown = json.dumps(new.get("data"), separators=(",", ":"))
+    return [Cause("data", "FieldValueInvalid", f"Invalid value: {shown}: field is immutable")]
+
+
 UPDATE_CHECKS: dict[tuple[str, str], UpdateCheck] = {
     ("apps", "Deployment"): _selector,
     ("apps", "ReplicaSet"): _selector,
     ("apps", "DaemonSet"): _selector,
     ("apps", "StatefulSet"): _statefulset,
+    ("apps", "ControllerRevision"): _controller_revision,
     ("batch", "Job"): _job,
     ("", "Service"): _service,
     ("", "Pod"): _pod,

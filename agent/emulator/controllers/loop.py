@@ -31,12 +31,14 @@ import time
 from collections.abc import Callable
 
 from agent.emulator.controllers import (
+    aggregation,
     children,
     crds,
     deployments,
     endpoints,
     hpa,
     jobs,
+    revisions,
     services,
     volumes,
     workloads,
@@ -44,6 +46,7 @@ from agent.emulator.controllers import (
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
+from agent.emulator.rbac import escalation
 from agent.kube.kinds import ResourceType
 
 log = logging.getLogger(__name__)
@@ -61,16 +64,18 @@ RECONCILERS: dict[tuple[str, str], Reconciler] = {
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.hpa,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crds.crd,
     ("", "Namespace"): lambda _ctx, _obj, _now: (None, None),  # its defaults only (CHILDREN)
+    ("rbac.authorization.k8s.io", "ClusterRole"): aggregation.nothing,  # aggregation only (CHILDREN)
 }
 # What a controller makes for an object before its status is worked out.
 CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
     ("apps", "Deployment"): lambda ctx, obj, _now: children.replica_sets(ctx, obj),
     ("apps", "ReplicaSet"): children.pods,
-    ("apps", "StatefulSet"): children.pods,
-    ("apps", "DaemonSet"): children.pods,
+    ("apps", "StatefulSet"): revisions.with_history,
+    ("apps", "DaemonSet"): revisions.with_history,
     ("batch", "Job"): children.pods,
     ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
     ("", "Service"): endpoints.endpoint_slice,
+    ("rbac.authorization.k8s.io", "ClusterRole"): aggregation.aggregate,
 }
 RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
 RETRY_MAX_SECONDS = 5.0
@@ -179,6 +184,7 @@ class Controllers:
         queued more) leaves the new work to that pass; another thread's pass is waited for."""
         if not self._heap or self._heap[0][0] > time.time() or getattr(self._writing, "running", False):
             return
+        guarded = escalation.GUARD.set(None)  # controllers write as themselves, not as the requester
         with self.c.store.batch():
             self._writing.running = True
             try:
@@ -192,6 +198,7 @@ class Controllers:
                         self._run(rt, ns, name)
             finally:
                 self._writing.running = False
+                escalation.GUARD.reset(guarded)
 
     def _run(self, rt: ResourceType, ns: str, name: str) -> None:
         """Reconcile one item; on failure log it and queue it again, later each time."""
