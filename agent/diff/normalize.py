@@ -113,15 +113,20 @@ def _bytes_fields(obj: Mapping[str, Any]) -> tuple[str, ...]:
     return {"Secret": ("data",), "ConfigMap": ("binaryData",)}.get(str(obj.get("kind")), ())
 
 
-def _volume_chosen_by_controller(obj: Mapping[str, Any], notes: Any) -> bool:
-    """A claim's ``spec.volumeName`` that the PV controller chose (it marks the claim
-    ``pv.kubernetes.io/bound-by-controller``), not one Git names."""
-    return (
-        obj.get("kind") == "PersistentVolumeClaim"
-        and isinstance(notes, Mapping)
+# What the PV controller sets when it binds (and marks the object
+# ``pv.kubernetes.io/bound-by-controller``), not what Git names: a claim's volume, a volume's claim.
+_BOUND_BY_CONTROLLER = {"PersistentVolumeClaim": "volumeName", "PersistentVolume": "claimRef"}
+
+
+def _volume_chosen_by_controller(obj: Mapping[str, Any], notes: Any) -> str | None:
+    """The spec field the PV controller set on a claim or volume it bound, if any."""
+    chosen = (
+        isinstance(notes, Mapping)
         and notes.get("pv.kubernetes.io/bound-by-controller") == "yes"
+        and obj.get("apiVersion") == "v1"
         and isinstance(obj.get("spec"), Mapping)
     )
+    return _BOUND_BY_CONTROLLER.get(str(obj.get("kind"))) if chosen else None
 
 
 def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,8 +138,9 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     for f in SERVER_METADATA:
         meta.pop(f, None)
     notes = meta.get("annotations")
-    if _volume_chosen_by_controller(out, notes):
-        out["spec"] = {k: v for k, v in out["spec"].items() if k != "volumeName"}
+    bound = _volume_chosen_by_controller(out, notes)
+    if bound:
+        out["spec"] = {k: v for k, v in out["spec"].items() if k != bound}
     if isinstance(notes, Mapping) and any(a in notes for a in CONTROLLER_ANNOTATIONS):
         kept = {k: v for k, v in notes.items() if k not in CONTROLLER_ANNOTATIONS}
         if kept:
