@@ -117,3 +117,26 @@ def test_the_cluster_serves_both_versions_of_one_object() -> None:
         cluster.patch(
             "autoscaling/v1", "HorizontalPodAutoscaler", "web", "default", {"metadata": {"annotations": bad}}
         )
+
+
+def test_a_v1_watch_sends_v1_objects() -> None:
+    cluster = EmulatedCluster()
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"scaleTargetRef": REF, "maxReplicas": 3, "metrics": [CPU, MEMORY]},
+    }
+    cluster.create(hpa)
+    seen = []
+    for kind, obj in cluster.watch("autoscaling/v1", "HorizontalPodAutoscaler", "default", timeout=5):
+        seen.append((kind, obj["apiVersion"], obj["spec"].get("targetCPUUtilizationPercentage")))
+        if kind == "ADDED":
+            cluster.patch(
+                "autoscaling/v2", "HorizontalPodAutoscaler", "web", "default", {"spec": {"maxReplicas": 4}}
+            )
+        if kind == "MODIFIED" and obj["spec"]["maxReplicas"] == 4:
+            assert "autoscaling.alpha.kubernetes.io/metrics" in obj["metadata"]["annotations"]
+            break
+    assert seen[0] == ("ADDED", "autoscaling/v1", 70)
+    assert {s[1] for s in seen} == {"autoscaling/v1"}
