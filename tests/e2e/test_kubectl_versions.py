@@ -122,7 +122,8 @@ def test_custom_resources_apply_and_scale(kubectl: Kubectl, tmp_path: Path) -> N
 
 def test_autoscale_and_claims(kubectl: Kubectl) -> None:
     """``kubectl autoscale`` (an autoscaling/v1 create from kubectl 1.27 and 1.31, v2 from
-    1.33) read back in both versions; a claim of the default class bound once a Pod uses it."""
+    1.33) read back in both versions; the API server's own EndpointSlice; a claim of the
+    default class bound once a Pod uses it."""
     kubectl("create", "deployment", "web", "--image=nginx:1.27")
     kubectl("autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=60")
     row = kubectl("get", "hpa", "web", "--no-headers").stdout.split()
@@ -133,6 +134,8 @@ def test_autoscale_and_claims(kubectl: Kubectl) -> None:
     target = "jsonpath={.spec.metrics[0].resource.target.averageUtilization}"
     assert kubectl("get", v2, "web", "-o", target).stdout == "60"
     assert kubectl("get", "storageclass", "--no-headers").stdout.startswith("standard (default)")
+    slice_row = kubectl("get", "endpointslice", "kubernetes", "-n", "default", "--no-headers").stdout.split()
+    assert slice_row[:4] == ["kubernetes", "IPv4", "6443", "10.0.0.2"]
     claim = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",

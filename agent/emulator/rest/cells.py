@@ -236,3 +236,21 @@ def storage_class_name(o: JSON) -> str:
 def claim_of(o: JSON) -> str:
     ref = get(o, "spec", "claimRef") or {}
     return f"{ref.get('namespace')}/{ref.get('name')}" if ref else ""
+
+
+def _at_most_three(items: list[str]) -> str:
+    """printers.go listWithMoreString: three items, then ``+ N more...``; ``<unset>`` for none."""
+    shown = ",".join(items[:3])
+    if len(items) > 3:
+        return f"{shown} + {len(items) - 3} more..."
+    return shown or "<unset>"
+
+
+def slice_ports(o: JSON) -> str:
+    """An EndpointSlice's ports: the number, else the name, else ``*``."""
+    return _at_most_three([str(p.get("port", p.get("name", "*"))) for p in o.get("ports") or ()])
+
+
+def slice_endpoints(o: JSON) -> str:
+    """An EndpointSlice's addresses."""
+    return _at_most_three([a for e in o.get("endpoints") or () for a in e.get("addresses") or ()])

@@ -30,6 +30,8 @@ from agent.emulator.rest.cells import (
     ready,
     selector,
     since,
+    slice_endpoints,
+    slice_ports,
     storage_class_name,
 )
 
@@ -96,6 +98,13 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
         ("Reason", "string", 0, field("status", "reason")),
         AGE,
         ("VolumeMode", "string", 1, field("spec", "volumeMode", default="<unset>")),
+    ],
+    ("discovery.k8s.io", "EndpointSlice"): [
+        NAME,
+        ("AddressType", "string", 0, field("addressType")),
+        ("Ports", "string", 0, slice_ports),
+        ("Endpoints", "string", 0, slice_endpoints),
+        AGE,
     ],
     ("storage.k8s.io", "StorageClass"): [
         ("Name", "string", 0, storage_class_name),
