@@ -118,3 +118,41 @@ def test_custom_resources_apply_and_scale(kubectl: Kubectl, tmp_path: Path) -> N
     path.write_text(yaml.safe_dump(gadget))
     refused = kubectl("apply", "-f", str(path), ok=False)
     assert refused.returncode != 0 and 'Unsupported value: "green"' in refused.stderr
+
+
+def test_autoscale_and_claims(kubectl: Kubectl) -> None:
+    """``kubectl autoscale`` (an autoscaling/v1 create from kubectl 1.27 and 1.31, v2 from
+    1.33) read back in both versions; the API server's own EndpointSlice; a claim of the
+    default class bound once a Pod uses it."""
+    kubectl("create", "deployment", "web", "--image=nginx:1.27")
+    kubectl("autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=60")
+    row = kubectl("get", "hpa", "web", "--no-headers").stdout.split()
+    assert row[:6] == ["web", "Deployment/web", "cpu:", "<unknown>/60%", "2", "5"]
+    v1 = "horizontalpodautoscalers.v1.autoscaling"
+    assert kubectl("get", v1, "web", "-o", "jsonpath={.spec.targetCPUUtilizationPercentage}").stdout == "60"
+    v2 = "horizontalpodautoscalers.v2.autoscaling"
+    target = "jsonpath={.spec.metrics[0].resource.target.averageUtilization}"
+    assert kubectl("get", v2, "web", "-o", target).stdout == "60"
+    assert kubectl("get", "storageclass", "--no-headers").stdout.startswith("standard (default)")
+    slice_row = kubectl("get", "endpointslice", "kubernetes", "-n", "default", "--no-headers").stdout.split()
+    assert slice_row[:4] == ["kubernetes", "IPv4", "6443", "10.0.0.2"]
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    user = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "user"},
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox:1"}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(claim))
+    assert kubectl("get", "pvc", "data", "-o", "jsonpath={.status.phase}").stdout == "Pending"
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(user))
+    assert kubectl("get", "pvc", "data", "-o", "jsonpath={.status.phase}").stdout == "Bound"
+    assert kubectl("get", "pv", "--no-headers").stdout.split()[4:6] == ["Bound", "default/data"]

@@ -109,6 +109,11 @@ def _pvc(old: Obj, new: Obj) -> list[Cause]:
     o_spec, n_spec = _specs(old, new)
     rest_o = {k: v for k, v in o_spec.items() if k not in _PVC_MUTABLE}
     rest_n = {k: v for k, v in n_spec.items() if k not in _PVC_MUTABLE}
+    # set once each, by the PV controller (pkg/apis/core/validation: ValidatePersistentVolumeClaimUpdate):
+    # the bound volume's name, and the default class given to a claim without one
+    for once in ("volumeName", "storageClassName"):
+        if rest_o.get(once) is None and once in rest_n:
+            rest_o[once] = rest_n[once]
     if rest_o == rest_n:
         return []
     return [

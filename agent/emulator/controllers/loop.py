@@ -40,6 +40,7 @@ from agent.emulator.controllers import (
     jobs,
     revisions,
     services,
+    volumes,
     workloads,
 )
 from agent.emulator.controllers.status import Context, Reconciler
@@ -56,7 +57,8 @@ RECONCILERS: dict[tuple[str, str], Reconciler] = {
     ("apps", "DaemonSet"): workloads.daemonset,
     ("apps", "ReplicaSet"): workloads.replicaset,
     ("batch", "Job"): jobs.job,
-    ("", "PersistentVolumeClaim"): services.persistent_volume_claim,
+    ("", "PersistentVolumeClaim"): volumes.claim,
+    ("", "PersistentVolume"): volumes.volume,
     ("", "Service"): services.service,
     ("networking.k8s.io", "Ingress"): services.ingress,
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.hpa,
@@ -106,6 +108,8 @@ class Controllers:
     def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
         if not rt.group and rt.kind in ("Pod", "Service"):
             self._endpoints_after(rt, obj, removed)
+        if not rt.group and rt.kind in ("Pod", "PersistentVolume", "PersistentVolumeClaim"):
+            self._volumes_after(rt, obj, removed)
         if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
             return
         meta = obj.get("metadata") or {}
@@ -140,6 +144,18 @@ class Controllers:
         for name, selector in list(table.get(ns, {}).items()):
             if service_rt is not None and endpoints.selects(selector, labels):
                 self.schedule(service_rt, ns, name, time.time(), wake=False)
+
+    def _volumes_after(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        """Queue the claims a Pod uses (WaitForFirstConsumer), the pending claims when a volume
+        is free, and the volume of a deleted claim (its reclaim policy)."""
+        queued = False
+        for ns, name in volumes.affected(self.c, rt, obj, removed):
+            target = self.c.types().get(("", "persistentvolumeclaims" if ns else "persistentvolumes"))
+            if target is not None:
+                self.schedule(target, ns, name, time.time(), wake=False)
+                queued = True
+        if queued:
+            self.tick()
 
     def _services(self) -> dict[str, dict[str, dict[str, str]]]:
         if self._selectors is None:
