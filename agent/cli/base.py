@@ -284,12 +284,15 @@ ConfigOption = Annotated[
 
 
 def complete_apps(ctx: typer.Context, incomplete: str) -> list[str]:
-    """The configuration's app names, for shell completion (never an error)."""
+    """The app names for shell completion: the configuration's, then those
+    of the fleet last resolved here (:mod:`agent.fleet.known`; no Git or
+    cluster is asked).  Never an error, never a wait."""
     config = ctx.params.get("config") or Path(os.environ.get("GITOPS_AGENT_CONFIG", "agent.yaml"))
     try:
         from agent.config import load_config
+        from agent.fleet.known import known
 
-        names = [a.name for a in load_config(config).apps]
+        names = known(load_config(config))
     except (AgentError, OSError):
         return []
     return [n for n in names if n.startswith(incomplete)]

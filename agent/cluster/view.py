@@ -72,9 +72,14 @@ class Followable(Protocol):
 class ClusterView:
     """A ClusterClient whose lists by ``keys`` come from one shared list (and watch) per kind."""
 
-    def __init__(self, inner: Followable, keys: tuple[str, ...], *, follow: bool = False) -> None:
+    def __init__(
+        self, inner: Followable, keys: tuple[str, ...] | Mapping[str, str], *, follow: bool = False
+    ) -> None:
+        """``keys``: the label keys lists are answered by; a mapping gives
+        each key's namespace (``""``: cluster-wide)."""
         self.inner = inner
-        self.keys = keys
+        self.scopes: dict[str, str] = dict(keys) if isinstance(keys, Mapping) else dict.fromkeys(keys, "")
+        self.keys = tuple(self.scopes)
         self.follow = follow
         self._entries: dict[KindKey, Entry] = {}
         self._guard = threading.Lock()
@@ -87,9 +92,14 @@ class ClusterView:
         return inner  # type: ignore[no-any-return]
 
     # -- the shared entries -----------------------------------------------------------------
-    def _key_of(self, label_selector: Mapping[str, str] | str | None) -> str | None:
+    def _key_of(self, label_selector: Mapping[str, str] | str | None, namespace: str = "") -> str | None:
+        """The key a list of ``namespace`` by ``label_selector`` is answered
+        by: None when no key is in the selector, or the key's scope is one
+        namespace and another (or all) is asked for."""
         if isinstance(label_selector, Mapping):
-            return next((k for k in self.keys if k in label_selector), None)
+            key = next((k for k in self.keys if k in label_selector), None)
+            if key is not None and self.scopes[key] in ("", namespace):
+                return key
         return None
 
     def _entry(self, api_version: str, kind: str, key: str) -> Entry:
@@ -108,7 +118,7 @@ class ClusterView:
 
     def _relist(self, entry: Entry) -> None:
         api_version, kind, key = entry.kind
-        items, rv = self.inner.list_at(api_version, kind, "", key)
+        items, rv = self.inner.list_at(api_version, kind, self.scopes[key], key)
         self.lists += 1
         sync_entry(entry, items, rv)
 
@@ -129,7 +139,7 @@ class ClusterView:
                 events = self.inner.watch_from(
                     api_version,
                     kind,
-                    "",
+                    self.scopes[key],
                     key,
                     resource_version=entry.rv,
                     bookmarks=True,
@@ -155,11 +165,11 @@ class ClusterView:
         """Check what the view holds of ``label_selector``'s objects of one
         kind against the server (one list); on a difference the view takes
         the server's answer and False is returned."""
-        key = self._key_of(label_selector)
+        key = next((k for k in self.keys if k in label_selector), None)
         if key is None:
             return True
         entry = self._entry(api_version, kind, key)
-        fresh = self.client.list(api_version, kind, "", dict(label_selector))
+        fresh = self.client.list(api_version, kind, self.scopes[key], dict(label_selector))
         self.lists += 1
         return entry.reconcile(fresh, label_selector)
 
@@ -171,7 +181,7 @@ class ClusterView:
         namespace: str = "",
         label_selector: Mapping[str, str] | None = None,
     ) -> Objects:
-        key = self._key_of(label_selector)
+        key = self._key_of(label_selector, namespace)
         if key is None or label_selector is None:
             return self.client.list(api_version, kind, namespace, label_selector)
         return self._entry(api_version, kind, key).select(namespace, label_selector)
@@ -187,7 +197,7 @@ class ClusterView:
         stop: threading.Event | None = None,
     ) -> Iterator[tuple[str, JSON]]:
         """A watch served from the kind's shared watch (started if it is not yet)."""
-        key = self._key_of(label_selector)
+        key = self._key_of(label_selector, namespace)
         if key is None or not isinstance(label_selector, Mapping):
             return self.client.watch(api_version, kind, namespace, label_selector, timeout=timeout, stop=stop)
         entry = self._entry(api_version, kind, key)
@@ -229,7 +239,9 @@ class ClusterView:
             entries = list(self._entries.values())
         for entry in entries:
             if obj is not None and entry.kind[:2] == (obj.get("apiVersion"), obj.get("kind")):
-                entry.apply("MODIFIED", obj, watched=False)
+                scope = self.scopes[entry.kind[2]]
+                if not scope or scope == (obj.get("metadata") or {}).get("namespace"):
+                    entry.apply("MODIFIED", obj, watched=False)
             elif gone is not None and entry.kind[:2] == gone[:2]:
                 entry.forget(gone[2], gone[3])
 

@@ -10,6 +10,14 @@ apps it depends on are ready, and a sync window lets it.
   reconcile of a fleet follows the graph: independent apps side by side,
   each dependent once its dependencies are there.  Dependencies may go to
   another cluster: the state read is the app's, wherever it goes.
+  A sync asked for by hand (``POST /api/v1/apps/NAME/sync``) waits the
+  same way: it is held (:meth:`Gates.hold`) and runs, with what it asked
+  for, once its dependencies are ready.  ``force`` does not pass this gate
+  (it applies a commit held after a rollback, nothing more): Flux's
+  ``flux reconcile kustomization --with-source`` still honours
+  ``spec.dependsOn`` (a Kustomization "will not reconcile until all
+  dependencies have completed their reconciliation", Kustomization API),
+  and the one-shot ``sync`` skips an app whose dependency is not ready.
 - **Sync windows** (:mod:`agent.fleet.windows`): outside, the app is still
   observed (drift is reported) but not synced, ``Sync deferred by window
   ... until ...``.
@@ -72,6 +80,7 @@ class Gates:
         self.clock = clock
         self._guard = threading.Lock()
         self._timers: dict[str, threading.Timer] = {}  # deferred apps' runs at their window's end
+        self._held: dict[str, Manual] = {}  # syncs asked for by hand, waiting for dependencies
 
     def suspended(self, app: Application) -> str | None:
         """The message of the app's suspension, or None.  ClusterError when
@@ -86,6 +95,24 @@ class Gates:
             if status is not None:
                 return f"Waiting for {dep}: {status}"
         return None
+
+    def hold(self, name: str, manual: Manual) -> None:
+        """Keep a sync asked for by hand until ``name``'s dependencies are
+        ready (a later one replaces it)."""
+        with self._guard:
+            self._held[name] = manual
+
+    def ready_held(self, app: Application) -> Manual | None:
+        """The sync held for ``app`` by hand, once its dependencies are
+        ready (then no longer held), else None: whichever run of the app
+        comes first then (woken by a dependency, or its own timer) is it."""
+        with self._guard:
+            if app.name not in self._held:
+                return None
+        if self.waiting(app) is not None:
+            return None
+        with self._guard:
+            return self._held.pop(app.name, None)
 
     def window(self, app: Application, *, manual: bool = False) -> Closed | None:
         return closed(app, self.windows(), self.clock(), manual=manual)
@@ -105,7 +132,7 @@ class Gates:
             last = None if snap is None else snap.last_run
             if snap is not None and (snap.running or (last is not None and last.outcome == Outcome.WAITING)):
                 woken.append(app.name)
-        if woken:
+        if woken:  # a sync held for them by hand runs then (Reconciler.run asks ``ready_held``)
             with contextlib.suppress(QueueFull, Draining):  # their next poll looks again
                 request(woken, Trigger.SCHEDULE, None)
 

@@ -15,6 +15,9 @@ cheap.  Then, as Argo CD's automated sync policy does:
 Before a sync, the gates of :mod:`agent.daemon.gates`: a suspended app is
 not even observed; an app whose dependencies are not ready, or that is
 outside its sync windows, is observed (drift is reported) but not synced.
+A sync asked for by hand passes the same gates (a window's ``manualSync``
+lets it through one); one waiting for its dependencies is held and runs
+when they are ready.
 """
 
 from __future__ import annotations
@@ -131,6 +134,9 @@ class Reconciler:
         self, app: Application, state: AppState, trigger: Trigger, manual: Manual | None = None
     ) -> RunResult:
         started, t0 = now(), time.monotonic()
+        held = None if manual is not None or self.gates is None else self.gates.ready_held(app)
+        if held is not None:  # asked for by hand while its dependencies were not ready: now they are
+            manual, trigger = held, Trigger.MANUAL
         done = self._automatic(app, state, trigger) if manual is None else self._manual(app, state, manual)
         sync = done.sync
         if sync is not None and sync.changeset.changed:
@@ -179,6 +185,11 @@ class Reconciler:
         stopped = self._suspended(app, state, manual=True)
         if stopped is not None:
             return stopped
+        waiting = None if self.gates is None else self.gates.waiting(app)
+        if waiting is not None and self.gates is not None:  # held, like a scheduled sync; runs when ready
+            self.gates.hold(app.name, manual)
+            obs, _ = observe(self.ctx, app)
+            return _Done(Outcome.WAITING, replace(obs, message=waiting), waiting)
         result = reconcile(
             self.ctx,
             app,

@@ -43,6 +43,7 @@ from agent.daemon.limits import protocol_with_header_timeout
 from agent.daemon.matching import selected
 from agent.daemon.membership import FleetChange, Membership
 from agent.daemon.reconciler import Reconciler
+from agent.daemon.remembered import Remembered
 from agent.daemon.replicas import Sharing
 from agent.daemon.scheduler import Scheduler
 from agent.daemon.state import AppSnapshot, AppState, Manual, Outcome, RunResult
@@ -77,13 +78,16 @@ class Daemon:
         self._reached: set[str] = set()  # the clusters that answered
         self._guard = threading.Lock()
         clusters = [c.name for c in config.all_clusters()]
-        self.membership = Membership(self.scheduler, self.metrics, self.contexts.of, self._serve, clusters)
         self.watch: ConfigWatch | None = None
         self.sharing = (
             Sharing(config, contexts, self.scheduler, self.metrics) if config.daemon.ha.enabled else None
         )
-        if self.sharing is not None:  # one replica deletes a removed app's objects, not each
-            self.membership.cascades_here = self.sharing.leads
+        writes = (lambda: True) if self.sharing is None else self.sharing.leads
+        remembered = Remembered.over(contexts, writes)  # each cluster's apps' last definitions
+        self.membership = Membership(
+            self.scheduler, self.metrics, self.contexts.of, self._serve, clusters, remembered=remembered
+        )
+        self.membership.cascades_here = writes  # the leader alone deletes removed apps' objects
         self._swap = threading.Lock()  # one change of self.config at a time
         # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
         period = min((a.interval_seconds for a in config.apps), default=60.0)
@@ -93,7 +97,7 @@ class Daemon:
             self.replace_fleet,
             period=min(period, 60.0),
             first_round=self._ran_once,
-            writes=(lambda: True) if self.sharing is None else self.sharing.leads,
+            writes=writes,
         )
         self.started = now()
         self._stop = threading.Event()

@@ -106,6 +106,7 @@ def page(d: DaemonView) -> str:
         counts=counts,
         ready=d.is_ready(),
         problems=d.fleet_status()["problems"],
+        removed=d.fleet_status()["removed"],
         replicas=d.fleet_status().get("replicas"),
         started=d.started,
         version=__version__,

@@ -37,8 +37,17 @@ EMPTY_MAPS_DROPPED = frozenset(
 )
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink")
 # Annotations the control plane's controllers write on the objects they run (the Deployment
-# controller's revision, the DaemonSet controller's template generation): never drift.
-CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/revision", "deprecated.daemonset.template.generation")
+# controller's revision, the DaemonSet controller's template generation, the PV controller's
+# binding and provisioning marks on a claim): never drift.
+CONTROLLER_ANNOTATIONS = (
+    "deployment.kubernetes.io/revision",
+    "deprecated.daemonset.template.generation",
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/selected-node",
+)
 
 
 def drop_empty(value: Any) -> Any:
@@ -104,6 +113,22 @@ def _bytes_fields(obj: Mapping[str, Any]) -> tuple[str, ...]:
     return {"Secret": ("data",), "ConfigMap": ("binaryData",)}.get(str(obj.get("kind")), ())
 
 
+# What the PV controller sets when it binds (and marks the object
+# ``pv.kubernetes.io/bound-by-controller``), not what Git names: a claim's volume, a volume's claim.
+_BOUND_BY_CONTROLLER = {"PersistentVolumeClaim": "volumeName", "PersistentVolume": "claimRef"}
+
+
+def _volume_chosen_by_controller(obj: Mapping[str, Any], notes: Any) -> str | None:
+    """The spec field the PV controller set on a claim or volume it bound, if any."""
+    chosen = (
+        isinstance(notes, Mapping)
+        and notes.get("pv.kubernetes.io/bound-by-controller") == "yes"
+        and obj.get("apiVersion") == "v1"
+        and isinstance(obj.get("spec"), Mapping)
+    )
+    return _BOUND_BY_CONTROLLER.get(str(obj.get("kind"))) if chosen else None
+
+
 def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A shallow copy without status and server-owned metadata, base64
     values in one spelling."""
@@ -113,6 +138,9 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     for f in SERVER_METADATA:
         meta.pop(f, None)
     notes = meta.get("annotations")
+    bound = _volume_chosen_by_controller(out, notes)
+    if bound:
+        out["spec"] = {k: v for k, v in out["spec"].items() if k != bound}
     if isinstance(notes, Mapping) and any(a in notes for a in CONTROLLER_ANNOTATIONS):
         kept = {k: v for k, v in notes.items() if k not in CONTROLLER_ANNOTATIONS}
         if kept:

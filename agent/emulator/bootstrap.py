@@ -4,9 +4,15 @@ The namespaces every cluster starts with (kubectl's context defaults to
 ``default``), two Nodes (the emulated cluster runs no kubelet: they report
 Ready, with a capacity, and pods are placed on them by the simulated
 scheduler), the ``default/kubernetes`` Service at the first address of the
-service range, and the default ClusterRoles the API server's RBAC bootstrap
-policy makes (``cluster-admin``, ``admin``, ``edit``, ``view``) with the
-``cluster-admin`` binding of ``system:masters``.  Each is made once: a cluster
+service range with the Endpoints and EndpointSlice the API server keeps for
+it (its own address, port 6443: pkg/controlplane/reconcilers/endpointsadapter.go,
+which labels the slice with the service name only, and the Endpoints with
+``endpointslice.kubernetes.io/skip-mirror``), kind's default StorageClass
+``standard`` (``rancher.io/local-path``, WaitForFirstConsumer), and the default
+ClusterRoles the API server's RBAC bootstrap policy makes
+(:mod:`agent.emulator.rbac.policy`: ``cluster-admin``, the aggregated ``admin``,
+``edit`` and ``view``, what every authenticated user may do) with their
+bindings.  Each is made once: a cluster
 database opened again keeps what it has.
 """
 
@@ -14,31 +20,17 @@ from __future__ import annotations
 
 import ipaddress
 
-from agent.emulator.objects import JSON
+from agent.emulator.objects import JSON, clone
 from agent.emulator.ports import Cluster
+from agent.emulator.rbac import policy
 from agent.kube.kinds import KUBERNETES_VERSION
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NODES = ("emulated-node-1", "emulated-node-2")
-
-_READ = ["get", "list", "watch"]
-_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
-_WORKLOADS = {
-    "": [
-        "pods",
-        "services",
-        "configmaps",
-        "secrets",
-        "persistentvolumeclaims",
-        "serviceaccounts",
-        "endpoints",
-    ],
-    "apps": ["deployments", "statefulsets", "daemonsets", "replicasets"],
-    "batch": ["jobs", "cronjobs"],
-    "networking.k8s.io": ["ingresses", "networkpolicies"],
-    "autoscaling": ["horizontalpodautoscalers"],
-    "policy": ["poddisruptionbudgets"],
-}
+# The address the control plane advertises (a kind cluster's control-plane node); the
+# emulated Nodes are 10.0.0.10 and up.
+APISERVER_ADDRESS = "10.0.0.2"
+APISERVER_PORT = 6443
 
 
 def objects(service_cidr: str) -> list[JSON]:
@@ -61,8 +53,49 @@ def objects(service_cidr: str) -> list[JSON]:
             },
         }
     )
-    out += _cluster_roles()
+    out += _apiserver_endpoints()
+    out.append(clone(STANDARD_CLASS))
+    out += policy.objects()
     return out
+
+
+# kind's default StorageClass: its local-path provisioner makes a hostPath volume on the node
+# of a claim's first Pod (agent/emulator/controllers/volumes.py simulates it).
+STANDARD_CLASS: JSON = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "rancher.io/local-path",
+    "reclaimPolicy": "Delete",
+    "volumeBindingMode": "WaitForFirstConsumer",
+}
+
+
+def _apiserver_endpoints() -> list[JSON]:
+    """The ``default/kubernetes`` Endpoints and EndpointSlice, as the API server's endpoint
+    reconciler writes them: one ready address, the port named ``https``."""
+    meta = {"name": "kubernetes", "namespace": "default"}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {**meta, "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [
+                {
+                    "addresses": [{"ip": APISERVER_ADDRESS}],
+                    "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}],
+                }
+            ],
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {**meta, "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [APISERVER_ADDRESS], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}],
+        },
+    ]
 
 
 def _namespace(name: str) -> JSON:
@@ -113,68 +146,6 @@ def _node(name: str, index: int) -> JSON:
             },
         },
     }
-
-
-_AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
-_RBAC = "rbac.authorization.k8s.io"
-
-
-def _role(name: str, rules: list[JSON], aggregate: str = "") -> JSON:
-    labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
-    if aggregate:
-        labels[f"rbac.authorization.k8s.io/aggregate-to-{aggregate}"] = "true"
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": name,
-            "labels": labels,
-            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-        },
-        "rules": rules,
-    }
-
-
-def _cluster_roles() -> list[JSON]:
-    def rules(verbs: list[str]) -> list[JSON]:
-        return [{"apiGroups": [g], "resources": list(r), "verbs": verbs} for g, r in _WORKLOADS.items()]
-
-    return [
-        _role(
-            "cluster-admin",
-            [
-                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                {"nonResourceURLs": ["*"], "verbs": ["*"]},
-            ],
-        ),
-        _role(
-            "admin",
-            [
-                *rules(_READ + _WRITE),
-                {
-                    "apiGroups": ["rbac.authorization.k8s.io"],
-                    "resources": ["roles", "rolebindings"],
-                    "verbs": _READ + _WRITE,
-                },
-            ],
-            "edit",
-        ),
-        _role("edit", rules(_READ + _WRITE), "admin"),
-        _role("view", rules(_READ), "edit"),
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "cluster-admin",
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}
-            ],
-        },
-    ]
 
 
 def bootstrap(cluster: Cluster) -> None:

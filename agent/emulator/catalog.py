@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from agent.emulator import conversion
 from agent.emulator.objects import JSON
 from agent.emulator.storage.store import Store
 from agent.kube import kinds
@@ -69,10 +70,11 @@ class Catalog:
 
     def served_versions(self, t: ResourceType) -> tuple[str, ...]:
         """Custom resources in every served version (their conversion is the identity); a
-        built-in kind only in its preferred version, since the emulator converts no schemas."""
+        built-in kind in its preferred version, and in those :mod:`agent.emulator.conversion`
+        converts it to (autoscaling/v1 for the HorizontalPodAutoscaler)."""
         if self.crd_of(t) is not None:
             return t.versions or (t.version,)
-        return (t.version,)
+        return conversion.SERVED.get((t.group, t.kind), (t.version,))
 
     def crd_of(self, rt: ResourceType) -> JSON | None:
         self.types()

@@ -8,7 +8,9 @@ default) deletes the owner now and its dependents right after,
 ``Foreground`` deletes the dependents first (finalizer
 ``foregroundDeletion``), ``Orphan`` keeps them and removes their reference.
 Deleting a Namespace marks it Terminating, deletes everything in it, and
-removes it once it is empty; nothing new may be created in it meanwhile.
+removes it once it is empty; nothing new may be created in it meanwhile, and
+while content (held by finalizers) remains its status carries the namespace
+controller's conditions (:mod:`agent.emulator.terminating`).
 Deleting a CustomResourceDefinition deletes its custom resources.
 
 The follow-up work runs right after the write that caused it, in its own
@@ -26,10 +28,12 @@ from collections.abc import Mapping
 
 from agent.emulator.objects import JSON, as_version, clone, not_found, now, qualified
 from agent.emulator.ports import Cluster
+from agent.emulator.terminating import conditions
 from agent.kube.errors import Conflict, Forbidden, NotFound
 from agent.kube.kinds import ResourceType
 
 NS_TYPE = ("", "namespaces")
+IMMORTAL = frozenset({"default", "kube-system", "kube-public"})
 
 
 class Lifecycle:
@@ -39,14 +43,22 @@ class Lifecycle:
         self._draining = False
 
     # -- namespaces ---------------------------------------------------------------------------
-    def require_namespace(self, ns: str) -> None:
+    def require_namespace(self, ns: str, rt: ResourceType, name: str) -> None:
+        """A create's namespace exists and is not being deleted: the NamespaceLifecycle
+        admission plugin's 404 and 403 (plugin/pkg/admission/namespace/lifecycle)."""
         namespace = self.c.store.get("", "namespaces", "", ns)
         if namespace is None:
             raise NotFound(f'namespaces "{ns}" not found', details={"name": ns, "kind": "namespaces"})
         if (namespace.get("metadata") or {}).get("deletionTimestamp"):
+            cause = {
+                "reason": "NamespaceTerminating",
+                "message": f"namespace {ns} is being terminated",
+                "field": "metadata.namespace",
+            }
             raise Forbidden(
-                f"unable to create new content in namespace {ns} because it is being terminated",
-                details={"name": ns, "kind": "namespaces"},
+                f'{qualified(rt)} "{name}" is forbidden: unable to create new content in namespace {ns} '
+                "because it is being terminated",
+                details={"name": name, "group": rt.group, "kind": rt.plural, "causes": [cause]},
             )
 
     # -- deletion -----------------------------------------------------------------------------
@@ -71,6 +83,11 @@ class Lifecycle:
                 return as_version(live, rt)
             finalizers = list(meta.get("finalizers") or ())
             is_namespace = (rt.group, rt.plural) == NS_TYPE
+            if is_namespace and name in IMMORTAL:  # the NamespaceLifecycle admission plugin
+                raise Forbidden(
+                    f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                    details={"name": name, "kind": "namespaces"},
+                )
             if (
                 not is_namespace
                 and policy in ("Orphan", "Foreground")
@@ -206,8 +223,17 @@ class Lifecycle:
                 )
             else:
                 self._quiet_delete(child_rt, child, name)
-        if not self.c.store.keys_in(name):
+        left = self.c.store.keys_in(name)
+        if not left:
             self._raw_remove(rt, ("", "namespaces", "", name), live)
+            return
+        remaining = [(g, r, self.c.store.get(g, r, name, n) or {}) for g, r, _, n in left]
+        status = live.get("status") or {}
+        new_conditions = conditions(remaining, list(status.get("conditions") or ()), now())
+        if new_conditions != status.get("conditions"):
+            new = clone(live)
+            new["status"] = {**status, "conditions": new_conditions}
+            self._raw_put(rt, "", name, new)
 
     def _quiet_delete(self, rt: ResourceType, name: str, ns: str) -> None:
         with contextlib.suppress(NotFound):

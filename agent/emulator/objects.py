@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+from agent.emulator import conversion
 from agent.kube.errors import Conflict, NotFound
 from agent.kube.kinds import ResourceType
 
@@ -33,7 +34,12 @@ def spec_part(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 def as_version(obj: JSON, rt: ResourceType) -> JSON:
     """``obj`` stamped with the apiVersion and kind it is served as (in place: stored
-    objects are read fresh from the store, so no copy is needed)."""
+    objects are read fresh from the store, so no copy is needed); a kind stored in another
+    version converted (:mod:`agent.emulator.conversion`)."""
+    if rt.group == "autoscaling" and rt.version == "v1" and obj.get("apiVersion") != "autoscaling/v1":
+        served = conversion.hpa_to_v1(obj)
+        obj.clear()
+        obj.update(served)
     obj["apiVersion"] = rt.api_version
     obj["kind"] = rt.kind
     return obj

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.emulator import applying, watch
+from agent.emulator import applying, conversion, watch
 from agent.emulator.admission.causes import check_patch_options
 from agent.emulator.allocation import Allocator
 from agent.emulator.bootstrap import bootstrap
@@ -32,6 +32,7 @@ from agent.emulator.lifecycle import Lifecycle
 from agent.emulator.objects import JSON, as_version, now
 from agent.emulator.options import Options
 from agent.emulator.ports import SYSTEM_MANAGER, Change, Listener
+from agent.emulator.served import ConvertedWrites
 from agent.emulator.storage.listing import ListResult, list_from
 from agent.emulator.storage.store import Events, Store
 from agent.emulator.writes import Writes
@@ -70,6 +71,7 @@ class Registry:
         self.lifecycle = Lifecycle(self)
         self.controllers = Controllers(self)
         self._writes = Writes(self.store, self.catalog, self.allocator, self.lifecycle, self._announced)
+        self._converted = ConvertedWrites(self._writes, self.types)
         bootstrap(self)
         self.controllers.resume()
 
@@ -148,6 +150,10 @@ class Registry:
     @property
     def writes(self) -> int:
         return sum(self.requests[v] for v in WRITE_VERBS)
+
+    def _writer(self, rt: ResourceType) -> Writes | ConvertedWrites:
+        """The writes of a type; through a converting layer in a version it is not stored in."""
+        return self._converted if conversion.converted(rt.group, rt.kind, rt.version) else self._writes
 
     # -- reads -----------------------------------------------------------------------------------
     def get(self, rt: ResourceType, name: str, namespace: str = "") -> JSON | None:
@@ -230,7 +236,7 @@ class Registry:
     def create(self, rt: ResourceType, body: JSON, ns: str, *, manager: str, dry_run: bool = False) -> JSON:
         """Create ``body`` (as :meth:`resolve` made it)."""
         self.request("create", rt)
-        return self._writes.create(rt, body, ns, manager, dry_run=dry_run)
+        return self._writer(rt).create(rt, body, ns, manager, dry_run=dry_run)
 
     def update(
         self,
@@ -255,7 +261,7 @@ class Registry:
                 f"on the URL ({name})"
             )
         body["metadata"]["name"] = target
-        return self._writes.update(
+        return self._writer(rt).update(
             rt, ns, target, lambda live: body, manager=manager, dry_run=dry_run, subresource=subresource
         )
 
@@ -301,16 +307,8 @@ class Registry:
 
         patched = _patcher(patch_type, patch, node, builtin=builtin)
         ns = namespace if rt.namespaced else ""
-        return self._writes.update(
-            rt,
-            ns,
-            name,
-            patched,
-            manager=manager,
-            dry_run=dry_run,
-            subresource=subresource,
-            from_patch=True,
-        )
+        options: dict[str, Any] = {"dry_run": dry_run, "subresource": subresource, "from_patch": True}
+        return self._writer(rt).update(rt, ns, name, patched, manager=manager, **options)
 
     def apply(  # noqa: PLR0913 - the apply request's parts, keyword-only past the patch
         self,
@@ -335,7 +333,7 @@ class Registry:
             rt, name, ns, patch, manager=manager, node=node, builtin=builtin, owned=owned
         )
         writer = managed.Writer(manager, rt.api_version, now(), subresource)
-        return self._writes.apply(applied, writer, force=force, dry_run=dry_run)
+        return self._writer(rt).apply(applied, writer, force=force, dry_run=dry_run)
 
     def delete(
         self,

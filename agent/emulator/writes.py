@@ -22,10 +22,12 @@ from agent.emulator.admission import causes as checks
 from agent.emulator.allocation import Allocator
 from agent.emulator.applying import Applied, last_applied_fields, update_last_applied
 from agent.emulator.catalog import Catalog
+from agent.emulator.controllers.volumes import default_class
 from agent.emulator.fields import managed
 from agent.emulator.lifecycle import Lifecycle, finalized
 from agent.emulator.objects import JSON, as_version, clone, modified, not_found, qualified
 from agent.emulator.ports import SYSTEM_MANAGER, Change
+from agent.emulator.rbac import escalation
 from agent.emulator.storage.store import Store, Transaction
 from agent.kube.errors import AlreadyExists, BadRequest, ClusterError, Conflict, Invalid, NotFound
 from agent.kube.kinds import ResourceType
@@ -96,7 +98,11 @@ class Writes:
             keep_fields=keep_fields,
             serialized=serialized,
         )
-        return admit(request)
+        admitted = admit(request)
+        guard = escalation.GUARD.get()
+        if guard is not None:  # a non-admin's write of an RBAC object: no escalation
+            guard(rt, admitted)
+        return admitted
 
     def create(
         self,
@@ -120,8 +126,10 @@ class Writes:
             )
         checks.raise_invalid(rt, str(meta.get("name") or ""), checks.name_causes(rt, meta.get("name")))
         with self.store.transaction() as tx:
+            if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
+                _default_storage_class(self.store, body)
             if rt.namespaced:
-                self.lifecycle.require_namespace(ns)
+                self.lifecycle.require_namespace(ns, rt, str(meta["name"]))
             if self.store.get(rt.group, rt.plural, ns, meta["name"]) is not None:
                 raise AlreadyExists(
                     f'{qualified(rt)} "{meta["name"]}" already exists',
@@ -256,6 +264,15 @@ class Writes:
         if event is not None:
             self._announce(event)
         return result
+
+
+def _default_storage_class(store: Store, body: JSON) -> None:
+    """The DefaultStorageClass admission: a claim created without a class gets the default."""
+    spec = body.get("spec")
+    if isinstance(spec, dict) and spec.get("storageClassName") is None:
+        default = default_class(store)
+        if default is not None:
+            spec["storageClassName"] = default
 
 
 def _settle_namespace(rt: ResourceType, meta: JSON, namespace: str | None) -> str:

@@ -52,6 +52,9 @@ class Fleet:
 
     apps: tuple[FleetApp, ...]
     problems: tuple[str, ...] = ()
+    # every app was read: one missing from it left the fleet (False: some parent's render, an
+    # AppSet's memory or a destination could not be read, so a missing app may only be unknown)
+    complete: bool = True
 
     @classmethod
     def from_config(cls, config: AgentConfig) -> Fleet:

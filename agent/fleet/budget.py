@@ -12,31 +12,21 @@ nothing when
 The reason goes to the fleet's problems (``gitops-agent apps``, the status
 page, the daemon's log).  What "last time" was is kept in the cluster, so a
 restarted agent and every replica judge alike: a ConfigMap per AppSet in
-the state namespace, labelled as the agent's (``managed-by``), holding the
-last definition of each app as gzipped JSON (a kept app is kept as it was
-defined; a thousand apps fit well within a ConfigMap's 1 MiB).
+the state namespace (:mod:`agent.fleet.stored`), holding the last
+definition of each app (a kept app is kept as it was defined).
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from pydantic import ValidationError
 
 from agent.cluster.base import ClusterClient
 from agent.config import Application
 from agent.config.fleet import DeletionBudget
-from agent.errors import ConfigError
-from agent.kube.errors import ClusterError
-from agent.sync.ownership import MANAGED_BY, MANAGED_BY_LABEL
-from agent.sync.retry import ensure_namespace, with_retries
+from agent.fleet.stored import StoredApps
 
 APPSET_LABEL = "gitops-agent.io/appset"
-KEY = "apps.json.gz"  # the apps' last definitions, gzipped JSON
 SHOWN = 5  # app names listed in a message
 
 
@@ -102,57 +92,18 @@ class AppSetState:
     def __init__(self, cluster: ClusterClient, namespace: str) -> None:
         self.cluster = cluster
         self.namespace = namespace
-        from agent.config import RetryPolicy  # noqa: PLC0415
 
-        self.retry = RetryPolicy()
+    def _stored(self, app_set: str) -> StoredApps:
+        what = f"appset {app_set}: the apps it made last time"
+        return StoredApps(self.cluster, self.namespace, state_name(app_set), {APPSET_LABEL: app_set}, what)
 
     def load(self, app_set: str) -> dict[str, Application]:
         """The AppSet's last apps by name ({} the first time)."""
-        try:
-            found = with_retries(
-                self.retry, lambda: self.cluster.get("v1", "ConfigMap", state_name(app_set), self.namespace)
-            )
-        except ClusterError as e:
-            raise ConfigError(f"appset {app_set}: cannot read the apps it made last time: {e}") from None
-        if found is None:
-            return {}
-        try:
-            blob = (found.get("binaryData") or {}).get(KEY, "")
-            data = json.loads(gzip.decompress(base64.b64decode(blob))) if blob else []
-            apps = [Application.model_validate(d) for d in data]
-        except (ValueError, TypeError, OSError, ValidationError) as e:
-            where = f"{self.namespace}/{state_name(app_set)}"
-            raise ConfigError(f"appset {app_set}: ConfigMap {where} is unreadable: {e}") from None
-        return {a.name: a for a in apps}
+        return {a.name: a for a in self._stored(app_set).load()}
 
     def save(self, app_set: str, apps: Sequence[Application]) -> None:
         """Remember ``apps`` as the AppSet's last (unchanged: no write)."""
-        text = json.dumps(
-            [a.model_dump(mode="json", by_alias=True, exclude_defaults=True) for a in apps],
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        # gzipped as the revision records are (a thousand apps' definitions, a ConfigMap's 1 MiB)
-        body = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
-        name = state_name(app_set)
-        obj = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": name,
-                "namespace": self.namespace,
-                "labels": {MANAGED_BY_LABEL: MANAGED_BY, APPSET_LABEL: app_set},
-            },
-            "binaryData": {KEY: body},
-        }
-        try:
-            live = with_retries(self.retry, lambda: self.cluster.get("v1", "ConfigMap", name, self.namespace))
-            if live is not None and (live.get("binaryData") or {}).get(KEY) == body:
-                return
-            ensure_namespace(self.cluster, self.namespace, self.retry)
-            with_retries(self.retry, lambda: self.cluster.apply(obj, force=True))
-        except ClusterError as e:
-            raise ConfigError(f"appset {app_set}: cannot keep the apps it made: {e}") from None
+        self._stored(app_set).save(apps)
 
 
 __all__ = ["APPSET_LABEL", "AppSetState", "Verdict", "judge", "state_name"]

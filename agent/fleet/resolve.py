@@ -26,7 +26,7 @@ from pathlib import Path
 
 from agent.config import AgentConfig, Application
 from agent.errors import AgentError, ConfigError
-from agent.fleet import Fleet, FleetApp, Origin, graph
+from agent.fleet import Fleet, FleetApp, Origin, graph, known
 from agent.fleet.budget import AppSetState, judge, names_of
 from agent.fleet.documents import DeclaredAppSet, Definitions, inline_app_sets, read_definitions
 from agent.fleet.generators import Generating, GeneratorFailed, generate
@@ -52,6 +52,7 @@ class _Pass:
     sets: dict[str, str] = field(default_factory=dict)  # AppSet name -> where it is written
     problems: list[str] = field(default_factory=list)
     failed_parents: bool = False
+    unsure: bool = False  # an app may be missing because something could not be read
     unread: list[str] = field(default_factory=list)  # apps that declared nothing before and cannot be read
 
     @property
@@ -69,6 +70,7 @@ class _Pass:
                 f"{where}: app {app.name!r}: destination.cluster {app.cluster!r} is not configured; "
                 "app refused"
             )
+            self.unsure = True  # refused, not removed: its objects must not be deleted for it
             return None
         if app.name in self.where:
             self.problems.append(
@@ -98,6 +100,7 @@ class _Pass:
         except AgentError as e:
             self.problems.append(str(e))
             previous, state = self._previous_of(name), None
+            self.unsure = True
         try:
             generated: list[Application] | None = generate(
                 Generating(self._checkout, self.config.all_clusters(), declared)
@@ -187,7 +190,8 @@ def resolve(
     (default: ``ctx.config``; the daemon's file, read again, has newer ones).
     ``renders=False``: only ``agent.yaml``'s apps and its AppSets' (no app is
     rendered to look for the apps it declares): the daemon's first fleet,
-    served while the whole one is resolved."""
+    served while the whole one is resolved.  ``Fleet.complete`` says whether
+    everything was read (only then is an app missing from it removed)."""
     declared = config if config is not None else ctx.config
     run = _Pass(ctx, previous, remember, declared, max_depth)
     home = ctx.get() if isinstance(ctx, Contexts) else ctx
@@ -215,7 +219,11 @@ def resolve(
             f"{names_of(run.unread)} ({len(run.unread)} in all)"
         )
     run.problems.extend(graph.problems([f.app for f in run.apps]))  # unknown dependsOn names, cycles
-    return Fleet(tuple(run.apps), tuple(run.problems))
+    complete = renders and not (run.failed_parents or run.unread or run.unsure)
+    fleet = Fleet(tuple(run.apps), tuple(run.problems), complete)
+    if renders:
+        known.keep(declared, fleet)  # what shell completion offers
+    return fleet
 
 
 __all__ = ["MAX_DEPTH", "resolve"]

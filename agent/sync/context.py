@@ -39,14 +39,15 @@ RULES_KEPT = 64  # the apps' rules kept, by app and commit
 Sharing = Literal["once", "follow"] | None
 
 
-def shared_view(cluster: ClusterClient, *, follow: bool) -> ClusterClient:
+def shared_view(cluster: ClusterClient, *, follow: bool, state_namespace: str) -> ClusterClient:
     """``cluster`` behind a :class:`~agent.cluster.view.ClusterView` keyed
-    by the labels only the agent sets (its app label, its records' label),
-    when the client can list at a version and watch from one (a real API
-    server, or the emulated one over HTTP); otherwise ``cluster`` itself."""
+    by the labels only the agent sets (its app label; its records' label,
+    in ``state_namespace`` only), when the client can list at a version and
+    watch from one (a real API server, or the emulated one over HTTP);
+    otherwise ``cluster`` itself."""
     if isinstance(cluster, ClusterView) or not isinstance(cluster, Followable):
         return cluster
-    return ClusterView(cluster, (APP_LABEL, RECORD_OF_LABEL), follow=follow)
+    return ClusterView(cluster, {APP_LABEL: "", RECORD_OF_LABEL: state_namespace}, follow=follow)
 
 
 @dataclass
@@ -94,7 +95,10 @@ class Context:
         caches of other clusters' Contexts, shared (a checkout, a render and
         a pulled chart do not depend on the cluster)."""
         if shared is not None:
-            cluster = shared_view(cluster, follow=shared == "follow")
+            settings = on if on is not None else config.cluster
+            cluster = shared_view(
+                cluster, follow=shared == "follow", state_namespace=settings.state_namespace
+            )
         source = source if source is not None else GitSource.from_config(config)
         return cls(config, cluster, source, renders if renders is not None else RenderCache(), on, puller)
 

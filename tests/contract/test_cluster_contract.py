@@ -523,6 +523,18 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(simulated: ClusterCl
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
         }
     )
+    # the default class (kind's "standard") binds a claim once a Pod uses it
+    simulated.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "user", "namespace": "app"},
+            "spec": {
+                "containers": [{"name": "c", "image": "busybox:1"}],
+                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+            },
+        }
+    )
     simulated.create(
         {
             "apiVersion": "v1",
@@ -540,7 +552,7 @@ def test_jobs_complete_claims_bind_load_balancers_get_an_ip(simulated: ClusterCl
         lambda: simulated.get("v1", "PersistentVolumeClaim", "data", "app"),
         lambda o: bool((o.get("status") or {}).get("phase") == "Bound"),
     )
-    assert pvc["spec"]["volumeMode"] == "Filesystem"
+    assert pvc["spec"]["volumeMode"] == "Filesystem" and pvc["spec"]["storageClassName"] == "standard"
     svc = settled(
         lambda: simulated.get("v1", "Service", "lb", "app"),
         lambda o: bool(((o.get("status") or {}).get("loadBalancer") or {}).get("ingress")),

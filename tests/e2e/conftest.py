@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.git_servers import SmartHttp
+from tests.support.kubectl import VERSIONS, Kubectl, served_kubectl
 
 
 @pytest.fixture
@@ -18,3 +19,9 @@ def server(tmp_path: Path) -> Iterator[SmartHttp]:
     s = SmartHttp(root)
     yield s
     s.stop()
+
+
+@pytest.fixture(params=VERSIONS)
+def kubectl(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kubectl]:
+    """kubectl of each version against a new emulated cluster."""
+    yield from served_kubectl(request, tmp_path)

@@ -124,7 +124,22 @@ def real(real_server: apiserver.RealServer) -> Iterator[apiserver.RealServer]:
 def test_apply_k_into_the_real_api_server_grants_exactly_the_documented_permissions(
     real: apiserver.RealServer,
 ) -> None:
-    applied(real.kubeconfig)
+    grants_exactly_the_documented_permissions(real.kubeconfig)
+
+
+def test_apply_k_into_the_emulated_cluster_grants_exactly_the_documented_permissions(tmp_path: Path) -> None:
+    """The emulated cluster enforces RBAC for the service account as the real server does."""
+    kubeconfig = tmp_path / "kubeconfig"
+    proc = serve(tmp_path / "cluster.db", kubeconfig)
+    try:
+        wait_for_kubeconfig(kubeconfig, proc)
+        grants_exactly_the_documented_permissions(kubeconfig)
+    finally:
+        stop(proc)
+
+
+def grants_exactly_the_documented_permissions(kubeconfig: Path) -> None:
+    applied(kubeconfig)
     table = documented_permissions()
     for namespace in ("gitops-agent", "default"):
         expected: dict[str, set[str]] = {}
@@ -133,10 +148,10 @@ def test_apply_k_into_the_real_api_server_grants_exactly_the_documented_permissi
                 continue
             for r in resources:
                 expected.setdefault(r, set()).update(verbs)
-        assert can_i_list(real.kubeconfig, namespace) == expected, namespace
+        assert can_i_list(kubeconfig, namespace) == expected, namespace
 
     def can(*args: str) -> str:
-        out = kubectl(real.kubeconfig, "auth", "can-i", "--as", AGENT, *args)
+        out = kubectl(kubeconfig, "auth", "can-i", "--as", AGENT, *args)
         return out.stdout.strip()
 
     assert can("create", "secrets", "-n", "gitops-agent") == "yes"

@@ -7,6 +7,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +201,41 @@ def test_a_dry_run_keeps_no_appset_memory(fleet: tuple[str, Path]) -> None:
         assert cluster.get("v1", "ConfigMap", "gitops-agent.appset.teams", "gitops-agent") is not None
     finally:
         cluster.close()
+
+
+def _complete(tmp_path: Path, config: str, words: str) -> subprocess.CompletedProcess[str]:
+    """The bash completion script, sourced in a real bash, completing ``words``."""
+    script = tmp_path / "completion.bash"
+    script.write_text(agent("completion", "bash").stdout)
+    shim = tmp_path / "bin" / "gitops-agent"
+    shim.parent.mkdir(exist_ok=True)
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m agent "$@"\n')
+    shim.chmod(0o755)
+    typed = words.split(" ")  # the last is the word being completed ("" after a space)
+    quoted = " ".join(f"'{w}'" for w in typed)
+    probe = (
+        f"source {script}; COMP_WORDS=({quoted}); COMP_CWORD={len(typed) - 1};"
+        ' _gitops_agent_completion gitops-agent; echo "${COMPREPLY[@]}"'
+    )
+    env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}", "GITOPS_AGENT_CONFIG": config}
+    return subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_completion_offers_the_apps_git_declares_once_the_fleet_was_resolved(
+    tmp_path: Path, fleet: tuple[str, Path]
+) -> None:
+    config, _ = fleet
+    before = _complete(tmp_path, config, "gitops-agent status ")
+    assert before.returncode == 0 and before.stderr == ""
+    assert before.stdout.split() == ["root"]  # nothing resolved yet: agent.yaml's apps, no error
+    assert agent("apps", "-c", config).returncode == 0  # a resolve leaves the fleet's names in stateDir
+    after = _complete(tmp_path, config, "gitops-agent status ")
+    assert after.stdout.split() == ["root", "web", "data-api", "search-api"], after.stderr
+    assert after.stderr == ""
+    assert _complete(tmp_path, config, "gitops-agent sync da").stdout.split() == ["data-api"]
+    kept = Path(config).parent / "state" / "fleet.json"
+    kept.write_text("{not json")  # a damaged file: agent.yaml's apps, quietly
+    damaged = _complete(tmp_path, config, "gitops-agent status ")
+    assert damaged.stdout.split() == ["root"] and damaged.stderr == ""
+    missing = _complete(tmp_path, str(tmp_path / "nowhere.yaml"), "gitops-agent status ")
+    assert missing.returncode == 0 and missing.stdout.split() == [] and missing.stderr == ""

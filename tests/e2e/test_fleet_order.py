@@ -346,3 +346,55 @@ def test_dependencies_and_suspensions_across_two_clusters(
         finally:
             cluster.close()
     assert kept == {"a.db": False, "b.db": True}
+
+
+def test_a_sync_asked_for_through_the_api_waits_for_dependencies_then_runs(
+    tmp_path: Path, upstream: Upstream, daemons: list[Daemon]
+) -> None:
+    """``POST …/sync`` of an app whose dependency is Degraded is held (202,
+    ``Waiting for db: Degraded``), ``force`` included, and runs once the
+    dependency is ready: web is report-only, so only the held sync applies it."""
+    db = db_app(upstream, "nginx:does-not-exist")
+    upstream.push("db cannot start")
+    d = start(tmp_path, upstream, apps=[db], web={"dependsOn": ["db"], "syncPolicy": {"automated": False}})
+    daemons.append(d)
+    wait_for(lambda: d.json("/api/v1/apps/db")["health"] == "Degraded", 90, "db to be Degraded")
+    auth = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    status, body = d.post("/api/v1/apps/web/sync", json.dumps({"force": True}).encode(), auth)
+    answer = json.loads(body)
+    assert status == 202, body
+    assert answer["status"] == "waiting"
+    assert answer["outcome"] == "waiting"
+    assert answer["message"] == "Waiting for db: Degraded"
+    assert live(tmp_path) is None  # held: nothing of web was applied
+    assert d.json("/api/v1/apps/web")["message"] == "Waiting for db: Degraded"
+
+    db_app(upstream, "nginx:1.27")
+    upstream.push("db fixed")
+    status, body = d.post("/api/v1/apps/db/sync", b"{}", auth)
+    assert status == 200, body
+    wait_for(lambda: live(tmp_path) == "one", 60, "the held sync of web to run once db is Healthy")
+    last = d.json("/api/v1/apps/web")["lastResult"]
+    assert last["trigger"] == "manual" and last["outcome"] == "synced"
+
+
+def test_a_push_to_an_app_waiting_for_its_dependency_does_not_sync_it(
+    tmp_path: Path, upstream: Upstream, daemons: list[Daemon]
+) -> None:
+    """The webhook path is held like a scheduled run: the push's commit is
+    observed, not synced."""
+    db = db_app(upstream, "nginx:does-not-exist")
+    upstream.push("db cannot start")
+    d = start(tmp_path, upstream, apps=[db], web={"dependsOn": ["db"]})
+    daemons.append(d)
+    wait_for(lambda: d.json("/api/v1/apps/web")["message"] == "Waiting for db: Degraded", 90, "web to wait")
+    first = d.json("/api/v1/apps/web")["revision"]["commit"]
+    configmaps_app(upstream.work, 3, "two")
+    upstream.push("two")
+    push_webhook(d, upstream)
+    # the push's run (or one a dependency's run woke: the same gate) sees the new commit
+    wait_for(lambda: d.json("/api/v1/apps/web")["revision"]["commit"] != first, 60, "web to see the push")
+    web = d.json("/api/v1/apps/web")
+    assert web["lastResult"]["outcome"] == "waiting"
+    assert web["message"] == "Waiting for db: Degraded"
+    assert live(tmp_path) is None

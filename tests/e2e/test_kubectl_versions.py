@@ -10,64 +10,16 @@ resource with a scale subresource, and ``logs`` answering at once that no logs e
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.crds import gadget_crd
-from tests.support.emulator import serve, stop
-from tests.support.waits import wait_for_kubeconfig
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.e2e
-VERSIONS = ("1.27", "1.31", "1.33")
-
-
-def _binary(version: str) -> str | None:
-    found = shutil.which("kubectl")
-    if found is None:
-        return None
-    candidate = Path(os.path.realpath(found)).parent / f"kubectl.{version}"
-    return str(candidate) if candidate.is_file() else shutil.which(f"kubectl.{version}")
-
-
-class Kubectl:
-    def __init__(self, binary: str, env: dict[str, str]) -> None:
-        self.binary, self.env = binary, env
-
-    def __call__(
-        self, *args: str, ok: bool = True, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [self.binary, *args], capture_output=True, text=True, input=stdin, env=self.env, timeout=60
-        )
-        if ok:
-            assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-        return done
-
-
-@pytest.fixture(params=VERSIONS)
-def kubectl(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kubectl]:
-    binary = _binary(request.param)
-    if binary is None:
-        pytest.skip(f"kubectl.{request.param} is not installed (the Google Cloud SDK ships it)")
-    kubeconfig = tmp_path / "kubeconfig"
-    server = serve(tmp_path / "cluster.db", kubeconfig, "--rollout-seconds", "0.2")
-    try:
-        wait_for_kubeconfig(kubeconfig, server)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp_path / "home"),
-            "KUBECONFIG": str(kubeconfig),
-        }
-        yield Kubectl(binary, env)
-    finally:
-        stop(server)
 
 
 def _until(check: object, timeout: float = 20) -> None:
@@ -166,3 +118,41 @@ def test_custom_resources_apply_and_scale(kubectl: Kubectl, tmp_path: Path) -> N
     path.write_text(yaml.safe_dump(gadget))
     refused = kubectl("apply", "-f", str(path), ok=False)
     assert refused.returncode != 0 and 'Unsupported value: "green"' in refused.stderr
+
+
+def test_autoscale_and_claims(kubectl: Kubectl) -> None:
+    """``kubectl autoscale`` (an autoscaling/v1 create from kubectl 1.27 and 1.31, v2 from
+    1.33) read back in both versions; the API server's own EndpointSlice; a claim of the
+    default class bound once a Pod uses it."""
+    kubectl("create", "deployment", "web", "--image=nginx:1.27")
+    kubectl("autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=60")
+    row = kubectl("get", "hpa", "web", "--no-headers").stdout.split()
+    assert row[:6] == ["web", "Deployment/web", "cpu:", "<unknown>/60%", "2", "5"]
+    v1 = "horizontalpodautoscalers.v1.autoscaling"
+    assert kubectl("get", v1, "web", "-o", "jsonpath={.spec.targetCPUUtilizationPercentage}").stdout == "60"
+    v2 = "horizontalpodautoscalers.v2.autoscaling"
+    target = "jsonpath={.spec.metrics[0].resource.target.averageUtilization}"
+    assert kubectl("get", v2, "web", "-o", target).stdout == "60"
+    assert kubectl("get", "storageclass", "--no-headers").stdout.startswith("standard (default)")
+    slice_row = kubectl("get", "endpointslice", "kubernetes", "-n", "default", "--no-headers").stdout.split()
+    assert slice_row[:4] == ["kubernetes", "IPv4", "6443", "10.0.0.2"]
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    user = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "user"},
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox:1"}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(claim))
+    assert kubectl("get", "pvc", "data", "-o", "jsonpath={.status.phase}").stdout == "Pending"
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(user))
+    assert kubectl("get", "pvc", "data", "-o", "jsonpath={.status.phase}").stdout == "Bound"
+    assert kubectl("get", "pv", "--no-headers").stdout.split()[4:6] == ["Bound", "default/data"]

@@ -12,12 +12,12 @@ from typing import Any
 from agent.config import AgentConfig, Application, parse_config
 from agent.daemon.gates import Gates
 from agent.daemon.reconciler import Reconciler
-from agent.daemon.state import AppState
+from agent.daemon.state import AppState, Manual
 from agent.emulator import EmulatedCluster
 from agent.fleet.suspend import Suspensions
 from agent.report.metrics import Metrics
 from agent.report.notifications import Notifier
-from agent.results import Trigger
+from agent.results import Operation, Trigger
 from agent.sync.context import Context
 from tests.support.repos import GitRepo
 
@@ -116,3 +116,20 @@ def test_a_suspended_app_is_not_read_and_runs_again_when_resumed(
     assert s.suspensions.resume("db")
     assert s.run("db") == "synced"
     assert s.run("web") == "synced"
+
+
+def test_a_sync_asked_for_by_hand_is_held_then_run_by_the_next_run_once_ready(
+    tmp_path: Path, repo: GitRepo, cluster: EmulatedCluster
+) -> None:
+    s = Setup(tmp_path, repo, cluster, NOON)
+    manual = Manual(Operation.SYNC, force=True)  # force applies a held commit; dependsOn still holds
+    held = s.rec.run(s.app("web"), s.states["web"], Trigger.MANUAL, manual)
+    assert (str(held.outcome), held.message) == ("waiting", "Waiting for db: not reconciled yet")
+    assert not s.live("web")
+    assert s.gates.ready_held(s.app("web")) is None  # still waiting: still held
+    assert s.run("db") == "synced"
+    # whichever run of web comes next (here its own timer's) is the held sync, as it was asked for
+    ran = s.rec.run(s.app("web"), s.states["web"], Trigger.SCHEDULE)
+    assert (ran.trigger, str(ran.outcome)) == (Trigger.MANUAL, "synced")
+    assert s.live("web")
+    assert s.gates.ready_held(s.app("web")) is None  # run: no longer held

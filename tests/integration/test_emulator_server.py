@@ -538,3 +538,41 @@ def test_requests_go_through_the_kubeconfigs_proxy(tmp_path: Path) -> None:
         proxy.server_close()
         server.stop()
         cluster.close()
+
+
+def test_a_watch_through_autoscaling_v1_sends_v1_objects(
+    served: tuple[EmulatedCluster, EmulatorServer, Api],
+) -> None:
+    """One stored autoscaler, watched through the version it is converted to."""
+    _, _, api = served
+    setup_namespace(api)
+    cpu = {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 65}},
+    }
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3, "metrics": [cpu]},
+    }
+    status, made, _ = api.call("POST", "/apis/autoscaling/v2/namespaces/app/horizontalpodautoscalers", hpa)
+    assert status == 201
+    rv = made["metadata"]["resourceVersion"]
+    api.call(
+        "PATCH",
+        "/apis/autoscaling/v2/namespaces/app/horizontalpodautoscalers/web",
+        {"spec": {"maxReplicas": 4}},
+        ctype="application/merge-patch+json",
+    )
+    path = "/apis/autoscaling/v1/namespaces/app/horizontalpodautoscalers"
+    status, events, _ = api.call("GET", f"{path}?watch=true&resourceVersion={rv}&timeoutSeconds=1")
+    assert status == 200
+    changed = [e["object"] for e in events if e["type"] == "MODIFIED"]
+    assert changed and all(o["apiVersion"] == "autoscaling/v1" for o in changed)
+    assert changed[-1]["spec"] == {
+        "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+        "minReplicas": 1,
+        "maxReplicas": 4,
+        "targetCPUUtilizationPercentage": 65,
+    }

@@ -31,6 +31,7 @@ from agent.sync.context import Context
 from agent.sync.fleet import each_app
 from agent.sync.ownership import APP_LABEL
 from agent.sync.pipeline import reconcile
+from agent.sync.record import RECORD_OF_LABEL
 from tests.support import apiserver
 from tests.support.emulator import backend as served
 from tests.support.repos import GitRepo
@@ -238,3 +239,31 @@ def test_a_prune_checks_the_view_against_the_server_first(tmp_path: Path) -> Non
             "pruned"
         ]
         assert b.other.get("v1", "ServiceAccount", "runner", "fleet-1") is None
+
+
+def test_a_key_scoped_to_one_namespace_is_listed_there_only(tmp_path: Path) -> None:
+    """The records' key is scoped to the state namespace: the view lists and
+    keeps only that namespace's objects, and a list by the key elsewhere
+    goes to the server (so no cluster-wide right to Secrets is needed)."""
+    with served(tmp_path, "kube-http") as b:
+        assert isinstance(b.client, KubeCluster)
+        key = {RECORD_OF_LABEL: "a"}
+        for ns in ("state", "elsewhere"):
+            b.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            meta = {"name": "r", "namespace": ns, "labels": key}
+            b.client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta})
+        view = ClusterView(b.client, {RECORD_OF_LABEL: "state"})
+        before = b.engine.requests["list"]
+        assert [o["metadata"]["namespace"] for o in view.list("v1", "ConfigMap", "state", key)] == ["state"]
+        assert view.lists == 1
+        assert [o["metadata"]["namespace"] for o in view.list("v1", "ConfigMap", "elsewhere", key)] == [
+            "elsewhere"
+        ]
+        assert sorted(o["metadata"]["namespace"] for o in view.list("v1", "ConfigMap", "", key)) == [
+            "elsewhere",
+            "state",
+        ]
+        assert view.lists == 1 and b.engine.requests["list"] == before + 3  # one to fill, two passed on
+        view.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "s", "namespace": "elsewhere", "labels": key}})  # fmt: skip
+        assert [o["metadata"]["name"] for o in view.list("v1", "ConfigMap", "state", key)] == ["r"]

@@ -52,6 +52,9 @@ def normalized(answer: Any) -> Any:
     notes = meta.get("annotations")
     if isinstance(notes, dict):
         notes.pop("deployment.kubernetes.io/revision", None)
+        # an autoscaler's status, as autoscaling/v1 carries it
+        notes.pop("autoscaling.alpha.kubernetes.io/conditions", None)
+        notes.pop("autoscaling.alpha.kubernetes.io/current-metrics", None)
         if not notes:
             del meta["annotations"]
     for entry in meta.get("managedFields") or ():

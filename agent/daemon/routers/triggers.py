@@ -20,7 +20,10 @@ triggers = router("actions")
 class SyncRequest(BaseModel):
     revision: str | None = Field(default=None, description="branch, tag or commit (default: the app's)")
     prune: bool | None = Field(default=None, description="override the app's prune policy")
-    force: bool = Field(default=False, description="apply a commit held after a rollback")
+    force: bool = Field(
+        default=False,
+        description="apply a commit held after a rollback (dependsOn still holds the sync until ready)",
+    )
 
 
 class RollbackRequest(BaseModel):
@@ -45,7 +48,15 @@ async def _enqueue(d: DaemonView, name: str, manual: Manual, wait: bool, timeout
         return Redacted({"app": name, "status": "running"}, status_code=202)
     except (Draining, AppRemoved) as e:  # AppRemoved: left the fleet while its run waited
         return Redacted({"detail": str(e)}, status_code=404 if isinstance(e, AppRemoved) else 503)
-    refused = (Outcome.FAILED, Outcome.SUSPENDED, Outcome.DEFERRED)  # suspended, or outside its windows
+    return _answer(name, result)
+
+
+def _answer(name: str, result: RunResult) -> Response:
+    """A run's result: 200, 409 when refused (suspended, outside its
+    windows) or failed, 202 when held until its dependencies are ready."""
+    if result.outcome == Outcome.WAITING:  # it runs, as asked, once they are
+        return Redacted({"app": name, "status": "waiting", **result.to_dict()}, status_code=202)
+    refused = (Outcome.FAILED, Outcome.SUSPENDED, Outcome.DEFERRED)
     status = 409 if result.outcome in refused else 200
     return Redacted({"app": name, **result.to_dict()}, status_code=status)
 
@@ -57,6 +68,7 @@ async def _enqueue(d: DaemonView, name: str, manual: Manual, wait: bool, timeout
     responses={
         401: {},
         403: {},
+        202: {"description": "queued, still running, or held until the app's dependsOn are ready"},
         409: {"description": "the sync failed or the commit is held; the app is suspended or closed"},
         503: {},
     },

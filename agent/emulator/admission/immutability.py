@@ -9,6 +9,7 @@ kind family in :data:`UPDATE_CHECKS`, each returning its causes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -108,6 +109,11 @@ def _pvc(old: Obj, new: Obj) -> list[Cause]:
     o_spec, n_spec = _specs(old, new)
     rest_o = {k: v for k, v in o_spec.items() if k not in _PVC_MUTABLE}
     rest_n = {k: v for k, v in n_spec.items() if k not in _PVC_MUTABLE}
+    # set once each, by the PV controller (pkg/apis/core/validation: ValidatePersistentVolumeClaimUpdate):
+    # the bound volume's name, and the default class given to a claim without one
+    for once in ("volumeName", "storageClassName"):
+        if rest_o.get(once) is None and once in rest_n:
+            rest_o[once] = rest_n[once]
     if rest_o == rest_n:
         return []
     return [
@@ -159,11 +165,20 @@ def _pod(old: Obj, new: Obj) -> list[Cause]:
     ]
 
 
+def _controller_revision(old: Obj, new: Obj) -> list[Cause]:
+    """``ValidateControllerRevisionUpdate``: ``data`` never changes (shown as its JSON)."""
+    if old.get("data") == new.get("data"):
+        return []
+    shown = json.dumps(new.get("data"), separators=(",", ":"))
+    return [Cause("data", "FieldValueInvalid", f"Invalid value: {shown}: field is immutable")]
+
+
 UPDATE_CHECKS: dict[tuple[str, str], UpdateCheck] = {
     ("apps", "Deployment"): _selector,
     ("apps", "ReplicaSet"): _selector,
     ("apps", "DaemonSet"): _selector,
     ("apps", "StatefulSet"): _statefulset,
+    ("apps", "ControllerRevision"): _controller_revision,
     ("batch", "Job"): _job,
     ("", "Service"): _service,
     ("", "Pod"): _pod,

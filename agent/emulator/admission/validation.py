@@ -333,11 +333,20 @@ def _crd_causes(obj: Mapping[str, Any], meta: Mapping[str, Any]) -> list[Cause]:
     return causes
 
 
+def _controller_revision(obj: Mapping[str, Any], _: Spec) -> list[Cause]:
+    """``ValidateControllerRevision``: ``revision`` is not negative."""
+    revision = obj.get("revision", 0)
+    if isinstance(revision, int) and revision < 0:
+        return [invalid("revision", revision, "must be greater than or equal to 0")]
+    return []
+
+
 KIND_CHECKS: dict[tuple[str, str], KindCheck] = {
     ("apps", "Deployment"): _workload,
     ("apps", "ReplicaSet"): _workload,
     ("apps", "StatefulSet"): _workload,
     ("apps", "DaemonSet"): _workload,
+    ("apps", "ControllerRevision"): _controller_revision,
     ("batch", "Job"): _job,
     ("batch", "CronJob"): _cronjob,
     ("", "Pod"): _pod,

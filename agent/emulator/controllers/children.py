@@ -35,7 +35,7 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"
 
 
-def _owner(obj: JSON, controller: bool = True) -> JSON:
+def owner_ref(obj: JSON, controller: bool = True) -> JSON:
     meta = obj["metadata"]
     return {
         "apiVersion": obj["apiVersion"],
@@ -52,7 +52,7 @@ def _owned_by(obj: JSON, owner: JSON) -> bool:
     return any(r.get("uid") == uid for r in (obj.get("metadata") or {}).get("ownerReferences") or ())
 
 
-def _owned(ctx: Context, rt: ResourceType, owner: JSON) -> list[JSON]:
+def owned(ctx: Context, rt: ResourceType, owner: JSON) -> list[JSON]:
     """What ``owner`` owns of a type: looked up by its selector's labels (the storage's label
     index), then by owner reference, so a namespace of many workloads is not read whole."""
     ns = owner["metadata"].get("namespace", "")
@@ -76,9 +76,9 @@ def replica_sets(ctx: Context, deployment: JSON) -> None:
     ns, template = meta.get("namespace", ""), copy.deepcopy(spec.get("template") or {})
     digest = template_hash(template)
     name = f"{meta['name']}-{digest}"
-    owned = _owned(ctx, rs_rt, deployment)
-    top = max((int((o["metadata"].get("annotations") or {}).get(REVISION, "0")) for o in owned), default=0)
-    current = next((o for o in owned if o["metadata"]["name"] == name), None)
+    theirs = owned(ctx, rs_rt, deployment)
+    top = max((int((o["metadata"].get("annotations") or {}).get(REVISION, "0")) for o in theirs), default=0)
+    current = next((o for o in theirs if o["metadata"]["name"] == name), None)
     current_rev = int(((current or {}).get("metadata", {}).get("annotations") or {}).get(REVISION, "0"))
     revision = str(current_rev if current is not None and current_rev == top else top + 1)
     replicas = int(spec.get("replicas", 1))
@@ -86,7 +86,7 @@ def replica_sets(ctx: Context, deployment: JSON) -> None:
     cause = (meta.get("annotations") or {}).get(CHANGE_CAUSE)
     if cause:
         notes[CHANGE_CAUSE] = cause
-    for old in owned:
+    for old in theirs:
         was = int((old.get("spec") or {}).get("replicas", 1))
         if old["metadata"]["name"] != name and was != 0:
             c.system_write(rs_rt, ns, old["metadata"]["name"], lambda o: _scaled(o, 0))
@@ -107,7 +107,7 @@ def replica_sets(ctx: Context, deployment: JSON) -> None:
                 "namespace": ns,
                 "labels": labels,
                 "annotations": notes,
-                "ownerReferences": [_owner(deployment)],
+                "ownerReferences": [owner_ref(deployment)],
             },
             "spec": {"replicas": replicas, "selector": selector, "template": template},
         }
@@ -147,7 +147,7 @@ def pods(ctx: Context, owner: JSON, now: float) -> None:
     want = len(NODES) if kind == "DaemonSet" else int(spec.get("replicas", spec.get("parallelism", 1)) or 0)
     if kind == "Job":
         want = 1 if spec.get("parallelism", 1) else 0
-    have = _owned(ctx, pod_rt, owner)
+    have = owned(ctx, pod_rt, owner)
     stale = [p for p in have if (p["metadata"].get("annotations") or {}).get("emulator/template") != digest]
     for p in stale + sorted((p for p in have if p not in stale), key=lambda p: p["metadata"]["name"])[want:]:
         if kind != "Job":
@@ -198,6 +198,10 @@ def _pod(owner: JSON, template: JSON, name: str, node: str, digest: str) -> JSON
     labels = dict(tmeta.get("labels") or {})
     if owner["kind"] == "StatefulSet":
         labels["statefulset.kubernetes.io/pod-name"] = name
+        labels["controller-revision-hash"] = f"{owner['metadata']['name'][:223]}-{digest}"  # its revision
+    if owner["kind"] == "DaemonSet":
+        labels["controller-revision-hash"] = digest
+        labels["pod-template-generation"] = str(owner["metadata"].get("generation", 1))
     if owner["kind"] == "Job":
         labels.setdefault("batch.kubernetes.io/job-name", owner["metadata"]["name"])
     spec = copy.deepcopy(template.get("spec") or {})
@@ -210,7 +214,7 @@ def _pod(owner: JSON, template: JSON, name: str, node: str, digest: str) -> JSON
             "namespace": owner["metadata"].get("namespace", ""),
             "labels": labels,
             "annotations": {**(tmeta.get("annotations") or {}), "emulator/template": digest},
-            "ownerReferences": [_owner(owner)],
+            "ownerReferences": [owner_ref(owner)],
         },
         "spec": spec,
     }

@@ -30,10 +30,23 @@ import threading
 import time
 from collections.abc import Callable
 
-from agent.emulator.controllers import children, crds, deployments, endpoints, hpa, jobs, services, workloads
+from agent.emulator.controllers import (
+    aggregation,
+    children,
+    crds,
+    deployments,
+    endpoints,
+    hpa,
+    jobs,
+    revisions,
+    services,
+    volumes,
+    workloads,
+)
 from agent.emulator.controllers.status import Context, Reconciler
 from agent.emulator.objects import JSON
 from agent.emulator.ports import SYSTEM_MANAGER, Cluster
+from agent.emulator.rbac import escalation
 from agent.kube.kinds import ResourceType
 
 log = logging.getLogger(__name__)
@@ -44,22 +57,25 @@ RECONCILERS: dict[tuple[str, str], Reconciler] = {
     ("apps", "DaemonSet"): workloads.daemonset,
     ("apps", "ReplicaSet"): workloads.replicaset,
     ("batch", "Job"): jobs.job,
-    ("", "PersistentVolumeClaim"): services.persistent_volume_claim,
+    ("", "PersistentVolumeClaim"): volumes.claim,
+    ("", "PersistentVolume"): volumes.volume,
     ("", "Service"): services.service,
     ("networking.k8s.io", "Ingress"): services.ingress,
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.hpa,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crds.crd,
     ("", "Namespace"): lambda _ctx, _obj, _now: (None, None),  # its defaults only (CHILDREN)
+    ("rbac.authorization.k8s.io", "ClusterRole"): aggregation.nothing,  # aggregation only (CHILDREN)
 }
 # What a controller makes for an object before its status is worked out.
 CHILDREN: dict[tuple[str, str], Callable[[Context, JSON, float], None]] = {
     ("apps", "Deployment"): lambda ctx, obj, _now: children.replica_sets(ctx, obj),
     ("apps", "ReplicaSet"): children.pods,
-    ("apps", "StatefulSet"): children.pods,
-    ("apps", "DaemonSet"): children.pods,
+    ("apps", "StatefulSet"): revisions.with_history,
+    ("apps", "DaemonSet"): revisions.with_history,
     ("batch", "Job"): children.pods,
     ("", "Namespace"): lambda ctx, obj, _now: children.namespace_defaults(ctx, obj),
     ("", "Service"): endpoints.endpoint_slice,
+    ("rbac.authorization.k8s.io", "ClusterRole"): aggregation.aggregate,
 }
 RETRY_SECONDS = 0.05  # the first retry of a failed item; doubled each time
 RETRY_MAX_SECONDS = 5.0
@@ -92,6 +108,8 @@ class Controllers:
     def after_write(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
         if not rt.group and rt.kind in ("Pod", "Service"):
             self._endpoints_after(rt, obj, removed)
+        if not rt.group and rt.kind in ("Pod", "PersistentVolume", "PersistentVolumeClaim"):
+            self._volumes_after(rt, obj, removed)
         if removed or (rt.group, rt.kind) not in self.reconcilers or getattr(self._writing, "on", False):
             return
         meta = obj.get("metadata") or {}
@@ -127,6 +145,18 @@ class Controllers:
             if service_rt is not None and endpoints.selects(selector, labels):
                 self.schedule(service_rt, ns, name, time.time(), wake=False)
 
+    def _volumes_after(self, rt: ResourceType, obj: JSON, removed: bool) -> None:
+        """Queue the claims a Pod uses (WaitForFirstConsumer), the pending claims when a volume
+        is free, and the volume of a deleted claim (its reclaim policy)."""
+        queued = False
+        for ns, name in volumes.affected(self.c, rt, obj, removed):
+            target = self.c.types().get(("", "persistentvolumeclaims" if ns else "persistentvolumes"))
+            if target is not None:
+                self.schedule(target, ns, name, time.time(), wake=False)
+                queued = True
+        if queued:
+            self.tick()
+
     def _services(self) -> dict[str, dict[str, dict[str, str]]]:
         if self._selectors is None:
             table: dict[str, dict[str, dict[str, str]]] = {}
@@ -154,6 +184,7 @@ class Controllers:
         queued more) leaves the new work to that pass; another thread's pass is waited for."""
         if not self._heap or self._heap[0][0] > time.time() or getattr(self._writing, "running", False):
             return
+        guarded = escalation.GUARD.set(None)  # controllers write as themselves, not as the requester
         with self.c.store.batch():
             self._writing.running = True
             try:
@@ -167,6 +198,7 @@ class Controllers:
                         self._run(rt, ns, name)
             finally:
                 self._writing.running = False
+                escalation.GUARD.reset(guarded)
 
     def _run(self, rt: ResourceType, ns: str, name: str) -> None:
         """Reconcile one item; on failure log it and queue it again, later each time."""

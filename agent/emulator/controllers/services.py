@@ -1,6 +1,6 @@
-"""Controllers of the network and storage kinds: claims bind, load balancers get an address.
+"""Controllers of the network kinds: load balancers get an address.
 
-A PersistentVolumeClaim is Bound to its requested capacity; a Service of
+(Claims bind in :mod:`agent.emulator.controllers.volumes`.)  A Service of
 type LoadBalancer and an Ingress get an ingress IP from the cluster's
 allocator, as a cloud's load-balancer and ingress controllers would publish.
 """
@@ -9,15 +9,6 @@ from __future__ import annotations
 
 from agent.emulator.controllers.status import Context, Desired
 from agent.emulator.objects import JSON
-
-
-def persistent_volume_claim(_: Context, obj: JSON, __: float) -> Desired:
-    spec = obj.get("spec") or {}
-    storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    status: JSON = {"phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"]}
-    if storage:
-        status["capacity"] = {"storage": storage}
-    return status, None
 
 
 def service(ctx: Context, obj: JSON, _: float) -> Desired:

@@ -20,7 +20,6 @@ loop; the fault gate's latency is awaited here, not slept.
 from __future__ import annotations
 
 import asyncio
-import hmac
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +29,7 @@ from starlette.routing import Route
 from agent.emulator.cluster import EmulatedCluster
 from agent.emulator.objects import JSON
 from agent.emulator.protobuf import openapiv2
+from agent.emulator.rbac import ADMIN, Access, Attributes, User, escalation, forbidden, resource_attributes
 from agent.emulator.rest import discovery, openapi, tables, watch
 from agent.emulator.rest.handlers import HANDLERS, Call, as_table
 from agent.emulator.rest.messages import (
@@ -40,7 +40,7 @@ from agent.emulator.rest.messages import (
     status_response,
 )
 from agent.emulator.rest.routing import Target, route
-from agent.kube.errors import BadRequest, ClusterError, MethodNotAllowed, NotFound, Unauthorized
+from agent.kube.errors import BadRequest, ClusterError, MethodNotAllowed, NotFound
 
 _HEALTH = {"/healthz", "/livez", "/readyz"}
 WATCH_TIMEOUT = watch.WATCH_TIMEOUT
@@ -56,6 +56,7 @@ class EmulatorApp:
         self.cluster = cluster
         self.registry = cluster.registry
         self.token = token
+        self.access = Access(cluster.store, token)
         self.address = address
         self.bookmark_seconds = 5.0
         self.wakers = watch.Wakers()
@@ -70,22 +71,27 @@ class EmulatorApp:
         path = request.url.path.rstrip("/") or "/"
         try:
             if path.startswith("/emulator/v1/faults"):  # reachable while "down" is on: it undoes it
-                self._authenticate(request)
+                self._authorize_path(self._authenticate(request), request, path)
                 return await self._faults(request)
             self.registry.faults.check_down()
             if path in _HEALTH:
                 return PlainTextResponse("ok")
-            self._authenticate(request)
-            found = await self._special(request, path) or route(
-                self.registry.catalog,
-                path,
-                request.headers.get("accept", ""),
-                self.address,
-                watch_query=request.query_params.get("watch") in ("true", "1"),
-            )
+            user = self._authenticate(request)
+            try:
+                found = await self._special(request, path) or route(
+                    self.registry.catalog,
+                    path,
+                    request.headers.get("accept", ""),
+                    self.address,
+                    watch_query=request.query_params.get("watch") in ("true", "1"),
+                )
+            except NotFound:
+                self._authorize_path(user, request, path)  # a path not allowed is refused, not looked up
+                raise
             if isinstance(found, Response):
+                self._authorize_path(user, request, path)
                 return found
-            return await self._resource(request, found)
+            return await self._resource(request, found, user)
         except ClusterError as e:
             return status_response(e)
 
@@ -97,13 +103,17 @@ class EmulatorApp:
             return self._openapi(request, path)
         return None
 
-    def _authenticate(self, request: Request) -> None:
-        if self.token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-            raise Unauthorized("Unauthorized")
+    def _authenticate(self, request: Request) -> User:
+        """The request's user: its token's (:mod:`agent.emulator.rbac.identity`), then the one
+        it impersonates."""
+        user = self.access.identities.authenticate(request.headers.get("authorization", "")) or ADMIN
+        if any(k.startswith(b"impersonate-") for k, _ in request.scope["headers"]):  # raw, lower-cased
+            user = self.access.identities.impersonated(user, request.headers, self.access.rbac)
+        return user
+
+    def _authorize_path(self, user: User, request: Request, path: str) -> None:
+        if not user.privileged:
+            forbidden(self.access.rbac, user, Attributes(request.method.lower(), path=path))
 
     async def _faults(self, request: Request) -> Response:
         faults = self.registry.faults
@@ -144,7 +154,7 @@ class EmulatorApp:
             raw, media_type="application/json", headers={"Cache-Control": cache, "Etag": f'"{digest}"'}
         )
 
-    async def _resource(self, request: Request, target: Target) -> Response:
+    async def _resource(self, request: Request, target: Target, user: User = ADMIN) -> Response:
         rt, name = target.rt, target.name
         if target.subresource in _NO_CONTAINERS:  # answered at once: nothing runs to connect to
             raise BadRequest(
@@ -158,6 +168,8 @@ class EmulatorApp:
             "PATCH": "patch",
             "DELETE": "delete" if name else "deletecollection",
         }[request.method]
+        if not user.privileged:  # the admin is allowed before RBAC is read
+            forbidden(self.access.rbac, user, resource_attributes(target, verb))
         faults = self.registry.faults
         delay = faults.check(verb, rt.kind, rt.plural)  # the gate, its latency awaited
         if delay:
@@ -166,8 +178,13 @@ class EmulatorApp:
             return self._watch(request, target)
         dry_run = dry_run_of(request.query_params.getlist("dryRun"))
         manager = request.query_params.get("fieldManager") or default_manager(request)
-        with faults.passed():
-            return await HANDLERS[verb](Call(request, self.registry, target, dry_run, manager, self.token))
+        reset = escalation.GUARD.set(None if user.privileged else escalation.guard(self.access.rbac, user))
+        try:
+            with faults.passed():
+                call = Call(request, self.registry, target, dry_run, manager, self.token, user, self.access)
+                return await HANDLERS[verb](call)
+        finally:
+            escalation.GUARD.reset(reset)
 
     def _watch(self, request: Request, target: Target) -> Response:
         self.registry.count("watch")

@@ -180,3 +180,77 @@ def field(*path: str, default: Any = "") -> Cell:
         return default if value is None else value
 
     return cell
+
+
+def hpa_targets(o: JSON) -> str:
+    """An autoscaler's metrics as ``current/target`` (``cpu: <unknown>/60%``), two at most
+    (printers.go formatHPAMetrics); a v1 object's CPU target counts as its one metric."""
+    specs = get(o, "spec", "metrics") or []
+    if not specs and get(o, "spec", "targetCPUUtilizationPercentage") is not None:
+        util = get(o, "spec", "targetCPUUtilizationPercentage")
+        specs = [{"type": "Resource", "resource": {"name": "cpu", "target": {"averageUtilization": util}}}]
+    if not specs:
+        return "<none>"
+    statuses = get(o, "status", "currentMetrics") or []
+    shown = [_hpa_metric(m, statuses[i] if i < len(statuses) else {}) for i, m in enumerate(specs)]
+    more = f" + {len(shown) - 2} more..." if len(shown) > 2 else ""
+    return ", ".join(shown[:2]) + more
+
+
+def _hpa_metric(spec: JSON, status: JSON) -> str:
+    kind = str(spec.get("type"))
+    field_name = {"Resource": "resource", "ContainerResource": "containerResource"}.get(kind, kind.lower())
+    src, now_ = spec.get(field_name) or {}, (status.get(field_name) or {}).get("current") or {}
+    target = src.get("target") or {}
+    if kind in ("Resource", "ContainerResource"):
+        if target.get("averageValue") is not None:
+            return f"{src.get('name')}: {now_.get('averageValue', '<unknown>')}/{target['averageValue']}"
+        current = (
+            f"{now_['averageUtilization']}%" if now_.get("averageUtilization") is not None else "<unknown>"
+        )
+        wanted = (
+            f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+        )
+        return f"{src.get('name')}: {current}/{wanted}"
+    if kind in ("Pods", "Object", "External"):
+        if kind != "Pods" and target.get("averageValue") is not None:
+            return f"{now_.get('averageValue', '<unknown>')}/{target['averageValue']} (avg)"
+        key = "averageValue" if kind == "Pods" else "value"
+        return f"{now_.get(key, '<unknown>')}/{target.get(key)}"
+    return "<unknown type>"
+
+
+_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def access_modes(*path: str) -> Cell:
+    """Access modes as kubectl abbreviates them (``RWO,ROX``)."""
+    return lambda o: ",".join(_MODES.get(m, m) for m in get(o, *path) or ())
+
+
+def storage_class_name(o: JSON) -> str:
+    default = get(o, "metadata", "annotations", "storageclass.kubernetes.io/is-default-class") == "true"
+    return str(get(o, "metadata", "name") or "") + (" (default)" if default else "")
+
+
+def claim_of(o: JSON) -> str:
+    ref = get(o, "spec", "claimRef") or {}
+    return f"{ref.get('namespace')}/{ref.get('name')}" if ref else ""
+
+
+def _at_most_three(items: list[str]) -> str:
+    """printers.go listWithMoreString: three items, then ``+ N more...``; ``<unset>`` for none."""
+    shown = ",".join(items[:3])
+    if len(items) > 3:
+        return f"{shown} + {len(items) - 3} more..."
+    return shown or "<unset>"
+
+
+def slice_ports(o: JSON) -> str:
+    """An EndpointSlice's ports: the number, else the name, else ``*``."""
+    return _at_most_three([str(p.get("port", p.get("name", "*"))) for p in o.get("ports") or ()])
+
+
+def slice_endpoints(o: JSON) -> str:
+    """An EndpointSlice's addresses."""
+    return _at_most_three([a for e in o.get("endpoints") or () for a in e.get("addresses") or ()])

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from agent.emulator.rest.cells import (
     Cell,
+    access_modes,
     age,
+    claim_of,
     count,
     external_ip,
     field,
     get,
     hosts,
+    hpa_targets,
     images,
     job_duration,
     job_status,
@@ -27,6 +30,9 @@ from agent.emulator.rest.cells import (
     ready,
     selector,
     since,
+    slice_endpoints,
+    slice_ports,
+    storage_class_name,
 )
 
 Column = tuple[str, str, int, Cell]  # name, type, priority, cell
@@ -74,8 +80,38 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
         ("Status", "string", 0, field("status", "phase")),
         ("Volume", "string", 0, field("spec", "volumeName")),
         ("Capacity", "string", 0, field("status", "capacity", "storage")),
-        ("Access Modes", "string", 0, lambda o: ",".join(get(o, "status", "accessModes") or ())),
+        ("Access Modes", "string", 0, access_modes("status", "accessModes")),
         ("StorageClass", "string", 0, field("spec", "storageClassName", default="<unset>")),
+        ("VolumeAttributesClass", "string", 0, field("spec", "volumeAttributesClassName", default="<unset>")),
+        AGE,
+        ("VolumeMode", "string", 1, field("spec", "volumeMode", default="<unset>")),
+    ],
+    ("", "PersistentVolume"): [
+        NAME,
+        ("Capacity", "string", 0, field("spec", "capacity", "storage")),
+        ("Access Modes", "string", 0, access_modes("spec", "accessModes")),
+        ("Reclaim Policy", "string", 0, field("spec", "persistentVolumeReclaimPolicy")),
+        ("Status", "string", 0, field("status", "phase")),
+        ("Claim", "string", 0, claim_of),
+        ("StorageClass", "string", 0, field("spec", "storageClassName")),
+        ("VolumeAttributesClass", "string", 0, field("spec", "volumeAttributesClassName", default="<unset>")),
+        ("Reason", "string", 0, field("status", "reason")),
+        AGE,
+        ("VolumeMode", "string", 1, field("spec", "volumeMode", default="<unset>")),
+    ],
+    ("discovery.k8s.io", "EndpointSlice"): [
+        NAME,
+        ("AddressType", "string", 0, field("addressType")),
+        ("Ports", "string", 0, slice_ports),
+        ("Endpoints", "string", 0, slice_endpoints),
+        AGE,
+    ],
+    ("storage.k8s.io", "StorageClass"): [
+        ("Name", "string", 0, storage_class_name),
+        ("Provisioner", "string", 0, field("provisioner")),
+        ("ReclaimPolicy", "string", 0, field("reclaimPolicy", default="Delete")),
+        ("VolumeBindingMode", "string", 0, field("volumeBindingMode", default="Immediate")),
+        ("AllowVolumeExpansion", "string", 0, field("allowVolumeExpansion", default=False)),
         AGE,
     ],
     ("", "Event"): [
@@ -218,6 +254,7 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
                 f"{get(o, 'spec', 'scaleTargetRef', 'kind')}/{get(o, 'spec', 'scaleTargetRef', 'name')}"
             ),
         ),
+        ("Targets", "string", 0, hpa_targets),
         ("MinPods", "string", 0, field("spec", "minReplicas", default="<unset>")),
         ("MaxPods", "integer", 0, field("spec", "maxReplicas", default=0)),
         ("Replicas", "integer", 0, field("status", "currentReplicas", default=0)),

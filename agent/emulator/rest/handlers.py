@@ -23,8 +23,9 @@ from agent.emulator import protobuf, reviews
 from agent.emulator.admission import causes, fieldcheck
 from agent.emulator.fields import managed
 from agent.emulator.objects import JSON, not_found, now
+from agent.emulator.rbac import ADMIN, Access, User
 from agent.emulator.registry import PATCH_TYPES, Registry
-from agent.emulator.rest import listoptions, scale, tables
+from agent.emulator.rest import listoptions, scale, tables, tokens
 from agent.emulator.rest.messages import (
     delete_options,
     dry_run_of,
@@ -48,6 +49,8 @@ class Call:
     dry_run: bool
     manager: str
     token: str | None = None  # the server's bearer token (a TokenReview asks about one)
+    user: User = ADMIN  # who asks (a review answers for them)
+    access: Access | None = None
 
     @property
     def q(self) -> QueryParams:
@@ -127,11 +130,15 @@ async def _body(call: Call) -> Any:
 
 async def create(call: Call) -> Response:
     t = call.target
+    if t.subresource == "token" and t.rt.kind == "ServiceAccount" and call.access is not None:
+        return json_response(tokens.token_request(call.registry, call.access, t, await _body(call)), 201)
     if t.name:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
     body = await _body(call)
     if reviews.is_review(t.rt) and isinstance(body, dict):  # answered, never stored
-        answered = reviews.answer(t.rt, body, call.token)
+        answered = reviews.answer(
+            t.rt, body, call.token, user=call.user, access=call.access, namespace=t.namespace
+        )
         writer = managed.Writer(call.manager, t.rt.api_version, now())
         node = call.registry.catalog.schema_of(t.rt)
         entries = managed.record_update(None, {"spec": answered.get("spec") or {}}, node, [], writer)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from agent.emulator.objects import JSON
+from agent.emulator.objects import JSON, as_version
 from agent.emulator.registry import Registry
 from agent.emulator.rest import listoptions
 from agent.emulator.storage.selectors import Matcher, field_matcher, label_matcher
@@ -99,7 +99,10 @@ class WatchRequest:
         return self.labels is not None or self.fields is not None
 
     def line(self, kind: str, obj: JSON) -> bytes:
-        obj["apiVersion"], obj["kind"] = self.rt.api_version, self.rt.kind
+        if kind == "BOOKMARK":
+            obj["apiVersion"], obj["kind"] = self.rt.api_version, self.rt.kind
+        else:  # in the version watched (an autoscaling/v1 watch of a stored v2 object)
+            obj = as_version(obj, self.rt)
         if self.as_table is not None and kind != "BOOKMARK":
             obj = self.as_table(obj)
         return (json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n").encode()

@@ -77,3 +77,20 @@ def test_a_service_without_a_selector_has_no_managed_slice() -> None:
     cluster = EmulatedCluster()
     cluster.create({**SERVICE, "spec": {"ports": [{"port": 80}]}})
     assert slices(cluster) == []
+
+
+def test_the_kubernetes_service_has_the_api_servers_endpoints() -> None:
+    """Kept by the API server itself, not by the endpointslice controller: named after the
+    Service, labelled with its name only, one ready address on port 6443."""
+    cluster = EmulatedCluster()
+    [made] = cluster.list(
+        "discovery.k8s.io/v1", "EndpointSlice", "default", "kubernetes.io/service-name=kubernetes"
+    )
+    assert made["metadata"]["name"] == "kubernetes"
+    assert made["metadata"]["labels"] == {"kubernetes.io/service-name": "kubernetes"}
+    assert made["addressType"] == "IPv4"
+    assert made["endpoints"] == [{"addresses": ["10.0.0.2"], "conditions": {"ready": True}}]
+    assert made["ports"] == [{"name": "https", "port": 6443, "protocol": "TCP"}]
+    endpoints = cluster.get("v1", "Endpoints", "kubernetes", "default")
+    assert endpoints["subsets"][0]["addresses"] == [{"ip": "10.0.0.2"}]
+    assert endpoints["metadata"]["labels"] == {"endpointslice.kubernetes.io/skip-mirror": "true"}
