@@ -13,8 +13,13 @@
    sharing 60 apps (:mod:`bench.ha_daemons`): from SIGKILL, and from
    SIGTERM, of the replica owning most apps until every app it owned has
    been reconciled by another (N rounds each; 0 skips it).
+4. The fleet benchmark's apps (``bench/fleet.py``'s workload, ``--apps``,
+   default 1,000) on 1, 2 and 3 replicas (``--replicas``,
+   :mod:`bench.ha_fleet`): from the start until every app is Synced and
+   Healthy, and each replica's peak memory with their total, as a table.
 
-Run from the repository root: ``.venv/bin/python bench/ha.py [--kills 5] [--terms 5] [--daemons 3]``.
+Run from the repository root: ``.venv/bin/python bench/ha.py [--kills 5] [--terms 5] [--daemons 3]
+[--apps 1000] [--replicas 1,2,3] [--skip failover,fleet]``.
 The last line printed is one JSON object with the figures.
 """
 
@@ -33,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.emulator import EmulatedCluster, EmulatorServer
 from agent.ha import assign, moved
+from bench import ha_fleet
 from bench.ha_daemons import Fleet
 from bench.ha_daemons import failovers as daemon_failovers
 from tests.support.ha_replica import Replicas, apps
@@ -105,7 +111,24 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--terms", type=int, default=5)
     parser.add_argument("--daemons", type=int, default=3)
+    parser.add_argument("--apps", type=int, default=1000, help="the fleet's apps on 1, 2 and 3 replicas")
+    parser.add_argument("--replicas", default="1,2,3")
+    parser.add_argument("--skip", default="", help="failover, fleet")
     args = parser.parse_args()
+    skip = set(args.skip.split(","))
+    figures: dict[str, object] = {}
+    if "failover" not in skip:
+        figures.update(failover(args))
+    if "fleet" not in skip:
+        with tempfile.TemporaryDirectory() as tmp:
+            counts = [int(n) for n in args.replicas.split(",")]
+            results = ha_fleet.fleet(Path(tmp), args.apps, counts, timeout=600)
+        ha_fleet.table(args.apps, results)
+        figures["fleet"] = {"apps": args.apps, **{f"replicas_{n}": r for n, r in results.items()}}
+    print(json.dumps(figures))
+
+
+def failover(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = EmulatedCluster(Path(tmp) / "cluster.db")
         server = EmulatorServer(engine, tls=True).start()
@@ -122,13 +145,12 @@ def main() -> None:
             group.close()
             server.stop()
             engine.close()
-    figures = {
+    return {
         "sigkill_failover_seconds": summary(killed),
         "sigterm_failover_seconds": summary(stopped),
         **hashing_moves(),
         **daemons,
     }
-    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

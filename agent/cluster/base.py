@@ -117,9 +117,11 @@ class ClusterClient(Protocol):
         *,
         dry_run: bool = False,
         propagation_policy: str | None = None,
+        preconditions: Mapping[str, str] | None = None,
     ) -> JSON | None:
         """Delete (``propagation_policy``: Background, Foreground or Orphan); the object
-        is returned while finalizers keep it."""
+        is returned while finalizers keep it.  ``preconditions`` (DeleteOptions'
+        ``uid``, ``resourceVersion``): Conflict (409) when the object no longer matches."""
         ...
 
     def close(self) -> None: ...

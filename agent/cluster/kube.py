@@ -364,11 +364,14 @@ class KubeCluster:
         *,
         dry_run: bool = False,
         propagation_policy: str | None = None,
+        preconditions: Mapping[str, str] | None = None,
     ) -> JSON | None:
         where = self.endpoint(api_version, kind)
         body: JSON = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if propagation_policy:
             body["propagationPolicy"] = propagation_policy
+        if preconditions:
+            body["preconditions"] = dict(preconditions)
         if dry_run:
             body["dryRun"] = ["All"]
         return self._send("DELETE", where.path(name, namespace), body) or None

@@ -317,10 +317,17 @@ class ClusterView:
         *,
         dry_run: bool = False,
         propagation_policy: str | None = None,
+        preconditions: Mapping[str, str] | None = None,
     ) -> JSON | None:
         try:
             out = self.client.delete(
-                api_version, kind, name, namespace, dry_run=dry_run, propagation_policy=propagation_policy
+                api_version,
+                kind,
+                name,
+                namespace,
+                dry_run=dry_run,
+                propagation_policy=propagation_policy,
+                preconditions=preconditions,
             )
         except NotFound:
             if not dry_run:

@@ -8,6 +8,11 @@ In front of the HTTP app when replicas share the apps (``daemon.ha``):
   owner's address (the ``gitops-agent.io/address`` of its member Lease),
   and the owner's answer is returned.  When the owner cannot be reached, or
   announces no address, the answer is 503 naming the owner.
+- ``GET /api/v1/apps``: the list is this replica's, with each row of an
+  app another replica owns replaced by that owner's row (each live member is
+  asked for its own list, concurrently, with a 10 s bound), so any replica
+  shows every app as its owner saw it.  ``replicas.unreached`` names the
+  members that did not answer; their apps' rows are what this one saw last.
 - ``POST /webhooks/{provider}``: a push is verified and matched here; it is
   sent on, unchanged (so the owner verifies the same signature), to every
   other replica owning one of the apps it selects, and queued here for the
@@ -59,6 +64,9 @@ class Forwarding:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if method == "GET" and path == "/api/v1/apps":
+            await self._merged_list(scope, receive, send)
+            return
         app = (_ACTION if method == "POST" else _READ).fullmatch(path)
         if app is not None and not self.sharing.owns(unquote(app[1])):
             owner, address = self.sharing.owner(unquote(app[1]))
@@ -101,6 +109,42 @@ class Forwarding:
         for owner, (status, _, answer) in zip(sorted(owners), await asyncio.gather(*sent), strict=True):
             level = logging.INFO if status < 300 else logging.WARNING
             log.log(level, "push sent on to %s: %d %s", owner, status, answer[:200].decode(errors="replace"))
+
+    async def _merged_list(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """This replica's list, each row of an app owned elsewhere from its owner."""
+        plain = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        status, headers, body = await _collect(self.app, {**scope, "headers": plain}, receive)
+        if status != 200:
+            await _reply(send, status, headers, body)
+            return
+        listing = json.loads(body)
+        replicas = listing.get("replicas") or {}
+        mine = self.sharing.identity
+        others = {m["identity"]: m["address"] for m in replicas.get("members", []) if m["identity"] != mine}
+        read = {**scope, "method": "GET"}
+        answers = await asyncio.gather(
+            *(
+                asyncio.to_thread(self._send, address, owner, read, b"", _FANOUT_TIMEOUT)
+                for owner, address in sorted(others.items())
+            )
+        )
+        theirs: dict[str, dict[str, Any]] = {}
+        unreached = []
+        for owner, (code, _, answer) in zip(sorted(others), answers, strict=True):
+            rows = json.loads(answer).get("apps", []) if code == 200 else None
+            if rows is None:
+                unreached.append(owner)
+                continue
+            theirs.update({r["name"]: r for r in rows if r.get("owner") == owner})
+        owners = replicas.get("owners", {})
+        listing["apps"] = [
+            theirs[r["name"]] if r["name"] in theirs and owners.get(r["name"]) != self.sharing.identity else r
+            for r in listing["apps"]
+        ]
+        if replicas:
+            replicas["unreached"] = unreached
+        out = json.dumps(listing).encode()
+        await _reply(send, 200, [("content-type", "application/json")], out)
 
     def _send(
         self, address: str, owner: str, scope: dict[str, Any], body: bytes, timeout: float
@@ -148,6 +192,26 @@ def _header(scope: dict[str, Any], name: str) -> str | None:
         if k.decode("latin-1").lower() == name:
             return str(v.decode("latin-1"))
     return None
+
+
+async def _collect(app: Any, scope: dict[str, Any], receive: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run ``app`` on the request and keep its whole answer."""
+    started: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def keep(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    headers = [
+        (k.decode("latin-1"), v.decode("latin-1"))
+        for k, v in started.get("headers", [])
+        if k.lower() != b"content-length"
+    ]
+    return int(started.get("status", 500)), headers, b"".join(chunks)
 
 
 async def _body(receive: Any) -> bytes:

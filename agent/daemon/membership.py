@@ -131,6 +131,8 @@ class Membership:
         self.cascades: list[threading.Thread] = []
         self.remembered = remembered  # the last definitions each cluster keeps
         self._pending: dict[tuple[str, str], Application] = {}  # (cluster, app): cascade not done
+        # with replicas (daemon.ha), only the leader deletes what a removed app owned
+        self.cascades_here: Callable[[], bool] = lambda: True
 
     # -- what the status API shows ------------------------------------------------------
     def problems(self) -> list[str]:
@@ -278,6 +280,10 @@ class Membership:
             )
             return
         log.info("%s", what, **app_log(app.name, stage="fleet"))
+        if not self.cascades_here():  # a new leader resumes it from the cluster's memory
+            entry["result"] = "deleted by the leader"
+            self._pending.pop((app.cluster, app.name), None)
+            return
         entry["result"] = "deleting"
         self._pending[(app.cluster, app.name)] = app
         worker = threading.Thread(

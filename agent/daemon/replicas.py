@@ -17,7 +17,9 @@ instead of waiting for their timer.  On SIGTERM the daemon drains first and
 then :meth:`Sharing.stop` releases the claims and Leases, so the others
 take over at their next round instead of after the lease duration.
 
-A single replica needs no setting: it elects itself and owns every app.
+The leader also deletes the claim Lease of an app that left the fleet,
+once its owner has released it.  A single replica needs no setting: it
+elects itself and owns every app.
 Each member Lease carries the replica's address (``advertiseAddress``), so
 a request for an app owned elsewhere can be forwarded to its owner
 (:mod:`agent.daemon.forward`).
@@ -39,13 +41,16 @@ from agent.config import AgentConfig, Application
 from agent.daemon.protocol import Draining, QueueFull
 from agent.daemon.scheduler import Scheduler
 from agent.errors import AgentError
-from agent.ha import LeaseStore, Replica, Settings, shard
+from agent.ha import LeaseStore, Replica, Settings, SystemClock, claim_lease, shard
+from agent.ha.lease import clock_skew
+from agent.kube.errors import ClusterError
 from agent.models import HealthStatus, SyncStatus
 from agent.report.metrics import Metrics
 from agent.results import Trigger
 from agent.sync.contexts import Contexts
 
 log = logging.getLogger("gitops_agent.ha")
+_HA = {"stage": "ha"}
 FAILOVER_BUCKETS = (0.5, 1, 2, 3, 5, 8, 10, 12, 15, 20, 30, 60, 120)
 
 
@@ -110,6 +115,11 @@ class Sharing:
         self._live: frozenset[str] | None = None
         self._lost: dict[str, float] = {}  # member -> when its Lease was seen expired (monotonic)
         self.replica: Replica | None = None
+        self._clock = SystemClock(clock_skew())
+        self._gone: set[str] = set()  # apps that left the fleet: the leader deletes their claims
+        self._unrun: set[str] = set()  # apps gained that the queue could not take yet
+        self._unrun_said = ""
+        self._active: bool | None = None  # the last round could renew (None: no round yet)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -150,7 +160,8 @@ class Sharing:
     def _replica(self) -> Replica:
         if self.replica is None:
             client = self._contexts.get(self.cluster).cluster
-            self.replica = Replica(LeaseStore(client, self.settings.namespace), self.settings)
+            store = LeaseStore(client, self.settings.namespace)
+            self.replica = Replica(store, self.settings, self._clock)
             log.info(
                 "replica %s (%s): Leases in %s of cluster %s",
                 self.identity,
@@ -165,8 +176,10 @@ class Sharing:
         """Renew, read the members, settle the apps; run the apps gained."""
         r = self._replica()
         active = r.tick()
+        self._say(active)
         self._watch(r)
         names = self._scheduler.names()
+        self._gone = (self._gone | (self._known - set(names))) - set(names)
         self._groups = groups(self._scheduler.apps.values())
         with self._lock:
             before = self._owned
@@ -186,7 +199,42 @@ class Sharing:
             )
         if gained:
             self._failed_over()
-            self._run_now(gained)
+        self._run_now(gained, owned)
+        if self._gone and r.is_leader():
+            self._collect_claims(r)
+
+    def _collect_claims(self, r: Replica) -> None:
+        """The leader deletes the claim Lease of each app that left the fleet
+        once no live replica holds it (its owner finishes and releases it
+        first), only if unchanged since read: an app back in the fleet and
+        claimed meanwhile keeps its claim."""
+        for app in sorted(self._gone):
+            try:
+                lease = r.claims.store.get(claim_lease(app))
+                if lease is not None and lease.record.holder and r.roster.is_live(lease.record.holder):
+                    continue
+                if lease is None or r.claims.store.delete(lease):
+                    self._gone.discard(app)
+            except ClusterError as e:
+                log.debug("claim of %s not deleted: %s", app, e)
+                return
+
+    def _say(self, active: bool) -> None:
+        """Log when this replica stops acting (its Lease cannot be renewed) and resumes."""
+        if active == self._active:
+            return
+        if active:
+            log.info("renewed its Lease again: it acts on its apps once it has read the claims", extra=_HA)
+        else:
+            log.warning(
+                "cannot renew its Lease in %s of cluster %s: it stops acting on %d app(s), on every "
+                "cluster, until it can (no deletes, no prunes; another replica may take them)",
+                self.settings.namespace,
+                self.cluster,
+                len(self._owned),
+                extra=_HA,
+            )
+        self._active = active
 
     def _export(self, names: set[str], mine: set[str]) -> None:
         """Only the owner exports an app's state series (sync status, health,
@@ -225,12 +273,21 @@ class Sharing:
             self._gauges.failover.observe(now - seen)
         self._lost.clear()
 
-    def _run_now(self, apps: Iterable[str]) -> None:
-        """Apps just claimed run now rather than at their next timer."""
+    def _run_now(self, gained: set[str], owned: set[str]) -> None:
+        """Apps just claimed run now rather than at their next timer.  When the
+        queue is full they are asked for again each round until it takes them
+        (all at once, or none: a takeover of many apps waits for room)."""
+        self._unrun = (self._unrun | gained) & owned
+        if not self._unrun:
+            return
         try:
-            self._scheduler.request(sorted(apps), Trigger.SCHEDULE)
+            self._scheduler.request(sorted(self._unrun), Trigger.SCHEDULE)
         except (QueueFull, Draining) as e:
-            log.info("apps gained wait for their timers: %s", e, extra={"stage": "ha"})
+            if self._unrun_said != str(e):
+                log.info("apps gained wait for room in the queue: %s", e, extra=_HA)
+            self._unrun_said = str(e)
+            return
+        self._unrun, self._unrun_said = set(), ""
 
     # -- the check before a run ----------------------------------------------------------
     def begin(self, app: str) -> bool:

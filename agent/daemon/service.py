@@ -87,6 +87,7 @@ class Daemon:
         self.membership = Membership(
             self.scheduler, self.metrics, self.contexts.of, self._serve, clusters, remembered=remembered
         )
+        self.membership.cascades_here = writes  # the leader alone deletes removed apps' objects
         self._swap = threading.Lock()  # one change of self.config at a time
         # the apps Git declares (app-of-apps, AppSets) join agent.yaml's: resolved in the background
         period = min((a.interval_seconds for a in config.apps), default=60.0)

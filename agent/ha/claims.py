@@ -93,17 +93,21 @@ class AppClaims:
         return self.sightings.expired(name, old)
 
     def release(self, app: str) -> bool:
-        """Give ``app``'s claim up (holder cleared, duration 1 s) when held."""
-        self.held.discard(app)
+        """Give ``app``'s claim up (holder cleared, duration 1 s) when held.
+        When the write fails the claim still names this replica, so no other
+        may take it: the app stays held, and the next round tries again (else
+        it would stay claimed by a live replica that no longer knows it)."""
         try:
             lease = self.store.get(claim_lease(app))
             if lease is None or lease.record.holder != self.identity:
+                self.held.discard(app)
                 return False
             now = micro_time(self.clock.now())
             self.store.update(lease, replace(lease.record, holder="", duration=1, renew_time=now))
         except ClusterError as e:
-            log.info("claim %s not released: %s", app, e)
+            log.info("claim %s not released (tried again at the next round): %s", app, e)
             return False
+        self.held.discard(app)
         return True
 
     def release_all(self) -> int:
@@ -111,10 +115,12 @@ class AppClaims:
 
     def verify(self) -> set[str]:
         """Read every claim again (after this replica could not renew for a while,
-        others may have taken some): the apps still held."""
+        others may have taken some): the apps held now are exactly those whose
+        claim names this replica, including one whose write went through while
+        its answer was lost."""
         leases = self.store.list(APP_ROLE)
         mine = {
             lease.record.annotations.get(APP, "") for lease in leases if lease.record.holder == self.identity
         }
-        self.held &= mine
+        self.held = mine - {""}
         return set(self.held)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -20,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agent.cluster.base import ClusterClient
-from agent.kube.errors import AlreadyExists, NotFound
+from agent.errors import AgentError
+from agent.kube.errors import AlreadyExists, Conflict, NotFound
 
 API_VERSION = "coordination.k8s.io/v1"
 KIND = "Lease"
@@ -31,6 +33,10 @@ APP = "gitops-agent.io/app"
 ADDRESS = "gitops-agent.io/address"  # where the replica's HTTP API is reached (for forwarding)
 JSON = dict[str, Any]
 _NAME_MAX = 253
+# Internal, for tests only: shifts this replica's wall clock by that many seconds
+# (a node whose clock is off).  The Leases' expiry never compares wall clocks, so
+# replicas skewed this way must still agree on one leader and one owner per app.
+CLOCK_SKEW = "GITOPS_AGENT_CLOCK_SKEW_SECONDS"
 
 
 class Clock(Protocol):
@@ -54,6 +60,15 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+
+def clock_skew() -> float:
+    """``$GITOPS_AGENT_CLOCK_SKEW_SECONDS`` (internal, for tests), else 0."""
+    text = os.environ.get(CLOCK_SKEW, "").strip()
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        raise AgentError(f"{CLOCK_SKEW} must be a number of seconds, not {text!r}") from None
 
 
 def micro_time(moment: datetime) -> str:
@@ -179,6 +194,21 @@ class LeaseStore:
             "spec": record.spec(),
         }
         return _lease(self.client.replace(obj))
+
+    def delete(self, lease: Lease) -> bool:
+        """Delete ``lease`` as read: only if nobody wrote it since (a resourceVersion
+        precondition), so a Lease renewed meanwhile is kept.  True when deleted."""
+        try:
+            self.client.delete(
+                API_VERSION,
+                KIND,
+                lease.name,
+                self.namespace,
+                preconditions={"resourceVersion": lease.resource_version},
+            )
+        except (Conflict, NotFound):
+            return False
+        return True
 
     def _ensure_namespace(self) -> None:
         if self._namespace_seen:

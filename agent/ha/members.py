@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.ha.elector import Sightings
-from agent.ha.lease import ADDRESS, CAPACITY, Clock, LeaseStore, SystemClock, lease_name
+from agent.ha.lease import ADDRESS, CAPACITY, Clock, Lease, LeaseStore, SystemClock, lease_name
 
 MEMBER = "member"
 
@@ -50,6 +50,7 @@ class Roster:
         self.sightings = Sightings(clock or SystemClock())
         self.live: dict[str, Member] = {}
         self.dead: set[str] = set()  # member Leases released or expired, by name
+        self._leases: dict[str, Lease] = {}  # every member Lease as last read
 
     def refresh(self) -> dict[str, Member]:
         """Read every member Lease (ClusterError when the server cannot be reached)."""
@@ -67,7 +68,20 @@ class Roster:
                 )
         self.sightings.keep({lease.name for lease in leases})
         self.live, self.dead = live, dead
+        self._leases = {lease.name: lease for lease in leases}
         return live
+
+    def stale(self, after: float) -> list[Lease]:
+        """Dead member Leases (released or expired) left unchanged for ``after``
+        seconds or more since first seen: a replica gone for good, such as one
+        that restarted under a new identity."""
+        now = self.sightings.clock.monotonic()
+        out = []
+        for name in sorted(self.dead):
+            lease = self._leases[name]
+            if now - self.sightings.see(name, lease.record) >= max(after, lease.record.duration):
+                out.append(lease)
+        return out
 
     def weights(self) -> dict[str, float]:
         """Live members and their capacities, for :func:`agent.ha.shard.assign`."""

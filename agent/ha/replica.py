@@ -33,6 +33,7 @@ from agent.kube.errors import ClusterError
 
 log = logging.getLogger(__name__)
 LEADER_LEASE = "gitops-agent-leader"
+STALE_LEASES = 10  # a dead member Lease unchanged this many lease durations is deleted
 
 
 def default_identity() -> str:
@@ -150,7 +151,25 @@ class Replica:
         except ClusterError as e:
             log.debug("roster: %s", e)
         self.leader.try_acquire_or_renew()
+        if self.is_leader():
+            self.collect()
         return self.active()
+
+    def collect(self) -> list[str]:
+        """The leader deletes member Leases dead for :data:`STALE_LEASES` lease
+        durations (a replica gone for good, or restarted under a new identity),
+        each only if unchanged since read: one renewed meanwhile is kept."""
+        deleted: list[str] = []
+        for lease in self.roster.stale(STALE_LEASES * self.settings.lease_seconds):
+            try:
+                gone = self.roster.store.delete(lease)
+            except ClusterError as e:
+                log.debug("member Lease %s not deleted: %s", lease.name, e)
+                return deleted
+            if gone:
+                deleted.append(lease.name)
+                log.info("deleted member Lease %s (its replica is gone)", lease.name)
+        return deleted
 
     def _look_again(self) -> None:
         """After a lapse, what was seen before says nothing about what happened

@@ -140,7 +140,7 @@ def test_deploy_runs_three_replicas_that_share_the_apps(synced: tuple[EmulatedCl
         {
             "apiGroups": ["coordination.k8s.io"],
             "resources": ["leases"],
-            "verbs": ["get", "list", "watch", "create", "update", "patch"],
+            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
         }
     ]
     bound = get(cluster, "rbac.authorization.k8s.io/v1", "RoleBinding", "gitops-agent-leases")

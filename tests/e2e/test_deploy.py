@@ -159,7 +159,7 @@ def grants_exactly_the_documented_permissions(kubeconfig: Path) -> None:
     assert can("list", "secrets", "--all-namespaces") == "no"
     assert can("update", "leases.coordination.k8s.io", "-n", "gitops-agent") == "yes"  # daemon.ha
     assert can("create", "leases.coordination.k8s.io", "-n", "default") == "no"
-    assert can("delete", "leases.coordination.k8s.io", "-n", "gitops-agent") == "no"
+    assert can("delete", "leases.coordination.k8s.io", "-n", "gitops-agent") == "yes"  # old members
     assert can("delete", "namespaces") == "no"
     assert can("patch", "customresourcedefinitions.apiextensions.k8s.io") == "yes"
     assert can("delete", "customresourcedefinitions.apiextensions.k8s.io") == "no"

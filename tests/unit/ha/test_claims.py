@@ -59,3 +59,18 @@ def test_release_and_verify(cluster: EmulatedCluster) -> None:
     a.held.add("web")  # a remembers wrongly (say, after a pause)
     assert a.verify() == {"api"}
     assert a.release_all() == 1 and holder(cluster, "api") == ""
+
+
+def test_a_release_the_cluster_refused_is_tried_again_and_a_lost_claim_is_found(
+    cluster: EmulatedCluster,
+) -> None:
+    clock = FakeClock()
+    mine = claims(cluster, "me", clock)
+    assert mine.claim("web") and mine.claim("shop")
+    cluster.faults.update(down=True)
+    assert not mine.release("web")  # refused: the claim still names "me", so "me" still holds it
+    assert mine.held == {"web", "shop"}
+    cluster.faults.update(down=False)
+    assert mine.release("web") and holder(cluster, "web") == "" and mine.held == {"shop"}
+    mine.held.clear()  # as after a claim written whose answer was lost
+    assert mine.verify() == {"shop"} and holder(cluster, "shop") == "me"
