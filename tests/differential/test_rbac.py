@@ -8,6 +8,7 @@ beside it, so only namespaced roles of the scenario's own are used."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -70,6 +71,18 @@ def _setup(c: ClusterClient) -> None:
         meta = {"name": name, "namespace": "diff"}
         c.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                  "metadata": meta, "subjects": [subject], "roleRef": ref_to})  # fmt: skip
+    _settled(c)
+
+
+def _settled(c: ClusterClient) -> None:
+    """Wait until the authorizer sees both bindings: the real server's RBAC reads them
+    from its informers a moment after they are written (the emulator at once).  The
+    binding written last names a missing role, which a denial then mentions."""
+    for _ in range(100):
+        code, answer = _as(c, "GET", "/api/v1/namespaces/diff/secrets")
+        if code == 403 and '"missing" not found' in str((answer or {}).get("message")):
+            return
+        time.sleep(0.05)
 
 
 def _requests(c: ClusterClient) -> Any:

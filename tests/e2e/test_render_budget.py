@@ -50,7 +50,12 @@ def _children(pid: int) -> list[int]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """CPU time of ``pid`` (0 once it has ended: a warm worker may be replaced)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
@@ -75,10 +80,14 @@ def test_a_runaway_render_does_not_outlive_the_agent(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: _children(proc.pid), timeout=60, what="the render worker")
-        workers = _children(proc.pid)
+        workers: set[int] = set()
+
+        def busy() -> bool:
+            workers.update(_children(proc.pid))  # a short-lived fork may come and go first
+            return sum(_cpu_seconds(w) for w in workers) > 1
+
         # busy in the long operation (not waiting for its job, which would see the pipe close)
-        wait_for(lambda: sum(_cpu_seconds(w) for w in workers) > 1, timeout=60, what="the worker to be busy")
+        wait_for(busy, timeout=60, what="the render worker to be busy")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
