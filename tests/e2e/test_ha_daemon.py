@@ -19,6 +19,7 @@ from agent.cluster.kube import KubeCluster
 from agent.emulator import EmulatedCluster, EmulatorServer, write_kubeconfig
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon, github_headers, github_push
 from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.ha_daemons import configmap_folders, replica_config
 from tests.support.net import closed_port, free_port
 from tests.support.waits import poll, wait_for
 
@@ -52,25 +53,15 @@ def cluster(kubeconfig: Path) -> Iterator[KubeCluster]:
 
 
 @pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[Upstream]:
-    root = tmp_path / "srv"
-    root.mkdir()
-    server = SmartHttp(root)
+def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
     up = Upstream(tmp_path, server)
     write_fleet(up, "one")
     up.push("one")
-    yield up
-    server.stop()
+    return up
 
 
 def write_fleet(up: Upstream, value: str) -> None:
-    """One ConfigMap per app, each in its own folder of one repository."""
-    for app in APPS:
-        up.work.write(
-            f"apps/{app}/cm.yaml",
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {app}\n  namespace: {NS}\n"
-            f"data:\n  value: {json.dumps(value)}\n",
-        )
+    configmap_folders(up, APPS, NS, value)
 
 
 @dataclass
@@ -88,34 +79,20 @@ class Group:
         return d
 
     def write(self, name: str, port: int) -> Path:
-        doc = {
-            "cluster": {"kubeconfig": {"path": str(self.kubeconfig)}},
-            "stateDir": f"state-{name}",
-            "source": {"allowedSchemes": ["http"]},
-            "daemon": {
-                "port": port,
-                "logFormat": "json",
-                "apiToken": "${API_TOKEN}",
-                "webhook": {"secrets": {"github": "${GH_SECRET}"}},
-                "ha": {"identity": name, "leaseSeconds": 4, "renewSeconds": 1},
-            },
-            "apps": [
-                {
-                    "name": app,
-                    "repo": self.upstream.url,
-                    "revision": "main",
-                    "path": f"apps/{app}",
-                    "namespace": NS,
-                    "intervalSeconds": 3600,
-                    "syncPolicy": {"waitForHealth": False},
-                    "dependsOn": CHAIN.get(app, []),
-                }
-                for app in APPS
-            ],
-        }
-        config = self.tmp / f"agent-{name}.yaml"
-        config.write_text(yaml.safe_dump(doc, sort_keys=False))
-        return config
+        apps = [
+            {
+                "name": app,
+                "repo": self.upstream.url,
+                "revision": "main",
+                "path": f"apps/{app}",
+                "namespace": NS,
+                "intervalSeconds": 3600,
+                "syncPolicy": {"waitForHealth": False},
+                "dependsOn": CHAIN.get(app, []),
+            }
+            for app in APPS
+        ]
+        return replica_config(self.tmp, name, port, self.kubeconfig, apps)
 
 
 @pytest.fixture

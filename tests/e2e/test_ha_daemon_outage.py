@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from agent.cluster.kube import KubeCluster
 from agent.emulator import EmulatedCluster, EmulatorServer
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon, github_headers, github_push
 from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.ha_daemons import configmap_folders, replica_config
 from tests.support.net import free_port
 from tests.support.relay import Relay, relay_for
 from tests.support.waits import poll, wait_for
@@ -68,24 +67,11 @@ def relay(home: Path) -> Iterator[Relay]:
 
 
 @pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[Upstream]:
-    root = tmp_path / "srv"
-    root.mkdir()
-    server = SmartHttp(root)
+def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
     up = Upstream(tmp_path, server)
-    write(up, "one")
+    configmap_folders(up, APPS, NS, "one")
     up.push("one")
-    yield up
-    server.stop()
-
-
-def write(up: Upstream, value: str) -> None:
-    for app in APPS:
-        up.work.write(
-            f"apps/{app}/cm.yaml",
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {app}, namespace: {NS}}}\n"
-            f"data: {{v: {value}}}\n",
-        )
+    return up
 
 
 @pytest.fixture
@@ -120,33 +106,20 @@ def replicas(
     running: dict[str, Daemon] = {}
     for name in ("r0", "r1", "r2"):
         port = free_port()
-        doc: dict[str, Any] = {
-            "cluster": {"kubeconfig": {"path": str(relayed)}},
-            "clusters": [{"name": "away", "kubeconfig": {"path": str(away[1])}}],
-            "stateDir": f"state-{name}",
-            "source": {"allowedSchemes": ["http"]},
-            "daemon": {
-                "port": port,
-                "logFormat": "json",
-                "apiToken": "${API_TOKEN}",
-                "webhook": {"secrets": {"github": "${GH_SECRET}"}},
-                "ha": {"identity": name, "leaseSeconds": LEASE, "renewSeconds": 1},
-            },
-            "apps": [
-                {
-                    "name": app,
-                    "repo": upstream.url,
-                    "path": f"apps/{app}",
-                    "namespace": NS,
-                    "intervalSeconds": 2,  # timers keep firing while cut off
-                    "syncPolicy": {"waitForHealth": False},
-                    **({"destination": {"cluster": "away"}} if app in AWAY else {}),
-                }
-                for app in APPS
-            ],
-        }
-        config = tmp_path / f"agent-{name}.yaml"
-        config.write_text(yaml.safe_dump(doc, sort_keys=False))
+        apps = [
+            {
+                "name": app,
+                "repo": upstream.url,
+                "path": f"apps/{app}",
+                "namespace": NS,
+                "intervalSeconds": 2,  # timers keep firing while cut off
+                "syncPolicy": {"waitForHealth": False},
+                **({"destination": {"cluster": "away"}} if app in AWAY else {}),
+            }
+            for app in APPS
+        ]
+        away_cluster = [{"name": "away", "kubeconfig": {"path": str(away[1])}}]
+        config = replica_config(tmp_path, name, port, relayed, apps, lease=LEASE, clusters=away_cluster)
         running[name] = Daemon(config, port, {"GH_SECRET": GH_SECRET, "API_TOKEN": API_TOKEN})
     try:
         for d in running.values():
@@ -161,7 +134,7 @@ def values(client: KubeCluster, apps: list[str]) -> dict[str, tuple[str, str]]:
     """App -> (its ConfigMap's value, resourceVersion)."""
     found = {c["metadata"]["name"]: c for c in client.list("v1", "ConfigMap", NS)}
     return {
-        a: (found[a].get("data", {}).get("v", ""), found[a]["metadata"]["resourceVersion"])
+        a: (found[a].get("data", {}).get("value", ""), found[a]["metadata"]["resourceVersion"])
         for a in apps
         if a in found
     }
@@ -210,7 +183,7 @@ def test_replicas_stop_acting_while_the_lease_cluster_is_cut_off_and_resume(
     )
     kept = values(direct, HOME)
     writes = away[0].writes
-    write(upstream, "two")
+    configmap_folders(upstream, APPS, NS, "two")
     upstream.push("two")  # the timers see it; a push says so too
     body = github_push(upstream.url)
     for d in replicas.values():

@@ -26,6 +26,7 @@ from agent.ha.lease import CLOCK_SKEW
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon
 from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
+from tests.support.ha_daemons import configmap_folders, replica_config
 from tests.support.net import free_port
 from tests.support.waits import poll, wait_for
 
@@ -69,49 +70,27 @@ def engine(tmp_path: Path) -> Iterator[tuple[EmulatedCluster, Path]]:
 
 
 @pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[Upstream]:
-    root = tmp_path / "srv"
-    root.mkdir()
-    server = SmartHttp(root)
+def upstream(tmp_path: Path, server: SmartHttp) -> Upstream:
     up = Upstream(tmp_path, server)
-    for app in APPS:
-        up.work.write(
-            f"apps/{app}/cm.yaml",
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {app}, namespace: {NS}}}\n",
-        )
+    configmap_folders(up, APPS, NS)
     up.push("one")
-    yield up
-    server.stop()
+    return up
 
 
 def config(tmp: Path, name: str, port: int, kubeconfig: Path, repo: str) -> Path:
-    doc: dict[str, Any] = {
-        "cluster": {"kubeconfig": {"path": str(kubeconfig)}},
-        "stateDir": f"state-{name}",
-        "source": {"allowedSchemes": ["http"]},
-        "daemon": {
-            "port": port,
-            "logFormat": "json",
-            "apiToken": "${API_TOKEN}",
-            "webhook": {"secrets": {"github": "${GH_SECRET}"}},
-            "ha": {"identity": name, "leaseSeconds": 4, "renewSeconds": 1},
-        },
-        "apps": [
-            {
-                "name": app,
-                "repo": repo,
-                "path": f"apps/{app}",
-                "namespace": NS,
-                "intervalSeconds": 5 if app == GONE else 3600,  # the fleet is read again as often
-                "cascadeDelete": app == GONE,
-                "syncPolicy": {"waitForHealth": False},
-            }
-            for app in APPS
-        ],
-    }
-    path = tmp / f"agent-{name}.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+    apps = [
+        {
+            "name": app,
+            "repo": repo,
+            "path": f"apps/{app}",
+            "namespace": NS,
+            "intervalSeconds": 5 if app == GONE else 3600,  # the fleet is read again as often
+            "cascadeDelete": app == GONE,
+            "syncPolicy": {"waitForHealth": False},
+        }
+        for app in APPS
+    ]
+    return replica_config(tmp, name, port, kubeconfig, apps)
 
 
 @pytest.fixture
