@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,6 @@ from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.e2e
 FOLDERS = ("web", "gone", "left", "moved", "kept")
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    running: list[Daemon] = []
-    yield running
-    for d in running:
-        d.stop()
 
 
 def _config(tmp_path: Path, repo: GitRepo, apps: dict[str, dict[str, Any]]) -> Path:
