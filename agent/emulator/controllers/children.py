@@ -12,6 +12,13 @@
   emulated nodes by a simulated scheduler; their status follows the fault
   rules (an unpullable image waits in ``ImagePullBackOff``, a crash-looping one
   in ``CrashLoopBackOff``; a Job's pods succeed).  No container runs.
+* A StatefulSet's ``volumeClaimTemplates`` give each of its Pods its own
+  claims, ``<template>-<pod>`` (the template's labels and the set's
+  ``selector.matchLabels``), made before the Pod and mounted by it, as the
+  StatefulSet controller makes them (``pkg/controller/statefulset/
+  stateful_set_utils.go``, ``stateful_pod_control.go``); the claims stay when
+  the Pod or the set goes (the default ``Retain`` retention policy; ``Delete``
+  is not simulated), so a Pod made again mounts the same claim.
 * Each of these steps is recorded as an Event (:mod:`.events`).
 * Every namespace gets the ``default`` ServiceAccount and the
   ``kube-root-ca.crt`` ConfigMap (the emulated cluster's CA when it serves TLS).
@@ -160,6 +167,8 @@ def pods(ctx: Context, owner: JSON, now: float) -> None:
         names.add(name)
         node = NODES[(i + len(kept)) % len(NODES)] if kind != "DaemonSet" else NODES[i]
         body = _pod(owner, template, name, node, digest)
+        if kind == "StatefulSet":
+            _claims(ctx, owner, body)
         made = c.system_create(pod_rt, body, ns)
         if made is not None:
             _pod_event(ctx, owner, "SuccessfulCreate", name)
@@ -170,6 +179,41 @@ def pods(ctx: Context, owner: JSON, now: float) -> None:
                 return {**o, "status": status}
 
             c.system_write(pod_rt, ns, name, reported, manager="kubelet", subresource="status")
+
+
+def _claims(ctx: Context, owner: JSON, pod: JSON) -> None:
+    """The Pod's claims from the set's ``volumeClaimTemplates``: made when missing, and
+    mounted in place of any volume of the same name in the Pod's spec."""
+    c = ctx.cluster
+    pvc_rt = c.resource_type("v1", "PersistentVolumeClaim")
+    meta, spec = owner["metadata"], owner.get("spec") or {}
+    ns, pod_name = meta.get("namespace", ""), pod["metadata"]["name"]
+    selected = (spec.get("selector") or {}).get("matchLabels") or {}
+    mounted = []
+    for template in spec.get("volumeClaimTemplates") or ():
+        tmeta = template.get("metadata") or {}
+        name = f"{tmeta.get('name', '')}-{pod_name}"
+        mounted.append({"name": tmeta.get("name", ""), "persistentVolumeClaim": {"claimName": name}})
+        if c.store.get(pvc_rt.group, pvc_rt.plural, ns, name) is not None:
+            continue
+        claim = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": {**(tmeta.get("labels") or {}), **selected},
+                **({"annotations": tmeta["annotations"]} if tmeta.get("annotations") else {}),
+            },
+            "spec": copy.deepcopy(template.get("spec") or {}),
+        }
+        if c.system_create(pvc_rt, claim, ns) is not None:
+            message = f"create Claim {name} Pod {pod_name} in StatefulSet {meta['name']} success"
+            events.record(ctx, owner, "SuccessfulCreate", message, component="statefulset-controller")
+    if mounted:
+        names = {v["name"] for v in mounted}
+        volumes = [v for v in pod["spec"].get("volumes") or () if v.get("name") not in names]
+        pod["spec"]["volumes"] = mounted + volumes
 
 
 def _pod_event(ctx: Context, owner: JSON, reason: str, pod: str) -> None:

@@ -109,7 +109,7 @@ def test_the_default_class_waits_for_the_first_consumer_then_provisions() -> Non
 
     cluster.create(pod("data"))
     pvc = get(cluster, "PersistentVolumeClaim", "data")
-    node = get(cluster, "Pod", "user") if False else cluster.get("v1", "Pod", "user", "default")
+    node = cluster.get("v1", "Pod", "user", "default")
     assert node is not None
     annotations = pvc["metadata"]["annotations"]
     assert annotations["volume.kubernetes.io/selected-node"] == node["spec"].get(
