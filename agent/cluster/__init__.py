@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agent.cluster.base import ClusterClient
+from agent.cluster.lightly import load_lightly
 from agent.kube.errors import ClusterError
+
+load_lightly()  # before any module of this package imports the official client
 
 if TYPE_CHECKING:  # the configuration's models (pydantic) load with the configuration itself
     from agent.config import AgentConfig, ClusterConfig

@@ -56,21 +56,24 @@ def _interned(labels: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """One object as the view keeps it: its JSON, compressed (zlib's fastest
-    level: an object of the fleet benchmark, 1.2 kB with its managedFields,
-    keeps 0.5 kB, for 30 us when it is put and 4 us when it is read)."""
+    """One object as the view keeps it: its JSON, compressed in the daemon
+    (zlib's fastest level: an object of the fleet benchmark, 1.2 kB with its
+    managedFields, keeps 0.5 kB, for 30 us when it is put and 4 us when it
+    is read); a one-shot command, which reads a kind once, keeps the text."""
 
     rv: str
     labels: Mapping[str, Any]
-    packed: bytes
+    packed: bytes  # zlib's stream (its first byte is never "{"), or the JSON text
 
     @classmethod
-    def of(cls, obj: Mapping[str, Any]) -> Held:
+    def of(cls, obj: Mapping[str, Any], compress: bool = True) -> Held:
         text = json.dumps(obj, separators=(",", ":")).encode()
-        return cls(resource_version(obj), _interned(_labels(obj)), zlib.compress(text, 1))
+        packed = zlib.compress(text, 1) if compress else text
+        return cls(resource_version(obj), _interned(_labels(obj)), packed)
 
     def obj(self) -> JSON:
-        found: JSON = json.loads(zlib.decompress(self.packed))
+        packed = self.packed
+        found: JSON = json.loads(packed if packed[:1] == b"{" else zlib.decompress(packed))
         return found
 
     def has(self, selector: Mapping[str, str]) -> bool:
@@ -104,6 +107,7 @@ class Subscriber:
 @dataclass(eq=False)
 class Entry:
     kind: KindKey
+    compress: bool = True  # objects kept compressed (the daemon), or as text
     objects: dict[tuple[str, str], Held] = field(default_factory=dict)
     by_value: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # the key's value -> objects
     rv: str = ""
@@ -159,7 +163,7 @@ class Entry:
                 if self._drop(where) is not None:
                     self._tell("DELETED", obj, held)
                 return
-            self._put(where, Held.of(obj))
+            self._put(where, Held.of(obj, self.compress))
             self._tell("MODIFIED", obj, held)
 
     def forget(self, namespace: str, name: str) -> None:
@@ -206,12 +210,23 @@ class Entry:
                 before = self.objects.get(where)
                 if before is None or before.rv != resource_version(obj):
                     same = False
-                    self._put(where, Held.of(obj))
+                    self._put(where, Held.of(obj, self.compress))
                     self._tell("MODIFIED", obj, before)
         return same
 
     def reconcile(self, fresh: list[JSON], selector: Mapping[str, str]) -> bool:
         return self.replace_with(fresh, Subscriber("", dict(selector)))
+
+
+def selected(items: Iterable[JSON], namespace: str, selector: Mapping[str, str]) -> list[JSON]:
+    """The objects of ``items`` that :meth:`Entry.select` would give, in its order."""
+    found = [
+        o
+        for o in items
+        if (not namespace or _where(o)[0] == namespace)
+        and all(_labels(o).get(k) == v for k, v in selector.items())
+    ]
+    return sorted(found, key=_where)
 
 
 def sync_entry(entry: Entry, items: list[JSON], rv: str) -> None:

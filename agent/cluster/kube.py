@@ -23,14 +23,11 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
-from kubernetes.dynamic.resource import Resource
 
 from agent.cluster import connection, discovery
 from agent.cluster.base import FIELD_MANAGER, JSON
@@ -39,6 +36,10 @@ from agent.cluster.transport import Transport, api_error, lines, shut_when_stopp
 from agent.kube.errors import ClusterError, ClusterUnavailable, NotFound, error_from_status
 from agent.kube.kinds import ResourceType, builtin
 from agent.models import split_api_version
+
+if TYPE_CHECKING:  # the dynamic client (which loads jsonschema) loads with the first discovery
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.dynamic.resource import Resource
 
 T = TypeVar("T")
 Objects = list[JSON]
@@ -100,6 +101,8 @@ class KubeCluster:
         return self._dynamic
 
     def _discover(self) -> DynamicClient:
+        from kubernetes.dynamic import DynamicClient  # noqa: PLC0415 - see above: a built-in kind needs none
+
         return DynamicClient(self.api_client, cache_file=self._discovery_cache)  # type: ignore[no-untyped-call]
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -120,6 +123,8 @@ class KubeCluster:
         found = self._resources.get(key)
         if found is not None:
             return found
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError  # noqa: PLC0415 - see above
+
         with self._lookup:
             found = self._resources.get(key)
             if found is None:

@@ -36,7 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agent.backoff import Backoff
 from agent.cluster.base import FIELD_MANAGER, JSON, ClusterClient
-from agent.cluster.feed import Entry, KindKey, Subscriber, sync_entry
+from agent.cluster.feed import Entry, KindKey, Subscriber, selected, sync_entry
 from agent.kube.errors import ClusterError, Expired, NotFound
 from agent.kube.kinds import ResourceType
 
@@ -102,25 +102,30 @@ class ClusterView:
                 return key
         return None
 
-    def _entry(self, api_version: str, kind: str, key: str) -> Entry:
-        """The kind's entry, listed once: concurrent first readers wait for one list."""
+    def _entry(self, api_version: str, kind: str, key: str, listed: Objects | None = None) -> Entry:
+        """The kind's entry, listed once: concurrent first readers wait for
+        one list.  ``listed`` receives that list's objects when this call sent
+        it (the entry keeps their text: they are the caller's own)."""
         kk = (api_version, kind, key)
         with self._guard:
             entry = self._entries.get(kk)
             if entry is None:
-                entry = self._entries[kk] = Entry(kk)
+                entry = self._entries[kk] = Entry(kk, compress=self.follow)
         with entry.filling:
             if not entry.listed:
-                self._relist(entry)  # NotFound (a kind not served yet) leaves it unlisted
+                items = self._relist(entry)  # NotFound (a kind not served yet) leaves it unlisted
+                if listed is not None:
+                    listed.extend(items)
                 if self.follow:
                     self._start(entry)
         return entry
 
-    def _relist(self, entry: Entry) -> None:
+    def _relist(self, entry: Entry) -> Objects:
         api_version, kind, key = entry.kind
         items, rv = self.inner.list_at(api_version, kind, self.scopes[key], key)
         self.lists += 1
         sync_entry(entry, items, rv)
+        return items
 
     def _start(self, entry: Entry) -> None:
         with entry.lock:
@@ -184,7 +189,11 @@ class ClusterView:
         key = self._key_of(label_selector, namespace)
         if key is None or label_selector is None:
             return self.client.list(api_version, kind, namespace, label_selector)
-        return self._entry(api_version, kind, key).select(namespace, label_selector)
+        listed: Objects = []
+        entry = self._entry(api_version, kind, key, listed)
+        if listed:  # this call filled the entry: the list's own objects, not decoded again
+            return selected(listed, namespace, label_selector)
+        return entry.select(namespace, label_selector)
 
     def watch(
         self,

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from agent.config.app import (
     DNS1123_LABEL,
@@ -228,6 +228,7 @@ class AgentConfig(ConfigModel):
     base_dir: Path = Field(default=Path("."), exclude=True)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    _by_name: tuple[list[Application], dict[str, Application]] | None = PrivateAttr(default=None)
 
     @field_validator("apps")
     @classmethod
@@ -288,9 +289,19 @@ class AgentConfig(ConfigModel):
         return app.repo if _REMOTE.match(app.repo) else str(self.resolve(app.repo))
 
     def app(self, name: str) -> Application:
-        for app in self.apps:
-            if app.name == name:
-                return app
+        """The app ``name``, looked up by name: the daemon asks for each app
+        several times a run, and a search of a fleet's list is the square of
+        its size.  The index belongs to this list (a copy with other apps
+        builds its own)."""
+        kept = self._by_name
+        if kept is None or kept[0] is not self.apps:
+            index: dict[str, Application] = {}
+            for a in self.apps:
+                index.setdefault(a.name, a)
+            kept = self._by_name = (self.apps, index)
+        found = kept[1].get(name)
+        if found is not None:
+            return found
         known = ", ".join(a.name for a in self.apps) or "none"
         raise ConfigError(f"no app named {name!r} in the configuration (apps: {known})")
 

@@ -87,6 +87,7 @@ class Scheduler:
         self.on_queue = on_queue or (lambda _n: None)
         self.after_run: Callable[[str, RunResult], None] | None = None  # each run's end (dependsOn)
         self._guard = threading.Lock()  # the queue: which apps wait (their state.pending)
+        self._waiting: set[str] = set()  # whose state.pending is set (kept, not summed per run)
         self._idle = threading.Condition()
         self._draining = False
         self._started = False
@@ -153,6 +154,7 @@ class Scheduler:
             with state.lock:
                 if state.running and state.pending is None:  # one more run, right after, with this definition
                     state.pending = Trigger.SCHEDULE
+                self._queue(state)
             if self._started and not self._draining:
                 self._add_job(app, 0.0)
         if retired is not None:
@@ -191,6 +193,7 @@ class Scheduler:
                 waiters, state.manual = state.manual, []
                 state.pending, state.requested_at = None, None
                 running = state.running
+                self._waiting.discard(name)
                 if running:
                     self._retired[name] = (state, then)
             self.on_queue(self.queued())
@@ -254,7 +257,14 @@ class Scheduler:
         return [s.name for s in states if s.running]
 
     def queued(self) -> int:
-        return sum(1 for s in list(self.states.values()) if s.pending is not None)
+        return len(self._waiting)
+
+    def _queue(self, state: AppState) -> None:
+        """Count ``state`` as waiting or not, as its ``pending`` says (under the guard)."""
+        if state.pending is None:
+            self._waiting.discard(state.name)
+        else:
+            self._waiting.add(state.name)
 
     def next_run(self, name: str) -> str:
         job = self._scheduler.get_job(name)
@@ -300,6 +310,7 @@ class Scheduler:
                         continue  # joins the run already asked for
                     state.pending = trigger
                     state.requested_at = time.monotonic()
+                    self._waiting.add(name)
                     if not state.running:
                         self._wake(name, delay)
             self.on_queue(self.queued())
@@ -339,6 +350,7 @@ class Scheduler:
                 trigger = state.pending or Trigger.SCHEDULE
                 state.round_since = _round_since(app, state.requested_at if state.pending else None)
                 state.pending, state.requested_at = None, None
+                self._waiting.discard(name)
                 manual, future = state.manual.pop(0) if state.manual else (None, None)
                 self.on_queue(self.queued())
             result = self._run_once(app, state, trigger, manual)

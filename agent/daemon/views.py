@@ -71,12 +71,19 @@ def all_apps(d: DaemonView) -> list[dict[str, Any]]:
 
 
 def _short_run(last: RunResult) -> dict[str, Any]:
-    run = last.to_dict()
-    sync = run.pop("sync")
-    run.pop("rollback")
-    run["summary"] = sync["summary"] if sync else {}
-    run["record"] = sync["record"] if sync else None
-    return run
+    """The run as :meth:`RunResult.to_dict` gives it, with its sync's summary
+    and record instead of the whole sync (not built: one per app per request)."""
+    sync = last.sync
+    return {
+        "trigger": str(last.trigger),
+        "started": last.started,
+        "finished": last.finished,
+        "durationSeconds": round(last.duration, 3),
+        "outcome": str(last.outcome),
+        "message": last.message,
+        "summary": sync.changeset.summary() if sync is not None else {},
+        "record": sync.record if sync is not None else None,
+    }
 
 
 def by_cluster(d: DaemonView, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

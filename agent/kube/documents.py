@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from sys import intern
 from typing import Any
 
 import yaml
@@ -33,6 +34,7 @@ _DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
 
 MAX_NODES = 1_000_000  # per document, after alias expansion
 MAX_DEPTH = 100  # nesting of maps and lists
+_INTERNED = 64  # strings up to this long are shared (keys and short values recur in every object)
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -115,7 +117,8 @@ class _Loader(_Base):  # type: ignore[misc]
         seen.add(id(node))
         tag = node.tag
         if tag == _STR and isinstance(node, yaml.ScalarNode):
-            return node.value
+            value = node.value
+            return intern(value) if len(value) <= _INTERNED else value
         if isinstance(node, yaml.ScalarNode):
             value = self.construct_object(node)
             if value is None or isinstance(value, str | bool | int):
@@ -129,7 +132,7 @@ class _Loader(_Base):  # type: ignore[misc]
                 if key.tag != _STR or not isinstance(key, yaml.ScalarNode):
                     raise _Unusual  # a merge key (<<), a number or null as a key
                 self.left -= 1
-                out[key.value] = self._quick(value, seen, depth + 1)
+                out[intern(key.value)] = self._quick(value, seen, depth + 1)
             return out
         if tag == _SEQ and isinstance(node, yaml.SequenceNode):
             return [self._quick(item, seen, depth + 1) for item in node.value]

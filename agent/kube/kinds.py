@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +78,25 @@ def schemas_root() -> Path:
 
 
 def schema_dir() -> Path:
-    """The folder of ``kubernetes-validate``'s JSON schemas for :data:`KUBERNETES_VERSION`."""
-    return schemas_root() / f"{KUBERNETES_VERSION}-local"
+    """The folder of ``kubernetes-validate``'s strict JSON schemas for :data:`KUBERNETES_VERSION`."""
+    return schemas_root() / f"{KUBERNETES_VERSION}-local-strict"
 
 
-@cache
+@lru_cache(maxsize=4)
+def definitions_document(folder: str) -> dict[str, Any]:
+    """A release's ``_definitions.json`` (``folder``: ``v1.33.0-local-strict``),
+    loaded once for the schema check and for the diff's schema nodes: 3 MB
+    of dicts each time it is loaded.  Strict: an object's fields are closed
+    with ``additionalProperties: false``, which the lenient folder leaves out
+    (and says nothing else differently)."""
+    with (schemas_root() / folder / "_definitions.json").open() as f:
+        doc: dict[str, Any] = json.load(f)
+    return doc
+
+
 def definitions() -> dict[str, Any]:
     """Every OpenAPI definition of the release, by name (``$ref`` targets)."""
-    with (schema_dir() / "_definitions.json").open() as f:
-        defs: dict[str, Any] = json.load(f)["$defs"]
+    defs: dict[str, Any] = definitions_document(schema_dir().name)["$defs"]
     return defs
 
 

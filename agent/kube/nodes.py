@@ -40,7 +40,7 @@ class Node:
             return "scalar"
         if "properties" in raw:
             return "struct"
-        if "additionalProperties" in raw:
+        if raw.get("additionalProperties", False) is not False:  # false: the strict schemas' closed structs
             return "map"
         return "list" if "items" in raw else self._shape_of_type()
 

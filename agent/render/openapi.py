@@ -15,7 +15,6 @@ Messages name the object and the field, never a value (Secrets).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import RenderFailed
-from agent.kube.kinds import schemas_root
+from agent.kube.kinds import definitions_document, schemas_root
 from agent.models import Manifest, split_api_version
 from agent.render.schemacheck import Compiler, checker
 from agent.render.values import describe
@@ -64,8 +63,7 @@ def schema_version(kube_version: str) -> str:
 @lru_cache(maxsize=4)
 def _definitions(version: str) -> tuple[dict[str, Any], dict[tuple[str, str, str], str]]:
     """All definitions of a version, and (group, version, kind) -> definition name."""
-    path = _schema_root() / f"v{version}.0-local-strict" / "_definitions.json"
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = definitions_document(f"v{version}.0-local-strict")  # shared with the diff's schema nodes
     by_gvk: dict[tuple[str, str, str], str] = {}
     for name, schema in doc["$defs"].items():
         props = schema.get("properties") or {}

@@ -19,14 +19,17 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 from tenacity import RetryError, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agent.config import Notification
 from agent.models import Revision
 from agent.redact import redact
 from agent.report.templates import render
+
+if TYPE_CHECKING:  # httpx (with pygments, through its command line) loads with the first target
+    import httpx
 
 log = logging.getLogger("gitops_agent.notify")
 
@@ -63,7 +66,11 @@ class Notifier:
         self.targets = list(targets)
         self.backoff = backoff
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify") if targets else None
-        self._client = httpx.Client(follow_redirects=False) if targets else None
+        self._client: httpx.Client | None = None
+        if targets:
+            import httpx  # noqa: PLC0415 - see above: 4 MiB a daemon without targets need not hold
+
+            self._client = httpx.Client(follow_redirects=False)
 
     def send(
         self,
@@ -94,6 +101,8 @@ class Notifier:
             reraise=False,
         )
         def post() -> None:
+            import httpx  # noqa: PLC0415 - loaded with the client already
+
             try:
                 response = client.post(target.url, json=doc, timeout=target.timeout_seconds)
             except httpx.HTTPError as e:

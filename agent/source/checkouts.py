@@ -37,6 +37,7 @@ class Checkouts:
         self.ttl = ttl
         self._lock = FileLock(str(root / _LOCK)) if root.is_dir() else None
         self._last_prune = 0.0
+        self._marked: dict[str, float] = {}  # commit -> when this process last marked it used
 
     def _guard(self) -> FileLock:
         if self._lock is None:
@@ -47,10 +48,17 @@ class Checkouts:
     def get(self, commit: str) -> Path | None:
         """The commit's folder if exported, marked as used now."""
         dest = self.root / commit
+        now = time.time()
+        if now - self._marked.get(commit, -self.ttl) < self.ttl / 8 and dest.is_dir():
+            # marked moments ago: no prune (of any process) takes a folder used
+            # within ttl, so neither the lock nor a new mark is needed (a fleet's
+            # apps on one commit ask for it about once a poll round each)
+            return dest
         with self._guard():
             if not dest.is_dir():
                 return None
             (self.root / f"{commit}.used").touch()
+        self._marked[commit] = now
         return dest
 
     def export(self, git_dir: Path, commit: str, shown: str, timeout: float) -> Path:
@@ -76,6 +84,7 @@ class Checkouts:
         if not force and now - self._last_prune < self.ttl / 4:
             return []
         self._last_prune = now
+        self._marked = {c: t for c, t in self._marked.items() if now - t < self.ttl / 8}
         if not self.root.is_dir():
             return []
         removed: list[str] = []

@@ -13,7 +13,9 @@ Nothing here imports git: the configuration validates its apps with it.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -28,6 +30,8 @@ _SCP_LIKE = re.compile(
     r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^/:@\s\[\]]+|\[[0-9A-Fa-f:.]+\]):(?P<path>(?!//).*)$"
 )
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+RESOLVED_SECONDS = 10.0  # how long a local repository's resolved path is used again
+_resolved_at: dict[str, tuple[float, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def check_url(repo: str, policy: UrlPolicy | None = None) -> RepoUrl:
         )
     if scheme == "file":
         path = repo[len("file://") :] if repo.lower().startswith("file://") else repo
-        return RepoUrl(repo, "file", "file://" + str(Path(unquote(path)).resolve()), shown)
+        return RepoUrl(repo, "file", "file://" + _resolved(unquote(path)), shown)
     if _URL.match(repo):
         return _split_url(repo, scheme, shown)
     m = _SCP_LIKE.match(repo)
@@ -105,6 +109,24 @@ def check_url(repo: str, policy: UrlPolicy | None = None) -> RepoUrl:
         if part.startswith("-"):
             raise SourceFailed(f"repository {shown!r}: the {what} starts with '-'; refused")
     return RepoUrl(repo, "ssh", _key("ssh", host.lower(), None, "/" + path.lstrip("/")), shown)
+
+
+def _resolved(path: str) -> str:
+    """``path`` with its links resolved; an absolute path is resolved again
+    after RESOLVED_SECONDS, not for every checkout (a fleet's apps on one
+    local repository check its URL about once a poll round each, and a
+    resolve costs a system call per folder of the path)."""
+    if not os.path.isabs(path):
+        return str(Path(path).resolve())  # depends on the working directory: never kept
+    now = time.monotonic()
+    kept = _resolved_at.get(path)
+    if kept is not None and now - kept[0] < RESOLVED_SECONDS:
+        return kept[1]
+    found = str(Path(path).resolve())
+    if len(_resolved_at) >= 1024:
+        _resolved_at.clear()
+    _resolved_at[path] = (now, found)
+    return found
 
 
 def _split_url(repo: str, scheme: str, shown: str) -> RepoUrl:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.cluster.feed import Entry, Subscriber, sync_entry
+import pytest
+
+from agent.cluster.feed import Entry, Subscriber, selected, sync_entry
 
 KEY = "gitops-agent.io/app"
 
@@ -56,3 +58,19 @@ def test_a_subscriber_hears_what_changes_in_its_selection() -> None:
     assert heard == ["ADDED", "DELETED"] and sub.next(0.01) is None
     assert entry.reconcile([obj("b", "x", 3)], {KEY: "x"}) is True
     assert entry.reconcile([], {KEY: "x"}) is False and entry.select("", {KEY: "x"}) == []
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_the_filling_list_is_the_callers_own_and_selected_as_the_entry_selects(compress: bool) -> None:
+    """A one-shot command keeps text, the daemon compressed; the list that
+    filled the entry goes to its caller as it came, selected in the entry's
+    order, and changing it changes nothing the entry holds."""
+    entry = Entry(("v1", "ConfigMap", KEY), compress=compress)
+    items = [obj(f"c{i}", f"app-{i % 2}", i + 1, ns=f"n{i % 3}", v=str(i)) for i in (5, 3, 1, 4, 2, 0)]
+    sync_entry(entry, items, "6")
+    assert all(held.packed.startswith(b"{") is not compress for held in entry.objects.values())
+    for namespace, selector in (("", {KEY: "app-1"}), ("n1", {KEY: "app-0"}), ("n2", {KEY: "none"})):
+        assert selected(items, namespace, selector) == entry.select(namespace, selector)
+    for item in items:
+        item["data"]["v"] = "changed by the caller"
+    assert [o["data"]["v"] for o in entry.select("", {KEY: "app-1"})] == ["3", "1", "5"]  # by namespace
