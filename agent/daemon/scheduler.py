@@ -1,11 +1,11 @@
 """When each app is reconciled: one APScheduler job per app.
 
 The timer (an interval with jitter), webhooks and the API all feed the same
-per-app job, so two reconciles of one app never overlap; ``max_instances=1``
-and coalescing keep a late timer from stacking runs.  A request that arrives
-while the app's run is going on is remembered and runs once right after it
-(that run may have fetched before the push).  Different apps run in
-parallel on a pool of ``concurrency`` threads.
+per-app job; runs of one app never overlap (a run takes the app's
+``running`` flag; a job finding it taken returns).  ``max_instances=2``: with
+one, a request that came as a run ended, before its job returned, was
+dropped by APScheduler and waited for the app's next timer.  A request during
+a run runs once right after it.  Apps run on ``concurrency`` threads.
 
 Webhook requests wait a short debounce window first, so a burst of pushes
 costs one reconcile.  Apps waiting to run form a bounded queue: a request
@@ -99,7 +99,7 @@ class Scheduler:
                 "default": ThreadPoolExecutor(max_workers=daemon.concurrency),
                 "heartbeat": ThreadPoolExecutor(max_workers=1),
             },
-            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            job_defaults={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
             timezone=UTC,
         )
 

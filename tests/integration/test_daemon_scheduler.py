@@ -274,3 +274,23 @@ def test_a_changed_definition_takes_effect_at_the_next_run_and_a_new_interval_re
     assert probe.seen[-1].path == "moved"
     with pytest.raises(KeyError):
         s.update(app("unknown"))
+
+
+def test_a_request_as_a_run_ends_is_not_lost(tmp_path: Path, started: Any) -> None:
+    """A request that comes after a run decided to stop but before its job
+    returned (APScheduler still counts that instance) runs at once, not at
+    the app's next timer an hour later."""
+    probe = Probe(hold=0)
+    asked = threading.Event()
+
+    class Late(Scheduler):
+        def _retire(self, state: AppState) -> None:  # the window: the run is over, its job not yet
+            super()._retire(state)
+            if not asked.is_set():
+                asked.set()
+                self.request([state.name], "webhook")
+                time.sleep(0.5)  # the scheduler's loop looks at the due job meanwhile
+
+    s = started(Late(config(tmp_path, 1, webhook={"debounceSeconds": 0}), probe))
+    wait_for(lambda: len(probe.runs) == 2 and not s.running() and s.queued() == 0, 30, "the request's run")
+    assert probe.runs == [("app-0", "schedule"), ("app-0", "webhook")]
