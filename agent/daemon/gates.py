@@ -81,6 +81,8 @@ class Gates:
         self._guard = threading.Lock()
         self._timers: dict[str, threading.Timer] = {}  # deferred apps' runs at their window's end
         self._held: dict[str, Manual] = {}  # syncs asked for by hand, waiting for dependencies
+        self.generation: Callable[[], int] | None = None  # the app set's changes (None: unknown)
+        self._index: tuple[int, dict[str, list[str]]] | None = None  # dependency -> its dependents
 
     def suspended(self, app: Application) -> str | None:
         """The message of the app's suspension, or None.  ClusterError when
@@ -125,16 +127,28 @@ class Gates:
         if result.outcome in GATED:
             return  # nothing changed in the cluster for its dependents
         woken = []
-        for app in self.apps():
-            if name not in app.depends_on:
-                continue
-            snap = self.snapshot(app.name)
+        for dependent in self._dependents(name):
+            snap = self.snapshot(dependent)
             last = None if snap is None else snap.last_run
             if snap is not None and (snap.running or (last is not None and last.outcome == Outcome.WAITING)):
-                woken.append(app.name)
+                woken.append(dependent)
         if woken:  # a sync held for them by hand runs then (Reconciler.run asks ``ready_held``)
             with contextlib.suppress(QueueFull, Draining):  # their next poll looks again
                 request(woken, Trigger.SCHEDULE, None)
+
+    def _dependents(self, name: str) -> list[str]:
+        """The apps that depend on ``name``, from an index built again only
+        when the app set changed (a scan of every app at each run's end made
+        a round of the fleet cost the square of its size)."""
+        generation = None if self.generation is None else self.generation()
+        with self._guard:
+            if generation is None or self._index is None or self._index[0] != generation:
+                index: dict[str, list[str]] = {}
+                for app in list(self.apps()):
+                    for dep in app.depends_on:
+                        index.setdefault(dep, []).append(app.name)
+                self._index = (generation if generation is not None else -1, index)
+            return list(self._index[1].get(name, ()))
 
     def _when_open(self, name: str, request: Requester) -> None:
         """A deferred app runs again when its window lets it, when that

@@ -7,15 +7,12 @@ one, a request that came as a run ended, before its job returned, was
 dropped by APScheduler and waited for the app's next timer.  A request during
 a run runs once right after it.  Apps run on ``concurrency`` threads.
 
-Webhook requests wait a short debounce window first, so a burst of pushes
-costs one reconcile.  Apps waiting to run form a bounded queue: a request
-that would grow it past ``queueSize`` is refused (the HTTP answer is 503);
-a request for an app already waiting joins it and costs nothing.
-
-A failed run reschedules its app with exponential back-off; one bad app
-never stops the others.  ``drain`` stops taking work and waits for running
-reconciles; a reconcile cut off by the grace period is safe to run again
-(the engine reads everything again and records only at the end).
+Webhook requests wait a debounce window (a burst costs one reconcile).
+Apps waiting form a bounded queue: a request growing it past ``queueSize``
+is refused (HTTP 503); one for an app already waiting joins it.  A failed
+run backs off exponentially; one bad app never stops the others.  ``drain``
+stops taking work and waits for running reconciles; one cut off by the grace
+period is safe to run again (the engine records only at the end).
 
 The app set changes while the scheduler runs (:meth:`Scheduler.add`,
 :meth:`~Scheduler.update`, :meth:`~Scheduler.remove`): a new app gets its
@@ -25,6 +22,7 @@ waiting manual requests fail with :class:`AppRemoved`, and a run already
 going finishes (an app re-added meanwhile takes that run over, so one app's
 runs still never overlap).  As Argo CD's ApplicationSet controller and
 Flux's kustomize-controller do when an object appears or goes: no restart.
+``generation`` counts the app set's changes (for indexes built over it).
 """
 
 from __future__ import annotations
@@ -80,6 +78,7 @@ class Scheduler:
         self.runner = runner
         self.apps = {a.name: a for a in config.apps}
         self.states = {a.name: AppState(a.name) for a in config.apps}
+        self.generation = 0  # one more at each change of the app set
         self.debounce = daemon.webhook.debounce_seconds
         self.queue_size = daemon.webhook.queue_size
         self.backoff = Backoff(initial=daemon.backoff.initial_seconds, maximum=daemon.backoff.max_seconds)
@@ -149,7 +148,7 @@ class Scheduler:
                 self._update(app)
                 return
             retired = self._retired.pop(app.name, None)
-            self.apps[app.name] = app
+            self.apps[app.name], self.generation = app, self.generation + 1
             state = self.states[app.name] = retired[0] if retired is not None else AppState(app.name)
             with state.lock:
                 if state.running and state.pending is None:  # one more run, right after, with this definition
@@ -170,7 +169,7 @@ class Scheduler:
 
     def _update(self, app: Application) -> None:
         old = self.apps[app.name]
-        self.apps[app.name] = app
+        self.apps[app.name], self.generation = app, self.generation + 1
         if old.interval_seconds == app.interval_seconds or not self._started or self._draining:
             return
         with contextlib.suppress(LookupError):
@@ -184,6 +183,7 @@ class Scheduler:
         with self._guard:
             state = self.states.pop(name, None)
             self.apps.pop(name, None)
+            self.generation += 1
             if state is None:
                 return False
             if self._started:

@@ -75,6 +75,7 @@ class Daemon:
         self.gates = Gates(self._windows, self._apps, self.snapshot, self._suspensions)
         self.scheduler = Scheduler(config, self._run, on_queue=self.metrics.queue.set)
         self.scheduler.after_run = lambda name, result: self.gates.after_run(name, result, self.request)
+        self.gates.generation = lambda: self.scheduler.generation
         self._reached: set[str] = set()  # the clusters that answered
         self._guard = threading.Lock()
         clusters = [c.name for c in config.all_clusters()]

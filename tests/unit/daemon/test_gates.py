@@ -79,6 +79,33 @@ def test_a_finished_run_wakes_the_dependents_waiting_for_it_or_deciding_now() ->
     assert len(asked) == 1
 
 
+def test_dependents_are_indexed_once_per_change_of_the_app_set() -> None:
+    apps = [_app("db"), _app("web", "db")]
+    reads = [0]
+
+    def listed() -> list[Application]:
+        reads[0] += 1
+        return list(apps)
+
+    snaps = {"web": _snap(outcome=Outcome.WAITING), "api": _snap(outcome=Outcome.WAITING)}
+    gates = Gates(lambda: [], listed, snaps.get, lambda _app: None)  # type: ignore[arg-type, return-value]
+    generation = [0]
+    gates.generation = lambda: generation[0]
+    asked: list[list[str]] = []
+
+    def request(names: Sequence[str], _trigger: Trigger, _manual: object) -> list[Any]:
+        asked.append(list(names))
+        return []
+
+    for _ in range(3):
+        gates.after_run("db", _run(Outcome.SYNCED), request)
+    assert asked == [["web"]] * 3 and reads[0] == 1  # one scan for three runs
+    apps.append(_app("api", "db"))  # the app set changes: the index is built again
+    generation[0] += 1
+    gates.after_run("db", _run(Outcome.SYNCED), request)
+    assert asked[-1] == ["web", "api"] and reads[0] == 2
+
+
 def test_the_window_is_decided_at_the_injected_time() -> None:
     night = {"kind": "deny", "schedule": "0 22 * * *", "duration": "2h", "apps": ["web"]}
     gates = _gates([_app("web"), _app("db")], {}, syncWindows=[night])
