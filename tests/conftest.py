@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,21 @@ STARTED: list[str] = []  # the real API server's version line, repeated in the s
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for line in STARTED:
         terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker of pytest-xdist hands its real server's version line to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["real_server"] = list(STARTED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller of pytest-xdist: each worker's real server line, once, for the summary."""
+    for line in getattr(node, "workeroutput", {}).get("real_server", []):
+        if line not in STARTED:
+            STARTED.append(line)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agent.cluster.kube import KubeCluster
-from agent.emulator import EmulatedCluster, EmulatorServer
+from agent.emulator import EmulatedCluster
 from tests.support.daemon import API_TOKEN, GH_SECRET, Daemon, github_headers, github_push
 from tests.support.emulator import served_https
 from tests.support.git_servers import SmartHttp, Upstream
@@ -50,13 +50,10 @@ def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def away(tmp_path: Path) -> Iterator[tuple[EmulatedCluster, Path]]:
-    engine = EmulatedCluster(tmp_path / "away.db")
-    server = EmulatorServer(engine, tls=True).start()
-    try:
-        yield engine, server.write_kubeconfig(tmp_path / "away.kubeconfig")
-    finally:
-        server.stop()
-        engine.close()
+    """The other cluster: emulated, over HTTPS, always reachable."""
+    (tmp_path / "away").mkdir()
+    with served_https(tmp_path / "away") as served:
+        yield served
 
 
 @pytest.fixture

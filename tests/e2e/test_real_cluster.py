@@ -192,7 +192,7 @@ def test_without_go_the_real_server_tests_skip_naming_it(tmp_path: Path, require
         env[apiserver.REQUIRE_VARIABLE] = "1"
     test = "tests/contract/test_cluster_contract.py::test_create_get_list_delete[kube-real]"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", test],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-rs", test],
         capture_output=True,
         text=True,
         cwd=PROJECT,
