@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from agent.source.command import GitFailed, run_git
 _ISOLATED = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
 _GOOD_SSH = re.compile(r'Good "git" signature for (?P<who>.+?) with (?P<key>.+)$', re.M)
 _BAD_GPG = ("BADSIG", "ERRSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG", "NO_PUBKEY")
+_SOCKET_ROOM = 80  # bytes of a GnuPG home's path that leave room for its sockets' names (108 in all)
 
 
 @dataclass(frozen=True)
@@ -105,12 +107,13 @@ def _verify_openpgp(commit: _Commit, keyring: Path, gnupg_root: Path) -> str:
     where = commit.where
     home = _gnupg_home(keyring, gnupg_root, where, commit.timeout)
     try:
-        out = run_git(
-            ["verify-commit", "--raw", commit.sha],
-            git_dir=commit.git_dir,
-            env={**_ISOLATED, "GNUPGHOME": str(home)},
-            timeout=commit.timeout,
-        )
+        with _reachable(home) as short:
+            out = run_git(
+                ["verify-commit", "--raw", commit.sha],
+                git_dir=commit.git_dir,
+                env={**_ISOLATED, "GNUPGHOME": str(short)},
+                timeout=commit.timeout,
+            )
         status = out.stderr
     except GitFailed as e:
         status = e.stderr
@@ -141,13 +144,14 @@ def _gnupg_home(keyring: Path, gnupg_root: Path, where: str, timeout: float) -> 
     gnupg_root.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=gnupg_root))
     try:
-        proc = subprocess.run(
-            ["gpg", "--batch", "--no-autostart", "--homedir", str(tmp), "--import"],
-            input=data,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        with _reachable(tmp) as short:
+            proc = subprocess.run(
+                ["gpg", "--batch", "--no-autostart", "--homedir", str(short), "--import"],
+                input=data,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
         if proc.returncode != 0 or not (tmp / "pubring.kbx").exists():
             why = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no keys"]
             raise SourceFailed(f"{where}: cannot import keyring {keyring}: {why[0]}")
@@ -158,3 +162,21 @@ def _gnupg_home(keyring: Path, gnupg_root: Path, where: str, timeout: float) -> 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return home
+
+
+@contextlib.contextmanager
+def _reachable(home: Path) -> Iterator[Path]:
+    """``home``, or a short link to it in the temporary folder when its path
+    leaves no room for GnuPG's socket names: a Unix socket's path holds 108
+    bytes, and gpg given a longer home fails even to import public keys
+    ("can't connect to the agent: File name too long", exit 2), as under a
+    deep ``stateDir``."""
+    if len(os.fsencode(home)) <= _SOCKET_ROOM:
+        yield home
+        return
+    folder = Path(tempfile.mkdtemp(prefix="gnupg-"))
+    try:
+        (folder / "home").symlink_to(home, target_is_directory=True)
+        yield folder / "home"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

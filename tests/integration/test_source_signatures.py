@@ -159,3 +159,19 @@ def test_openpgp_signed_commit_is_verified_against_the_keyring(
     repo.commit("unsigned")
     with pytest.raises(SourceFailed, match="is not signed; this app requires a signed commit"):
         source.checkout(str(repo.path), "main", verify=policy)
+
+
+def test_a_keyring_under_a_deep_state_folder_still_verifies(
+    repo: GitRepo, tmp_path: Path, gpg_keys: tuple[Gpg, Gpg]
+) -> None:
+    """GnuPG's sockets live in its home, and a Unix socket's path holds 108 bytes:
+    a home deeper than that made gpg fail to import the keyring at all."""
+    trusted, _ = gpg_keys
+    policy = SignaturePolicy(keyring=trusted.export(tmp_path / "release.asc"))
+    deep = tmp_path / ("state-" + "d" * 60) / "deeper"
+    source = GitSource(deep / "git", SourceSettings(policy=UrlPolicy(("file",))))
+    assert len(str(deep / "git" / "gnupg")) > 100
+    signed = trusted.commit(repo, "signed")
+    got = source.checkout(str(repo.path), "main", verify=policy)
+    assert got.revision.commit == signed
+    assert got.signed_by == f"release <release@example.invalid> ({trusted.fingerprint})"
