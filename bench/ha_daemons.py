@@ -11,7 +11,6 @@ reconciled by a survivor (a run counted in the survivors'
 from __future__ import annotations
 
 import functools
-import json
 import signal
 import time
 from pathlib import Path
@@ -25,18 +24,6 @@ from tests.support.git_servers import SmartHttp, Upstream
 from tests.support.net import free_port
 
 NS = "fleet"
-
-
-def _samples(d: Daemon, name: str) -> list[tuple[dict[str, str], float]]:
-    _, body = d.get("/metrics")
-    out = []
-    for line in body.decode().splitlines():
-        if line.startswith("#") or line.split("{")[0].split(" ")[0] != name:
-            continue
-        sample, _, value = line.rpartition(" ")
-        labels = dict(p.split("=", 1) for p in sample.partition("{")[2].rstrip("}").split(",") if "=" in p)
-        out.append(({k: json.loads(v) for k, v in labels.items()}, float(value)))
-    return out
 
 
 class Fleet:
@@ -103,7 +90,7 @@ class Fleet:
     def runs(self, names: list[str]) -> dict[str, float]:
         out = dict.fromkeys(self.apps, 0.0)
         for n in names:
-            for labels, value in _samples(self.running[n], "gitops_agent_reconcile_total"):
+            for labels, value in self.running[n].samples("gitops_agent_reconcile_total"):
                 out[labels["app"]] += value
         return out
 

@@ -103,23 +103,11 @@ def group(tmp_path: Path, upstream: Upstream, kubeconfig: Path, cluster: KubeClu
         d.stop()
 
 
-def samples(d: Daemon, name: str) -> list[tuple[dict[str, str], float]]:
-    _, body = d.get("/metrics")
-    out = []
-    for line in body.decode().splitlines():
-        if line.startswith("#") or line.split("{")[0].split(" ")[0] != name:
-            continue
-        sample, _, value = line.rpartition(" ")
-        labels = dict(p.split("=", 1) for p in sample.partition("{")[2].rstrip("}").split(",") if "=" in p)
-        out.append(({k: json.loads(v) for k, v in labels.items()}, float(value)))
-    return out
-
-
 def synced(group: Group, trigger: str | None = None) -> dict[str, float]:
     """App -> syncs that applied a change, over every replica running."""
     out = dict.fromkeys(APPS, 0.0)
     for d in group.running.values():
-        for labels, value in samples(d, "gitops_agent_reconcile_total"):
+        for labels, value in d.samples("gitops_agent_reconcile_total"):
             if labels.get("result") == "synced" and trigger in (None, labels.get("trigger")):
                 out[labels["app"]] += value
     return out
@@ -127,7 +115,7 @@ def synced(group: Group, trigger: str | None = None) -> dict[str, float]:
 
 def runs(d: Daemon, app: str, trigger: str) -> float:
     """Runs of ``app`` for ``trigger`` on one replica, whatever they came to."""
-    found = samples(d, "gitops_agent_reconcile_total")
+    found = d.samples("gitops_agent_reconcile_total")
     return sum(v for labels, v in found if labels["app"] == app and labels["trigger"] == trigger)
 
 
@@ -135,7 +123,7 @@ def exporters(group: Group) -> dict[str, list[str]]:
     """App -> the replicas exporting its sync status."""
     out: dict[str, list[str]] = {a: [] for a in APPS}
     for name, d in sorted(group.running.items()):
-        for app in {labels["app"] for labels, _ in samples(d, "gitops_agent_app_sync_status")}:
+        for app in {labels["app"] for labels, _ in d.samples("gitops_agent_app_sync_status")}:
             out[app].append(name)
     return out
 

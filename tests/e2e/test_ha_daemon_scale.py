@@ -11,7 +11,6 @@ only: every wait has a generous bound so a failure cannot hang."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,14 +124,9 @@ def synced_runs(running: dict[str, Daemon]) -> Counter[str]:
     """App -> runs that applied a change, over every replica."""
     out: Counter[str] = Counter()
     for d in running.values():
-        for line in d.get("/metrics")[1].decode().splitlines():
-            if not line.startswith("gitops_agent_reconcile_total{"):
-                continue
-            sample, _, value = line.rpartition(" ")
-            pairs = sample.partition("{")[2].rstrip("}").split(",")
-            labels = {k: json.loads(v) for k, v in (p.split("=", 1) for p in pairs if "=" in p)}
+        for labels, value in d.samples("gitops_agent_reconcile_total"):
             if labels["result"] == "synced":
-                out[labels["app"]] += int(float(value))
+                out[labels["app"]] += int(value)
     return out
 
 

@@ -94,20 +94,23 @@ class Daemon:
             self._log.close()
         return code
 
-    def metric(self, name: str, **labels: str) -> float:
-        """The value of one sample of /metrics (0 when absent)."""
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """Every sample of ``name`` in /metrics: (its labels, its value)."""
         _, body = self.get("/metrics")
+        out = []
         for line in body.decode().splitlines():
-            if line.startswith("#") or not line.startswith(name):
+            if line.startswith("#") or line.split("{")[0].split(" ")[0] != name:
                 continue
             sample, _, value = line.rpartition(" ")
-            if sample.split("{")[0] != name:
-                continue
-            found = dict(
-                part.split("=", 1) for part in sample.partition("{")[2].rstrip("}").split(",") if "=" in part
-            )
-            if all(found.get(k) == json.dumps(v) for k, v in labels.items()):
-                return float(value)
+            pairs = (p.split("=", 1) for p in sample.partition("{")[2].rstrip("}").split(",") if "=" in p)
+            out.append(({k: json.loads(v) for k, v in pairs}, float(value)))
+        return out
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample of /metrics (0 when absent)."""
+        for found, value in self.samples(name):
+            if all(found.get(k) == v for k, v in labels.items()):
+                return value
         return 0.0
 
 
